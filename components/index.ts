@@ -1,0 +1,8 @@
+// The components, as a library for other platform teams' Pulumi programs.
+
+export { LocalRegistry, type LocalRegistryArgs } from "./local/local-registry";
+export { ServerProcess, type ServerProcessArgs } from "./local/server-process";
+export { CertificateAuthority, type CertificateAuthorityArgs } from "./tls/certificate-authority";
+export { TlsCertificate, type TlsCertificateArgs } from "./tls/tls-certificate";
+export { GeneratedPassword, type GeneratedPasswordArgs } from "./secrets/generated-password";
+export { parseStackConfig, stackConfigSchema, StackConfigError, type StackConfig } from "./stack-config";

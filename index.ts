@@ -1,0 +1,52 @@
+// The Pulumi program: reads and validates the stack configuration, then deploys the registry to
+// the stack's target. `pulumi up` per environment; the stack outputs tell clients how to connect.
+
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalRegistry } from "./components";
+import { parseStackConfig, StackConfigError } from "./components/stack-config";
+
+function loadStackConfig() {
+  const entries = pulumi.runtime.allConfig();
+  // The SDK knows which keys are secret but keeps isConfigSecret internal: use it when present,
+  // since it only decides whether to warn about a secret stored in clear.
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  const isSecret = runtime.isConfigSecret;
+  const secretKeys = isSecret ? new Set(Object.keys(entries).filter((key) => isSecret(key))) : undefined;
+  try {
+    const { config, warnings } = parseStackConfig(entries, secretKeys);
+    for (const warning of warnings) void pulumi.log.warn(warning);
+    return config;
+  } catch (err) {
+    // A RunError is shown to the user without a stack trace.
+    if (err instanceof StackConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+const config = loadStackConfig();
+const stack = pulumi.getStack();
+const stateDir = config.local.stateDir ?? path.join(__dirname, ".airlock", stack);
+
+const registry = new LocalRegistry("registry", {
+  port: config.local.port,
+  bindAddress: config.local.bindAddress,
+  hostnames: config.local.hostnames,
+  stateDir,
+  ...(config.local.dataDir !== undefined && { dataDir: config.local.dataDir }),
+  adminUsername: config.adminUsername,
+  ...(config.adminPassword !== undefined && { adminPassword: pulumi.secret(config.adminPassword) }),
+  logLevel: config.local.logLevel,
+  removeDataOnDestroy: config.local.removeDataOnDestroy,
+});
+
+/** Base URL of the registry. */
+export const url = registry.url;
+/** The CA clients must trust (PEM). */
+export const caCertificate = registry.caCertPem;
+export const adminUsername = registry.adminUsername;
+/** Secret: `pulumi stack output adminPassword --show-secrets`. */
+export const adminPassword = registry.adminPassword;
+export const serverPid = registry.pid;
+export const dataDir = registry.dataDir;
+export const logFile = registry.logFile;

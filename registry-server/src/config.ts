@@ -1,0 +1,209 @@
+// The server's configuration: a YAML file, overridden by environment variables, overridden by
+// command-line flags. Everything is validated before the server touches a port or a file, and an
+// invalid value is reported with where it came from, its key and what was expected.
+
+import * as fs from "node:fs";
+import { isIP } from "node:net";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { isPasswordHash } from "./auth/password-hash.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+const addrSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):\d{1,5}$/, 'expected "host:port", "[ipv6]:port" or ":port"')
+  .refine((addr) => Number(addr.slice(addr.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+const fileConfigSchema = z.strictObject({
+  http: z
+    .strictObject({
+      /** Where to listen. HTTP without TLS is refused unless this is a loopback address. */
+      addr: addrSchema.default("127.0.0.1:5443"),
+      tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+      /** How long SIGTERM waits for in-flight requests before closing connections. */
+      shutdownTimeoutSeconds: z.number().int().min(0).max(3600).default(30),
+    })
+    .prefault({}),
+  /** Root of everything the server stores (blobs, metadata). */
+  dataDir: z.string().min(1).optional(),
+  auth: z
+    .strictObject({
+      admin: z
+        .strictObject({
+          username: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, "expected a lowercase user name")
+            .default("admin"),
+          passwordHash: z
+            .string()
+            .refine(isPasswordHash, 'expected a "$scrypt$…" hash from `airlock-registry hash-password`')
+            .optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+
+/** Settings given on the command line or in the environment, before validation. */
+export interface ConfigOverrides {
+  addr?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+  /** The admin password in clear (from a file or the environment); hashed in memory at start. */
+  adminPassword?: string;
+}
+
+export interface ServerConfig {
+  addr: { host: string; port: number };
+  tls?: { certFile: string; keyFile: string };
+  shutdownTimeoutMs: number;
+  dataDir: string;
+  admin: { username: string; passwordHash?: string; password?: string };
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Environment variables the server reads, and the override each one sets. */
+export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
+  AIRLOCK_ADDR: "addr",
+  AIRLOCK_DATA_DIR: "dataDir",
+  AIRLOCK_TLS_CERT: "tlsCert",
+  AIRLOCK_TLS_KEY: "tlsKey",
+  AIRLOCK_LOG_LEVEL: "logLevel",
+  AIRLOCK_ADMIN_PASSWORD: "adminPassword",
+};
+
+export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const overrides: ConfigOverrides = {};
+  for (const [variable, key] of Object.entries(ENVIRONMENT)) {
+    const value = env[variable];
+    if (value !== undefined && value !== "") overrides[key] = value;
+  }
+  return overrides;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(root: unknown, keys: PropertyKey[]): unknown {
+  let current = root;
+  for (const key of keys) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function formatIssues(source: string, raw: unknown, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.join(".") || "(root)";
+    if (issue.code === "unrecognized_keys") return `  ${key}: unknown key(s) ${issue.keys.join(", ")}`;
+    return `  ${key}: ${issue.message} (got ${describe(valueAt(raw, issue.path))})`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join("\n")}`;
+}
+
+export function parseFileConfig(raw: unknown, source: string): FileConfig {
+  const result = fileConfigSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(formatIssues(source, raw, result.error));
+  return result.data;
+}
+
+export function readConfigFile(file: string): FileConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`configuration file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseFileConfig(raw, file);
+}
+
+export function parseAddr(addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(":");
+  const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  return { host: host === "" ? "0.0.0.0" : host, port: Number(addr.slice(colon + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+/**
+ * Merges the file with the overrides and checks the combination: TLS is required off loopback,
+ * and an admin password must be set one way or another (there is no default password).
+ */
+export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, baseDir: string): ServerConfig {
+  const merged = parseFileConfig(
+    {
+      ...file,
+      http: {
+        ...file.http,
+        ...(overrides.addr !== undefined && { addr: overrides.addr }),
+        ...((overrides.tlsCert !== undefined || overrides.tlsKey !== undefined) && {
+          tls: {
+            certFile: overrides.tlsCert ?? file.http.tls?.certFile,
+            keyFile: overrides.tlsKey ?? file.http.tls?.keyFile,
+          },
+        }),
+      },
+      ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
+      ...(overrides.logLevel !== undefined && { log: { level: overrides.logLevel } }),
+    },
+    "the command line and environment",
+  );
+
+  const addr = parseAddr(merged.http.addr);
+  if (!merged.http.tls && !isLoopback(addr.host)) {
+    throw new ConfigError(
+      `http.addr ${merged.http.addr} is not a loopback address and no TLS certificate is set: ` +
+        "set http.tls.certFile and http.tls.keyFile (or --tls-cert and --tls-key)",
+    );
+  }
+  if (!merged.dataDir) {
+    throw new ConfigError("no data directory: set dataDir in the configuration file, --data-dir or AIRLOCK_DATA_DIR");
+  }
+  const admin = merged.auth.admin;
+  if (overrides.adminPassword === undefined && admin.passwordHash === undefined) {
+    throw new ConfigError(
+      "no admin password: set auth.admin.passwordHash in the configuration file, " +
+        "--admin-password-file or AIRLOCK_ADMIN_PASSWORD",
+    );
+  }
+  const resolve = (file: string): string => path.resolve(baseDir, file);
+  return {
+    addr,
+    ...(merged.http.tls && {
+      tls: { certFile: resolve(merged.http.tls.certFile), keyFile: resolve(merged.http.tls.keyFile) },
+    }),
+    shutdownTimeoutMs: merged.http.shutdownTimeoutSeconds * 1000,
+    dataDir: resolve(merged.dataDir),
+    admin: {
+      username: admin.username,
+      ...(admin.passwordHash !== undefined && { passwordHash: admin.passwordHash }),
+      ...(overrides.adminPassword !== undefined && { password: overrides.adminPassword }),
+    },
+    logLevel: merged.log.level,
+  };
+}

@@ -1,0 +1,88 @@
+// The request pipeline shared by every route: request ids, access logs, routing, and turning
+// thrown errors into the right protocol's error JSON (OCI under /v2, Harbor under /api).
+
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Logger } from "../logger.ts";
+import { HarborError, RegistryError, writeErrorBody } from "./errors.ts";
+import type { Router } from "./router.ts";
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export const DISTRIBUTION_API_VERSION_HEADER = "Docker-Distribution-API-Version";
+
+function isRegistryPath(pathname: string): boolean {
+  return pathname === "/v2" || pathname.startsWith("/v2/");
+}
+
+function notFound(pathname: string): RegistryError | HarborError {
+  return isRegistryPath(pathname)
+    ? new RegistryError("UNSUPPORTED", `unknown endpoint ${pathname}`, { status: 404 })
+    : new HarborError("NOT_FOUND", `unknown endpoint ${pathname}`);
+}
+
+function methodNotAllowed(pathname: string, method: string): RegistryError | HarborError {
+  const message = `${method} is not allowed on ${pathname}`;
+  return isRegistryPath(pathname)
+    ? new RegistryError("UNSUPPORTED", message)
+    : new HarborError("METHOD_NOT_ALLOWED", message);
+}
+
+function internalError(pathname: string): RegistryError | HarborError {
+  // OCI has no code for server faults; UNSUPPORTED with status 500 is what clients handle best.
+  return isRegistryPath(pathname)
+    ? new RegistryError("UNSUPPORTED", "internal server error", { status: 500 })
+    : new HarborError("INTERNAL_SERVER_ERROR", "internal server error");
+}
+
+export function createRequestListener(router: Router, log: Logger): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const incomingId = req.headers["x-request-id"];
+    const requestId = typeof incomingId === "string" && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+    const url = new URL(req.url ?? "/", "http://registry.invalid");
+    const requestLog = log.child({ requestId });
+    res.setHeader("X-Request-Id", requestId);
+    if (isRegistryPath(url.pathname)) res.setHeader(DISTRIBUTION_API_VERSION_HEADER, "registry/2.0");
+
+    let bytesIn = 0;
+    req.on("data", (chunk: Buffer) => (bytesIn += chunk.length));
+    res.on("finish", () => {
+      requestLog.info(
+        {
+          method: req.method,
+          path: url.pathname,
+          status: res.statusCode,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          bytesIn,
+          bytesOut: Number(res.getHeader("Content-Length") ?? 0),
+          remote: req.socket.remoteAddress,
+        },
+        "request",
+      );
+    });
+
+    const fail = (error: unknown): void => {
+      const known = error instanceof RegistryError || error instanceof HarborError;
+      if (!known) requestLog.error({ err: error }, "request failed");
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      writeErrorBody(res, known ? error : internalError(url.pathname));
+    };
+
+    const method = (req.method ?? "GET").toUpperCase();
+    const match = router.match(method, url.pathname);
+    if (match.kind === "not-found") return fail(notFound(url.pathname));
+    if (match.kind === "method-not-allowed") {
+      res.setHeader("Allow", match.allowed.join(", "));
+      return fail(methodNotAllowed(url.pathname, method));
+    }
+    try {
+      Promise.resolve(match.handler({ req, res, url, params: match.params, requestId, log: requestLog })).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}

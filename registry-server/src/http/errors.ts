@@ -1,0 +1,73 @@
+// Errors as values with stable codes, written as JSON in one place. The registry API (/v2) speaks
+// the OCI Distribution error format; the management API (/api/v2.0) speaks Harbor's. Both wrap a
+// list of {code, message, detail?} in "errors".
+
+import type { ServerResponse } from "node:http";
+import { sendJson } from "./respond.ts";
+
+/** The OCI Distribution error codes, each with the HTTP status the specification gives it. */
+export const OCI_ERRORS = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 404,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+} as const;
+
+export type OciErrorCode = keyof typeof OCI_ERRORS;
+
+/** Harbor's error codes for /api/v2.0, with their HTTP status. */
+export const HARBOR_ERRORS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PRECONDITION: 412,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL_SERVER_ERROR: 500,
+} as const;
+
+export type HarborErrorCode = keyof typeof HARBOR_ERRORS;
+
+export class RegistryError extends Error {
+  override name = "RegistryError";
+  readonly code: OciErrorCode;
+  readonly status: number;
+  readonly detail: unknown;
+
+  constructor(code: OciErrorCode, message: string, options: { status?: number; detail?: unknown } = {}) {
+    super(message);
+    this.code = code;
+    this.status = options.status ?? OCI_ERRORS[code];
+    this.detail = options.detail;
+  }
+}
+
+export class HarborError extends Error {
+  override name = "HarborError";
+  readonly code: HarborErrorCode;
+  readonly status: number;
+
+  constructor(code: HarborErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.status = HARBOR_ERRORS[code];
+  }
+}
+
+export function writeErrorBody(res: ServerResponse, error: RegistryError | HarborError): void {
+  const entry: Record<string, unknown> = { code: error.code, message: error.message };
+  if (error instanceof RegistryError && error.detail !== undefined) entry["detail"] = error.detail;
+  sendJson(res, error.status, { errors: [entry] });
+}

@@ -1,0 +1,58 @@
+// Routes a request to a handler by method and path. Patterns are regular expressions with named
+// groups because repository names contain slashes (`/v2/<name>/manifests/<reference>`).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../logger.ts";
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  readonly requestId: string;
+  readonly log: Logger;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+interface Route {
+  methods: ReadonlySet<string>;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export type RouteMatch =
+  | { kind: "found"; handler: Handler; params: Record<string, string> }
+  | { kind: "method-not-allowed"; allowed: string[] }
+  | { kind: "not-found" };
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  /** Adds a route; a GET route answers HEAD too unless HEAD has its own route. */
+  add(methods: string | string[], pattern: RegExp, handler: Handler): this {
+    const list = Array.isArray(methods) ? methods : [methods];
+    this.routes.push({ methods: new Set(list.map((m) => m.toUpperCase())), pattern, handler });
+    return this;
+  }
+
+  match(method: string, pathname: string): RouteMatch {
+    const allowed = new Set<string>();
+    let headFallback: RouteMatch | undefined;
+    for (const route of this.routes) {
+      const found = route.pattern.exec(pathname);
+      if (!found) continue;
+      const params = { ...found.groups };
+      if (route.methods.has(method)) return { kind: "found", handler: route.handler, params };
+      if (method === "HEAD" && route.methods.has("GET"))
+        headFallback ??= { kind: "found", handler: route.handler, params };
+      for (const m of route.methods) allowed.add(m);
+    }
+    if (headFallback) return headFallback;
+    if (allowed.size > 0) {
+      if (allowed.has("GET")) allowed.add("HEAD");
+      return { kind: "method-not-allowed", allowed: [...allowed].sort() };
+    }
+    return { kind: "not-found" };
+  }
+}

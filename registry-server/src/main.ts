@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// The airlock-registry command line: `serve` runs the registry until SIGTERM or SIGINT, then
+// stops accepting connections and lets in-flight requests finish; `hash-password` turns a
+// password on stdin into the hash the configuration file stores.
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { hashPassword } from "./auth/password-hash.ts";
+import {
+  ConfigError,
+  overridesFromEnvironment,
+  parseFileConfig,
+  readConfigFile,
+  resolveConfig,
+  type ConfigOverrides,
+} from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { startRegistry } from "./registry.ts";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
+
+const USAGE = `usage: airlock-registry <command> [flags]
+
+commands:
+  serve           run the registry
+  hash-password   read a password on stdin, print its hash for auth.admin.passwordHash
+  version         print the version
+
+serve flags (each overrides the configuration file; environment variables in brackets):
+  --config FILE               YAML configuration file
+  --addr HOST:PORT            listen address [AIRLOCK_ADDR] (default 127.0.0.1:5443)
+  --data-dir DIR              content directory [AIRLOCK_DATA_DIR]
+  --tls-cert FILE             TLS certificate, PEM [AIRLOCK_TLS_CERT]
+  --tls-key FILE              TLS private key, PEM [AIRLOCK_TLS_KEY]
+  --admin-password-file FILE  file holding the admin password [AIRLOCK_ADMIN_PASSWORD]
+  --log-level LEVEL           fatal, error, warn, info, debug or trace [AIRLOCK_LOG_LEVEL]
+`;
+
+class UsageError extends Error {}
+
+function parseServeFlags(args: string[]): { configFile?: string; overrides: ConfigOverrides } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        addr: { type: "string" },
+        "data-dir": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "admin-password-file": { type: "string" },
+        "log-level": { type: "string" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const flags = parsed.values;
+  const overrides: ConfigOverrides = {};
+  if (flags.addr !== undefined) overrides.addr = flags.addr;
+  if (flags["data-dir"] !== undefined) overrides.dataDir = flags["data-dir"];
+  if (flags["tls-cert"] !== undefined) overrides.tlsCert = flags["tls-cert"];
+  if (flags["tls-key"] !== undefined) overrides.tlsKey = flags["tls-key"];
+  if (flags["log-level"] !== undefined) overrides.logLevel = flags["log-level"];
+  if (flags["admin-password-file"] !== undefined) {
+    try {
+      overrides.adminPassword = readFileSync(flags["admin-password-file"], "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new ConfigError(`cannot read --admin-password-file: ${(err as Error).message}`);
+    }
+  }
+  return { ...(flags.config !== undefined && { configFile: flags.config }), overrides };
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { configFile, overrides } = parseServeFlags(args);
+  const file = configFile ? readConfigFile(configFile) : parseFileConfig({}, "defaults");
+  const config = resolveConfig(
+    file,
+    { ...overridesFromEnvironment(process.env), ...overrides },
+    configFile ? path.dirname(path.resolve(configFile)) : process.cwd(),
+  );
+  const log = createLogger(config.logLevel);
+  const server = await startRegistry(config, log).catch((err: NodeJS.ErrnoException) => {
+    log.fatal({ err: { code: err.code, message: err.message } }, "could not start");
+    process.exit(1);
+  });
+  log.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir }, "airlock registry started");
+
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, "shutting down: finishing in-flight requests");
+    void server.stop().then(() => {
+      log.info("shutdown complete");
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "hash-password": {
+      const password = await readStdin();
+      if (password.length === 0) throw new UsageError("hash-password: no password on stdin");
+      process.stdout.write(`${await hashPassword(password)}\n`);
+      return;
+    }
+    case "version":
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`airlock-registry: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`airlock-registry: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`airlock-registry: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
