@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.mjs"] },
+        projectService: { allowDefaultProject: ["eslint.config.mjs", "vitest.config.mts"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -25,6 +25,10 @@ function loadStackConfig() {
 }
 
 const config = loadStackConfig();
+if (config.target !== "local") {
+  // The Kubernetes and AWS components are not in this release; refuse rather than deploy locally.
+  throw new pulumi.RunError(`airlock:target "${config.target}" cannot be deployed yet: only "local" is available`);
+}
 const stack = pulumi.getStack();
 const stateDir = config.local.stateDir ?? path.join(__dirname, ".airlock", stack);
 

@@ -17,7 +17,12 @@ const dnsName = z
 
 const localTargetSchema = z.strictObject({
   /** Port the registry listens on. */
-  port: z.number().int().min(1).max(65535).default(5443),
+  port: z
+    .number()
+    .int("expected a whole number")
+    .min(1, "expected a port from 1 to 65535")
+    .max(65535, "expected a port from 1 to 65535")
+    .default(5443),
   /** Address to listen on: loopback by default; 0.0.0.0 serves other machines. */
   bindAddress: z
     .string()
@@ -35,8 +40,8 @@ const localTargetSchema = z.strictObject({
 });
 
 export const stackConfigSchema = z.strictObject({
-  /** Where the registry runs. Kubernetes and AWS targets arrive with their components. */
-  target: z.enum(["local"]).default("local"),
+  /** Where the registry runs: this machine, a Kubernetes cluster, or AWS. */
+  target: z.enum(["local", "kubernetes", "aws"]).default("local"),
   local: localTargetSchema.prefault({}),
   adminUsername: z
     .string()

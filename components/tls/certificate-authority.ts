@@ -28,7 +28,7 @@ interface CaOutputs extends CaInputs {
 
 const DEFAULT_VALIDITY_DAYS = 3650;
 
-async function generateCa(inputs: CaInputs): Promise<CaOutputs> {
+export async function generateCa(inputs: CaInputs): Promise<CaOutputs> {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded at run time by the provider */
   require("reflect-metadata"); // @peculiar/x509's dependency injection needs the Reflect API
   const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");

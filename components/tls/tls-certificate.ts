@@ -43,7 +43,7 @@ interface CertOutputs extends CertInputs {
 const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-async function issueCertificate(inputs: CertInputs): Promise<CertOutputs> {
+export async function issueCertificate(inputs: CertInputs): Promise<CertOutputs> {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded at run time by the provider */
   require("reflect-metadata"); // @peculiar/x509's dependency injection needs the Reflect API
   const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
@@ -93,7 +93,7 @@ async function issueCertificate(inputs: CertInputs): Promise<CertOutputs> {
   };
 }
 
-function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<CertInputs> {
+export function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<CertInputs> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at run time by the provider
   const { isIP } = require("node:net") as typeof import("node:net");
   const failures: pulumi.dynamic.CheckFailure[] = [];

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { hashPassword, isPasswordHash, verifyPassword } from "../src/auth/password-hash.ts";
+
+describe("password hashes", () => {
+  it("verifies the password it hashed and nothing else, with a fresh salt each time", async () => {
+    const first = await hashPassword("s3cret-password");
+    const second = await hashPassword("s3cret-password");
+    expect(isPasswordHash(first)).toBe(true);
+    expect(first).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(first).not.toBe(second);
+    expect(first).not.toContain("s3cret");
+    expect(await verifyPassword("s3cret-password", first)).toBe(true);
+    expect(await verifyPassword("s3cret-passwore", first)).toBe(false);
+    expect(await verifyPassword("", first)).toBe(false);
+  });
+
+  it("treats a malformed hash as a mismatch", async () => {
+    expect(await verifyPassword("x", "not-a-hash")).toBe(false);
+    expect(isPasswordHash("$scrypt$ln=15,r=8,p=1$$")).toBe(false);
+  });
+});

@@ -1,0 +1,183 @@
+// The embedded default deployment through the real engine: up, up again (no changes), the
+// server stopped by hand then refresh (drift seen), up (healed), destroy (process gone).
+
+import { existsSync } from "node:fs";
+import * as https from "node:https";
+import * as path from "node:path";
+import type { OpMap } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestStack, freePort, processExists, waitFor, type TestStack } from "./harness";
+
+const STEP_TIMEOUT_MS = 240_000;
+
+interface Endpoint {
+  url: string;
+  ca: string;
+  username: string;
+  password: string;
+}
+
+function getV2(endpoint: Endpoint, withCredentials: boolean): Promise<{ status: number; apiVersion: unknown }> {
+  return new Promise((resolve, reject) => {
+    const auth = withCredentials
+      ? { Authorization: `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password}`).toString("base64")}` }
+      : undefined;
+    const req = https.get(`${endpoint.url}/v2/`, { ca: endpoint.ca, headers: auth, agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, apiVersion: res.headers["docker-distribution-api-version"] });
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+  });
+}
+
+/** Counts of each operation, leaving out the resources that did not change. */
+function changes(ops: OpMap | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, count]) => op !== "same" && count));
+}
+
+describe("local stack lifecycle", () => {
+  let test: TestStack;
+  let port: number;
+  let endpoint: Endpoint;
+  let firstPid: number;
+  let secondPid: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    test = await createTestStack((workDir) => ({
+      local: { port, stateDir: path.join(workDir, "registry"), logLevel: "warn" },
+    }));
+  }, STEP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    try {
+      await test?.stack.destroy();
+    } finally {
+      await test?.remove();
+    }
+  }, STEP_TIMEOUT_MS);
+
+  it(
+    "up starts a registry that answers over HTTPS with the generated CA",
+    async () => {
+      const result = await test.stack.up();
+      expect(changes(result.summary.resourceChanges)).toEqual({ create: 6 });
+      const outputs = result.outputs;
+      expect(outputs["url"]?.value).toBe(`https://localhost:${port}`);
+      expect(outputs["adminPassword"]?.secret).toBe(true);
+      expect(outputs["caCertificate"]?.value).toContain("BEGIN CERTIFICATE");
+      endpoint = {
+        url: outputs["url"]?.value as string,
+        ca: outputs["caCertificate"]?.value as string,
+        username: outputs["adminUsername"]?.value as string,
+        password: outputs["adminPassword"]?.value as string,
+      };
+      firstPid = outputs["serverPid"]?.value as number;
+      expect(processExists(firstPid)).toBe(true);
+
+      expect(await getV2(endpoint, false)).toEqual({ status: 401, apiVersion: "registry/2.0" });
+      expect(await getV2(endpoint, true)).toEqual({ status: 200, apiVersion: "registry/2.0" });
+      await expect(getV2({ ...endpoint, ca: "" }, true)).rejects.toThrow(/self.signed|unable to (verify|get local issuer)/i);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "up again changes nothing",
+    async () => {
+      const result = await test.stack.up();
+      expect(changes(result.summary.resourceChanges)).toEqual({});
+      expect(result.outputs["serverPid"]?.value).toBe(firstPid);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "refresh shows a server stopped by hand as drift",
+    async () => {
+      process.kill(firstPid, "SIGTERM");
+      await waitFor(() => !processExists(firstPid), 30_000, "the server to stop");
+
+      const result = await test.stack.refresh();
+      expect(changes(result.summary.resourceChanges)).toEqual({ update: 1 });
+      const state = await test.stack.exportStack();
+      const server = (state.deployment as { resources: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources.find(
+        (r) => r.type === "pulumi-nodejs:dynamic/local:ServerProcess",
+      );
+      expect(server?.outputs).toMatchObject({ running: false, pid: 0 });
+
+      const preview = await test.stack.preview();
+      expect(changes(preview.changeSummary)).toEqual({ update: 1 });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "up heals it",
+    async () => {
+      const result = await test.stack.up();
+      expect(changes(result.summary.resourceChanges)).toEqual({ update: 1 });
+      secondPid = result.outputs["serverPid"]?.value as number;
+      expect(secondPid).not.toBe(firstPid);
+      expect(processExists(secondPid)).toBe(true);
+      expect(await getV2(endpoint, true)).toEqual({ status: 200, apiVersion: "registry/2.0" });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "destroy stops the process and keeps the data by default",
+    async () => {
+      const result = await test.stack.destroy();
+      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 6 });
+      // The process is gone once its new parent (init) has reaped it.
+      await waitFor(() => !processExists(secondPid), 10_000, "the server process to be reaped");
+      await expect(getV2(endpoint, true)).rejects.toThrow(/ECONNREFUSED/);
+      expect(existsSync(path.join(test.workDir, "registry", "data"))).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
+
+describe("invalid stack configuration", () => {
+  let test: TestStack;
+
+  beforeAll(async () => {
+    test = await createTestStack(() => ({ local: { port: 70000 }, adminUsernme: "typo" }));
+  }, STEP_TIMEOUT_MS);
+  afterAll(() => test?.remove(), STEP_TIMEOUT_MS);
+
+  it(
+    "fails the preview before any resource, naming the keys, values and expectations",
+    async () => {
+      const failure = await test.stack.preview().then(
+        () => new Error("the preview should have failed"),
+        (err: unknown) => err as Error,
+      );
+      expect(failure.message).toContain("invalid stack configuration");
+      expect(failure.message).toContain("airlock:local.port: expected a port from 1 to 65535 (got 70000)");
+      expect(failure.message).toContain("airlock:adminUsernme: unknown key");
+      const state = await test.stack.exportStack();
+      expect((state.deployment as { resources?: unknown[] }).resources ?? []).toEqual([]);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "refuses a target that cannot be deployed yet instead of deploying something else",
+    async () => {
+      await test.stack.setAllConfig({
+        "airlock:target": { value: "kubernetes" },
+        "airlock:local": { value: JSON.stringify({ port: 5443 }) },
+      });
+      await test.stack.removeConfig("airlock:adminUsernme");
+      const failure = await test.stack.preview().then(
+        () => new Error("the preview should have failed"),
+        (err: unknown) => err as Error,
+      );
+      expect(failure.message).toContain('airlock:target "kubernetes" cannot be deployed yet');
+    },
+    STEP_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,132 @@
+// The LocalRegistry component's resource graph, with Pulumi's mocks (no engine, nothing runs).
+// Registering each dynamic resource also serialises its provider, which proves the providers
+// capture nothing that cannot be stored in the state.
+
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+let registered: Registered[] = [];
+
+function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+function inputsOf(type: string): Record<string, unknown> {
+  const found = registered.find((r) => r.type.endsWith(type));
+  if (!found) throw new Error(`no ${type} registered; got ${registered.map((r) => r.type).join(", ")}`);
+  return found.inputs;
+}
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        const outputs: Record<string, unknown> = { ...args.inputs };
+        if (args.type.endsWith("CertificateAuthority")) Object.assign(outputs, { certPem: "CA-PEM", keyPem: "CA-KEY" });
+        if (args.type.endsWith("TlsCertificate")) Object.assign(outputs, { certPem: "CERT-PEM", keyPem: "CERT-KEY" });
+        if (args.type.endsWith("GeneratedPassword")) Object.assign(outputs, { value: "generated-password" });
+        if (args.type.endsWith("ServerProcess")) Object.assign(outputs, { pid: 4242, running: true });
+        return { id: `${args.name}-id`, state: outputs };
+      },
+      call: (args) => args.inputs as Record<string, unknown>,
+    },
+    "airlock",
+    "unit",
+    false,
+  );
+});
+
+beforeEach(() => {
+  registered = [];
+});
+
+describe("LocalRegistry resource graph", () => {
+  it("generates a CA, a certificate, a password, and runs the bundled server with them", async () => {
+    const { LocalRegistry } = await import("../../components/local/local-registry");
+    const registry = new LocalRegistry("r1", { port: 6001, stateDir: "/srv/airlock" });
+    // The server depends on everything else: once its pid resolves, the whole graph is registered.
+    expect(await outputOf(registry.pid)).toBe(4242);
+
+    expect(await outputOf(registry.url)).toBe("https://localhost:6001");
+    expect(await outputOf(registry.adminPassword)).toBe("generated-password");
+    expect(await pulumi.isSecret(registry.adminPassword)).toBe(true);
+    expect(await outputOf(registry.caCertPem)).toBe("CA-PEM");
+    expect(await outputOf(registry.dataDir)).toBe("/srv/airlock/data");
+
+    expect(registered.map((r) => r.type).sort()).toEqual([
+      "airlock:local:LocalRegistry",
+      "pulumi-nodejs:dynamic/local:ServerProcess",
+      "pulumi-nodejs:dynamic/secrets:GeneratedPassword",
+      "pulumi-nodejs:dynamic/tls:CertificateAuthority",
+      "pulumi-nodejs:dynamic/tls:TlsCertificate",
+    ]);
+    expect(inputsOf("TlsCertificate")).toMatchObject({
+      caCertPem: "CA-PEM",
+      caKeyPem: "CA-KEY",
+      commonName: "localhost",
+      ipAddresses: ["127.0.0.1", "::1"],
+    });
+    const server = inputsOf("ServerProcess");
+    expect(server).toMatchObject({
+      port: 6001,
+      bindAddress: "127.0.0.1",
+      stateDir: "/srv/airlock",
+      dataDir: "/srv/airlock/data",
+      tlsCertPem: "CERT-PEM",
+      tlsKeyPem: "CERT-KEY",
+      caCertPem: "CA-PEM",
+      adminUsername: "admin",
+      adminPassword: "generated-password",
+      removeDataOnDelete: false,
+    });
+    expect(existsSync(server["serverEntry"] as string)).toBe(true);
+    expect(path.isAbsolute(server["nodePath"] as string)).toBe(true);
+    expect(typeof server["__provider"]).toBe("string");
+  });
+
+  it("uses a given password, adds a specific bind address to the certificate and names the URL after it", async () => {
+    const { LocalRegistry } = await import("../../components/local/local-registry");
+    const registry = new LocalRegistry("r2", {
+      port: 6002,
+      bindAddress: "192.0.2.10",
+      stateDir: "/srv/r2",
+      dataDir: "/data/r2",
+      adminPassword: "given-password-123",
+    });
+    await outputOf(registry.pid);
+    expect(await outputOf(registry.url)).toBe("https://192.0.2.10:6002");
+    expect(await pulumi.isSecret(registry.adminPassword)).toBe(true);
+    expect(registered.some((r) => r.type.endsWith("GeneratedPassword"))).toBe(false);
+    expect(inputsOf("TlsCertificate")["ipAddresses"]).toEqual(["127.0.0.1", "::1", "192.0.2.10"]);
+    // A given password reaches the server resource as a secret (the mocks see the secret envelope).
+    expect(inputsOf("ServerProcess")).toMatchObject({
+      dataDir: "/data/r2",
+      adminPassword: expect.objectContaining({ value: "given-password-123" }),
+    });
+  });
+
+  it("names the first host name in the URL when listening on every address", async () => {
+    const { LocalRegistry } = await import("../../components/local/local-registry");
+    const registry = new LocalRegistry("r3", {
+      port: 6003,
+      bindAddress: "0.0.0.0",
+      hostnames: ["registry.dmz.example.test"],
+      stateDir: "/srv/r3",
+    });
+    await outputOf(registry.pid);
+    expect(await outputOf(registry.url)).toBe("https://registry.dmz.example.test:6003");
+    expect(inputsOf("TlsCertificate")).toMatchObject({
+      dnsNames: ["registry.dmz.example.test"],
+      ipAddresses: ["127.0.0.1", "::1"],
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { parseStackConfig, StackConfigError } from "../../components/stack-config";
+
+function parse(entries: Record<string, string>, secretKeys?: string[]) {
+  return parseStackConfig(entries, secretKeys ? new Set(secretKeys) : undefined);
+}
+
+function errorOf(entries: Record<string, string>, secretKeys?: string[]): string {
+  try {
+    parse(entries, secretKeys);
+  } catch (err) {
+    expect(err).toBeInstanceOf(StackConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("expected the configuration to be refused");
+}
+
+describe("stack configuration", () => {
+  it("fills every default for an empty stack", () => {
+    const { config, warnings } = parse({});
+    expect(config).toEqual({
+      target: "local",
+      local: { port: 5443, bindAddress: "127.0.0.1", hostnames: [], logLevel: "info", removeDataOnDestroy: false },
+      adminUsername: "admin",
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it("reads structured values that Pulumi hands over as JSON text", () => {
+    const { config } = parse({
+      "airlock:local": JSON.stringify({ port: 6000, hostnames: ["registry.example.test"], removeDataOnDestroy: true }),
+      "airlock:adminUsername": "root",
+      "airlock:adminPassword": "correct-horse-battery",
+    });
+    expect(config.local.port).toBe(6000);
+    expect(config.local.hostnames).toEqual(["registry.example.test"]);
+    expect(config.local.removeDataOnDestroy).toBe(true);
+    expect(config.adminUsername).toBe("root");
+    expect(config.adminPassword).toBe("correct-horse-battery");
+  });
+
+  it("ignores other namespaces", () => {
+    expect(() => parse({ "aws:region": "eu-west-3", "pulumi:tags": "{}" })).not.toThrow();
+  });
+
+  it("names the key, the value and what was expected for a bad value", () => {
+    const message = errorOf({ "airlock:local": JSON.stringify({ port: 70000 }) });
+    expect(message).toContain("airlock:local.port");
+    expect(message).toContain("70000");
+    expect(message).toContain("airlock:local.port: expected a port from 1 to 65535 (got 70000)");
+  });
+
+  it("reports every problem at once, with paths into lists", () => {
+    const message = errorOf({
+      "airlock:target": "moon",
+      "airlock:local": JSON.stringify({ bindAddress: "localhost", hostnames: ["ok.test", "not a name"] }),
+    });
+    expect(message).toContain('airlock:target: Invalid option: expected one of "local"|"kubernetes"|"aws" (got "moon")');
+    expect(message).toContain('airlock:local.bindAddress: expected an IP address (got "localhost")');
+    expect(message).toContain('airlock:local.hostnames[1]: expected a DNS name (got "not a name")');
+  });
+
+  it("refuses unknown keys so that typos do not pass silently", () => {
+    expect(errorOf({ "airlock:adminUsrname": "x" })).toContain("airlock:adminUsrname: unknown key");
+    expect(errorOf({ "airlock:local": JSON.stringify({ prot: 1 }) })).toContain("airlock:local.prot: unknown key");
+  });
+
+  it("refuses a scalar where an object is expected", () => {
+    expect(errorOf({ "airlock:local": "5443" })).toContain(
+      'airlock:local: Invalid input: expected object, received string (got "5443")',
+    );
+  });
+
+  it("never echoes a secret value", () => {
+    const message = errorOf({ "airlock:adminPassword": "short" }, ["airlock:adminPassword"]);
+    expect(message).toContain("airlock:adminPassword: expected at least 12 characters (got [secret])");
+    expect(message).not.toContain("short");
+  });
+
+  it("warns when the admin password is stored in clear text", () => {
+    const entries = { "airlock:adminPassword": "correct-horse-battery" };
+    expect(parse(entries, []).warnings).toEqual([expect.stringContaining("pulumi config set --secret")]);
+    expect(parse(entries, ["airlock:adminPassword"]).warnings).toEqual([]);
+  });
+});
