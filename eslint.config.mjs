@@ -9,7 +9,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.mjs", "vitest.config.mts"] },
+        projectService: {
+          allowDefaultProject: ["eslint.config.mjs", "vitest.config.mts", "scripts/lib/junit-summary.mjs"],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

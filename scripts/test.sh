@@ -6,9 +6,23 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 bash "$AIRLOCK_ROOT/scripts/bootstrap.sh"
 airlock_env
+
+# Real clients the tests drive, from Debian's packages.
+missing=()
+for tool in skopeo; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    die "the tests need ${missing[*]}: install them (Debian: sudo apt-get install ${missing[*]})"
+  fi
+fi
 cd "$AIRLOCK_ROOT"
 
 status=0
+rm -f test-results/junit.xml
 npm test -- "$@" || status=$?
 # One plain closing line with the counts, from the JUnit report vitest writes.
 if [ -f test-results/junit.xml ]; then

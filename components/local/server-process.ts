@@ -306,7 +306,14 @@ const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, Proc
   },
 
   async update(_id, olds, news) {
-    await stopServer(olds.pid, files(olds.stateDir).config);
+    const configFile = files(olds.stateDir).config;
+    const intact = isServerProcess(olds.pid, configFile) && sha256OfFile(configFile) === olds.configSha256;
+    const restart = INPUT_KEYS.some(
+      (key) => key !== "removeDataOnDelete" && JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
+    );
+    // What to do with the data on delete is not the process's business: no restart for it.
+    if (intact && !restart) return { outs: { ...olds, removeDataOnDelete: news.removeDataOnDelete } };
+    await stopServer(olds.pid, configFile);
     return { outs: await startServer(news) };
   },
 

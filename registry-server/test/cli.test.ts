@@ -7,7 +7,12 @@ import { request, tempDir, writeFile } from "./helpers.ts";
 const MAIN = path.resolve(import.meta.dirname, "../src/main.ts");
 
 function runCli(args: string[], input?: string) {
-  return spawnSync(process.execPath, [MAIN, ...args], { input, encoding: "utf8", timeout: 30_000, env: { PATH: process.env["PATH"] } });
+  return spawnSync(process.execPath, [MAIN, ...args], {
+    input,
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { PATH: process.env["PATH"] },
+  });
 }
 
 describe("airlock-registry command line", () => {
@@ -41,10 +46,14 @@ describe("airlock-registry command line", () => {
     dirs.push(tmp.remove);
     const passwordFile = writeFile(tmp.dir, "password", "cli-test-password\n");
     const configFile = writeFile(tmp.dir, "config.yaml", `http:\n  addr: "127.0.0.1:0"\ndataDir: data\n`);
-    const child = spawn(process.execPath, [MAIN, "serve", "--config", configFile, "--admin-password-file", passwordFile], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env["PATH"] },
-    });
+    const child = spawn(
+      process.execPath,
+      [MAIN, "serve", "--config", configFile, "--admin-password-file", passwordFile],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { PATH: process.env["PATH"] },
+      },
+    );
     const lines: Array<Record<string, unknown>> = [];
     let buffered = "";
     const listening = new Promise<string>((resolve, reject) => {
@@ -69,7 +78,11 @@ describe("airlock-registry command line", () => {
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(lines.map((l) => l["msg"])).toEqual(expect.arrayContaining(["shutting down: finishing in-flight requests", "shutdown complete"]));
-    expect(lines.find((l) => l["msg"] === "airlock registry started")).toMatchObject({ dataDir: path.join(tmp.dir, "data") });
+    expect(lines.map((l) => l["msg"])).toEqual(
+      expect.arrayContaining(["shutting down: finishing in-flight requests", "shutdown complete"]),
+    );
+    expect(lines.find((l) => l["msg"] === "airlock registry started")).toMatchObject({
+      dataDir: path.join(tmp.dir, "data"),
+    });
   });
 });

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, overridesFromEnvironment, parseFileConfig, readConfigFile, resolveConfig } from "../src/config.ts";
+import {
+  ConfigError,
+  overridesFromEnvironment,
+  parseFileConfig,
+  readConfigFile,
+  resolveConfig,
+} from "../src/config.ts";
 import { tempDir, writeFile } from "./helpers.ts";
 
 const HASH = "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
@@ -10,12 +16,20 @@ describe("server configuration", () => {
 
   it("merges file, environment and flags, later ones winning, and resolves paths against the file", () => {
     const file = parseFileConfig(
-      { http: { addr: "127.0.0.1:6000" }, dataDir: "data", auth: { admin: { passwordHash: HASH } }, log: { level: "warn" } },
+      {
+        http: { addr: "127.0.0.1:6000" },
+        dataDir: "data",
+        auth: { admin: { passwordHash: HASH } },
+        log: { level: "warn" },
+      },
       "test.yaml",
     );
     const config = resolveConfig(
       file,
-      { ...overridesFromEnvironment({ AIRLOCK_ADDR: "127.0.0.1:7000", AIRLOCK_LOG_LEVEL: "debug" }), addr: "[::1]:8000" },
+      {
+        ...overridesFromEnvironment({ AIRLOCK_ADDR: "127.0.0.1:7000", AIRLOCK_LOG_LEVEL: "debug" }),
+        addr: "[::1]:8000",
+      },
       "/etc/airlock",
     );
     expect(config.addr).toEqual({ host: "::1", port: 8000 });

@@ -83,12 +83,19 @@ export function request(
   const client = target.protocol === "https:" ? https : http;
   const headers: Record<string, string> = { ...options.headers };
   if (options.auth) {
-    headers["Authorization"] = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString("base64")}`;
+    headers["Authorization"] =
+      `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString("base64")}`;
   }
   return new Promise((resolve, reject) => {
     const req = client.request(
       target,
-      { method: options.method ?? "GET", headers, agent: false, ...(options.ca && { ca: options.ca }), timeout: 10_000 },
+      {
+        method: options.method ?? "GET",
+        headers,
+        agent: false,
+        ...(options.ca && { ca: options.ca }),
+        timeout: 10_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -74,7 +74,9 @@ describe("registry HTTP surface", () => {
 
   it("logs each request as JSON, without credentials", async () => {
     await request(`${registry.url}/v2/`, { auth: ADMIN, headers: { "X-Request-Id": "log-check" } });
-    const line = registry.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l["requestId"] === "log-check");
+    const line = registry.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l["requestId"] === "log-check");
     expect(line).toMatchObject({ msg: "request", method: "GET", path: "/v2/", status: 200, level: "info" });
     const allLogs = registry.logs.join("\n");
     expect(allLogs).not.toContain(ADMIN.password);
@@ -89,7 +91,10 @@ describe("registry HTTP surface", () => {
       expect(health.status).toBe(503);
       expect(JSON.parse(health.body)).toMatchObject({
         status: "unhealthy",
-        components: [{ name: "core", status: "healthy" }, { name: "storage", status: "unhealthy", error: "ENOENT" }],
+        components: [
+          { name: "core", status: "healthy" },
+          { name: "storage", status: "unhealthy", error: "ENOENT" },
+        ],
       });
     } finally {
       await broken.stop();
@@ -154,7 +159,9 @@ describe("graceful shutdown", () => {
     const registry = await startTestRegistry({ shutdownTimeoutMs: 60_000 });
     const agent = new http.Agent({ keepAlive: true });
     await new Promise<void>((resolve, reject) =>
-      http.get(`${registry.url}/api/v2.0/ping`, { agent }, (res) => res.resume().on("end", resolve)).on("error", reject),
+      http
+        .get(`${registry.url}/api/v2.0/ping`, { agent }, (res) => res.resume().on("end", resolve))
+        .on("error", reject),
     );
     const started = Date.now();
     await registry.stop();

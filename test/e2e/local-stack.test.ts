@@ -1,7 +1,8 @@
 // The embedded default deployment through the real engine: up, up again (no changes), the
 // server stopped by hand then refresh (drift seen), up (healed), destroy (process gone).
 
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import type { OpMap } from "@pulumi/pulumi/automation";
@@ -22,13 +23,38 @@ function getV2(endpoint: Endpoint, withCredentials: boolean): Promise<{ status: 
     const auth = withCredentials
       ? { Authorization: `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password}`).toString("base64")}` }
       : undefined;
-    const req = https.get(`${endpoint.url}/v2/`, { ca: endpoint.ca, headers: auth, agent: false, timeout: 10_000 }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, apiVersion: res.headers["docker-distribution-api-version"] });
-    });
+    const req = https.get(
+      `${endpoint.url}/v2/`,
+      { ca: endpoint.ca, headers: auth, agent: false, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, apiVersion: res.headers["docker-distribution-api-version"] });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
   });
+}
+
+/** `skopeo login` as a user would run it, trusting the stack's CA through a certificate directory. */
+function skopeoLogin(endpoint: Endpoint, password: string, workDir: string): { status: number | null; output: string } {
+  const certDir = path.join(workDir, "certs");
+  mkdirSync(certDir, { recursive: true });
+  writeFileSync(path.join(certDir, "ca.crt"), endpoint.ca);
+  const host = new URL(endpoint.url).host;
+  const result = spawnSync(
+    "skopeo",
+    ["login", "--cert-dir", certDir, "--username", endpoint.username, "--password-stdin", host],
+    {
+      input: password,
+      encoding: "utf8",
+      timeout: 30_000,
+      // Credentials go to a file of the test's own, not the user's.
+      env: { PATH: process.env["PATH"], REGISTRY_AUTH_FILE: path.join(workDir, "auth.json"), HOME: workDir },
+    },
+  );
+  if (result.error) throw result.error;
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 /** Counts of each operation, leaving out the resources that did not change. */
@@ -78,7 +104,22 @@ describe("local stack lifecycle", () => {
 
       expect(await getV2(endpoint, false)).toEqual({ status: 401, apiVersion: "registry/2.0" });
       expect(await getV2(endpoint, true)).toEqual({ status: 200, apiVersion: "registry/2.0" });
-      await expect(getV2({ ...endpoint, ca: "" }, true)).rejects.toThrow(/self.signed|unable to (verify|get local issuer)/i);
+      await expect(getV2({ ...endpoint, ca: "" }, true)).rejects.toThrow(
+        /self.signed|unable to (verify|get local issuer)/i,
+      );
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "lets skopeo log in with the admin credentials and the exported CA",
+    () => {
+      const ok = skopeoLogin(endpoint, endpoint.password, test.workDir);
+      expect(ok.output).toContain("Login Succeeded");
+      expect(ok.status).toBe(0);
+      const refused = skopeoLogin(endpoint, "not-the-password", test.workDir);
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toMatch(/unauthorized|invalid username\/password/i);
     },
     STEP_TIMEOUT_MS,
   );
@@ -102,9 +143,9 @@ describe("local stack lifecycle", () => {
       const result = await test.stack.refresh();
       expect(changes(result.summary.resourceChanges)).toEqual({ update: 1 });
       const state = await test.stack.exportStack();
-      const server = (state.deployment as { resources: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources.find(
-        (r) => r.type === "pulumi-nodejs:dynamic/local:ServerProcess",
-      );
+      const server = (
+        state.deployment as { resources: Array<{ type: string; outputs?: Record<string, unknown> }> }
+      ).resources.find((r) => r.type === "pulumi-nodejs:dynamic/local:ServerProcess");
       expect(server?.outputs).toMatchObject({ running: false, pid: 0 });
 
       const preview = await test.stack.preview();
@@ -135,6 +176,28 @@ describe("local stack lifecycle", () => {
       await waitFor(() => !processExists(secondPid), 10_000, "the server process to be reaped");
       await expect(getV2(endpoint, true)).rejects.toThrow(/ECONNREFUSED/);
       expect(existsSync(path.join(test.workDir, "registry", "data"))).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "removes the data on destroy when configured to, and changing that does not restart the server",
+    async () => {
+      const stateDir = path.join(test.workDir, "registry");
+      const created = await test.stack.up();
+      const pid = created.outputs["serverPid"]?.value as number;
+      expect(processExists(pid)).toBe(true);
+
+      await test.stack.setConfig("airlock:local", {
+        value: JSON.stringify({ port, stateDir, logLevel: "warn", removeDataOnDestroy: true }),
+      });
+      const updated = await test.stack.up();
+      expect(changes(updated.summary.resourceChanges)).toEqual({ update: 1 });
+      expect(updated.outputs["serverPid"]?.value).toBe(pid);
+
+      await test.stack.destroy();
+      await waitFor(() => !processExists(pid), 10_000, "the server process to be reaped");
+      expect(existsSync(stateDir)).toBe(false);
     },
     STEP_TIMEOUT_MS,
   );

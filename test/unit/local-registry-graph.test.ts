@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { LocalRegistry } from "../../components/local/local-registry";
 
 interface Registered {
   type: string;
@@ -29,8 +30,9 @@ beforeAll(async () => {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-        const outputs: Record<string, unknown> = { ...args.inputs };
+        const inputs = args.inputs as Record<string, unknown>;
+        registered.push({ type: args.type, name: args.name, inputs });
+        const outputs: Record<string, unknown> = { ...inputs };
         if (args.type.endsWith("CertificateAuthority")) Object.assign(outputs, { certPem: "CA-PEM", keyPem: "CA-KEY" });
         if (args.type.endsWith("TlsCertificate")) Object.assign(outputs, { certPem: "CERT-PEM", keyPem: "CERT-KEY" });
         if (args.type.endsWith("GeneratedPassword")) Object.assign(outputs, { value: "generated-password" });
@@ -51,7 +53,6 @@ beforeEach(() => {
 
 describe("LocalRegistry resource graph", () => {
   it("generates a CA, a certificate, a password, and runs the bundled server with them", async () => {
-    const { LocalRegistry } = await import("../../components/local/local-registry");
     const registry = new LocalRegistry("r1", { port: 6001, stateDir: "/srv/airlock" });
     // The server depends on everything else: once its pid resolves, the whole graph is registered.
     expect(await outputOf(registry.pid)).toBe(4242);
@@ -94,7 +95,6 @@ describe("LocalRegistry resource graph", () => {
   });
 
   it("uses a given password, adds a specific bind address to the certificate and names the URL after it", async () => {
-    const { LocalRegistry } = await import("../../components/local/local-registry");
     const registry = new LocalRegistry("r2", {
       port: 6002,
       bindAddress: "192.0.2.10",
@@ -110,12 +110,11 @@ describe("LocalRegistry resource graph", () => {
     // A given password reaches the server resource as a secret (the mocks see the secret envelope).
     expect(inputsOf("ServerProcess")).toMatchObject({
       dataDir: "/data/r2",
-      adminPassword: expect.objectContaining({ value: "given-password-123" }),
+      adminPassword: expect.objectContaining({ value: "given-password-123" }) as unknown,
     });
   });
 
   it("names the first host name in the URL when listening on every address", async () => {
-    const { LocalRegistry } = await import("../../components/local/local-registry");
     const registry = new LocalRegistry("r3", {
       port: 6003,
       bindAddress: "0.0.0.0",

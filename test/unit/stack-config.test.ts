@@ -55,7 +55,9 @@ describe("stack configuration", () => {
       "airlock:target": "moon",
       "airlock:local": JSON.stringify({ bindAddress: "localhost", hostnames: ["ok.test", "not a name"] }),
     });
-    expect(message).toContain('airlock:target: Invalid option: expected one of "local"|"kubernetes"|"aws" (got "moon")');
+    expect(message).toContain(
+      'airlock:target: Invalid option: expected one of "local"|"kubernetes"|"aws" (got "moon")',
+    );
     expect(message).toContain('airlock:local.bindAddress: expected an IP address (got "localhost")');
     expect(message).toContain('airlock:local.hostnames[1]: expected a DNS name (got "not a name")');
   });

@@ -48,7 +48,7 @@ describe("generated TLS material", () => {
       validityDays: 10,
       renewBeforeDays: 20,
     });
-    expect(failures.map((f) => f.property).sort()).toEqual([
+    expect((failures ?? []).map((f) => f.property).sort()).toEqual([
       "caCertPem",
       "dnsNames",
       "ipAddresses",
