@@ -7,9 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 bash "$AIRLOCK_ROOT/scripts/bootstrap.sh"
 airlock_env
 
-# Real clients the tests drive, from Debian's packages.
+# Real clients the tests drive: skopeo and podman from Debian's packages, crane, oras and regctl
+# built from their Go modules (cached once per machine).
 missing=()
-for tool in skopeo; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in skopeo podman; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]} (apt-get)"
@@ -19,6 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     die "the tests need ${missing[*]}: install them (Debian: sudo apt-get install ${missing[*]})"
   fi
 fi
+bash "$AIRLOCK_ROOT/scripts/tools/go-tools.sh"
 cd "$AIRLOCK_ROOT"
 
 status=0

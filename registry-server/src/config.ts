@@ -45,6 +45,27 @@ const fileConfigSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
+  token: z
+    .strictObject({
+      /** Token endpoint URL to advertise; derived from each request's Host when not set. */
+      realm: z.url().optional(),
+      /** The service name in challenges and the tokens' audience. */
+      service: z.string().min(1).default("airlock"),
+      /** Token lifetime. */
+      ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest manifest accepted (the specification asks for at least 4 MiB). */
+      maxManifestBytes: z
+        .number()
+        .int()
+        .min(4 * 1024 * 1024)
+        .max(64 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
+    })
+    .prefault({}),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -67,6 +88,8 @@ export interface ServerConfig {
   dataDir: string;
   admin: { username: string; passwordHash?: string; password?: string };
   logLevel: (typeof LOG_LEVELS)[number];
+  token: { realm?: string; service: string; ttlSeconds: number };
+  limits: { maxManifestBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -205,5 +228,11 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ...(overrides.adminPassword !== undefined && { password: overrides.adminPassword }),
     },
     logLevel: merged.log.level,
+    token: {
+      service: merged.token.service,
+      ttlSeconds: merged.token.ttlSeconds,
+      ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
+    },
+    limits: { maxManifestBytes: merged.limits.maxManifestBytes },
   };
 }

@@ -55,6 +55,8 @@ export async function startTestRegistry(
     dataDir: data.dir,
     admin: { username: ADMIN.username, passwordHash: await hashPassword(ADMIN.password) },
     logLevel: "info",
+    token: { service: "airlock", ttlSeconds: 300 },
+    limits: { maxManifestBytes: 4 * 1024 * 1024 },
     ...overrides,
   };
   const server = await startRegistry(config, createLogger("info", sink), options);

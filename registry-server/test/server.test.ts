@@ -11,10 +11,10 @@ describe("registry HTTP surface", () => {
   });
   afterAll(() => registry.stop());
 
-  it("challenges an anonymous GET /v2/ with basic auth and the OCI error body", async () => {
+  it("challenges an anonymous GET /v2/ to get a token, with the OCI error body", async () => {
     const reply = await request(`${registry.url}/v2/`);
     expect(reply.status).toBe(401);
-    expect(reply.headers["www-authenticate"]).toBe('Basic realm="airlock"');
+    expect(reply.headers["www-authenticate"]).toBe(`Bearer realm="${registry.url}/service/token",service="airlock"`);
     expect(reply.headers["docker-distribution-api-version"]).toBe("registry/2.0");
     expect(JSON.parse(reply.body)).toEqual({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
   });
@@ -130,7 +130,7 @@ describe("graceful shutdown", () => {
       {},
       {
         extraRoutes: (router) =>
-          router.add("GET", /^\/api\/v2\.0\/test-slow$/, async ({ res }) => {
+          router.add("test_slow", "GET", /^\/api\/v2\.0\/test-slow$/, async ({ res }) => {
             entered();
             await released;
             res.end("done");

@@ -28,9 +28,9 @@ export function storageHealthCheck(dataDir: string): HealthCheck {
 }
 
 export function addSystemRoutes(router: Router, checks: HealthCheck[]): void {
-  router.add("GET", /^\/api\/v2\.0\/ping$/, ({ res }) => sendText(res, 200, "Pong"));
+  router.add("ping", "GET", /^\/api\/v2\.0\/ping$/, ({ res }) => sendText(res, 200, "Pong"));
 
-  router.add("GET", /^\/api\/v2\.0\/health$/, async ({ res }) => {
+  router.add("health", "GET", /^\/api\/v2\.0\/health$/, async ({ res }) => {
     const components: ComponentHealth[] = [
       { name: "core", status: "healthy" },
       ...(await Promise.all(checks.map((check) => check()))),

@@ -1,21 +1,13 @@
-// `GET /v2/`: the endpoint clients probe first. It answers 200 to an authenticated caller and
-// 401 with a challenge otherwise, which is how `login` commands check credentials.
+// `GET /v2/`: the endpoint clients probe first. It answers 200 to any authenticated caller and
+// 401 with a Bearer challenge otherwise, which is how `login` commands discover the token
+// endpoint and check credentials.
 
-import type { AdminAuthenticator } from "../auth/admin-authenticator.ts";
-import { basicCredentials } from "../auth/admin-authenticator.ts";
-import { RegistryError } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
-import type { Router } from "../http/router.ts";
+import type { RequestContext, Router } from "../http/router.ts";
 
-export const BASIC_REALM = "airlock";
-
-export function addBaseRoutes(router: Router, authenticator: AdminAuthenticator): void {
-  router.add("GET", /^\/v2\/?$/, async ({ req, res }) => {
-    const principal = await authenticator.authenticate(basicCredentials(req));
-    if (!principal) {
-      res.setHeader("WWW-Authenticate", `Basic realm="${BASIC_REALM}"`);
-      throw new RegistryError("UNAUTHORIZED", "authentication required");
-    }
-    sendJson(res, 200, {}, "application/json");
+export function addBaseRoutes(router: Router, requireAuthenticated: (ctx: RequestContext) => Promise<void>): void {
+  router.add("base", "GET", /^\/v2\/?$/, async (ctx) => {
+    await requireAuthenticated(ctx);
+    sendJson(ctx.res, 200, {}, "application/json");
   });
 }

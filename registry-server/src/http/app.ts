@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Logger } from "../logger.ts";
 import { HarborError, RegistryError, writeErrorBody } from "./errors.ts";
+import type { HttpMetrics } from "./metrics.ts";
 import type { Router } from "./router.ts";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -35,28 +36,43 @@ function internalError(pathname: string): RegistryError | HarborError {
     : new HarborError("INTERNAL_SERVER_ERROR", "internal server error");
 }
 
-export function createRequestListener(router: Router, log: Logger): RequestListener {
+export function createRequestListener(router: Router, log: Logger, metrics?: HttpMetrics): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const incomingId = req.headers["x-request-id"];
     const requestId = typeof incomingId === "string" && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
-    const url = new URL(req.url ?? "/", "http://registry.invalid");
+    // Route on the path as sent: URL parsing would resolve "a/../b" into "b" and hide a
+    // traversal attempt that must be refused as an invalid name.
+    const target = req.url ?? "/";
+    const url = new URL(target, "http://registry.invalid");
+    const rawPath = target.startsWith("/") ? (target.split("?")[0] ?? "/") : url.pathname;
     const requestLog = log.child({ requestId });
     res.setHeader("X-Request-Id", requestId);
-    if (isRegistryPath(url.pathname)) res.setHeader(DISTRIBUTION_API_VERSION_HEADER, "registry/2.0");
+    if (isRegistryPath(rawPath)) res.setHeader(DISTRIBUTION_API_VERSION_HEADER, "registry/2.0");
 
-    let bytesIn = 0;
-    req.on("data", (chunk: Buffer) => (bytesIn += chunk.length));
-    res.on("finish", () => {
+    const method = (req.method ?? "GET").toUpperCase();
+    const match = router.match(method, rawPath);
+    const route = match.kind === "found" ? match.name : "unmatched";
+    const socket = req.socket;
+    const bytesReadBefore = socket.bytesRead;
+    const bytesWrittenBefore = socket.bytesWritten;
+    res.on("close", () => {
+      // Socket counters include headers and framing: close enough, and free of per-chunk work.
+      const bytesIn = socket.bytesRead - bytesReadBefore;
+      const bytesOut = socket.bytesWritten - bytesWrittenBefore;
+      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics?.observe({ method, route, status: res.statusCode, durationSeconds, bytesIn, bytesOut });
       requestLog.info(
         {
-          method: req.method,
-          path: url.pathname,
+          method,
+          path: rawPath,
+          route,
           status: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          durationMs: durationSeconds * 1000,
           bytesIn,
-          bytesOut: Number(res.getHeader("Content-Length") ?? 0),
-          remote: req.socket.remoteAddress,
+          bytesOut,
+          complete: res.writableFinished,
+          remote: socket.remoteAddress,
         },
         "request",
       );
@@ -69,15 +85,13 @@ export function createRequestListener(router: Router, log: Logger): RequestListe
         res.destroy();
         return;
       }
-      writeErrorBody(res, known ? error : internalError(url.pathname));
+      writeErrorBody(res, known ? error : internalError(rawPath));
     };
 
-    const method = (req.method ?? "GET").toUpperCase();
-    const match = router.match(method, url.pathname);
-    if (match.kind === "not-found") return fail(notFound(url.pathname));
+    if (match.kind === "not-found") return fail(notFound(rawPath));
     if (match.kind === "method-not-allowed") {
       res.setHeader("Allow", match.allowed.join(", "));
-      return fail(methodNotAllowed(url.pathname, method));
+      return fail(methodNotAllowed(rawPath, method));
     }
     try {
       Promise.resolve(match.handler({ req, res, url, params: match.params, requestId, log: requestLog })).catch(fail);

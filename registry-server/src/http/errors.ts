@@ -11,7 +11,8 @@ export const OCI_ERRORS = {
   BLOB_UPLOAD_INVALID: 400,
   BLOB_UPLOAD_UNKNOWN: 404,
   DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 404,
+  // The specification's tables leave this one's status open; 400, as Distribution answers.
+  MANIFEST_BLOB_UNKNOWN: 400,
   MANIFEST_INVALID: 400,
   MANIFEST_UNKNOWN: 404,
   NAME_INVALID: 400,
@@ -45,12 +46,19 @@ export class RegistryError extends Error {
   readonly code: OciErrorCode;
   readonly status: number;
   readonly detail: unknown;
+  /** Headers the error response carries (a challenge, the current upload range…). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: OciErrorCode, message: string, options: { status?: number; detail?: unknown } = {}) {
+  constructor(
+    code: OciErrorCode,
+    message: string,
+    options: { status?: number; detail?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.code = code;
     this.status = options.status ?? OCI_ERRORS[code];
     this.detail = options.detail;
+    this.headers = options.headers ?? {};
   }
 }
 
@@ -68,6 +76,9 @@ export class HarborError extends Error {
 
 export function writeErrorBody(res: ServerResponse, error: RegistryError | HarborError): void {
   const entry: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error instanceof RegistryError && error.detail !== undefined) entry["detail"] = error.detail;
+  if (error instanceof RegistryError) {
+    if (error.detail !== undefined) entry["detail"] = error.detail;
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  }
   sendJson(res, error.status, { errors: [entry] });
 }

@@ -19,20 +19,24 @@ interface Route {
   methods: ReadonlySet<string>;
   pattern: RegExp;
   handler: Handler;
+  name: string;
 }
 
 export type RouteMatch =
-  | { kind: "found"; handler: Handler; params: Record<string, string> }
+  | { kind: "found"; handler: Handler; params: Record<string, string>; name: string }
   | { kind: "method-not-allowed"; allowed: string[] }
   | { kind: "not-found" };
 
 export class Router {
   private readonly routes: Route[] = [];
 
-  /** Adds a route; a GET route answers HEAD too unless HEAD has its own route. */
-  add(methods: string | string[], pattern: RegExp, handler: Handler): this {
+  /**
+   * Adds a route; a GET route answers HEAD too unless HEAD has its own route. `name` labels the
+   * route in metrics and logs (a bounded set, unlike paths): lowercase words joined by "_".
+   */
+  add(name: string, methods: string | string[], pattern: RegExp, handler: Handler): this {
     const list = Array.isArray(methods) ? methods : [methods];
-    this.routes.push({ methods: new Set(list.map((m) => m.toUpperCase())), pattern, handler });
+    this.routes.push({ methods: new Set(list.map((m) => m.toUpperCase())), pattern, handler, name });
     return this;
   }
 
@@ -40,12 +44,12 @@ export class Router {
     const allowed = new Set<string>();
     let headFallback: RouteMatch | undefined;
     for (const route of this.routes) {
-      const found = route.pattern.exec(pathname);
-      if (!found) continue;
-      const params = { ...found.groups };
-      if (route.methods.has(method)) return { kind: "found", handler: route.handler, params };
-      if (method === "HEAD" && route.methods.has("GET"))
-        headFallback ??= { kind: "found", handler: route.handler, params };
+      const groups = route.pattern.exec(pathname);
+      if (!groups) continue;
+      const params = { ...groups.groups };
+      const found = { kind: "found" as const, handler: route.handler, params, name: route.name };
+      if (route.methods.has(method)) return found;
+      if (method === "HEAD" && route.methods.has("GET")) headFallback ??= found;
       for (const m of route.methods) allowed.add(m);
     }
     if (headFallback) return headFallback;

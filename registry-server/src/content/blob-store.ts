@@ -1,0 +1,141 @@
+// Blobs as a repository sees them: a blob is readable in a repository once it is linked there,
+// its bytes being the ordered parts the metadata store records. Writing whole blobs (monolithic
+// uploads, data embedded in manifests), mounting, reading with ranges and unlinking live here;
+// chunked upload sessions are in upload-service.ts.
+
+import { Readable, pipeline } from "node:stream";
+import type { Logger } from "../logger.ts";
+import type { BlobPart, BlobRecord, MetadataStore } from "../metadata/metadata-store.ts";
+import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
+import { createHasher, type ParsedDigest } from "./digest.ts";
+import { newPartPath } from "./layout.ts";
+import { VerifyingStream } from "./verifying-stream.ts";
+
+export class BlobStore {
+  private readonly driver: StorageDriver;
+  private readonly metadata: MetadataStore;
+  private readonly log: Logger;
+
+  constructor(driver: StorageDriver, metadata: MetadataStore, log: Logger) {
+    this.driver = driver;
+    this.metadata = metadata;
+    this.log = log;
+  }
+
+  /** The blob, if it is linked in the repository. */
+  async stat(repository: string, digest: string): Promise<BlobRecord | undefined> {
+    if (!(await this.metadata.blobs.isLinked(repository, digest))) return undefined;
+    return this.metadata.blobs.get(digest);
+  }
+
+  /** Streams a blob's bytes, or a range of them, across its parts. */
+  async open(blob: BlobRecord, range?: ByteRange): Promise<Readable> {
+    const wanted = range ?? { offset: 0, length: blob.size };
+    const [only] = blob.parts;
+    if (blob.parts.length === 1 && only) return this.driver.read(only.path, range);
+    const slices = sliceParts(blob.parts, wanted);
+    const driver = this.driver;
+    return Readable.from(
+      (async function* () {
+        for (const slice of slices) yield* await driver.read(slice.path, slice.range);
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  /**
+   * Stores a whole blob from a stream and links it in the repository. The bytes are verified
+   * against the digest (and the length, when declared) before anything becomes visible.
+   */
+  async write(repository: string, digest: ParsedDigest, body: Readable, expectedBytes?: number): Promise<BlobRecord> {
+    const verifier = new VerifyingStream({
+      hash: createHasher(digest.algorithm),
+      algorithm: digest.algorithm,
+      expectedDigest: digest.text,
+      ...(expectedBytes !== undefined && { expectedBytes }),
+    });
+    const path = newPartPath();
+    // A failure anywhere in the pipeline (client gone, bad digest) surfaces through `verifier`.
+    pipeline(body, verifier, () => {});
+    const size = await this.driver.write(path, verifier);
+    const parts = size === 0 ? [] : [{ path, size }];
+    if (size === 0) await this.driver.delete(path);
+    return this.commit(repository, digest.text, size, parts);
+  }
+
+  /** Stores a small blob held in memory (already verified by the caller). */
+  async writeBytes(repository: string, digest: string, data: Uint8Array): Promise<BlobRecord> {
+    const path = newPartPath();
+    if (data.length > 0) await this.driver.writeBytes(path, data);
+    return this.commit(repository, digest, data.length, data.length === 0 ? [] : [{ path, size: data.length }]);
+  }
+
+  /**
+   * Records a blob made of parts already written, links it, and drops the parts if the same
+   * blob was recorded meanwhile (the first copy wins; identical bytes either way).
+   */
+  async commit(
+    repository: string,
+    digest: string,
+    size: number,
+    parts: BlobPart[],
+    uploadId?: string,
+  ): Promise<BlobRecord> {
+    const { record, created } = await this.metadata.transaction(async (tx) => {
+      const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
+      await tx.blobs.link(repository, digest);
+      if (uploadId !== undefined) await tx.uploads.delete(uploadId);
+      return result;
+    });
+    if (!created) await this.deleteParts(parts);
+    return record;
+  }
+
+  /**
+   * Links a blob into `repository` from one of `sources` (repositories the caller may read).
+   * Without sources, any repository holding the blob will do ("mount without from").
+   */
+  async mount(repository: string, digest: string, sources?: readonly string[]): Promise<BlobRecord | undefined> {
+    const blob = await this.metadata.blobs.get(digest);
+    if (!blob) return undefined;
+    if (sources !== undefined) {
+      const holders = new Set(await this.metadata.blobs.repositoriesOf(digest));
+      if (!sources.some((source) => holders.has(source))) return undefined;
+    }
+    await this.metadata.blobs.link(repository, digest);
+    return blob;
+  }
+
+  /** The repositories holding a blob (mount candidates). */
+  async holders(digest: string): Promise<string[]> {
+    return this.metadata.blobs.repositoriesOf(digest);
+  }
+
+  /** Removes a blob from a repository; its bytes go when garbage collection finds them unused. */
+  async unlink(repository: string, digest: string): Promise<boolean> {
+    return this.metadata.blobs.unlink(repository, digest);
+  }
+
+  async deleteParts(parts: readonly BlobPart[]): Promise<void> {
+    for (const part of parts) {
+      await this.driver
+        .delete(part.path)
+        .catch((err: unknown) => this.log.warn({ err, path: part.path }, "could not delete part"));
+    }
+  }
+}
+
+/** The parts, and the range within each, that cover `range` of the whole blob. */
+export function sliceParts(parts: readonly BlobPart[], range: ByteRange): Array<{ path: string; range: ByteRange }> {
+  const slices: Array<{ path: string; range: ByteRange }> = [];
+  let start = 0;
+  const end = range.offset + range.length;
+  for (const part of parts) {
+    const partEnd = start + part.size;
+    const from = Math.max(start, range.offset);
+    const to = Math.min(partEnd, end);
+    if (to > from) slices.push({ path: part.path, range: { offset: from - start, length: to - from } });
+    start = partEnd;
+  }
+  return slices;
+}

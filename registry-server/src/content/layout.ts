@@ -1,0 +1,14 @@
+// Where the registry's bytes live in the storage driver:
+//
+//   blobs/parts/<aa>/<uuid>    one object per uploaded chunk (or whole monolithic upload); a
+//                              blob is the ordered list of its parts, kept by the metadata store.
+//                              <aa> is the uuid's first two hex digits, to keep directories small.
+//
+// Parts are never renamed or appended to, so an object store can hold them as they are.
+
+import { randomUUID } from "node:crypto";
+
+export function newPartPath(): string {
+  const id = randomUUID();
+  return `blobs/parts/${id.slice(0, 2)}/${id}`;
+}

@@ -1,0 +1,254 @@
+// Manifests in a repository: push (validated, referenced content checked, stored byte for byte
+// with its tags in one transaction), pull by tag or digest with content negotiation, delete, tags
+// listing and the referrers index.
+
+import { RegistryError } from "../http/errors.ts";
+import type { ManifestRecord, MetadataStore } from "../metadata/metadata-store.ts";
+import type { BlobStore } from "./blob-store.ts";
+import { digestOf, parseDigest, type ParsedDigest } from "./digest.ts";
+import { parseManifest, type Descriptor, type ParsedManifest } from "./manifest-parser.ts";
+import {
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  MANIFEST_KINDS,
+  OCI_IMAGE_INDEX,
+  OCI_IMAGE_MANIFEST,
+} from "./media-types.ts";
+import { isValidTag } from "./names.ts";
+
+export interface PushResult {
+  digest: string;
+  subject?: string;
+  tags: string[];
+}
+
+export interface StoredManifest {
+  record: ManifestRecord;
+  content: Buffer;
+}
+
+/** A manifest reference from a URL: a digest or a tag. */
+export type Reference = { kind: "digest"; digest: ParsedDigest } | { kind: "tag"; tag: string };
+
+export function parseReference(text: string): Reference {
+  if (text.includes(":")) {
+    const digest = parseDigest(text);
+    if (typeof digest === "string") {
+      throw new RegistryError(
+        "DIGEST_INVALID",
+        `${digest === "unsupported" ? "unsupported" : "invalid"} digest ${text}`,
+      );
+    }
+    return { kind: "digest", digest };
+  }
+  if (!isValidTag(text))
+    throw new RegistryError("MANIFEST_INVALID", `invalid tag ${JSON.stringify(text)}`, { status: 400 });
+  return { kind: "tag", tag: text };
+}
+
+const INDEX_TYPES = new Set([OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST]);
+
+export class ManifestService {
+  private readonly metadata: MetadataStore;
+  private readonly blobs: BlobStore;
+  private readonly maxBytes: number;
+
+  constructor(metadata: MetadataStore, blobs: BlobStore, options: { maxManifestBytes: number }) {
+    this.metadata = metadata;
+    this.blobs = blobs;
+    this.maxBytes = options.maxManifestBytes;
+  }
+
+  get maxManifestBytes(): number {
+    return this.maxBytes;
+  }
+
+  async push(
+    repository: string,
+    reference: Reference,
+    body: Buffer,
+    contentType: string | undefined,
+    extraTags: string[],
+  ): Promise<PushResult> {
+    const algorithm = reference.kind === "digest" ? reference.digest.algorithm : "sha256";
+    const digest = digestOf(algorithm, body);
+    if (reference.kind === "digest" && reference.digest.text !== digest) {
+      throw new RegistryError("DIGEST_INVALID", "provided digest did not match uploaded content", {
+        detail: { expected: reference.digest.text, actual: digest },
+      });
+    }
+    for (const tag of extraTags) {
+      if (!isValidTag(tag)) throw new RegistryError("MANIFEST_INVALID", `invalid tag ${JSON.stringify(tag)}`);
+    }
+    const manifest = parseManifest(body, contentType);
+    await this.checkBlobs(repository, manifest.blobs);
+    await this.checkChildren(repository, manifest.children);
+
+    const tags = [...new Set([...(reference.kind === "tag" ? [reference.tag] : []), ...extraTags])];
+    const record: ManifestRecord = {
+      repository,
+      digest,
+      mediaType: manifest.mediaType,
+      size: body.length,
+      ...(manifest.artifactType !== undefined && { artifactType: manifest.artifactType }),
+      ...(manifest.subject && { subject: manifest.subject.digest }),
+      ...(manifest.annotations && { annotations: manifest.annotations }),
+      createdAt: new Date(),
+    };
+    await this.metadata.transaction(async (tx) => {
+      await tx.manifests.put(record, body, references(manifest));
+      const now = new Date();
+      for (const tag of tags) await tx.tags.put(repository, tag, digest, now);
+    });
+    return { digest, ...(manifest.subject && { subject: manifest.subject.digest }), tags };
+  }
+
+  /** Resolves a reference to the stored manifest, or throws the right 404. */
+  async get(repository: string, reference: Reference): Promise<StoredManifest> {
+    const digest =
+      reference.kind === "digest"
+        ? reference.digest.text
+        : (await this.metadata.tags.get(repository, reference.tag))?.digest;
+    const record = digest === undefined ? undefined : await this.metadata.manifests.get(repository, digest);
+    const content = record && (await this.metadata.manifests.content(repository, record.digest));
+    if (!record || !content) throw await this.unknown(repository);
+    return { record, content };
+  }
+
+  /**
+   * Picks what to send for an Accept header: the manifest itself when acceptable; for an index a
+   * client cannot read, its linux/amd64 image (what Distribution does for old Docker clients).
+   */
+  async negotiate(repository: string, stored: StoredManifest, accept: string | undefined): Promise<StoredManifest> {
+    const accepted = acceptedTypes(accept);
+    if (accepted === "any" || accepted.has(stored.record.mediaType)) return stored;
+    if (INDEX_TYPES.has(stored.record.mediaType)) {
+      const child = pickDefaultPlatform(stored.content);
+      if (child && (accepted.has(OCI_IMAGE_MANIFEST) || accepted.has(DOCKER_MANIFEST))) {
+        const resolved = await this.get(repository, { kind: "digest", digest: child });
+        if (accepted.has(resolved.record.mediaType)) return resolved;
+      }
+    }
+    throw new RegistryError(
+      "MANIFEST_UNKNOWN",
+      `manifest is ${stored.record.mediaType}, which the Accept header does not allow`,
+    );
+  }
+
+  async delete(repository: string, reference: Reference): Promise<void> {
+    const deleted =
+      reference.kind === "digest"
+        ? await this.metadata.manifests.delete(repository, reference.digest.text)
+        : await this.metadata.tags.delete(repository, reference.tag);
+    if (!deleted) throw await this.unknown(repository);
+  }
+
+  async tags(repository: string, page: { after?: string; limit?: number }): Promise<string[]> {
+    if (!(await this.metadata.repositories.exists(repository))) {
+      throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry");
+    }
+    return this.metadata.tags.list(repository, page);
+  }
+
+  /** The referrers index of a subject: one descriptor per manifest whose subject it is. */
+  async referrers(repository: string, subject: string, artifactType?: string): Promise<Record<string, unknown>> {
+    const records = await this.metadata.manifests.referrers(repository, subject, artifactType);
+    return {
+      schemaVersion: 2,
+      mediaType: OCI_IMAGE_INDEX,
+      manifests: records.map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType !== undefined && { artifactType: r.artifactType }),
+        ...(r.annotations !== undefined && { annotations: r.annotations }),
+      })),
+    };
+  }
+
+  private async unknown(repository: string): Promise<RegistryError> {
+    return (await this.metadata.repositories.exists(repository))
+      ? new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry")
+      : new RegistryError("NAME_UNKNOWN", "repository name not known to registry");
+  }
+
+  /** Every config and layer must be in the repository, or embedded (`data`), or foreign (`urls`). */
+  private async checkBlobs(repository: string, descriptors: readonly Descriptor[]): Promise<void> {
+    for (const d of descriptors) {
+      if (await this.metadata.blobs.isLinked(repository, d.digest)) continue;
+      if (d.data !== undefined) {
+        await this.storeEmbedded(repository, d);
+        continue;
+      }
+      if (d.urls && d.urls.length > 0) continue;
+      throw new RegistryError(
+        "MANIFEST_BLOB_UNKNOWN",
+        `manifest references a blob unknown to the repository: ${d.digest}`,
+        {
+          detail: { digest: d.digest },
+        },
+      );
+    }
+  }
+
+  /** Embedded data (already checked against its descriptor) becomes a blob like any other. */
+  private async storeEmbedded(repository: string, d: Descriptor): Promise<void> {
+    await this.blobs.writeBytes(repository, d.digest, Buffer.from(d.data ?? "", "base64"));
+  }
+
+  /** An index may only reference manifests already in the repository. */
+  private async checkChildren(repository: string, children: readonly Descriptor[]): Promise<void> {
+    if (children.length === 0) return;
+    const present = await this.metadata.manifests.existing(
+      repository,
+      children.map((c) => c.digest),
+    );
+    const missing = children.find((c) => !present.has(c.digest));
+    if (missing) {
+      throw new RegistryError(
+        "MANIFEST_BLOB_UNKNOWN",
+        `index references a manifest unknown to the repository: ${missing.digest}`,
+        {
+          detail: { digest: missing.digest },
+        },
+      );
+    }
+  }
+}
+
+function references(manifest: ParsedManifest): { blobs: string[]; manifests: string[] } {
+  return {
+    blobs: [...new Set(manifest.blobs.map((d) => d.digest))],
+    manifests: [...new Set(manifest.children.map((d) => d.digest))],
+  };
+}
+
+/** The media types an Accept header allows, or "any" (absent, or a wildcard). */
+function acceptedTypes(accept: string | undefined): Set<string> | "any" {
+  if (!accept) return "any";
+  const types = accept
+    .split(",")
+    .map((part) => part.split(";")[0]?.trim().toLowerCase() ?? "")
+    .filter(Boolean);
+  if (types.length === 0 || types.some((t) => t === "*/*" || t === "application/*")) return "any";
+  // Clients that only say application/json predate content negotiation: give them what is stored.
+  if (types.every((t) => t === "application/json")) return "any";
+  return new Set(types.filter((t) => MANIFEST_KINDS[t] !== undefined || t.startsWith("application/")));
+}
+
+/** The linux/amd64 entry of an index (else its first image entry), as a digest. */
+function pickDefaultPlatform(index: Buffer): ParsedDigest | undefined {
+  try {
+    const parsed = JSON.parse(index.toString("utf8")) as {
+      manifests?: Array<{ digest?: string; mediaType?: string; platform?: { os?: string; architecture?: string } }>;
+    };
+    const entries = (parsed.manifests ?? []).filter(
+      (m) => m.mediaType === OCI_IMAGE_MANIFEST || m.mediaType === DOCKER_MANIFEST,
+    );
+    const chosen = entries.find((m) => m.platform?.os === "linux" && m.platform.architecture === "amd64") ?? entries[0];
+    const digest = chosen?.digest === undefined ? undefined : parseDigest(chosen.digest);
+    return digest === undefined || typeof digest === "string" ? undefined : digest;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,219 @@
+// Blob upload sessions (POST, PATCH…, PUT; GET status; DELETE cancel). Each chunk is written as a
+// new part object while it is hashed; the session's running hash stays in memory, and is rebuilt
+// from the stored parts when this process does not have it (after a restart, or when another
+// replica took the previous chunk), because Node's hash state cannot be saved. Requests on one
+// session are serialised in this process; across replicas the metadata store's compare-and-set on
+// the session size decides, so two chunks can never claim the same offset.
+
+import { randomUUID, type Hash } from "node:crypto";
+import { pipeline, type Readable } from "node:stream";
+import { RegistryError } from "../http/errors.ts";
+import type { Logger } from "../logger.ts";
+import type { DigestAlgorithm, MetadataStore, UploadRecord } from "../metadata/metadata-store.ts";
+import type { StorageDriver } from "../storage/storage-driver.ts";
+import type { BlobStore } from "./blob-store.ts";
+import { createHasher, type ParsedDigest } from "./digest.ts";
+import { newPartPath } from "./layout.ts";
+import { VerifyingStream } from "./verifying-stream.ts";
+import type { BlobRecord } from "../metadata/metadata-store.ts";
+
+/** What the client said about a chunk: its Content-Range and Content-Length, when sent. */
+export interface ChunkHeaders {
+  range?: { start: number; end: number };
+  length?: number;
+}
+
+interface HashState {
+  algorithm: DigestAlgorithm;
+  hash: Hash;
+  size: number;
+}
+
+/** In-memory hash states kept at most; beyond, the oldest are dropped (and rebuilt if needed). */
+const MAX_HASH_STATES = 10_000;
+
+export function uploadLocation(repository: string, id: string): string {
+  return `/v2/${repository}/blobs/uploads/${id}`;
+}
+
+/** The upload's `Range` header value: the inclusive range of bytes received. */
+export function uploadRange(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+function rangeNotSatisfiable(upload: UploadRecord, message: string): RegistryError {
+  return new RegistryError("BLOB_UPLOAD_INVALID", message, {
+    status: 416,
+    headers: {
+      Location: uploadLocation(upload.repository, upload.id),
+      Range: uploadRange(upload.size),
+      "Docker-Upload-UUID": upload.id,
+    },
+  });
+}
+
+export class UploadService {
+  private readonly driver: StorageDriver;
+  private readonly metadata: MetadataStore;
+  private readonly blobs: BlobStore;
+  private readonly hashes = new Map<string, HashState>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(driver: StorageDriver, metadata: MetadataStore, blobs: BlobStore, _log: Logger) {
+    this.driver = driver;
+    this.metadata = metadata;
+    this.blobs = blobs;
+  }
+
+  async start(repository: string, algorithm: DigestAlgorithm): Promise<UploadRecord> {
+    const now = new Date();
+    const upload: UploadRecord = {
+      id: randomUUID(),
+      repository,
+      algorithm,
+      size: 0,
+      parts: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.metadata.uploads.create(upload);
+    this.remember(upload.id, { algorithm, hash: createHasher(algorithm), size: 0 });
+    return upload;
+  }
+
+  /** The session, which must belong to the repository. */
+  async status(repository: string, id: string): Promise<UploadRecord> {
+    const upload = await this.metadata.uploads.get(id);
+    if (!upload || upload.repository !== repository) {
+      throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry");
+    }
+    return upload;
+  }
+
+  append(repository: string, id: string, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+    return this.serialised(id, async () => this.appendChunk(await this.status(repository, id), body, chunk));
+  }
+
+  /** Closes the session: the optional last chunk, then the digest check, then the blob. */
+  complete(
+    repository: string,
+    id: string,
+    digest: ParsedDigest,
+    body: Readable | undefined,
+    chunk: ChunkHeaders,
+  ): Promise<BlobRecord> {
+    return this.serialised(id, async () => {
+      let upload = await this.status(repository, id);
+      if (body) upload = await this.appendChunk(upload, body, chunk);
+      const actual = await this.digestOf(upload, digest.algorithm);
+      if (actual !== digest.text) {
+        throw new RegistryError("DIGEST_INVALID", "provided digest did not match uploaded content", {
+          detail: { expected: digest.text, actual },
+        });
+      }
+      const blob = await this.blobs.commit(repository, digest.text, upload.size, [...upload.parts], upload.id);
+      this.hashes.delete(id);
+      return blob;
+    });
+  }
+
+  cancel(repository: string, id: string): Promise<void> {
+    return this.serialised(id, async () => {
+      const upload = await this.status(repository, id);
+      if (await this.metadata.uploads.delete(id)) await this.blobs.deleteParts(upload.parts);
+      this.hashes.delete(id);
+    });
+  }
+
+  private async appendChunk(upload: UploadRecord, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+    const { range, length } = chunk;
+    if (range) {
+      if (range.start !== upload.size) {
+        throw rangeNotSatisfiable(upload, `chunk starts at ${range.start}, the upload has ${upload.size} bytes`);
+      }
+      if (length !== undefined && range.end - range.start + 1 !== length) {
+        throw rangeNotSatisfiable(
+          upload,
+          `Content-Range ${range.start}-${range.end} does not match Content-Length ${length}`,
+        );
+      }
+    }
+    const expectedBytes = length ?? (range ? range.end - range.start + 1 : undefined);
+
+    const state = await this.hashState(upload);
+    const working = state.hash.copy();
+    const verifier = new VerifyingStream({
+      hash: working,
+      algorithm: state.algorithm,
+      ...(expectedBytes !== undefined && { expectedBytes }),
+    });
+    const path = newPartPath();
+    pipeline(body, verifier, () => {});
+    const size = await this.driver.write(path, verifier);
+    if (size === 0) {
+      await this.driver.delete(path);
+      return upload;
+    }
+    const updated = await this.metadata.uploads.appendPart(upload.id, upload.size, { path, size }, new Date());
+    if (!updated) {
+      await this.driver.delete(path);
+      this.hashes.delete(upload.id);
+      const current = (await this.metadata.uploads.get(upload.id)) ?? upload;
+      throw rangeNotSatisfiable(current, "another chunk was written at this offset first");
+    }
+    this.remember(upload.id, { algorithm: state.algorithm, hash: working, size: updated.size });
+    return updated;
+  }
+
+  /** The digest of everything received, in the algorithm asked for. */
+  private async digestOf(upload: UploadRecord, algorithm: DigestAlgorithm): Promise<string> {
+    const state = this.hashes.get(upload.id);
+    const hash =
+      state && state.algorithm === algorithm && state.size === upload.size
+        ? state.hash.copy()
+        : await this.rehash(upload, algorithm);
+    return `${algorithm}:${hash.digest("hex")}`;
+  }
+
+  private async hashState(upload: UploadRecord): Promise<HashState> {
+    const known = this.hashes.get(upload.id);
+    if (known && known.size === upload.size) return known;
+    const rebuilt = {
+      algorithm: upload.algorithm,
+      hash: await this.rehash(upload, upload.algorithm),
+      size: upload.size,
+    };
+    this.remember(upload.id, rebuilt);
+    return rebuilt;
+  }
+
+  /** Hashes the parts stored so far. */
+  private async rehash(upload: UploadRecord, algorithm: DigestAlgorithm): Promise<Hash> {
+    const hash = createHasher(algorithm);
+    for (const part of upload.parts) {
+      for await (const chunk of await this.driver.read(part.path)) hash.update(chunk as Buffer);
+    }
+    return hash;
+  }
+
+  private remember(id: string, state: HashState): void {
+    this.hashes.delete(id);
+    this.hashes.set(id, state);
+    if (this.hashes.size > MAX_HASH_STATES) {
+      const oldest = this.hashes.keys().next().value;
+      if (oldest !== undefined) this.hashes.delete(oldest);
+    }
+  }
+
+  /** Runs `work` after every earlier request on the same session has finished. */
+  private serialised<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,100 @@
+// Blobs: GET and HEAD (with single byte ranges), DELETE.
+
+import { pipeline } from "node:stream";
+import type { BlobStore } from "../content/blob-store.ts";
+import { parseDigest } from "../content/digest.ts";
+import { RegistryError } from "../http/errors.ts";
+import type { Router } from "../http/router.ts";
+import type { BlobRecord } from "../metadata/metadata-store.ts";
+import type { ByteRange } from "../storage/storage-driver.ts";
+import { pull, remove, type AccessGuard } from "./access-guard.ts";
+import { repositoryName } from "./request-helpers.ts";
+
+const BLOB_PATH = /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/;
+
+export function blobDigest(text: string): string {
+  const digest = parseDigest(text);
+  if (typeof digest === "string")
+    throw new RegistryError("DIGEST_INVALID", `${digest} digest ${JSON.stringify(text.slice(0, 200))}`);
+  return digest.text;
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined for none or a multi-range. */
+export function parseRange(header: string | undefined, size: number): ByteRange | "unsatisfiable" | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return undefined;
+  let start: number;
+  let end: number;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return "unsatisfiable";
+    start = Math.max(size - suffix, 0);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start >= size || end < start) return "unsatisfiable";
+  return { offset: start, length: end - start + 1 };
+}
+
+export function addBlobRoutes(router: Router, deps: { blobs: BlobStore; guard: AccessGuard }): void {
+  const { blobs, guard } = deps;
+
+  router.add("blob_get", "GET", BLOB_PATH, async (ctx) => {
+    const { req, res, params } = ctx;
+    const name = repositoryName(params);
+    await guard.require(ctx, [pull(name)]);
+    const digest = blobDigest(params["digest"] ?? "");
+    const blob = await blobs.stat(name, digest);
+    if (!blob) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+
+    const range = parseRange(req.headers.range, blob.size);
+    if (range === "unsatisfiable") {
+      throw new RegistryError("BLOB_UNKNOWN", "requested range not satisfiable", {
+        status: 416,
+        headers: { "Content-Range": `bytes */${blob.size}` },
+      });
+    }
+    writeBlobHeaders(res, blob, range);
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    const stream = await blobs.open(blob, range);
+    pipeline(stream, res, (err) => {
+      if (err) ctx.log.warn({ err: { message: err.message }, digest }, "blob download interrupted");
+    });
+  });
+
+  router.add("blob_delete", "DELETE", BLOB_PATH, async (ctx) => {
+    const name = repositoryName(ctx.params);
+    await guard.require(ctx, [remove(name)]);
+    const digest = blobDigest(ctx.params["digest"] ?? "");
+    if (!(await blobs.unlink(name, digest)))
+      throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+    ctx.res.statusCode = 202;
+    ctx.res.setHeader("Content-Length", "0");
+    ctx.res.end();
+  });
+}
+
+function writeBlobHeaders(
+  res: import("node:http").ServerResponse,
+  blob: BlobRecord,
+  range: ByteRange | undefined,
+): void {
+  res.setHeader("Docker-Content-Digest", blob.digest);
+  res.setHeader("ETag", `"${blob.digest}"`);
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("Content-Type", "application/octet-stream");
+  if (range) {
+    res.statusCode = 206;
+    res.setHeader("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
+    res.setHeader("Content-Length", range.length);
+  } else {
+    res.statusCode = 200;
+    res.setHeader("Content-Length", blob.size);
+  }
+}

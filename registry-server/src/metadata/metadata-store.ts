@@ -1,0 +1,175 @@
+// The metadata store contract: what the registry knows about its content (blobs and where their
+// bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
+// live in the storage driver; everything else lives here.
+//
+// It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
+// groups writes that must commit together (a manifest, its tag and its references). Areas are
+// separate interfaces so that each stays small; `transaction` hands the same areas bound to one
+// transaction.
+//
+// Digests are strings "<algorithm>:<hex>"; repository names are already validated by the caller.
+// Listing is in ASCII (byte) order, with `after` exclusive, as the OCI tags and catalog APIs ask.
+//
+// Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
+
+export type DigestAlgorithm = "sha256" | "sha512";
+
+/** One stored object holding a contiguous slice of a blob's bytes. */
+export interface BlobPart {
+  /** Storage driver path of the object. */
+  readonly path: string;
+  readonly size: number;
+}
+
+export interface BlobRecord {
+  readonly digest: string;
+  readonly size: number;
+  /** The blob's bytes are these objects' bytes, in this order; their sizes sum to `size`. */
+  readonly parts: readonly BlobPart[];
+  readonly createdAt: Date;
+}
+
+export interface UploadRecord {
+  /** The session id: a random UUID. */
+  readonly id: string;
+  readonly repository: string;
+  /** Digest algorithm requested when the session started. */
+  readonly algorithm: DigestAlgorithm;
+  /** Bytes received so far: the sum of the parts' sizes. */
+  readonly size: number;
+  readonly parts: readonly BlobPart[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface ManifestRecord {
+  readonly repository: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  /** Size of the manifest's bytes. */
+  readonly size: number;
+  /**
+   * The artifact type the referrers API reports: the manifest's `artifactType`, else (image
+   * manifests only) its config's media type; undefined for an index without one.
+   */
+  readonly artifactType?: string;
+  /** Digest of the manifest's `subject`, when it has one. */
+  readonly subject?: string;
+  /** The manifest's own annotations, copied into referrers descriptors. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly createdAt: Date;
+}
+
+/** What a manifest points at, recorded for validation, garbage collection and quotas. */
+export interface ManifestReferences {
+  /** Config and layer digests (distinct). */
+  readonly blobs: readonly string[];
+  /** Child manifests of an index (distinct). */
+  readonly manifests: readonly string[];
+}
+
+export interface TagRecord {
+  readonly repository: string;
+  readonly name: string;
+  readonly digest: string;
+  readonly updatedAt: Date;
+}
+
+export interface Page {
+  /** Return only names strictly greater than this one (ASCII order). */
+  readonly after?: string;
+  /** At most this many names; undefined means all. */
+  readonly limit?: number;
+}
+
+export interface BlobMetadata {
+  get(digest: string): Promise<BlobRecord | undefined>;
+  /**
+   * Records a blob. When a blob with the same digest is already recorded, that one is kept and
+   * returned with `created: false` (the caller then deletes the parts it had written).
+   */
+  create(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }>;
+  /** Forgets a blob and every link to it; false when it was not recorded. */
+  delete(digest: string): Promise<boolean>;
+  /** Makes a recorded blob visible in a repository, creating the repository. Idempotent. */
+  link(repository: string, digest: string): Promise<void>;
+  isLinked(repository: string, digest: string): Promise<boolean>;
+  /** Removes a blob from a repository; false when it was not linked there. */
+  unlink(repository: string, digest: string): Promise<boolean>;
+  /** The repositories a blob is linked in, in ASCII order. */
+  repositoriesOf(digest: string): Promise<string[]>;
+}
+
+export interface UploadMetadata {
+  /** Records a new session (creating the repository). */
+  create(record: UploadRecord): Promise<void>;
+  get(id: string): Promise<UploadRecord | undefined>;
+  /**
+   * Appends a part to a session, but only if the session's size is still `expectedSize`: a
+   * compare-and-set, so that two replicas cannot both append at the same offset.
+   * @returns the updated session, or undefined when it is gone or its size moved on
+   */
+  appendPart(id: string, expectedSize: number, part: BlobPart, at: Date): Promise<UploadRecord | undefined>;
+  /** Ends a session (completed or cancelled); false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Sessions not updated since `before`, oldest first (for expiry). */
+  listStale(before: Date): Promise<UploadRecord[]>;
+}
+
+export interface ManifestMetadata {
+  /**
+   * Stores a manifest and its exact bytes in a repository, creating the repository. Putting the
+   * same digest again replaces the record and its references (the bytes are identical).
+   */
+  put(record: ManifestRecord, content: Uint8Array, references: ManifestReferences): Promise<void>;
+  get(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** The manifest's exact bytes, as pushed. */
+  content(repository: string, digest: string): Promise<Buffer | undefined>;
+  /** Deletes a manifest and every tag pointing at it; false when there was none. */
+  delete(repository: string, digest: string): Promise<boolean>;
+  /**
+   * Manifests of the repository whose subject is `subject`, only those of `artifactType` when
+   * given, ordered by digest.
+   */
+  referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]>;
+  /** The subset of `digests` that are manifests of the repository. */
+  existing(repository: string, digests: readonly string[]): Promise<Set<string>>;
+}
+
+export interface TagMetadata {
+  get(repository: string, name: string): Promise<TagRecord | undefined>;
+  /** Points a tag at a manifest of the repository, creating or moving it. */
+  put(repository: string, name: string, digest: string, at: Date): Promise<void>;
+  /** Deletes a tag; false when there was none. */
+  delete(repository: string, name: string): Promise<boolean>;
+  /** Tag names of a repository in ASCII order, paginated. */
+  list(repository: string, page: Page): Promise<string[]>;
+  /** Names of the tags pointing at a digest, in ASCII order. */
+  forDigest(repository: string, digest: string): Promise<string[]>;
+}
+
+export interface RepositoryMetadata {
+  /** A repository exists once something was uploaded, linked or pushed to it. */
+  exists(name: string): Promise<boolean>;
+  /** Repository names in ASCII order, paginated. */
+  list(page: Page): Promise<string[]>;
+}
+
+export interface MetadataAreas {
+  readonly blobs: BlobMetadata;
+  readonly uploads: UploadMetadata;
+  readonly manifests: ManifestMetadata;
+  readonly tags: TagMetadata;
+  readonly repositories: RepositoryMetadata;
+}
+
+export interface MetadataStore extends MetadataAreas {
+  /**
+   * Runs `work` in one transaction: its writes commit together when it resolves, or not at all
+   * when it rejects (the rejection is passed on). Reads through `tx` see the transaction's own
+   * writes; reads through the store outside see only committed data. Keep transactions short:
+   * no storage or network I/O inside.
+   */
+  transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,691 @@
+// The SQLite metadata store (node:sqlite), for single-node deployments: one database file next to
+// the blob storage, its schema versioned by `PRAGMA user_version`.
+//
+// DatabaseSync is synchronous, and a transaction spans awaits (the caller's work between its
+// statements). On one connection, statements from other requests would then run inside that open
+// transaction. So the store holds two connections to the file:
+// - the writer: every write, each in its own BEGIN IMMEDIATE transaction, and everything inside
+//   `transaction()`. An async mutex (a promise chain) lets one write transaction at a time use it.
+// - the reader (read-only): reads made outside transactions. WAL mode gives it the last committed
+//   state, never the writer's open transaction, and it never waits for the writer.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdir } from "node:fs/promises";
+import * as path from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type {
+  BlobPart,
+  BlobRecord,
+  DigestAlgorithm,
+  ManifestRecord,
+  ManifestReferences,
+  MetadataAreas,
+  MetadataStore,
+  Page,
+  TagRecord,
+  UploadRecord,
+} from "./metadata-store.ts";
+
+/**
+ * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never
+ * edit a released one. Times are integers (ms since the epoch); JSON columns hold text.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    parts TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE repository_blobs (
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    digest TEXT NOT NULL REFERENCES blobs (digest) ON DELETE CASCADE,
+    PRIMARY KEY (repository, digest)
+  ) STRICT, WITHOUT ROWID;
+  -- repositoriesOf, and the cascade when a blob is deleted.
+  CREATE INDEX repository_blobs_by_digest ON repository_blobs (digest, repository);
+
+  CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    algorithm TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    parts TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX uploads_by_updated_at ON uploads (updated_at);
+
+  -- A manifest's bytes, shared by every repository holding that digest.
+  CREATE TABLE manifest_contents (
+    digest TEXT PRIMARY KEY,
+    content BLOB NOT NULL
+  ) STRICT;
+
+  CREATE TABLE manifests (
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    digest TEXT NOT NULL REFERENCES manifest_contents (digest),
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    annotations TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, digest)
+  ) STRICT;
+  CREATE INDEX manifests_by_subject ON manifests (repository, subject, artifact_type);
+  -- Whether any repository still holds a digest's bytes.
+  CREATE INDEX manifests_by_digest ON manifests (digest);
+
+  CREATE TABLE manifest_blob_refs (
+    repository TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, blob_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX manifest_blob_refs_by_blob ON manifest_blob_refs (blob_digest);
+
+  CREATE TABLE manifest_child_refs (
+    repository TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    child_digest TEXT NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, child_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX manifest_child_refs_by_child ON manifest_child_refs (repository, child_digest);
+
+  -- Deleting a manifest deletes its tags through the cascade, in the same statement.
+  CREATE TABLE tags (
+    repository TEXT NOT NULL,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, name),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX tags_by_digest ON tags (repository, digest, name);
+  `,
+];
+
+/** The `user_version` of a database this code has fully migrated. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * How long a connection waits for another process's lock before failing. Within this process the
+ * mutex already serialises writers; this only matters when a second process (a backup, the CLI)
+ * touches the file, and the wait blocks the event loop, so it stays short.
+ */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** Opens (creating and migrating when needed) the metadata database at `file`. */
+export async function openSqliteStore(file: string): Promise<MetadataStore> {
+  // Two connections to ":memory:" would be two separate databases.
+  if (file === "" || file === ":memory:" || file.startsWith("file:")) {
+    throw new Error(`the SQLite metadata store needs a file path, not ${JSON.stringify(file)}`);
+  }
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+
+  const writer = new DatabaseSync(file, { enableForeignKeyConstraints: true, timeout: BUSY_TIMEOUT_MS });
+  let reader: DatabaseSync | undefined;
+  try {
+    const journalMode = writer.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
+    if (journalMode !== "wal") throw new Error(`${file}: could not switch to WAL mode (got ${String(journalMode)})`);
+    // FULL: a push acknowledged to a client survives a power cut, not only a process crash. It
+    // costs one WAL fsync per write transaction; pulls only read and do not pay it.
+    writer.exec("PRAGMA synchronous = FULL");
+    migrate(writer, file);
+    // Opened after the writer made the file WAL (which is persistent), so it reads in WAL mode.
+    reader = new DatabaseSync(file, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+  } catch (error) {
+    reader?.close();
+    writer.close();
+    throw error;
+  }
+  return new SqliteMetadataStore(new Queries(reader), new Queries(writer));
+}
+
+function migrate(db: DatabaseSync, file: string): void {
+  const userVersion = (): number => Number(db.prepare("PRAGMA user_version").get()?.["user_version"] ?? 0);
+  if (userVersion() > MIGRATIONS.length) {
+    throw new Error(`${file}: schema version ${userVersion()} is newer than this server's (${MIGRATIONS.length})`);
+  }
+  while (userVersion() < MIGRATIONS.length) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // Read again under the write lock: another process may have migrated meanwhile.
+      const version = userVersion();
+      const step = MIGRATIONS[version];
+      if (step !== undefined) {
+        db.exec(step);
+        db.exec(`PRAGMA user_version = ${version + 1}`);
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+interface BlobRow {
+  digest: string;
+  size: number;
+  parts: string;
+  created_at: number;
+}
+
+interface UploadRow {
+  id: string;
+  repository: string;
+  algorithm: string;
+  size: number;
+  parts: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface ManifestRow {
+  repository: string;
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  subject: string | null;
+  annotations: string | null;
+  created_at: number;
+}
+
+interface TagRow {
+  repository: string;
+  name: string;
+  digest: string;
+  updated_at: number;
+}
+
+const BLOB_COLUMNS = "digest, size, parts, created_at";
+const UPLOAD_COLUMNS = "id, repository, algorithm, size, parts, created_at, updated_at";
+const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, subject, annotations, created_at";
+
+/**
+ * The store's queries on one connection, synchronous. Statements are prepared once per
+ * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
+ */
+class Queries {
+  readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
+    return this.statement(sql).get(...params) as R | undefined;
+  }
+
+  private rows<R>(sql: string, ...params: SQLInputValue[]): R[] {
+    return this.statement(sql).all(...params) as R[];
+  }
+
+  /** Runs a write; returns how many rows it changed. */
+  private run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.statement(sql).run(...params).changes);
+  }
+
+  private names(sql: string, ...params: SQLInputValue[]): string[] {
+    return this.rows<{ name: string }>(sql, ...params).map((row) => row.name);
+  }
+
+  private ensureRepository(name: string, at: Date): void {
+    this.run("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", name, at.getTime());
+  }
+
+  // Blobs
+
+  getBlob(digest: string): BlobRecord | undefined {
+    const row = this.row<BlobRow>(`SELECT ${BLOB_COLUMNS} FROM blobs WHERE digest = ?`, digest);
+    return row && toBlob(row);
+  }
+
+  createBlob(record: BlobRecord): { record: BlobRecord; created: boolean } {
+    const created = this.run(
+      "INSERT INTO blobs (digest, size, parts, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      record.digest,
+      record.size,
+      JSON.stringify(record.parts),
+      record.createdAt.getTime(),
+    );
+    if (created === 1) return { record, created: true };
+    const existing = this.getBlob(record.digest);
+    if (!existing) throw new Error(`blob ${record.digest} was neither created nor found`);
+    return { record: existing, created: false };
+  }
+
+  deleteBlob(digest: string): boolean {
+    // Links go with it through ON DELETE CASCADE.
+    return this.run("DELETE FROM blobs WHERE digest = ?", digest) > 0;
+  }
+
+  linkBlob(repository: string, digest: string): void {
+    this.ensureRepository(repository, new Date());
+    this.run(
+      "INSERT INTO repository_blobs (repository, digest) VALUES (?, ?) ON CONFLICT DO NOTHING",
+      repository,
+      digest,
+    );
+  }
+
+  isBlobLinked(repository: string, digest: string): boolean {
+    return (
+      this.row("SELECT 1 FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) !== undefined
+    );
+  }
+
+  unlinkBlob(repository: string, digest: string): boolean {
+    return this.run("DELETE FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) > 0;
+  }
+
+  repositoriesOfBlob(digest: string): string[] {
+    return this.names("SELECT repository AS name FROM repository_blobs WHERE digest = ? ORDER BY repository", digest);
+  }
+
+  // Uploads
+
+  createUpload(record: UploadRecord): void {
+    this.ensureRepository(record.repository, record.createdAt);
+    this.run(
+      `INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      record.id,
+      record.repository,
+      record.algorithm,
+      record.size,
+      JSON.stringify(record.parts),
+      record.createdAt.getTime(),
+      record.updatedAt.getTime(),
+    );
+  }
+
+  getUpload(id: string): UploadRecord | undefined {
+    const row = this.row<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = ?`, id);
+    return row && toUpload(row);
+  }
+
+  appendUploadPart(id: string, expectedSize: number, part: BlobPart, at: Date): UploadRecord | undefined {
+    // The size test in WHERE is the compare-and-set: a stale offset changes no row.
+    const row = this.row<UploadRow>(
+      `UPDATE uploads
+         SET size = size + ?, parts = json_insert(parts, '$[#]', json(?)), updated_at = ?
+         WHERE id = ? AND size = ?
+         RETURNING ${UPLOAD_COLUMNS}`,
+      part.size,
+      JSON.stringify({ path: part.path, size: part.size }),
+      at.getTime(),
+      id,
+      expectedSize,
+    );
+    return row && toUpload(row);
+  }
+
+  deleteUpload(id: string): boolean {
+    return this.run("DELETE FROM uploads WHERE id = ?", id) > 0;
+  }
+
+  staleUploads(before: Date): UploadRecord[] {
+    return this.rows<UploadRow>(
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE updated_at < ? ORDER BY updated_at, id`,
+      before.getTime(),
+    ).map(toUpload);
+  }
+
+  // Manifests
+
+  putManifest(record: ManifestRecord, content: Uint8Array, references: ManifestReferences): void {
+    this.ensureRepository(record.repository, record.createdAt);
+    this.run(
+      "INSERT INTO manifest_contents (digest, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
+      record.digest,
+      content,
+    );
+    // An upsert, not INSERT OR REPLACE: replacing deletes the row first, and the cascade would
+    // take the manifest's tags with it.
+    this.run(
+      `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (repository, digest) DO UPDATE SET
+           media_type = excluded.media_type, size = excluded.size, artifact_type = excluded.artifact_type,
+           subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at`,
+      record.repository,
+      record.digest,
+      record.mediaType,
+      record.size,
+      record.artifactType ?? null,
+      record.subject ?? null,
+      record.annotations ? JSON.stringify(record.annotations) : null,
+      record.createdAt.getTime(),
+    );
+    this.run(
+      "DELETE FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
+      record.repository,
+      record.digest,
+    );
+    this.run(
+      "DELETE FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
+      record.repository,
+      record.digest,
+    );
+    // One statement per kind whatever the number of references: the digests go in as a JSON array.
+    this.run(
+      `INSERT OR IGNORE INTO manifest_blob_refs (repository, manifest_digest, blob_digest)
+         SELECT ?, ?, value FROM json_each(?)`,
+      record.repository,
+      record.digest,
+      JSON.stringify(references.blobs),
+    );
+    this.run(
+      `INSERT OR IGNORE INTO manifest_child_refs (repository, manifest_digest, child_digest)
+         SELECT ?, ?, value FROM json_each(?)`,
+      record.repository,
+      record.digest,
+      JSON.stringify(references.manifests),
+    );
+  }
+
+  getManifest(repository: string, digest: string): ManifestRecord | undefined {
+    const row = this.row<ManifestRow>(
+      `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND digest = ?`,
+      repository,
+      digest,
+    );
+    return row && toManifest(row);
+  }
+
+  manifestContent(repository: string, digest: string): Buffer | undefined {
+    const row = this.row<{ content: Uint8Array }>(
+      `SELECT c.content FROM manifests m JOIN manifest_contents c ON c.digest = m.digest
+         WHERE m.repository = ? AND m.digest = ?`,
+      repository,
+      digest,
+    );
+    return row && Buffer.from(row.content.buffer, row.content.byteOffset, row.content.byteLength);
+  }
+
+  deleteManifest(repository: string, digest: string): boolean {
+    // Its tags and references go with it through ON DELETE CASCADE.
+    if (this.run("DELETE FROM manifests WHERE repository = ? AND digest = ?", repository, digest) === 0) return false;
+    this.run(
+      "DELETE FROM manifest_contents WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?)",
+      digest,
+      digest,
+    );
+    return true;
+  }
+
+  referrers(repository: string, subject: string, artifactType: string | undefined): ManifestRecord[] {
+    const rows =
+      artifactType === undefined
+        ? this.rows<ManifestRow>(
+            `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND subject = ? ORDER BY digest`,
+            repository,
+            subject,
+          )
+        : this.rows<ManifestRow>(
+            `SELECT ${MANIFEST_COLUMNS} FROM manifests
+               WHERE repository = ? AND subject = ? AND artifact_type = ? ORDER BY digest`,
+            repository,
+            subject,
+            artifactType,
+          );
+    return rows.map(toManifest);
+  }
+
+  existingManifests(repository: string, digests: readonly string[]): Set<string> {
+    if (digests.length === 0) return new Set();
+    const rows = this.rows<{ digest: string }>(
+      "SELECT digest FROM manifests WHERE repository = ? AND digest IN (SELECT value FROM json_each(?))",
+      repository,
+      JSON.stringify(digests),
+    );
+    return new Set(rows.map((row) => row.digest));
+  }
+
+  // Tags
+
+  getTag(repository: string, name: string): TagRecord | undefined {
+    const row = this.row<TagRow>(
+      "SELECT repository, name, digest, updated_at FROM tags WHERE repository = ? AND name = ?",
+      repository,
+      name,
+    );
+    return (
+      row && { repository: row.repository, name: row.name, digest: row.digest, updatedAt: new Date(row.updated_at) }
+    );
+  }
+
+  putTag(repository: string, name: string, digest: string, at: Date): void {
+    this.run(
+      `INSERT INTO tags (repository, name, digest, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+      repository,
+      name,
+      digest,
+      at.getTime(),
+    );
+  }
+
+  deleteTag(repository: string, name: string): boolean {
+    return this.run("DELETE FROM tags WHERE repository = ? AND name = ?", repository, name) > 0;
+  }
+
+  listTags(repository: string, page: Page): string[] {
+    // Tag names are never empty, so "> ''" is "from the start". BINARY collation: byte order.
+    return this.names(
+      "SELECT name FROM tags WHERE repository = ? AND name > ? ORDER BY name LIMIT ?",
+      repository,
+      page.after ?? "",
+      sqlLimit(page),
+    );
+  }
+
+  tagsForDigest(repository: string, digest: string): string[] {
+    return this.names("SELECT name FROM tags WHERE repository = ? AND digest = ? ORDER BY name", repository, digest);
+  }
+
+  // Repositories
+
+  repositoryExists(name: string): boolean {
+    return this.row("SELECT 1 FROM repositories WHERE name = ?", name) !== undefined;
+  }
+
+  listRepositories(page: Page): string[] {
+    return this.names(
+      "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?",
+      page.after ?? "",
+      sqlLimit(page),
+    );
+  }
+}
+
+/** LIMIT -1 is "no limit" in SQLite. */
+function sqlLimit(page: Page): number {
+  return page.limit === undefined ? -1 : Math.max(0, Math.floor(page.limit));
+}
+
+function toBlob(row: BlobRow): BlobRecord {
+  return {
+    digest: row.digest,
+    size: row.size,
+    parts: JSON.parse(row.parts) as BlobPart[],
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function toUpload(row: UploadRow): UploadRecord {
+  return {
+    id: row.id,
+    repository: row.repository,
+    algorithm: row.algorithm as DigestAlgorithm,
+    size: row.size,
+    parts: JSON.parse(row.parts) as BlobPart[],
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function toManifest(row: ManifestRow): ManifestRecord {
+  return {
+    repository: row.repository,
+    digest: row.digest,
+    mediaType: row.media_type,
+    size: row.size,
+    ...(row.artifact_type !== null && { artifactType: row.artifact_type }),
+    ...(row.subject !== null && { subject: row.subject }),
+    ...(row.annotations !== null && { annotations: JSON.parse(row.annotations) as Record<string, string> }),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+/** Runs a synchronous query on a connection chosen by the caller (reader or writer). */
+type Run = <T>(query: (queries: Queries) => T) => Promise<T>;
+
+/** The areas, with reads going through `read` and writes through `write`. */
+function bindAreas(read: Run, write: Run): MetadataAreas {
+  return {
+    blobs: {
+      get: (digest) => read((q) => q.getBlob(digest)),
+      create: (record) => write((q) => q.createBlob(record)),
+      delete: (digest) => write((q) => q.deleteBlob(digest)),
+      link: (repository, digest) => write((q) => q.linkBlob(repository, digest)),
+      isLinked: (repository, digest) => read((q) => q.isBlobLinked(repository, digest)),
+      unlink: (repository, digest) => write((q) => q.unlinkBlob(repository, digest)),
+      repositoriesOf: (digest) => read((q) => q.repositoriesOfBlob(digest)),
+    },
+    uploads: {
+      create: (record) => write((q) => q.createUpload(record)),
+      get: (id) => read((q) => q.getUpload(id)),
+      appendPart: (id, expectedSize, part, at) => write((q) => q.appendUploadPart(id, expectedSize, part, at)),
+      delete: (id) => write((q) => q.deleteUpload(id)),
+      listStale: (before) => read((q) => q.staleUploads(before)),
+    },
+    manifests: {
+      put: (record, content, references) => write((q) => q.putManifest(record, content, references)),
+      get: (repository, digest) => read((q) => q.getManifest(repository, digest)),
+      content: (repository, digest) => read((q) => q.manifestContent(repository, digest)),
+      delete: (repository, digest) => write((q) => q.deleteManifest(repository, digest)),
+      referrers: (repository, subject, artifactType) => read((q) => q.referrers(repository, subject, artifactType)),
+      existing: (repository, digests) => read((q) => q.existingManifests(repository, digests)),
+    },
+    tags: {
+      get: (repository, name) => read((q) => q.getTag(repository, name)),
+      put: (repository, name, digest, at) => write((q) => q.putTag(repository, name, digest, at)),
+      delete: (repository, name) => write((q) => q.deleteTag(repository, name)),
+      list: (repository, page) => read((q) => q.listTags(repository, page)),
+      forDigest: (repository, digest) => read((q) => q.tagsForDigest(repository, digest)),
+    },
+    repositories: {
+      exists: (name) => read((q) => q.repositoryExists(name)),
+      list: (page) => read((q) => q.listRepositories(page)),
+    },
+  };
+}
+
+/** One `transaction()` call; its areas work only while it is open. */
+interface OpenTransaction {
+  open: boolean;
+}
+
+class SqliteMetadataStore implements MetadataStore {
+  readonly blobs: MetadataAreas["blobs"];
+  readonly uploads: MetadataAreas["uploads"];
+  readonly manifests: MetadataAreas["manifests"];
+  readonly tags: MetadataAreas["tags"];
+  readonly repositories: MetadataAreas["repositories"];
+
+  private readonly reader: Queries;
+  private readonly writer: Queries;
+  /** The end of the write queue: each write transaction starts when the previous one settled. */
+  private writeQueue: Promise<unknown> = Promise.resolve();
+  /** The transaction whose work is running in this async context, to catch self-deadlocks. */
+  private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
+  private closing: Promise<void> | undefined;
+
+  constructor(reader: Queries, writer: Queries) {
+    this.reader = reader;
+    this.writer = writer;
+    const areas = bindAreas(
+      async (query) => query(this.reader),
+      (query) => this.writeTransaction(() => query(this.writer)),
+    );
+    this.blobs = areas.blobs;
+    this.uploads = areas.uploads;
+    this.manifests = areas.manifests;
+    this.tags = areas.tags;
+    this.repositories = areas.repositories;
+  }
+
+  transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
+    return this.writeTransaction(async () => {
+      const transaction: OpenTransaction = { open: true };
+      // Reads and writes alike go to the writer connection, so they see the transaction's writes.
+      // After the end they would run outside any transaction, in the middle of someone else's.
+      const run: Run = async (query) => {
+        if (!transaction.open) throw new Error("the transaction has ended: its areas can no longer be used");
+        return query(this.writer);
+      };
+      try {
+        return await this.currentTransaction.run(transaction, () => work(bindAreas(run, run)));
+      } finally {
+        transaction.open = false;
+      }
+    });
+  }
+
+  /** Waits for the writer, then runs `work` between BEGIN IMMEDIATE and COMMIT (or ROLLBACK). */
+  private writeTransaction<T>(work: () => T | Promise<T>): Promise<T> {
+    if (this.currentTransaction.getStore()?.open) {
+      // It would wait for the very transaction it runs in.
+      return Promise.reject(
+        new Error("store write inside a transaction: use the transaction's areas (tx) instead of the store's"),
+      );
+    }
+    const db = this.writer.db;
+    const result = this.writeQueue.then(async () => {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const value = await work();
+        db.exec("COMMIT");
+        return value;
+      } catch (error) {
+        // SQLite rolls back by itself after some errors; ROLLBACK would then fail and hide `error`.
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+    this.writeQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  close(): Promise<void> {
+    // Queued writes finish first; the reader closes first so the writer, closing last,
+    // checkpoints the WAL into the database file.
+    this.closing ??= this.writeQueue.then(() => {
+      this.reader.db.close();
+      this.writer.db.close();
+    });
+    return this.closing;
+  }
+}

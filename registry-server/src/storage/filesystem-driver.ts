@@ -1,0 +1,395 @@
+// The storage driver for a local directory: the object at "a/b/c" is the file <root>/a/b/c.
+//
+// Writes go to a temporary file next to the target, are fsynced and then renamed into place, so
+// readers see the old object or the new one, never a part. Temporary names contain "~", which no
+// valid path segment can, so they can never collide with an object nor be listed as one.
+//
+// Symlinks: the driver never creates any and never follows any below the root (the root itself
+// may be reached through one). An object reached through a symlink does not exist for read,
+// readBytes, stat, list and delete; write refuses it with SymlinkRefusedError. This keeps a
+// planted or restored symlink from exposing or overwriting files outside the root; it is not a
+// defence against someone who can modify the root while the driver runs.
+//
+// Known limit of a filesystem: "a" cannot be an object and a prefix ("a/b") at the same time.
+
+import { randomUUID } from "node:crypto";
+import { constants, type Stats } from "node:fs";
+import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, type FileHandle } from "node:fs/promises";
+import * as nodePath from "node:path";
+import { Readable } from "node:stream";
+import {
+  assertValidPath,
+  InvalidRangeError,
+  ObjectNotFoundError,
+  ObjectTooLargeError,
+  type ByteRange,
+  type ObjectInfo,
+  type StorageDriver,
+} from "./storage-driver.ts";
+
+/** Incoming chunks are gathered into buffers of this size before each disk write. */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Chunk size of read streams: large reads keep the per-chunk overhead low for big layers. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** A concurrent delete may prune the directory a write has just created; tries before giving up. */
+const CREATE_TEMPORARY_ATTEMPTS = 5;
+const TEMPORARY_PREFIX = ".tmp~";
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Thrown by write when the target's directory is reached through a symlink. */
+export class SymlinkRefusedError extends Error {
+  override name = "SymlinkRefusedError";
+  readonly path: string;
+  constructor(path: string) {
+    super(`refusing to write ${path}: its directory is reached through a symlink`);
+    this.path = path;
+  }
+}
+
+type DirectoryState = "real" | "missing" | "symlinked";
+
+export class FilesystemDriver implements StorageDriver {
+  readonly name = "filesystem";
+  readonly root: string;
+  /** The root with its own symlinks resolved, once it exists. */
+  #realRoot: string | undefined;
+
+  constructor(root: string) {
+    if (!nodePath.isAbsolute(root)) throw new Error(`storage root must be an absolute path: ${root}`);
+    this.root = nodePath.resolve(root);
+  }
+
+  async write(path: string, body: Readable): Promise<number> {
+    assertValidPath(path);
+    return this.#commit(path, (handle) => copyInto(body, handle));
+  }
+
+  async writeBytes(path: string, data: Uint8Array): Promise<void> {
+    assertValidPath(path);
+    await this.#commit(path, async (handle) => {
+      await writeAll(handle, data, data.length, 0);
+      return data.length;
+    });
+  }
+
+  async read(path: string, range?: ByteRange): Promise<Readable> {
+    assertValidPath(path);
+    const { handle, size } = await this.#openObject(path);
+    if (!range) return handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK_BYTES });
+    const { offset, length } = range;
+    const valid =
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(length) &&
+      offset >= 0 &&
+      length >= 0 &&
+      offset + length <= size;
+    if (!valid || length === 0) {
+      await handle.close();
+      // A read stream cannot express an empty range (its end is inclusive).
+      if (valid) return Readable.from([]);
+      throw new InvalidRangeError(path, range, size);
+    }
+    return handle.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async readBytes(path: string, maxBytes: number): Promise<Buffer> {
+    assertValidPath(path);
+    const { handle, size } = await this.#openObject(path);
+    try {
+      if (size > maxBytes) throw new ObjectTooLargeError(path, maxBytes);
+      const data = await handle.readFile();
+      // Objects are replaced by rename, never changed in place, so the size cannot have moved.
+      if (data.length > maxBytes) throw new ObjectTooLargeError(path, maxBytes);
+      return data;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stat(path: string): Promise<ObjectInfo | undefined> {
+    assertValidPath(path);
+    if ((await this.#directoryState(parentOf(path))) !== "real") return undefined;
+    const stats = await lstatOrUndefined(this.#file(path));
+    if (!stats?.isFile()) return undefined;
+    return { path, size: stats.size, modifiedAt: stats.mtime };
+  }
+
+  async delete(path: string): Promise<void> {
+    assertValidPath(path);
+    if ((await this.#directoryState(parentOf(path))) !== "real") return;
+    const file = this.#file(path);
+    // Only regular files are objects: a directory is a prefix, a symlink is not ours to touch.
+    const stats = await lstatOrUndefined(file);
+    if (!stats?.isFile()) return;
+    try {
+      await unlink(file);
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw error;
+    }
+    await this.#pruneEmptyDirectories(nodePath.dirname(file));
+  }
+
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    assertValidPath(prefix);
+    if ((await this.#directoryState(prefix)) !== "real") return;
+    yield* this.#walk(prefix);
+  }
+
+  /** Objects below the directory `prefix`, depth first in lexical order of their full paths. */
+  async *#walk(prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(this.#file(prefix), { withFileTypes: true });
+    } catch (error) {
+      // Deleted (or replaced by a file) since we got here: nothing below it any more.
+      if (errorCode(error) === "ENOENT" || errorCode(error) === "ENOTDIR") return;
+      throw error;
+    }
+    // Sorting a directory as "name/" puts "a-b" and "a.b" before everything under "a/", as in a
+    // lexical sort of full paths ("-" and "." sort before "/"). Skipping names that are not valid
+    // segments skips temporary files; symlinks are neither files nor directories here.
+    const children = entries
+      .filter((entry) => SEGMENT.test(entry.name) && (entry.isFile() || entry.isDirectory()))
+      .map((entry) => ({ name: entry.name, isDirectory: entry.isDirectory() }))
+      .sort((a, b) => compareStrings(sortKey(a), sortKey(b)));
+    for (const child of children) {
+      const path = `${prefix}/${child.name}`;
+      if (child.isDirectory) {
+        yield* this.#walk(path);
+        continue;
+      }
+      const stats = await lstatOrUndefined(this.#file(path));
+      if (stats?.isFile()) yield { path, size: stats.size, modifiedAt: stats.mtime };
+    }
+  }
+
+  /**
+   * Fills a temporary file beside the target, makes it durable and renames it into place.
+   * On failure the temporary file, and the directories left empty, are removed.
+   */
+  async #commit(path: string, fill: (handle: FileHandle) => Promise<number>): Promise<number> {
+    const target = this.#file(path);
+    const { handle, file } = await this.#createTemporary(path);
+    let handleOpen = true;
+    try {
+      const size = await fill(handle);
+      await handle.sync();
+      handleOpen = false;
+      await handle.close();
+      await rename(file, target);
+      // Without this a crash could forget the rename. Should it fail, the object is already
+      // visible although the write rejects: the one exception to "nothing is left behind".
+      await syncDirectory(nodePath.dirname(target));
+      return size;
+    } catch (error) {
+      if (handleOpen) await handle.close().catch(() => undefined);
+      await unlink(file).catch(() => undefined);
+      await this.#pruneEmptyDirectories(nodePath.dirname(target));
+      throw error;
+    }
+  }
+
+  #file(path: string): string {
+    return nodePath.join(this.root, path);
+  }
+
+  /** Opens an object for reading; a missing object, a directory or a symlink is not found. */
+  async #openObject(path: string): Promise<{ handle: FileHandle; size: number }> {
+    if ((await this.#directoryState(parentOf(path))) !== "real") throw new ObjectNotFoundError(path);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.#file(path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") throw new ObjectNotFoundError(path);
+      throw error;
+    }
+    try {
+      // The size comes from the open file, so a concurrent replace cannot make it disagree.
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new ObjectNotFoundError(path);
+      return { handle, size: stats.size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Creates the target's directories and an empty temporary file beside the target. */
+  async #createTemporary(path: string): Promise<{ handle: FileHandle; file: string }> {
+    const relativeDirectory = parentOf(path);
+    const directory = this.#file(relativeDirectory);
+    for (let attempt = 1; ; attempt++) {
+      // Checked before mkdir: creating directories through a symlink would already escape the root.
+      await this.#refuseSymlinkedAncestors(path, relativeDirectory);
+      const file = nodePath.join(directory, `${TEMPORARY_PREFIX}${randomUUID()}`);
+      try {
+        await mkdir(directory, { recursive: true });
+        return { handle: await open(file, "wx"), file };
+      } catch (error) {
+        if (errorCode(error) !== "ENOENT" || attempt >= CREATE_TEMPORARY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Throws unless the deepest existing directory on the way to `relativeDirectory` is real. */
+  async #refuseSymlinkedAncestors(path: string, relativeDirectory: string): Promise<void> {
+    let directory = relativeDirectory;
+    // Each round removes one segment, so this ends at the root at the latest.
+    for (;;) {
+      const state = await this.#directoryState(directory);
+      if (state === "symlinked") throw new SymlinkRefusedError(path);
+      if (state === "real" || directory === "") return;
+      directory = parentOf(directory);
+    }
+  }
+
+  /**
+   * Whether <root>/<relativeDirectory> exists and is reached without any symlink below the
+   * root ("" is the root itself). A path through a regular file counts as real: opening below
+   * it then fails with ENOTDIR, which callers treat as missing.
+   */
+  async #directoryState(relativeDirectory: string): Promise<DirectoryState> {
+    const realRoot = await this.#resolvedRoot();
+    if (realRoot === undefined) return "missing";
+    if (relativeDirectory === "") return "real";
+    let resolved: string;
+    try {
+      resolved = await realpath(this.#file(relativeDirectory));
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return "missing";
+      throw error;
+    }
+    return resolved === nodePath.join(realRoot, relativeDirectory) ? "real" : "symlinked";
+  }
+
+  async #resolvedRoot(): Promise<string | undefined> {
+    if (this.#realRoot !== undefined) return this.#realRoot;
+    try {
+      this.#realRoot = await realpath(this.root);
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw error;
+    }
+    return this.#realRoot;
+  }
+
+  /** Removes `directory` and its parents while they are empty, stopping below the root. */
+  async #pruneEmptyDirectories(directory: string): Promise<void> {
+    let current = directory;
+    while (current.startsWith(this.root + nodePath.sep)) {
+      try {
+        await rmdir(current);
+      } catch {
+        // Not empty (or already gone, or busy): best effort, leave the rest alone.
+        return;
+      }
+      current = nodePath.dirname(current);
+    }
+  }
+}
+
+/**
+ * Streams `body` into `handle`, gathering chunks into large buffers. Two buffers take turns:
+ * one fills from the stream while the other is being written, so reading and writing overlap
+ * and memory stays at two buffers whatever the object's size.
+ * @returns the number of bytes written
+ */
+async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
+  let filling: Buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  let filled = 0;
+  let position = 0;
+  let writing: { buffer: Buffer; done: Promise<void> } | undefined;
+
+  const flush = async (): Promise<void> => {
+    let free: Buffer | undefined;
+    if (writing) {
+      await writing.done;
+      free = writing.buffer;
+    }
+    const done = writeAll(handle, filling, filled, position);
+    // Awaited at the next flush or at the end; until then a failure must not count as unhandled.
+    done.catch(() => undefined);
+    writing = { buffer: filling, done };
+    position += filled;
+    filling = free ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    filled = 0;
+  };
+
+  try {
+    // Async iteration reads one chunk at a time (backpressure) and rejects when the stream
+    // errors or is destroyed before its end; leaving the loop early destroys the stream.
+    for await (const chunk of body as AsyncIterable<unknown>) {
+      const bytes = asBytes(chunk);
+      let consumed = 0;
+      while (consumed < bytes.length) {
+        const count = Math.min(bytes.length - consumed, WRITE_BUFFER_BYTES - filled);
+        filling.set(bytes.subarray(consumed, consumed + count), filled);
+        filled += count;
+        consumed += count;
+        if (filled === WRITE_BUFFER_BYTES) await flush();
+      }
+    }
+    if (!body.readableEnded) throw new Error("body stream closed before its end");
+    if (filled > 0) await flush();
+    await writing?.done;
+    return position;
+  } catch (error) {
+    // The file is removed next: let the write in flight finish first.
+    await writing?.done.catch(() => undefined);
+    throw error;
+  }
+}
+
+async function writeAll(handle: FileHandle, buffer: Uint8Array, length: number, position: number): Promise<void> {
+  let written = 0;
+  while (written < length) {
+    const { bytesWritten } = await handle.write(buffer, written, length - written, position + written);
+    if (bytesWritten === 0) throw new Error("write made no progress");
+    written += bytesWritten;
+  }
+}
+
+function asBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  throw new TypeError("body stream must yield bytes");
+}
+
+/** Makes a rename in `directory` durable. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(file);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw error;
+  }
+}
+
+/** The directory part of a driver path; "" for a top-level object. */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
+}
+
+function sortKey(entry: { name: string; isDirectory: boolean }): string {
+  return entry.isDirectory ? `${entry.name}/` : entry.name;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
+}

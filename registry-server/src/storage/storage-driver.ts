@@ -1,0 +1,118 @@
+// The storage driver contract: where blob bytes live. It is shaped so that an object store (S3)
+// can implement it as directly as a filesystem:
+//   - objects are written whole, from a stream, and become visible atomically when the stream
+//     ends without error (S3: PutObject or a multipart upload completed at the end; filesystem:
+//     a temporary file renamed into place). There is no append and no rename in the contract:
+//     a chunked blob upload writes one object per chunk and the blob is the ordered list of
+//     its parts (kept by the metadata store);
+//   - reads may ask for a byte range;
+//   - paths are relative, "/"-separated, made of [A-Za-z0-9._-] segments; drivers refuse
+//     anything else (no "..", no leading "/", no empty segment).
+//
+// Every backend runs the shared contract suite in test/contracts/storage-driver-contract.ts.
+
+import type { Readable } from "node:stream";
+
+export interface ObjectInfo {
+  /** The object's path, as given to the driver. */
+  readonly path: string;
+  readonly size: number;
+  readonly modifiedAt: Date;
+}
+
+export interface ByteRange {
+  /** First byte, from 0. */
+  readonly offset: number;
+  /** Number of bytes; the range must lie within the object. */
+  readonly length: number;
+}
+
+export interface StorageDriver {
+  /** Short name for logs and metrics, e.g. "filesystem". */
+  readonly name: string;
+
+  /**
+   * Writes (creates or replaces) the object at `path` from `body`. The object becomes visible
+   * only when `body` ends without error, all at once; if `body` errors or is destroyed, or the
+   * write fails, nothing is left behind and the promise rejects with that error.
+   * @returns the number of bytes written
+   */
+  write(path: string, body: Readable): Promise<number>;
+
+  /** Writes a small object from memory, with the same atomicity as `write`. */
+  writeBytes(path: string, data: Uint8Array): Promise<void>;
+
+  /**
+   * Opens the object for reading, whole or a byte range.
+   * @throws ObjectNotFoundError when there is no such object
+   * @throws InvalidRangeError when the range does not lie within the object
+   */
+  read(path: string, range?: ByteRange): Promise<Readable>;
+
+  /**
+   * Reads a whole small object into memory.
+   * @throws ObjectNotFoundError when there is no such object
+   * @throws ObjectTooLargeError when it is larger than `maxBytes`
+   */
+  readBytes(path: string, maxBytes: number): Promise<Buffer>;
+
+  /** Size and modification time of an object, or undefined when there is none. */
+  stat(path: string): Promise<ObjectInfo | undefined>;
+
+  /** Deletes an object. Deleting an object that does not exist is not an error. */
+  delete(path: string): Promise<void>;
+
+  /** Lists the objects whose path starts with `prefix` + "/" (recursively), in lexical order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+}
+
+export class ObjectNotFoundError extends Error {
+  override name = "ObjectNotFoundError";
+  readonly path: string;
+  constructor(path: string) {
+    super(`no object at ${path}`);
+    this.path = path;
+  }
+}
+
+export class ObjectTooLargeError extends Error {
+  override name = "ObjectTooLargeError";
+  readonly path: string;
+  readonly maxBytes: number;
+  constructor(path: string, maxBytes: number) {
+    super(`object ${path} is larger than ${maxBytes} bytes`);
+    this.path = path;
+    this.maxBytes = maxBytes;
+  }
+}
+
+export class InvalidRangeError extends Error {
+  override name = "InvalidRangeError";
+  readonly path: string;
+  readonly range: ByteRange;
+  readonly size: number;
+  constructor(path: string, range: ByteRange, size: number) {
+    super(`range ${range.offset}+${range.length} is outside ${path} (${size} bytes)`);
+    this.path = path;
+    this.range = range;
+    this.size = size;
+  }
+}
+
+export class InvalidPathError extends Error {
+  override name = "InvalidPathError";
+  readonly path: string;
+  constructor(path: string) {
+    super(`invalid storage path ${JSON.stringify(path)}`);
+    this.path = path;
+  }
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Checks a driver path; every driver calls it before touching its backend. */
+export function assertValidPath(path: string): void {
+  const segments = path.split("/");
+  const valid = path.length > 0 && segments.every((s) => SEGMENT.test(s) && s !== "." && s !== "..");
+  if (!valid) throw new InvalidPathError(path);
+}

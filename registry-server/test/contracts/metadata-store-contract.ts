@@ -1,0 +1,631 @@
+// The behaviour every metadata store backend must have, as one vitest suite: each backend's test
+// file calls `metadataStoreContract` with a way to open a fresh, empty store. Semantics come from
+// the doc comments in src/metadata/metadata-store.ts.
+
+import { createHash } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type {
+  BlobRecord,
+  ManifestRecord,
+  ManifestReferences,
+  MetadataStore,
+  UploadRecord,
+} from "../../src/metadata/metadata-store.ts";
+
+export interface ContractStore {
+  store: MetadataStore;
+  cleanup: () => Promise<void>;
+}
+
+export function digestOf(text: string): string {
+  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+/** A fixed time with milliseconds, so that a store keeping only seconds fails. */
+const T0 = Date.parse("2024-05-06T07:08:09.123Z");
+function at(offsetMs: number): Date {
+  return new Date(T0 + offsetMs);
+}
+
+function blob(name: string, overrides: Partial<BlobRecord> = {}): BlobRecord {
+  return {
+    digest: digestOf(name),
+    size: 30,
+    parts: [
+      { path: `blobs/${name}/0`, size: 10 },
+      { path: `blobs/${name}/1`, size: 20 },
+    ],
+    createdAt: at(0),
+    ...overrides,
+  };
+}
+
+function upload(id: string, overrides: Partial<UploadRecord> = {}): UploadRecord {
+  return {
+    id,
+    repository: "library/app",
+    algorithm: "sha256",
+    size: 0,
+    parts: [],
+    createdAt: at(0),
+    updatedAt: at(0),
+    ...overrides,
+  };
+}
+
+interface TestManifest {
+  record: ManifestRecord;
+  content: Buffer;
+  references: ManifestReferences;
+}
+
+/** A manifest whose bytes (and so digest) are determined by `name`. */
+function manifest(repository: string, name: string, overrides: Partial<ManifestRecord> = {}): TestManifest {
+  // A NUL and a non-UTF-8 byte: the bytes must come back exactly, not through a text round trip.
+  const content = Buffer.concat([Buffer.from(JSON.stringify({ schemaVersion: 2, name })), Buffer.from([0x00, 0xff])]);
+  return {
+    record: {
+      repository,
+      digest: digestOf(content.toString("latin1")),
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      size: content.length,
+      createdAt: at(0),
+      ...overrides,
+    },
+    content,
+    references: { blobs: [digestOf(`${name}-config`), digestOf(`${name}-layer`)], manifests: [] },
+  };
+}
+
+async function put(store: MetadataStore, m: TestManifest): Promise<void> {
+  await store.manifests.put(m.record, m.content, m.references);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function metadataStoreContract(name: string, setup: () => Promise<ContractStore>): void {
+  describe(`metadata store contract: ${name}`, () => {
+    let store: MetadataStore;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      const opened = await setup();
+      store = opened.store;
+      cleanup = opened.cleanup;
+    });
+
+    afterEach(async () => {
+      await cleanup?.();
+      cleanup = undefined;
+    });
+
+    describe("blobs", () => {
+      it("creates a blob and gets it back", async () => {
+        const record = blob("a");
+        expect(await store.blobs.get(record.digest)).toBeUndefined();
+        expect(await store.blobs.create(record)).toEqual({ record, created: true });
+        expect(await store.blobs.get(record.digest)).toEqual(record);
+        expect(await store.blobs.get(blob("b").digest)).toBeUndefined();
+      });
+
+      it("keeps the existing record when the digest is created again", async () => {
+        const first = blob("a");
+        await store.blobs.create(first);
+        const second = blob("a", { parts: [{ path: "elsewhere/0", size: 30 }], createdAt: at(5_000) });
+        expect(await store.blobs.create(second)).toEqual({ record: first, created: false });
+        expect(await store.blobs.get(first.digest)).toEqual(first);
+      });
+
+      it("links a blob into repositories, creating them, idempotently", async () => {
+        const record = blob("a");
+        await store.blobs.create(record);
+        expect(await store.repositories.exists("library/app")).toBe(false);
+        await store.blobs.link("library/app", record.digest);
+        await store.blobs.link("library/app", record.digest);
+        expect(await store.repositories.exists("library/app")).toBe(true);
+        expect(await store.blobs.isLinked("library/app", record.digest)).toBe(true);
+        expect(await store.blobs.isLinked("library/other", record.digest)).toBe(false);
+        expect(await store.blobs.repositoriesOf(record.digest)).toEqual(["library/app"]);
+      });
+
+      it("lists the repositories of a blob in ASCII order", async () => {
+        const record = blob("a");
+        await store.blobs.create(record);
+        for (const repository of ["b/x", "a/x", "a-x", "a.x", "0"]) await store.blobs.link(repository, record.digest);
+        // '-' < '.' < '/' in ASCII; a locale-aware order would differ.
+        expect(await store.blobs.repositoriesOf(record.digest)).toEqual(["0", "a-x", "a.x", "a/x", "b/x"]);
+        expect(await store.blobs.repositoriesOf(blob("unknown").digest)).toEqual([]);
+      });
+
+      it("unlinks a blob from one repository only", async () => {
+        const record = blob("a");
+        await store.blobs.create(record);
+        await store.blobs.link("one", record.digest);
+        await store.blobs.link("two", record.digest);
+        expect(await store.blobs.unlink("one", record.digest)).toBe(true);
+        expect(await store.blobs.unlink("one", record.digest)).toBe(false);
+        expect(await store.blobs.isLinked("one", record.digest)).toBe(false);
+        expect(await store.blobs.isLinked("two", record.digest)).toBe(true);
+        expect(await store.blobs.repositoriesOf(record.digest)).toEqual(["two"]);
+        expect(await store.blobs.get(record.digest)).toEqual(record);
+      });
+
+      it("deletes a blob with every link to it", async () => {
+        const record = blob("a");
+        const other = blob("b");
+        await store.blobs.create(record);
+        await store.blobs.create(other);
+        await store.blobs.link("one", record.digest);
+        await store.blobs.link("two", record.digest);
+        await store.blobs.link("one", other.digest);
+        expect(await store.blobs.delete(record.digest)).toBe(true);
+        expect(await store.blobs.delete(record.digest)).toBe(false);
+        expect(await store.blobs.get(record.digest)).toBeUndefined();
+        expect(await store.blobs.isLinked("one", record.digest)).toBe(false);
+        expect(await store.blobs.repositoriesOf(record.digest)).toEqual([]);
+        expect(await store.blobs.get(other.digest)).toEqual(other);
+        expect(await store.blobs.isLinked("one", other.digest)).toBe(true);
+      });
+    });
+
+    describe("uploads", () => {
+      it("creates a session, creating its repository, and gets it back", async () => {
+        const record = upload("3f1c2a9e-0000-4000-8000-000000000001", { createdAt: at(1), updatedAt: at(2) });
+        expect(await store.uploads.get(record.id)).toBeUndefined();
+        await store.uploads.create(record);
+        expect(await store.uploads.get(record.id)).toEqual(record);
+        expect(await store.repositories.exists(record.repository)).toBe(true);
+      });
+
+      it("appends parts with a compare-and-set on the size", async () => {
+        const record = upload("u1");
+        await store.uploads.create(record);
+        const first = { path: "uploads/u1/0", size: 10 };
+        const second = { path: "uploads/u1/1", size: 5 };
+
+        const afterFirst = await store.uploads.appendPart("u1", 0, first, at(1_000));
+        expect(afterFirst).toEqual({ ...record, size: 10, parts: [first], updatedAt: at(1_000) });
+
+        // A stale expected size (another writer appended at offset 0 already) changes nothing.
+        expect(await store.uploads.appendPart("u1", 0, second, at(2_000))).toBeUndefined();
+        expect(await store.uploads.get("u1")).toEqual(afterFirst);
+
+        const afterSecond = await store.uploads.appendPart("u1", 10, second, at(3_000));
+        expect(afterSecond).toEqual({ ...record, size: 15, parts: [first, second], updatedAt: at(3_000) });
+        expect(await store.uploads.get("u1")).toEqual(afterSecond);
+      });
+
+      it("does not append to a session that does not exist", async () => {
+        expect(await store.uploads.appendPart("missing", 0, { path: "p", size: 1 }, at(0))).toBeUndefined();
+        expect(await store.uploads.get("missing")).toBeUndefined();
+      });
+
+      it("deletes a session", async () => {
+        await store.uploads.create(upload("u1"));
+        await store.uploads.create(upload("u2"));
+        expect(await store.uploads.delete("u1")).toBe(true);
+        expect(await store.uploads.delete("u1")).toBe(false);
+        expect(await store.uploads.get("u1")).toBeUndefined();
+        expect(await store.uploads.get("u2")).toBeDefined();
+        expect(await store.uploads.appendPart("u1", 0, { path: "p", size: 1 }, at(1))).toBeUndefined();
+      });
+
+      it("lists sessions not updated since a time, oldest first", async () => {
+        await store.uploads.create(upload("middle", { updatedAt: at(2_000) }));
+        await store.uploads.create(upload("newest", { updatedAt: at(3_000) }));
+        await store.uploads.create(upload("oldest", { updatedAt: at(1_000) }));
+        const ids = async (before: Date) => (await store.uploads.listStale(before)).map((u) => u.id);
+
+        expect(await ids(at(1_000))).toEqual([]);
+        expect(await ids(at(2_001))).toEqual(["oldest", "middle"]);
+        expect(await ids(at(10_000))).toEqual(["oldest", "middle", "newest"]);
+        expect((await store.uploads.listStale(at(1_001)))[0]).toEqual(upload("oldest", { updatedAt: at(1_000) }));
+
+        // Appending is activity: the session is no longer stale.
+        await store.uploads.appendPart("oldest", 0, { path: "p", size: 1 }, at(5_000));
+        expect(await ids(at(4_000))).toEqual(["middle", "newest"]);
+      });
+    });
+
+    describe("manifests", () => {
+      it("puts a manifest, creating its repository, and gets its record and exact bytes", async () => {
+        const m = manifest("library/app", "one", {
+          artifactType: "application/vnd.example+type",
+          subject: digestOf("subject"),
+          annotations: { "org.opencontainers.image.created": "2024-05-06", "com.example.note": "é ✓" },
+        });
+        await put(store, m);
+        expect(await store.repositories.exists("library/app")).toBe(true);
+        expect(await store.manifests.get("library/app", m.record.digest)).toEqual(m.record);
+        const content = await store.manifests.content("library/app", m.record.digest);
+        expect(Buffer.isBuffer(content)).toBe(true);
+        expect(content?.equals(m.content)).toBe(true);
+      });
+
+      it("leaves the optional fields out when the manifest has none", async () => {
+        const m = manifest("library/app", "plain");
+        await put(store, m);
+        const got = await store.manifests.get("library/app", m.record.digest);
+        expect(got).toEqual(m.record);
+        expect(got?.artifactType).toBeUndefined();
+        expect(got?.subject).toBeUndefined();
+        expect(got?.annotations).toBeUndefined();
+      });
+
+      it("scopes manifests to their repository", async () => {
+        const m = manifest("library/app", "one");
+        await put(store, m);
+        expect(await store.manifests.get("library/other", m.record.digest)).toBeUndefined();
+        expect(await store.manifests.content("library/other", m.record.digest)).toBeUndefined();
+        expect(await store.manifests.get("library/app", digestOf("nothing"))).toBeUndefined();
+      });
+
+      it("replaces the record when the same digest is put again, keeping its tags", async () => {
+        const m = manifest("library/app", "one", { annotations: { a: "1" } });
+        await put(store, m);
+        await store.tags.put("library/app", "v1", m.record.digest, at(1));
+        const again: TestManifest = {
+          ...m,
+          record: { ...m.record, annotations: { b: "2" }, subject: digestOf("s"), createdAt: at(9_000) },
+          references: { blobs: [digestOf("other-layer")], manifests: [digestOf("child")] },
+        };
+        await put(store, again);
+        expect(await store.manifests.get("library/app", m.record.digest)).toEqual(again.record);
+        expect((await store.manifests.content("library/app", m.record.digest))?.equals(m.content)).toBe(true);
+        expect(await store.manifests.referrers("library/app", digestOf("s"))).toEqual([again.record]);
+        expect((await store.tags.get("library/app", "v1"))?.digest).toBe(m.record.digest);
+      });
+
+      it("shares bytes by digest across repositories", async () => {
+        const inApp = manifest("library/app", "shared");
+        const inOther = manifest("library/other", "shared");
+        await put(store, inApp);
+        await put(store, inOther);
+        expect(await store.manifests.delete("library/app", inApp.record.digest)).toBe(true);
+        expect(await store.manifests.content("library/app", inApp.record.digest)).toBeUndefined();
+        expect((await store.manifests.content("library/other", inOther.record.digest))?.equals(inOther.content)).toBe(
+          true,
+        );
+        // Putting it back into the first repository works after the other still holds the bytes.
+        await put(store, inApp);
+        expect((await store.manifests.content("library/app", inApp.record.digest))?.equals(inApp.content)).toBe(true);
+      });
+
+      it("deletes a manifest with the tags pointing at it, and only those", async () => {
+        const m = manifest("library/app", "one");
+        const other = manifest("library/app", "two");
+        const elsewhere = manifest("library/other", "one");
+        await put(store, m);
+        await put(store, other);
+        await put(store, elsewhere);
+        await store.tags.put("library/app", "v1", m.record.digest, at(1));
+        await store.tags.put("library/app", "latest", m.record.digest, at(1));
+        await store.tags.put("library/app", "v2", other.record.digest, at(1));
+        await store.tags.put("library/other", "v1", elsewhere.record.digest, at(1));
+
+        expect(await store.manifests.delete("library/app", m.record.digest)).toBe(true);
+        expect(await store.manifests.delete("library/app", m.record.digest)).toBe(false);
+        expect(await store.manifests.get("library/app", m.record.digest)).toBeUndefined();
+        expect(await store.manifests.content("library/app", m.record.digest)).toBeUndefined();
+        expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+        expect(await store.tags.list("library/app", {})).toEqual(["v2"]);
+        expect(await store.tags.forDigest("library/app", m.record.digest)).toEqual([]);
+        expect((await store.tags.get("library/other", "v1"))?.digest).toBe(elsewhere.record.digest);
+        expect(await store.manifests.get("library/other", elsewhere.record.digest)).toEqual(elsewhere.record);
+      });
+
+      it("lists referrers by subject, filtered by artifact type, ordered by digest", async () => {
+        const subject = manifest("library/app", "subject");
+        await put(store, subject);
+        const s = subject.record.digest;
+        const referrers = ["sig-1", "sig-2", "sbom-1", "sbom-2", "sbom-3"].map((name) =>
+          manifest("library/app", name, {
+            subject: s,
+            artifactType: name.startsWith("sig") ? "application/vnd.example.sig" : "application/spdx+json",
+            annotations: { name },
+          }),
+        );
+        for (const m of referrers) await put(store, m);
+        await put(store, manifest("library/app", "unrelated", { subject: digestOf("x"), artifactType: "a/b" }));
+        await put(
+          store,
+          manifest("library/other", "sig-1", { subject: s, artifactType: "application/vnd.example.sig" }),
+        );
+        const byDigest = (records: ManifestRecord[]) => [...records].sort((a, b) => (a.digest < b.digest ? -1 : 1));
+
+        expect(await store.manifests.referrers("library/app", s)).toEqual(byDigest(referrers.map((m) => m.record)));
+        expect(await store.manifests.referrers("library/app", s, "application/spdx+json")).toEqual(
+          byDigest(referrers.filter((m) => m.record.artifactType === "application/spdx+json").map((m) => m.record)),
+        );
+        expect(await store.manifests.referrers("library/app", s, "application/none")).toEqual([]);
+        expect(await store.manifests.referrers("library/app", digestOf("no-referrers"))).toEqual([]);
+        expect(await store.manifests.referrers("library/none", s)).toEqual([]);
+      });
+
+      it("tells which digests are manifests of the repository", async () => {
+        const one = manifest("library/app", "one");
+        const two = manifest("library/app", "two");
+        const elsewhere = manifest("library/other", "three");
+        await put(store, one);
+        await put(store, two);
+        await put(store, elsewhere);
+        expect(
+          await store.manifests.existing("library/app", [one.record.digest, elsewhere.record.digest, digestOf("none")]),
+        ).toEqual(new Set([one.record.digest]));
+        expect(await store.manifests.existing("library/app", [two.record.digest, one.record.digest])).toEqual(
+          new Set([one.record.digest, two.record.digest]),
+        );
+        expect(await store.manifests.existing("library/app", [])).toEqual(new Set());
+      });
+    });
+
+    describe("tags", () => {
+      let one: TestManifest;
+      let two: TestManifest;
+
+      beforeEach(async () => {
+        one = manifest("library/app", "one");
+        two = manifest("library/app", "two");
+        await put(store, one);
+        await put(store, two);
+      });
+
+      it("creates, moves and deletes a tag", async () => {
+        expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+        await store.tags.put("library/app", "v1", one.record.digest, at(1_000));
+        expect(await store.tags.get("library/app", "v1")).toEqual({
+          repository: "library/app",
+          name: "v1",
+          digest: one.record.digest,
+          updatedAt: at(1_000),
+        });
+
+        await store.tags.put("library/app", "v1", two.record.digest, at(2_000));
+        expect(await store.tags.get("library/app", "v1")).toEqual({
+          repository: "library/app",
+          name: "v1",
+          digest: two.record.digest,
+          updatedAt: at(2_000),
+        });
+        expect(await store.tags.forDigest("library/app", one.record.digest)).toEqual([]);
+        expect(await store.tags.list("library/app", {})).toEqual(["v1"]);
+
+        expect(await store.tags.delete("library/app", "v1")).toBe(true);
+        expect(await store.tags.delete("library/app", "v1")).toBe(false);
+        expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+        // The manifest stays.
+        expect(await store.manifests.get("library/app", two.record.digest)).toEqual(two.record);
+      });
+
+      it("lists tag names in ASCII order with after and limit", async () => {
+        for (const name of ["b", "a.1", "B", "a", "0", "A_", "_x"]) {
+          await store.tags.put("library/app", name, one.record.digest, at(0));
+        }
+        await put(store, manifest("library/other", "one"));
+        await store.tags.put("library/other", "aa", one.record.digest, at(0));
+        const all = ["0", "A_", "B", "_x", "a", "a.1", "b"];
+
+        expect(await store.tags.list("library/app", {})).toEqual(all);
+        expect(await store.tags.list("library/app", { limit: 2 })).toEqual(["0", "A_"]);
+        expect(await store.tags.list("library/app", { after: "B", limit: 3 })).toEqual(["_x", "a", "a.1"]);
+        // `after` need not be a tag name.
+        expect(await store.tags.list("library/app", { after: "Z" })).toEqual(["_x", "a", "a.1", "b"]);
+        expect(await store.tags.list("library/app", { after: "b" })).toEqual([]);
+        expect(await store.tags.list("library/app", { limit: 0 })).toEqual([]);
+        expect(await store.tags.list("library/app", { limit: 100 })).toEqual(all);
+        expect(await store.tags.list("library/none", {})).toEqual([]);
+      });
+
+      it("pages through every tag exactly once", async () => {
+        const names = Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+        for (const name of names) await store.tags.put("library/app", name, one.record.digest, at(0));
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const batch = await store.tags.list("library/app", { after, limit: 5 });
+          seen.push(...batch);
+          if (batch.length < 5) break;
+          after = batch.at(-1);
+        }
+        expect(seen).toEqual(names);
+      });
+
+      it("names the tags pointing at a digest, in ASCII order, in one repository", async () => {
+        for (const name of ["latest", "V1", "v1"]) await store.tags.put("library/app", name, one.record.digest, at(0));
+        await store.tags.put("library/app", "v2", two.record.digest, at(0));
+        await put(store, manifest("library/other", "one"));
+        await store.tags.put("library/other", "elsewhere", one.record.digest, at(0));
+
+        expect(await store.tags.forDigest("library/app", one.record.digest)).toEqual(["V1", "latest", "v1"]);
+        expect(await store.tags.forDigest("library/app", two.record.digest)).toEqual(["v2"]);
+        expect(await store.tags.forDigest("library/app", digestOf("none"))).toEqual([]);
+      });
+    });
+
+    describe("repositories", () => {
+      it("exists once something was uploaded, linked or pushed to it", async () => {
+        expect(await store.repositories.exists("by-upload")).toBe(false);
+        await store.uploads.create(upload("u1", { repository: "by-upload" }));
+        const record = blob("a");
+        await store.blobs.create(record);
+        await store.blobs.link("by-link", record.digest);
+        await put(store, manifest("by-push", "one"));
+        expect(await store.repositories.exists("by-upload")).toBe(true);
+        expect(await store.repositories.exists("by-link")).toBe(true);
+        expect(await store.repositories.exists("by-push")).toBe(true);
+        expect(await store.repositories.exists("by")).toBe(false);
+        // Creating the blob alone does not create a repository.
+        expect(await store.repositories.list({})).toEqual(["by-link", "by-push", "by-upload"]);
+      });
+
+      it("lists repository names in ASCII order with after and limit", async () => {
+        const record = blob("a");
+        await store.blobs.create(record);
+        for (const name of ["beta", "alpha/one", "0zero", "alpha.three", "alpha-two"]) {
+          await store.blobs.link(name, record.digest);
+        }
+        const all = ["0zero", "alpha-two", "alpha.three", "alpha/one", "beta"];
+        expect(await store.repositories.list({})).toEqual(all);
+        expect(await store.repositories.list({ limit: 2 })).toEqual(["0zero", "alpha-two"]);
+        expect(await store.repositories.list({ after: "alpha-two", limit: 2 })).toEqual(["alpha.three", "alpha/one"]);
+        expect(await store.repositories.list({ after: "alpha" })).toEqual([
+          "alpha-two",
+          "alpha.three",
+          "alpha/one",
+          "beta",
+        ]);
+        expect(await store.repositories.list({ after: "beta" })).toEqual([]);
+        expect(await store.repositories.list({ limit: 0 })).toEqual([]);
+      });
+    });
+
+    describe("transactions", () => {
+      it("commits every write of a resolved transaction and passes on its value", async () => {
+        const m = manifest("library/app", "one");
+        const record = blob("a");
+        const value = await store.transaction(async (tx) => {
+          await tx.blobs.create(record);
+          await tx.blobs.link("library/app", record.digest);
+          await tx.manifests.put(m.record, m.content, m.references);
+          await tx.tags.put("library/app", "v1", m.record.digest, at(1));
+          return "done";
+        });
+        expect(value).toBe("done");
+        expect(await store.blobs.isLinked("library/app", record.digest)).toBe(true);
+        expect(await store.manifests.get("library/app", m.record.digest)).toEqual(m.record);
+        expect((await store.tags.get("library/app", "v1"))?.digest).toBe(m.record.digest);
+      });
+
+      it("rolls back every write of a rejected transaction and passes on the error", async () => {
+        const committed = blob("committed");
+        await store.blobs.create(committed);
+        await store.uploads.create(upload("u1"));
+        const failure = new Error("work failed");
+        const m = manifest("library/app", "one");
+
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.blobs.create(blob("a"));
+            await tx.blobs.link("library/new", blob("a").digest);
+            await tx.blobs.delete(committed.digest);
+            await tx.uploads.appendPart("u1", 0, { path: "p", size: 4 }, at(1));
+            await tx.manifests.put(m.record, m.content, m.references);
+            await tx.tags.put("library/app", "v1", m.record.digest, at(1));
+            expect(await tx.blobs.get(blob("a").digest)).toBeDefined();
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+
+        expect(await store.blobs.get(blob("a").digest)).toBeUndefined();
+        expect(await store.repositories.exists("library/new")).toBe(false);
+        expect(await store.blobs.get(committed.digest)).toEqual(committed);
+        expect(await store.uploads.get("u1")).toEqual(upload("u1"));
+        expect(await store.manifests.get("library/app", m.record.digest)).toBeUndefined();
+        expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+        // The store is usable afterwards.
+        expect((await store.blobs.create(blob("a"))).created).toBe(true);
+      });
+
+      it("lets a transaction read its own writes while the store sees only committed data", async () => {
+        const record = blob("a");
+        const m = manifest("library/app", "one");
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let txReady!: () => void;
+        const ready = new Promise<void>((resolve) => (txReady = resolve));
+
+        const running = store.transaction(async (tx) => {
+          await tx.blobs.create(record);
+          await tx.manifests.put(m.record, m.content, m.references);
+          await tx.tags.put("library/app", "v1", m.record.digest, at(1));
+          expect(await tx.blobs.get(record.digest)).toEqual(record);
+          expect(await tx.manifests.get("library/app", m.record.digest)).toEqual(m.record);
+          expect((await tx.manifests.content("library/app", m.record.digest))?.equals(m.content)).toBe(true);
+          expect(await tx.tags.list("library/app", {})).toEqual(["v1"]);
+          expect(await tx.repositories.exists("library/app")).toBe(true);
+          txReady();
+          await released;
+        });
+
+        // If the transaction fails before it is ready, this rejects instead of waiting for ever.
+        await Promise.race([ready, running]);
+        try {
+          // The transaction is open and waiting: its writes are not visible outside it.
+          expect(await store.blobs.get(record.digest)).toBeUndefined();
+          expect(await store.manifests.get("library/app", m.record.digest)).toBeUndefined();
+          expect(await store.manifests.content("library/app", m.record.digest)).toBeUndefined();
+          expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+          expect(await store.repositories.exists("library/app")).toBe(false);
+        } finally {
+          // Always end it, or closing the store in cleanup would wait for it.
+          release();
+          await running;
+        }
+
+        expect(await store.blobs.get(record.digest)).toEqual(record);
+        expect((await store.tags.get("library/app", "v1"))?.digest).toBe(m.record.digest);
+      });
+
+      it("runs concurrent transactions one after the other, and commits both", async () => {
+        const m = manifest("library/app", "one");
+        await put(store, m);
+        const events: string[] = [];
+        // Read-modify-write: each names its tag after the number of tags it sees. Interleaved,
+        // both would see none and write "t0".
+        const addTag = (who: string) =>
+          store.transaction(async (tx) => {
+            events.push(`${who} start`);
+            const count = (await tx.tags.list("library/app", {})).length;
+            await delay(20);
+            await tx.tags.put("library/app", `t${count}`, m.record.digest, at(count));
+            await delay(5);
+            events.push(`${who} end`);
+            return count;
+          });
+
+        const counts = await Promise.all([addTag("A"), addTag("B")]);
+        expect(counts.sort()).toEqual([0, 1]);
+        expect(events).toEqual(
+          events[0] === "A start" ? ["A start", "A end", "B start", "B end"] : ["B start", "B end", "A start", "A end"],
+        );
+        expect(await store.tags.list("library/app", {})).toEqual(["t0", "t1"]);
+      });
+
+      it("orders a single write made during a transaction after it", async () => {
+        const m = manifest("library/app", "one");
+        await put(store, m);
+        const running = store.transaction(async (tx) => {
+          await delay(20);
+          await tx.tags.put("library/app", "latest", m.record.digest, at(1));
+        });
+        // Issued while the transaction is open; it must not be lost or overwritten by it.
+        const single = store.tags.put("library/app", "latest", m.record.digest, at(2));
+        await Promise.all([running, single]);
+        expect((await store.tags.get("library/app", "latest"))?.updatedAt).toEqual(at(2));
+      });
+    });
+
+    it("round-trips dates with millisecond precision", async () => {
+      const created = new Date("2023-12-31T23:59:59.999Z");
+      const updated = new Date("2024-01-01T00:00:00.001Z");
+      await store.blobs.create(blob("a", { createdAt: created }));
+      await store.uploads.create(upload("u1", { createdAt: created, updatedAt: updated }));
+      const m = manifest("library/app", "one", { createdAt: created });
+      await put(store, m);
+      await store.tags.put("library/app", "v1", m.record.digest, updated);
+
+      const gotBlob = await store.blobs.get(blob("a").digest);
+      expect(gotBlob?.createdAt).toBeInstanceOf(Date);
+      expect(gotBlob?.createdAt.getTime()).toBe(created.getTime());
+      const gotUpload = await store.uploads.get("u1");
+      expect(gotUpload?.createdAt.getTime()).toBe(created.getTime());
+      expect(gotUpload?.updatedAt.getTime()).toBe(updated.getTime());
+      expect((await store.manifests.get("library/app", m.record.digest))?.createdAt.getTime()).toBe(created.getTime());
+      expect((await store.tags.get("library/app", "v1"))?.updatedAt.getTime()).toBe(updated.getTime());
+      const appended = await store.uploads.appendPart("u1", 0, { path: "p", size: 1 }, new Date(T0 + 7));
+      expect(appended?.updatedAt.getTime()).toBe(T0 + 7);
+    });
+  });
+}

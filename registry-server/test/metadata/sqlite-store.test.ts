@@ -1,0 +1,229 @@
+// The SQLite metadata store: the shared contract on a temp file, then what is SQLite's own (schema
+// versioning, WAL, the file on disk, misuse of a transaction).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
+import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { digestOf, metadataStoreContract } from "../contracts/metadata-store-contract.ts";
+
+function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), "airlock-meta-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Rejects when `promise` takes longer than `ms`: a deadlock fails the test instead of hanging it. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+metadataStoreContract("sqlite", async () => {
+  const temp = tempDir();
+  const store = await openSqliteStore(path.join(temp.dir, "metadata.db"));
+  return {
+    store,
+    cleanup: async () => {
+      try {
+        // close() waits for open transactions: one a failed test left open must not hang the run.
+        await within(5_000, "closing the store", store.close());
+      } finally {
+        temp.remove();
+      }
+    },
+  };
+});
+
+/** Looks at the file with a connection of its own, closed before returning. */
+function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return look(db);
+  } finally {
+    db.close();
+  }
+}
+
+function count(db: DatabaseSync, table: string): number {
+  return Number(db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.["n"]);
+}
+
+const manifestBytes = Buffer.from('{"schemaVersion":2}');
+const manifestRecord = {
+  repository: "library/app",
+  digest: digestOf('{"schemaVersion":2}'),
+  mediaType: "application/vnd.oci.image.manifest.v1+json",
+  size: manifestBytes.length,
+  createdAt: new Date(1_700_000_000_123),
+};
+
+describe("sqlite metadata store", () => {
+  let temp: { dir: string; remove: () => void };
+  let file: string;
+  const opened: MetadataStore[] = [];
+
+  beforeEach(() => {
+    temp = tempDir();
+    // A directory that does not exist yet: opening creates it.
+    file = path.join(temp.dir, "nested", "dir", "metadata.db");
+  });
+
+  afterEach(async () => {
+    try {
+      for (const store of opened.splice(0)) await within(5_000, "closing the store", store.close());
+    } finally {
+      temp.remove();
+    }
+  });
+
+  async function open(): Promise<MetadataStore> {
+    const store = await openSqliteStore(file);
+    opened.push(store);
+    return store;
+  }
+
+  it("creates the schema at the current version, in WAL mode", async () => {
+    await open();
+    expect(SQLITE_SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
+    const { version, journal, tables } = inspect(file, (db) => ({
+      version: db.prepare("PRAGMA user_version").get()?.["user_version"],
+      journal: db.prepare("PRAGMA journal_mode").get()?.["journal_mode"],
+      tables: db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .all()
+        .map((row) => row["name"]),
+    }));
+    expect(version).toBe(SQLITE_SCHEMA_VERSION);
+    expect(journal).toBe("wal");
+    expect(tables).toEqual([
+      "blobs",
+      "manifest_blob_refs",
+      "manifest_child_refs",
+      "manifest_contents",
+      "manifests",
+      "repositories",
+      "repository_blobs",
+      "tags",
+      "uploads",
+    ]);
+  });
+
+  it("keeps the data when reopened, without running migrations again", async () => {
+    const first = await openSqliteStore(file);
+    await first.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    await first.tags.put("library/app", "v1", manifestRecord.digest, new Date(1_700_000_000_456));
+    await first.close();
+    // A schema object the migrations do not make: re-running them on a fresh schema would not
+    // keep it, and re-running them here would fail on the existing tables.
+    const writable = new DatabaseSync(file);
+    writable.exec("CREATE TABLE marker (x INTEGER)");
+    writable.close();
+
+    const second = await open();
+    expect(await second.manifests.get("library/app", manifestRecord.digest)).toEqual(manifestRecord);
+    expect((await second.tags.get("library/app", "v1"))?.updatedAt.getTime()).toBe(1_700_000_000_456);
+    expect(inspect(file, (db) => db.prepare("PRAGMA user_version").get()?.["user_version"])).toBe(
+      SQLITE_SCHEMA_VERSION,
+    );
+    expect(inspect(file, (db) => count(db, "marker"))).toBe(0);
+  });
+
+  it("refuses a database from a newer schema version", async () => {
+    await (await openSqliteStore(file)).close();
+    const writable = new DatabaseSync(file);
+    writable.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    writable.close();
+    await expect(openSqliteStore(file)).rejects.toThrow(/newer/);
+  });
+
+  it("needs a file, not an in-memory database", async () => {
+    await expect(openSqliteStore(":memory:")).rejects.toThrow(/file path/);
+  });
+
+  it("deletes a manifest's bytes with the last repository holding them", async () => {
+    const store = await open();
+    await store.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    await store.manifests.put({ ...manifestRecord, repository: "library/other" }, manifestBytes, {
+      blobs: [],
+      manifests: [],
+    });
+    expect(inspect(file, (db) => count(db, "manifest_contents"))).toBe(1);
+    await store.manifests.delete("library/app", manifestRecord.digest);
+    expect(inspect(file, (db) => count(db, "manifest_contents"))).toBe(1);
+    await store.manifests.delete("library/other", manifestRecord.digest);
+    expect(inspect(file, (db) => count(db, "manifest_contents"))).toBe(0);
+  });
+
+  it("replaces a manifest's references when it is put again, and deletes them with it", async () => {
+    const store = await open();
+    const refs = () =>
+      inspect(file, (db) => ({
+        blobs: db
+          .prepare("SELECT blob_digest AS d FROM manifest_blob_refs ORDER BY d")
+          .all()
+          .map((r) => r["d"]),
+        children: db
+          .prepare("SELECT child_digest AS d FROM manifest_child_refs ORDER BY d")
+          .all()
+          .map((r) => r["d"]),
+      }));
+    await store.manifests.put(manifestRecord, manifestBytes, { blobs: ["sha256:a", "sha256:b"], manifests: [] });
+    expect(refs()).toEqual({ blobs: ["sha256:a", "sha256:b"], children: [] });
+    await store.manifests.put(manifestRecord, manifestBytes, { blobs: ["sha256:c"], manifests: ["sha256:d"] });
+    expect(refs()).toEqual({ blobs: ["sha256:c"], children: ["sha256:d"] });
+    await store.manifests.delete("library/app", manifestRecord.digest);
+    expect(refs()).toEqual({ blobs: [], children: [] });
+  });
+
+  it("enforces foreign keys: a tag must point at a manifest of its repository", async () => {
+    const store = await open();
+    await expect(store.tags.put("library/app", "v1", digestOf("none"), new Date())).rejects.toThrow(/FOREIGN KEY/);
+    expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+  });
+
+  it("refuses a store write inside a transaction instead of deadlocking", async () => {
+    const store = await open();
+    const storeWrite = store.transaction(async () => {
+      await store.blobs.link("library/app", digestOf("a"));
+    });
+    await expect(within(2_000, "store write in a transaction", storeWrite)).rejects.toThrow(/inside a transaction/);
+    const nested = store.transaction(() => store.transaction(async () => 1));
+    await expect(within(2_000, "nested transaction", nested)).rejects.toThrow(/inside a transaction/);
+    // Reads through the store stay allowed, and the store still writes afterwards.
+    expect(await store.transaction(() => store.repositories.exists("library/app"))).toBe(false);
+    await store.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    expect(await store.repositories.exists("library/app")).toBe(true);
+  });
+
+  it("refuses a transaction's areas once it has ended", async () => {
+    const store = await open();
+    const leaked = await store.transaction(async (tx) => tx);
+    await expect(leaked.repositories.exists("library/app")).rejects.toThrow(/has ended/);
+    await expect(leaked.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] })).rejects.toThrow(
+      /has ended/,
+    );
+    expect(await store.repositories.exists("library/app")).toBe(false);
+  });
+
+  it("waits for queued writes when closed", async () => {
+    const store = await openSqliteStore(file);
+    const writing = store.transaction(async (tx) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await tx.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    });
+    await store.close();
+    await writing;
+    const reopened = await open();
+    expect(await reopened.manifests.get("library/app", manifestRecord.digest)).toEqual(manifestRecord);
+  });
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the Go clients the tests drive (crane, oras, regctl) from their modules through the Go
+# module proxy, once per machine, into the cache, and links them into .tools/bin of this checkout.
+# Usage: go-tools.sh [name…]   (default: all)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
+
+# name  module  version  main package
+TOOLS=(
+  "crane github.com/google/go-containerregistry v0.20.6 github.com/google/go-containerregistry/cmd/crane"
+  "oras oras.land/oras v1.2.3 oras.land/oras/cmd/oras"
+  "regctl github.com/regclient/regclient v0.11.7 github.com/regclient/regclient/cmd/regctl"
+)
+
+go=$(find_go)
+[ -n "$go" ] || die "Go is needed to build the test clients (crane, oras, regctl): install Go 1.21+"
+
+mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
+wanted=" $* "
+for entry in "${TOOLS[@]}"; do
+  read -r name module version package <<<"$entry"
+  if [ -n "${*:-}" ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
+  binary="$AIRLOCK_CACHE_DIR/go-tools/$name-$version/bin/$name"
+  if [ ! -x "$binary" ]; then
+    log "building $name $version from $module (Go module proxy)"
+    started=$SECONDS
+    go_build_main "$go" "$module" "$version" "$package" "$binary" || die "could not build $name from $module@$version"
+    log "built $name in $((SECONDS - started))s"
+  fi
+  ln -sfn "$binary" "$AIRLOCK_TOOLS_DIR/bin/$name"
+done
