@@ -64,6 +64,12 @@ const fileConfigSchema = z.strictObject({
         .min(4 * 1024 * 1024)
         .max(64 * 1024 * 1024)
         .default(4 * 1024 * 1024),
+      /** Upload sessions idle this long are removed with what they wrote. */
+      uploadIdleHours: z
+        .number()
+        .min(0.01)
+        .max(24 * 30)
+        .default(24),
     })
     .prefault({}),
 });
@@ -89,7 +95,7 @@ export interface ServerConfig {
   admin: { username: string; passwordHash?: string; password?: string };
   logLevel: (typeof LOG_LEVELS)[number];
   token: { realm?: string; service: string; ttlSeconds: number };
-  limits: { maxManifestBytes: number };
+  limits: { maxManifestBytes: number; uploadIdleHours: number };
 }
 
 export class ConfigError extends Error {
@@ -233,6 +239,6 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ttlSeconds: merged.token.ttlSeconds,
       ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
     },
-    limits: { maxManifestBytes: merged.limits.maxManifestBytes },
+    limits: { maxManifestBytes: merged.limits.maxManifestBytes, uploadIdleHours: merged.limits.uploadIdleHours },
   };
 }

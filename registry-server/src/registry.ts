@@ -14,6 +14,7 @@ import { loadOrCreateSigningKey, TokenService } from "./auth/token-service.ts";
 import { addSystemRoutes, storageHealthCheck } from "./api/system-routes.ts";
 import { BlobStore } from "./content/blob-store.ts";
 import { ManifestService } from "./content/manifest-service.ts";
+import { scheduleUploadExpiry } from "./content/upload-expiry.ts";
 import { UploadService } from "./content/upload-service.ts";
 import { addBaseRoutes } from "./distribution/base-routes.ts";
 import { addBlobRoutes } from "./distribution/blob-routes.ts";
@@ -66,6 +67,10 @@ export async function startRegistry(
   const uploads = new UploadService(driver, metadata, blobs, log);
   const manifests = new ManifestService(metadata, blobs, { maxManifestBytes: config.limits.maxManifestBytes });
   const metrics = new HttpMetrics();
+  const stopUploadExpiry = scheduleUploadExpiry(
+    { metadata, blobs, log },
+    { maxIdleMs: config.limits.uploadIdleHours * 3_600_000, intervalMs: 10 * 60_000 },
+  );
 
   const router = new Router();
   options.extraRoutes?.(router);
@@ -86,6 +91,7 @@ export async function startRegistry(
   return {
     ...server,
     stop: async () => {
+      stopUploadExpiry();
       await server.stop();
       await metadata.close();
     },

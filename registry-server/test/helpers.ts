@@ -56,7 +56,7 @@ export async function startTestRegistry(
     admin: { username: ADMIN.username, passwordHash: await hashPassword(ADMIN.password) },
     logLevel: "info",
     token: { service: "airlock", ttlSeconds: 300 },
-    limits: { maxManifestBytes: 4 * 1024 * 1024 },
+    limits: { maxManifestBytes: 4 * 1024 * 1024, uploadIdleHours: 24 },
     ...overrides,
   };
   const server = await startRegistry(config, createLogger("info", sink), options);
