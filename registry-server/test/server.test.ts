@@ -83,6 +83,18 @@ describe("registry HTTP surface", () => {
     expect(allLogs).not.toContain(Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString("base64"));
   });
 
+  it("counts requests per route in the Prometheus metrics", async () => {
+    await request(`${registry.url}/api/v2.0/ping`);
+    await request(`${registry.url}/v2/`, { auth: ADMIN });
+    const metrics = await request(`${registry.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers["content-type"]).toContain("text/plain");
+    expect(metrics.body).toMatch(/airlock_http_requests_total\{method="GET",route="ping",status="200"\} [1-9]/);
+    expect(metrics.body).toMatch(/airlock_http_requests_total\{method="GET",route="base",status="200"\} [1-9]/);
+    expect(metrics.body).toMatch(/airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="ping"\} \d+/);
+    expect(metrics.body).toContain("airlock_process_cpu_seconds_total");
+  });
+
   it("reports unhealthy storage with status 503", async () => {
     const broken = await startTestRegistry();
     try {

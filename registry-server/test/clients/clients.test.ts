@@ -52,6 +52,12 @@ describe("real clients", async () => {
     return outcome;
   }
 
+  /** Copies the multi-platform image of the test layout, every platform, with skopeo. */
+  async function pushLayout(): Promise<void> {
+    const source = `oci:${path.join(work.dir, "layout")}:1.0`;
+    await run("skopeo", ["copy", "--all", "--dest-cert-dir", certDir, source, `docker://${host}/skopeo/multi:1.0`]);
+  }
+
   beforeAll(async () => {
     for (const tool of ["crane", "oras", "regctl"]) {
       if (!existsSync(path.join(GO_TOOLS, tool)))
@@ -92,14 +98,7 @@ describe("real clients", async () => {
     );
     expect(login.stdout).toContain("Login Succeeded");
 
-    await run("skopeo", [
-      "copy",
-      "--all",
-      "--dest-cert-dir",
-      certDir,
-      `oci:${path.join(work.dir, "layout")}:1.0`,
-      `docker://${host}/skopeo/multi:1.0`,
-    ]);
+    await pushLayout();
     const raw = await run("skopeo", ["inspect", "--raw", "--cert-dir", certDir, `docker://${host}/skopeo/multi:1.0`]);
     expect(Buffer.from(raw.stdout).equals(image.indexBytes)).toBe(true);
     const inspected = JSON.parse(
@@ -129,14 +128,7 @@ describe("real clients", async () => {
     });
     expect(gone.status).not.toBe(0);
     // Put it back for the other clients.
-    await run("skopeo", [
-      "copy",
-      "--all",
-      "--dest-cert-dir",
-      certDir,
-      `oci:${path.join(work.dir, "layout")}:1.0`,
-      `docker://${host}/skopeo/multi:1.0`,
-    ]);
+    await pushLayout();
   });
 
   it("podman logs in, pulls, tags and pushes", async () => {
