@@ -1,17 +1,30 @@
 // The composition root: builds every part of the registry from its configuration and wires them
 // together. Nothing else creates long-lived objects; parts receive what they need.
 
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import * as path from "node:path";
 import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
-import { AdminAuthenticator, basicCredentials } from "./auth/admin-authenticator.ts";
-import { AdminOnlyAuthorizer } from "./auth/authorizer.ts";
+import { ensureAdminAccount } from "./auth/admin-account.ts";
+import { CredentialAuthenticator } from "./auth/credential-authenticator.ts";
+import { LoginThrottle } from "./auth/login-throttle.ts";
 import { hashPassword } from "./auth/password-hash.ts";
+import { basicCredentials, sourceOf, type Principal } from "./auth/principal.ts";
+import { ProjectAuthorizer } from "./auth/project-authorizer.ts";
 import { TokenAccessGuard } from "./auth/token-access-guard.ts";
 import { addTokenRoutes } from "./auth/token-routes.ts";
 import { loadOrCreateSigningKey, TokenService } from "./auth/token-service.ts";
+import { ApiAccess } from "./api/api-access.ts";
+import { AuditLog } from "./api/audit-log.ts";
+import { addAuditRoutes } from "./api/audit-routes.ts";
+import { addQuotaRoutes } from "./api/quota-routes.ts";
+import { addMemberRoutes } from "./api/member-routes.ts";
+import { addProjectRoutes } from "./api/project-routes.ts";
+import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, storageHealthCheck } from "./api/system-routes.ts";
+import { addUserRoutes } from "./api/user-routes.ts";
 import { BlobStore } from "./content/blob-store.ts";
 import { ManifestService } from "./content/manifest-service.ts";
 import { scheduleUploadExpiry } from "./content/upload-expiry.ts";
@@ -22,11 +35,15 @@ import { addDiscoveryRoutes } from "./distribution/discovery-routes.ts";
 import { addManifestRoutes } from "./distribution/manifest-routes.ts";
 import { addUploadRoutes } from "./distribution/upload-routes.ts";
 import { createRequestListener } from "./http/app.ts";
+import { RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
 import { openSqliteStore } from "./metadata/sqlite-store.ts";
 import { FilesystemDriver } from "./storage/filesystem-driver.ts";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
 
 export interface RegistryOptions {
   /** Adds routes before the standard ones (tests use it to observe the request pipeline). */
@@ -46,9 +63,25 @@ export async function startRegistry(
 
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));
-  const admin = new AdminAuthenticator({ username: config.admin.username, passwordHash });
-  const authenticateBasic = (req: import("node:http").IncomingMessage) => admin.authenticate(basicCredentials(req));
-  const authorizer = new AdminOnlyAuthorizer();
+  await ensureAdminAccount(metadata, config.admin.username, passwordHash);
+  const credentials = new CredentialAuthenticator(metadata, new LoginThrottle({ maxFailures: 10, windowMs: 60_000 }));
+  /** Basic credentials: the principal, "invalid" when wrong, undefined when absent. */
+  const authenticate = async (req: IncomingMessage): Promise<Principal | "invalid" | undefined> => {
+    const given = basicCredentials(req);
+    if (!given) return undefined;
+    const result = await credentials.authenticate(given, sourceOf(req));
+    if (result.outcome === "throttled") {
+      throw new RegistryError("TOOMANYREQUESTS", "too many failed logins from this address: try again later", {
+        headers: { "Retry-After": String(result.retryAfterSeconds) },
+      });
+    }
+    return result.outcome === "authenticated" ? result.principal : "invalid";
+  };
+  const authenticateBasic = async (req: IncomingMessage): Promise<Principal | undefined> => {
+    const principal = await authenticate(req);
+    return principal === "invalid" ? undefined : principal;
+  };
+  const authorizer = new ProjectAuthorizer(metadata);
   const tokens = new TokenService({
     signingKey: await loadOrCreateSigningKey(path.join(config.dataDir, "auth")),
     issuer: config.token.service,
@@ -67,6 +100,7 @@ export async function startRegistry(
   const uploads = new UploadService(driver, metadata, blobs, log);
   const manifests = new ManifestService(metadata, blobs, { maxManifestBytes: config.limits.maxManifestBytes });
   const metrics = new HttpMetrics();
+  const audit = new AuditLog(metadata, log);
   const stopUploadExpiry = scheduleUploadExpiry(
     { metadata, blobs, log },
     { maxIdleMs: config.limits.uploadIdleHours * 3_600_000, intervalMs: 10 * 60_000 },
@@ -77,10 +111,17 @@ export async function startRegistry(
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard });
   addBlobRoutes(router, { blobs, guard });
-  addManifestRoutes(router, { manifests, guard });
+  addManifestRoutes(router, { manifests, guard, audit });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, { tokens, authorizer, authenticate: authenticateBasic, service: config.token.service });
-  addSystemRoutes(router, [storageHealthCheck(config.dataDir)]);
+  const access = new ApiAccess(authenticate, metadata);
+  addProjectRoutes(router, { identity: metadata, access });
+  addMemberRoutes(router, { store: metadata, access });
+  addUserRoutes(router, { store: metadata, access });
+  addRobotRoutes(router, { store: metadata, access });
+  addQuotaRoutes(router, { store: metadata, access });
+  addAuditRoutes(router, { store: metadata, access });
+  addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
   const server = await listen(
@@ -93,6 +134,7 @@ export async function startRegistry(
     stop: async () => {
       stopUploadExpiry();
       await server.stop();
+      await audit.close();
       await metadata.close();
     },
   };

@@ -27,7 +27,33 @@ export function storageHealthCheck(dataDir: string): HealthCheck {
   };
 }
 
-export function addSystemRoutes(router: Router, checks: HealthCheck[]): void {
+export interface SystemInfo {
+  /** The registry's URL as configured (Harbor's `registry_url`), when known. */
+  externalUrl?: string;
+  version: string;
+  storageProvider: string;
+}
+
+export function addSystemRoutes(router: Router, checks: HealthCheck[], info?: SystemInfo): void {
+  // Harbor's general information, which clients read before logging in; no authentication.
+  router.add("systeminfo", "GET", /^\/api\/v2\.0\/systeminfo$/, ({ req, res }) => {
+    const host = req.headers.host ?? "";
+    sendJson(res, 200, {
+      current_time: new Date().toISOString(),
+      registry_url: info?.externalUrl ? new URL(info.externalUrl).host : host,
+      external_url: info?.externalUrl ?? "",
+      auth_mode: "db_auth",
+      primary_auth_mode: false,
+      project_creation_restriction: "everyone",
+      self_registration: false,
+      has_ca_root: false,
+      harbor_version: `airlock-${info?.version ?? "dev"}`,
+      registry_storage_provider_name: info?.storageProvider ?? "filesystem",
+      read_only: false,
+      notification_enable: false,
+    });
+  });
+
   router.add("ping", "GET", /^\/api\/v2\.0\/ping$/, ({ res }) => sendText(res, 200, "Pong"));
 
   router.add("health", "GET", /^\/api\/v2\.0\/health$/, async ({ res }) => {

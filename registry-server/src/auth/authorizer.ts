@@ -3,7 +3,7 @@
 
 import type { AccessEntry } from "./access-scope.ts";
 import { expandActions } from "./access-scope.ts";
-import type { Principal } from "./admin-authenticator.ts";
+import type { Principal } from "./principal.ts";
 
 export interface Authorizer {
   /**
@@ -21,12 +21,4 @@ export function grantEntry(requested: AccessEntry, held: readonly string[]): Acc
   const heldActions = expandActions(requested.type, held);
   const actions = expandActions(requested.type, requested.actions).filter((action) => heldActions.includes(action));
   return actions.length > 0 ? { type: requested.type, name: requested.name, actions } : undefined;
-}
-
-/** Until projects and their roles exist: the admin may do everything, anyone else nothing. */
-export class AdminOnlyAuthorizer implements Authorizer {
-  async authorize(principal: Principal | undefined, requested: AccessEntry[]): Promise<AccessEntry[]> {
-    if (principal?.kind !== "admin") return [];
-    return requested.flatMap((entry) => grantEntry(entry, ["*"]) ?? []);
-  }
 }

@@ -9,7 +9,7 @@ import type { AccessGuard } from "../distribution/access-guard.ts";
 import { RegistryError } from "../http/errors.ts";
 import type { RequestContext } from "../http/router.ts";
 import { allows, expandActions, formatScope, type AccessEntry } from "./access-scope.ts";
-import { basicCredentials, type Principal } from "./admin-authenticator.ts";
+import { basicCredentials, type Principal } from "./principal.ts";
 import type { Authorizer } from "./authorizer.ts";
 import { bearerChallenge, tokenRealm } from "./bearer-challenge.ts";
 import type { TokenService } from "./token-service.ts";
@@ -84,6 +84,12 @@ export class TokenAccessGuard implements AccessGuard {
       missing,
       caller.kind === "invalid-token" ? "invalid_token" : caller.kind === "bearer" ? "insufficient_scope" : undefined,
     );
+  }
+
+  async subject(ctx: RequestContext): Promise<string> {
+    const caller = await this.identify(ctx.req);
+    if (caller.kind === "bearer") return caller.subject || "anonymous";
+    return caller.kind === "basic" ? caller.principal.username : "anonymous";
   }
 
   /** Any authenticated caller (GET /v2/ asks no more). */

@@ -9,7 +9,7 @@ import { sendJson } from "../http/respond.ts";
 import type { Router } from "../http/router.ts";
 import type { AccessEntry } from "./access-scope.ts";
 import { parseScopes } from "./access-scope.ts";
-import type { Principal } from "./admin-authenticator.ts";
+import type { Principal } from "./principal.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { TokenService } from "./token-service.ts";
 

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.ts";
 import type { BlobPart, BlobRecord, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
+import { checkQuota } from "./quota-policy.ts";
 import { newPartPath } from "./layout.ts";
 import { VerifyingStream } from "./verifying-stream.ts";
 
@@ -81,14 +82,22 @@ export class BlobStore {
     parts: BlobPart[],
     uploadId?: string,
   ): Promise<BlobRecord> {
-    const { record, created } = await this.metadata.transaction(async (tx) => {
-      const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
-      await tx.blobs.link(repository, digest);
-      if (uploadId !== undefined) await tx.uploads.delete(uploadId);
-      return result;
-    });
-    if (!created) await this.deleteParts(parts);
-    return record;
+    let outcome: { record: BlobRecord; created: boolean };
+    try {
+      outcome = await this.metadata.transaction(async (tx) => {
+        if (!(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, size);
+        const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
+        await tx.blobs.link(repository, digest);
+        if (uploadId !== undefined) await tx.uploads.delete(uploadId);
+        return result;
+      });
+    } catch (err) {
+      // Refused (over quota): the bytes written for nothing go. An upload session keeps its parts.
+      if (uploadId === undefined) await this.deleteParts(parts);
+      throw err;
+    }
+    if (!outcome.created) await this.deleteParts(parts);
+    return outcome.record;
   }
 
   /**
@@ -102,7 +111,10 @@ export class BlobStore {
       const holders = new Set(await this.metadata.blobs.repositoriesOf(digest));
       if (!sources.some((source) => holders.has(source))) return undefined;
     }
-    await this.metadata.blobs.link(repository, digest);
+    await this.metadata.transaction(async (tx) => {
+      if (!(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, blob.size);
+      await tx.blobs.link(repository, digest);
+    });
     return blob;
   }
 

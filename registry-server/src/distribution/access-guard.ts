@@ -10,6 +10,8 @@ export interface AccessGuard {
   require(ctx: RequestContext, requested: AccessEntry[]): Promise<void>;
   /** The subset of `requested` the request may do (nothing is thrown). */
   granted(ctx: RequestContext, requested: AccessEntry[]): Promise<AccessEntry[]>;
+  /** Who the caller is, for the audit log: a user or robot name, or "anonymous". */
+  subject(ctx: RequestContext): Promise<string>;
 }
 
 export function pull(name: string): AccessEntry {

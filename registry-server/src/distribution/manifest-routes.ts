@@ -1,15 +1,45 @@
 // Manifests: GET and HEAD by tag or digest (content negotiation), PUT (with ?tag= when pushing
 // by digest, OCI-Subject when the manifest has a subject), DELETE by tag or digest.
 
-import { parseReference, type ManifestService } from "../content/manifest-service.ts";
-import type { Router } from "../http/router.ts";
+import type { AuditLog } from "../api/audit-log.ts";
+import { repositoryProject } from "../auth/access-scope.ts";
+import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
+import type { RequestContext, Router } from "../http/router.ts";
 import { pull, push, remove, type AccessGuard } from "./access-guard.ts";
 import { readBody, repositoryName } from "./request-helpers.ts";
 
 const MANIFEST_PATH = /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/;
 
-export function addManifestRoutes(router: Router, deps: { manifests: ManifestService; guard: AccessGuard }): void {
-  const { manifests, guard } = deps;
+function describe(name: string, reference: Reference, digest?: string): string {
+  if (reference.kind === "tag") return `${name}:${reference.tag}`;
+  return `${name}@${digest ?? reference.digest.text}`;
+}
+
+export function addManifestRoutes(
+  router: Router,
+  deps: { manifests: ManifestService; guard: AccessGuard; audit?: AuditLog },
+): void {
+  const { manifests, guard, audit } = deps;
+
+  /** Records a push, pull or delete of an artifact in the audit log. */
+  async function record(
+    ctx: RequestContext,
+    name: string,
+    resource: string,
+    operation: string,
+    success: boolean,
+  ): Promise<void> {
+    if (!audit) return;
+    const project = repositoryProject(name)?.project;
+    audit.record({
+      username: await guard.subject(ctx),
+      resource,
+      resourceType: "artifact",
+      operation,
+      success,
+      ...(project !== undefined && { project }),
+    });
+  }
 
   router.add("manifest_get", "GET", MANIFEST_PATH, async (ctx) => {
     const { req, res, params } = ctx;
@@ -23,6 +53,7 @@ export function addManifestRoutes(router: Router, deps: { manifests: ManifestSer
     res.setHeader("Docker-Content-Digest", stored.record.digest);
     res.setHeader("ETag", `"${stored.record.digest}"`);
     res.end(req.method === "HEAD" ? undefined : stored.content);
+    if (req.method !== "HEAD") await record(ctx, name, describe(name, reference, stored.record.digest), "pull", true);
   });
 
   router.add("manifest_put", "PUT", MANIFEST_PATH, async (ctx) => {
@@ -32,7 +63,12 @@ export function addManifestRoutes(router: Router, deps: { manifests: ManifestSer
     const reference = parseReference(params["reference"] ?? "");
     const extraTags = reference.kind === "digest" ? url.searchParams.getAll("tag") : [];
     const body = await readBody(req, manifests.maxManifestBytes);
-    const result = await manifests.push(name, reference, body, req.headers["content-type"], extraTags);
+    let result;
+    try {
+      result = await manifests.push(name, reference, body, req.headers["content-type"], extraTags);
+    } finally {
+      await record(ctx, name, describe(name, reference, result?.digest), "create", result !== undefined);
+    }
     res.statusCode = 201;
     res.setHeader("Location", `/v2/${name}/manifests/${result.digest}`);
     res.setHeader("Docker-Content-Digest", result.digest);
@@ -45,7 +81,14 @@ export function addManifestRoutes(router: Router, deps: { manifests: ManifestSer
   router.add("manifest_delete", "DELETE", MANIFEST_PATH, async (ctx) => {
     const name = repositoryName(ctx.params);
     await guard.require(ctx, [remove(name)]);
-    await manifests.delete(name, parseReference(ctx.params["reference"] ?? ""));
+    const reference = parseReference(ctx.params["reference"] ?? "");
+    let success = false;
+    try {
+      await manifests.delete(name, reference);
+      success = true;
+    } finally {
+      await record(ctx, name, describe(name, reference), "delete", success);
+    }
     ctx.res.statusCode = 202;
     ctx.res.setHeader("Content-Length", "0");
     ctx.res.end();

@@ -1,6 +1,7 @@
 // The metadata store contract: what the registry knows about its content (blobs and where their
 // bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
 // live in the storage driver; everything else lives here.
+// It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts.
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -11,6 +12,8 @@
 // Listing is in ASCII (byte) order, with `after` exclusive, as the OCI tags and catalog APIs ask.
 //
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
+
+import type { IdentityAreas } from "./identity-store.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
 
@@ -155,7 +158,7 @@ export interface RepositoryMetadata {
   list(page: Page): Promise<string[]>;
 }
 
-export interface MetadataAreas {
+export interface MetadataAreas extends IdentityAreas {
   readonly blobs: BlobMetadata;
   readonly uploads: UploadMetadata;
   readonly manifests: ManifestMetadata;

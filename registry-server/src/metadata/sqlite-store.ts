@@ -25,6 +25,7 @@ import type {
   TagRecord,
   UploadRecord,
 } from "./metadata-store.ts";
+import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
 
 /**
  * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never
@@ -112,6 +113,77 @@ const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX tags_by_digest ON tags (repository, digest, name);
+  `,
+  // The identity areas (queries in sqlite-identity.ts). AUTOINCREMENT: an id is never reused, so
+  // a reference left to a deleted user or project (a project's owner, an audit entry) cannot
+  // come to mean a new one.
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    realname TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    sysadmin INTEGER NOT NULL CHECK (sysadmin IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  -- Any number of users without an email; an email belongs to one user.
+  CREATE UNIQUE INDEX users_by_email ON users (email) WHERE email <> '';
+
+  CREATE TABLE projects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    owner_id INTEGER NOT NULL,
+    metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+    storage_limit INTEGER NOT NULL,
+    registry_id INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE project_members (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role_id INTEGER NOT NULL CHECK (role_id BETWEEN 1 AND 5),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (project_id, user_id)
+  ) STRICT;
+  -- A user's projects, and the cascade when a user is deleted.
+  CREATE INDEX project_members_by_user ON project_members (user_id);
+
+  CREATE TABLE robots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('system', 'project')),
+    project_id INTEGER REFERENCES projects (id) ON DELETE CASCADE,
+    duration INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    secret_hash TEXT NOT NULL,
+    permissions TEXT NOT NULL CHECK (json_valid(permissions)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX robots_by_project ON robots (project_id);
+
+  -- No foreign key to projects: the log outlives them.
+  CREATE TABLE audit_logs (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    success INTEGER NOT NULL CHECK (success IN (0, 1)),
+    project_id INTEGER,
+    op_time INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_logs_by_project ON audit_logs (project_id, op_time);
+  CREATE INDEX audit_logs_by_time ON audit_logs (op_time);
   `,
 ];
 
@@ -220,10 +292,13 @@ const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, s
  */
 class Queries {
   readonly db: DatabaseSync;
+  /** The identity areas' queries, on the same connection. */
+  readonly identity: IdentityQueries;
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.identity = new IdentityQueries(db);
   }
 
   private statement(sql: string): StatementSync {
@@ -600,6 +675,10 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       exists: (name) => read((q) => q.repositoryExists(name)),
       list: (page) => read((q) => q.listRepositories(page)),
     },
+    ...bindIdentityAreas(
+      (query) => read((q) => query(q.identity)),
+      (query) => write((q) => query(q.identity)),
+    ),
   };
 }
 
@@ -614,6 +693,11 @@ class SqliteMetadataStore implements MetadataStore {
   readonly manifests: MetadataAreas["manifests"];
   readonly tags: MetadataAreas["tags"];
   readonly repositories: MetadataAreas["repositories"];
+  readonly users: MetadataAreas["users"];
+  readonly projects: MetadataAreas["projects"];
+  readonly members: MetadataAreas["members"];
+  readonly robots: MetadataAreas["robots"];
+  readonly audit: MetadataAreas["audit"];
 
   private readonly reader: Queries;
   private readonly writer: Queries;
@@ -635,6 +719,11 @@ class SqliteMetadataStore implements MetadataStore {
     this.manifests = areas.manifests;
     this.tags = areas.tags;
     this.repositories = areas.repositories;
+    this.users = areas.users;
+    this.projects = areas.projects;
+    this.members = areas.members;
+    this.robots = areas.robots;
+    this.audit = areas.audit;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

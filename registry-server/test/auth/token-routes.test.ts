@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AdminAuthenticator, basicCredentials } from "../../src/auth/admin-authenticator.ts";
-import { AdminOnlyAuthorizer } from "../../src/auth/authorizer.ts";
-import { hashPassword } from "../../src/auth/password-hash.ts";
+import type { AccessEntry } from "../../src/auth/access-scope.ts";
+import { grantEntry, type Authorizer } from "../../src/auth/authorizer.ts";
+import { basicCredentials, type Principal } from "../../src/auth/principal.ts";
 import { addTokenRoutes } from "../../src/auth/token-routes.ts";
 import { TokenService } from "../../src/auth/token-service.ts";
 import { createRequestListener } from "../../src/http/app.ts";
@@ -25,17 +25,19 @@ describe("token endpoint", () => {
       issuer: "airlock-test-issuer",
       service: SERVICE,
     });
-    const authenticator = new AdminAuthenticator({
-      username: ADMIN.username,
-      passwordHash: await hashPassword(ADMIN.password),
-    });
+    // The endpoint's collaborators, reduced to their contract: the admin is known and may do
+    // anything; nobody else is and may not.
+    const admin: Principal = { kind: "user", userId: 1, username: ADMIN.username, sysadmin: true };
+    const authenticate = async (req: import("node:http").IncomingMessage): Promise<Principal | undefined> => {
+      const given = basicCredentials(req);
+      return given?.username === ADMIN.username && given.password === ADMIN.password ? admin : undefined;
+    };
+    const authorizer: Authorizer = {
+      authorize: async (principal: Principal | undefined, requested: AccessEntry[]) =>
+        principal === admin ? requested.flatMap((entry) => grantEntry(entry, ["*"]) ?? []) : [],
+    };
     const router = new Router();
-    addTokenRoutes(router, {
-      tokens,
-      authorizer: new AdminOnlyAuthorizer(),
-      authenticate: (req) => authenticator.authenticate(basicCredentials(req)),
-      service: SERVICE,
-    });
+    addTokenRoutes(router, { tokens, authorizer, authenticate, service: SERVICE });
     const log = createLogger("fatal", new PassThrough());
     server = await listen(
       createRequestListener(router, log),

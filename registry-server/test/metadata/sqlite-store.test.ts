@@ -6,9 +6,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConflictError, ROLES, type RoleId } from "../../src/metadata/identity-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
-import { digestOf, metadataStoreContract } from "../contracts/metadata-store-contract.ts";
+import { identityStoreContract } from "../contracts/identity-store-contract.ts";
+import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), "airlock-meta-"));
@@ -28,7 +30,7 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-metadataStoreContract("sqlite", async () => {
+async function openContractStore(): Promise<ContractStore> {
   const temp = tempDir();
   const store = await openSqliteStore(path.join(temp.dir, "metadata.db"));
   return {
@@ -42,7 +44,10 @@ metadataStoreContract("sqlite", async () => {
       }
     },
   };
-});
+}
+
+metadataStoreContract("sqlite", openContractStore);
+identityStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -106,15 +111,22 @@ describe("sqlite metadata store", () => {
     expect(version).toBe(SQLITE_SCHEMA_VERSION);
     expect(journal).toBe("wal");
     expect(tables).toEqual([
+      "audit_logs",
       "blobs",
       "manifest_blob_refs",
       "manifest_child_refs",
       "manifest_contents",
       "manifests",
+      "project_members",
+      "projects",
       "repositories",
       "repository_blobs",
+      "robots",
+      // SQLite's own, for the AUTOINCREMENT ids.
+      "sqlite_sequence",
       "tags",
       "uploads",
+      "users",
     ]);
   });
 
@@ -144,6 +156,43 @@ describe("sqlite metadata store", () => {
     writable.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     writable.close();
     await expect(openSqliteStore(file)).rejects.toThrow(/newer/);
+  });
+
+  it("migrates a database of the first schema version, keeping its content", async () => {
+    const first = await openSqliteStore(file);
+    await first.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    await first.close();
+    // Back to version 1: the content tables only (sqlite_sequence cannot be dropped; it is empty).
+    const writable = new DatabaseSync(file);
+    writable.exec(`
+      DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
+      PRAGMA user_version = 1;
+    `);
+    writable.close();
+
+    const store = await open();
+    expect(inspect(file, (db) => db.prepare("PRAGMA user_version").get()?.["user_version"])).toBe(
+      SQLITE_SCHEMA_VERSION,
+    );
+    expect(await store.manifests.get("library/app", manifestRecord.digest)).toEqual(manifestRecord);
+    const user = await store.users.create(
+      { username: "admin", email: "", realname: "", comment: "", passwordHash: "h", sysadmin: true },
+      new Date(1),
+    );
+    expect(await store.users.getByName("admin")).toEqual(user);
+    expect(await store.projects.repositoryCount("library")).toBe(1);
+  });
+
+  it("passes errors other than unique violations through, not as conflicts", async () => {
+    const store = await open();
+    const user = await store.users.create(
+      { username: "alice", email: "", realname: "", comment: "", passwordHash: "h", sysadmin: false },
+      new Date(1),
+    );
+    const adding = store.members.add(12345, user.id, ROLES.guest, new Date(2));
+    await expect(adding).rejects.toThrow(/FOREIGN KEY/);
+    await expect(adding).rejects.not.toBeInstanceOf(ConflictError);
+    await expect(store.members.add(12345, user.id, 9 as RoleId, new Date(2))).rejects.toThrow(/CHECK/);
   });
 
   it("needs a file, not an in-memory database", async () => {

@@ -1,0 +1,78 @@
+// Who may call what on /api/v2.0. Callers authenticate with HTTP basic credentials (users and
+// robots) or not at all; wrong credentials are refused outright, as Harbor does. Project-level
+// checks follow Harbor's roles, the system administrator passing every check.
+
+import type { IncomingMessage } from "node:http";
+import { isSysadmin, type Principal } from "../auth/principal.ts";
+import { HarborError } from "../http/errors.ts";
+import { ROLES, type IdentityAreas, type ProjectRecord, type RoleId } from "../metadata/identity-store.ts";
+
+export type AuthenticateBasic = (req: IncomingMessage) => Promise<Principal | undefined | "invalid">;
+
+export class ApiAccess {
+  private readonly authenticateBasic: AuthenticateBasic;
+  private readonly identity: Pick<IdentityAreas, "members">;
+
+  constructor(authenticateBasic: AuthenticateBasic, identity: Pick<IdentityAreas, "members">) {
+    this.authenticateBasic = authenticateBasic;
+    this.identity = identity;
+  }
+
+  /** The caller, undefined when anonymous; wrong credentials are a 401. */
+  async caller(req: IncomingMessage): Promise<Principal | undefined> {
+    const principal = await this.authenticateBasic(req);
+    if (principal === "invalid") throw new HarborError("UNAUTHORIZED", "invalid credentials");
+    return principal;
+  }
+
+  async requireCaller(req: IncomingMessage): Promise<Principal> {
+    const principal = await this.caller(req);
+    if (!principal) throw new HarborError("UNAUTHORIZED", "authentication required");
+    return principal;
+  }
+
+  async requireSysadmin(req: IncomingMessage): Promise<Principal> {
+    const principal = await this.requireCaller(req);
+    if (!isSysadmin(principal)) throw new HarborError("FORBIDDEN", "only the system administrator may do this");
+    return principal;
+  }
+
+  /** The caller's role in the project (projectAdmin for the system administrator). */
+  async roleIn(principal: Principal | undefined, project: ProjectRecord): Promise<RoleId | undefined> {
+    if (isSysadmin(principal)) return ROLES.projectAdmin;
+    if (principal?.kind !== "user") return undefined;
+    return this.identity.members.roleOf(project.id, principal.userId);
+  }
+
+  /** Whether the caller may see the project: public, a member, the administrator, or its robot. */
+  async canSee(principal: Principal | undefined, project: ProjectRecord): Promise<boolean> {
+    if (project.metadata["public"] === "true" || (await this.roleIn(principal, project)) !== undefined) return true;
+    if (principal?.kind !== "robot") return false;
+    return principal.level === "system"
+      ? principal.permissions.some((p) => p.namespace === "*" || p.namespace === project.name)
+      : principal.projectId === project.id;
+  }
+
+  /** Refuses unless the caller holds one of `roles` in the project: 401 anonymous, 403 otherwise. */
+  async requireRole(req: IncomingMessage, project: ProjectRecord, roles: readonly RoleId[]): Promise<Principal> {
+    const principal = await this.caller(req);
+    const role = await this.roleIn(principal, project);
+    if (role !== undefined && roles.includes(role)) return principal as Principal;
+    if (!principal) throw new HarborError("UNAUTHORIZED", "authentication required");
+    throw new HarborError(
+      "FORBIDDEN",
+      `forbidden: this needs a role of ${roles.join(", ")} in project ${project.name}`,
+    );
+  }
+}
+
+/** Roles allowed to administer a project (members, robots, settings). */
+export const ADMIN_ROLES: readonly RoleId[] = [ROLES.projectAdmin];
+/** Every role: reading members, logs, summaries. */
+export const ANY_ROLE: readonly RoleId[] = [
+  ROLES.projectAdmin,
+  ROLES.maintainer,
+  ROLES.developer,
+  ROLES.guest,
+  ROLES.limitedGuest,
+];

@@ -1,0 +1,54 @@
+// Harbor's audit log API: /api/v2.0/audit-logs (the administrator) and
+// /api/v2.0/projects/{project_name_or_id}/logs (the project's members), newest first, with
+// `q` filters on username, resource, resource_type and operation.
+
+import type { Router } from "../http/router.ts";
+import type { AuditFilter, AuditRecord } from "../metadata/identity-store.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { ANY_ROLE, type ApiAccess } from "./api-access.ts";
+import { sendJson } from "../http/respond.ts";
+import { paging, parseQuery, setPageHeaders, time } from "./harbor-http.ts";
+import { visibleProject } from "./project-routes.ts";
+
+function auditJson(entry: AuditRecord): Record<string, unknown> {
+  return {
+    id: entry.id,
+    username: entry.username,
+    resource: entry.resource,
+    resource_type: entry.resourceType,
+    operation: entry.operation,
+    op_time: time(entry.opTime),
+  };
+}
+
+function filterFrom(url: URL): AuditFilter {
+  const query = parseQuery(url);
+  const exact = (key: string): string | undefined => query.get(key)?.value;
+  return {
+    ...(exact("username") !== undefined && { username: exact("username") }),
+    ...(exact("operation") !== undefined && { operation: exact("operation") }),
+    ...(exact("resource_type") !== undefined && { resourceType: exact("resource_type") }),
+    ...(exact("resource") !== undefined && { resource: exact("resource") }),
+  };
+}
+
+export function addAuditRoutes(router: Router, deps: { store: MetadataStore; access: ApiAccess }): void {
+  const { store, access } = deps;
+
+  router.add("audit_list", "GET", /^\/api\/v2\.0\/audit-logs\/?$/, async (ctx) => {
+    await access.requireSysadmin(ctx.req);
+    const page = paging(ctx.url);
+    const listing = await store.audit.list(filterFrom(ctx.url), page);
+    setPageHeaders(ctx.res, ctx.url, page, listing.total);
+    sendJson(ctx.res, 200, listing.items.map(auditJson));
+  });
+
+  router.add("project_audit_list", "GET", /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/logs\/?$/, async (ctx) => {
+    const { project } = await visibleProject(ctx, { identity: store, access });
+    await access.requireRole(ctx.req, project, ANY_ROLE);
+    const page = paging(ctx.url);
+    const listing = await store.audit.list({ ...filterFrom(ctx.url), projectId: project.id }, page);
+    setPageHeaders(ctx.res, ctx.url, page, listing.total);
+    sendJson(ctx.res, 200, listing.items.map(auditJson));
+  });
+}

@@ -1,0 +1,227 @@
+// Harbor's projects API: /api/v2.0/projects (list, create, head), /projects/{project_name_or_id}
+// (get, update, delete) and its summary. Metadata values are strings ("true"), as Harbor sends
+// them; `storage_limit` sets the project's quota; `registry_id` marks a proxy-cache project.
+
+import { z } from "zod";
+import { isSysadmin, type Principal } from "../auth/principal.ts";
+import { HarborError } from "../http/errors.ts";
+import { sendJson } from "../http/respond.ts";
+import type { RequestContext, Router } from "../http/router.ts";
+import { ConflictError, ROLES, type ProjectRecord } from "../metadata/identity-store.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { ADMIN_ROLES, ANY_ROLE, type ApiAccess } from "./api-access.ts";
+import { created, nameOrId, ok, paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
+
+export const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const BOOLEAN_STRING = z.enum(["true", "false"]);
+const metadataSchema = z.strictObject({
+  public: BOOLEAN_STRING.optional(),
+  enable_content_trust: BOOLEAN_STRING.optional(),
+  enable_content_trust_cosign: BOOLEAN_STRING.optional(),
+  prevent_vul: BOOLEAN_STRING.optional(),
+  severity: z.enum(["none", "low", "medium", "high", "critical"]).optional(),
+  auto_scan: BOOLEAN_STRING.optional(),
+  auto_sbom_generation: BOOLEAN_STRING.optional(),
+  reuse_sys_cve_allowlist: BOOLEAN_STRING.optional(),
+  retention_id: z.string().regex(/^\d*$/).optional(),
+  proxy_speed_kb: z
+    .string()
+    .regex(/^-?\d+$/)
+    .optional(),
+  max_upstream_conn: z
+    .string()
+    .regex(/^-?\d+$/)
+    .optional(),
+});
+const projectReqSchema = z.object({
+  project_name: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(PROJECT_NAME, "lowercase letters, digits and . _ - separators")
+    .optional(),
+  public: z.boolean().optional(),
+  metadata: metadataSchema.optional(),
+  storage_limit: z.number().int().min(-1).optional(),
+  registry_id: z.number().int().min(1).nullable().optional(),
+  cve_allowlist: z.unknown().optional(),
+});
+
+export interface ProjectRouteDeps {
+  identity: MetadataStore;
+  access: ApiAccess;
+}
+
+const PROJECTS = /^\/api\/v2\.0\/projects\/?$/;
+const PROJECT = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)$/;
+const SUMMARY = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/summary$/;
+/** Projects a non-administrator's listing looks through. */
+const MAX_SCANNED = 10_000;
+
+/** Finds `{project_name_or_id}` and checks the caller may see it (404 otherwise, like a miss). */
+export async function visibleProject(
+  ctx: RequestContext,
+  deps: ProjectRouteDeps,
+): Promise<{ project: ProjectRecord; caller: Principal | undefined }> {
+  const caller = await deps.access.caller(ctx.req);
+  const key = nameOrId(ctx.req, ctx.params["project"] ?? "");
+  const project =
+    "id" in key ? await deps.identity.projects.get(key.id) : await deps.identity.projects.getByName(key.name);
+  if (!project) throw new HarborError("NOT_FOUND", "project not found");
+  if (!(await deps.access.canSee(caller, project))) {
+    if (!caller) throw new HarborError("UNAUTHORIZED", "authentication required");
+    throw new HarborError("FORBIDDEN", "forbidden");
+  }
+  return { project, caller };
+}
+
+async function projectJson(
+  deps: ProjectRouteDeps,
+  project: ProjectRecord,
+  caller: Principal | undefined,
+): Promise<Record<string, unknown>> {
+  const owner = await deps.identity.users.get(project.ownerId);
+  const role = await deps.access.roleIn(caller, project);
+  const memberRole =
+    caller?.kind === "user" ? await deps.identity.members.roleOf(project.id, caller.userId) : undefined;
+  const currentRole = memberRole ?? (isSysadmin(caller) ? undefined : role);
+  return {
+    project_id: project.id,
+    owner_id: project.ownerId,
+    name: project.name,
+    ...(project.registryId !== undefined && { registry_id: project.registryId }),
+    creation_time: time(project.createdAt),
+    update_time: time(project.updatedAt),
+    deleted: false,
+    owner_name: owner?.username ?? "",
+    togglable: true,
+    ...(currentRole !== undefined && { current_user_role_id: currentRole, current_user_role_ids: [currentRole] }),
+    repo_count: await deps.identity.projects.repositoryCount(project.name),
+    metadata: project.metadata,
+  };
+}
+
+export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
+  const { identity, access } = deps;
+
+  router.add("project_list", "GET", PROJECTS, async (ctx) => {
+    const caller = await access.caller(ctx.req);
+    const page = paging(ctx.url);
+    const query = parseQuery(ctx.url);
+    const name = ctx.url.searchParams.get("name") ?? query.get("name")?.value;
+    const publicParam = ctx.url.searchParams.get("public") ?? query.get("public")?.value;
+    const wantPublic = publicParam === undefined || publicParam === null ? undefined : publicParam === "true";
+    // Anonymous callers see public projects; users the public ones and their own; robots those
+    // their permissions name; the administrator all.
+    const filter = {
+      ...(name ? { name } : {}),
+      ...(wantPublic !== undefined && { public: wantPublic }),
+    };
+    let listing;
+    if (isSysadmin(caller)) {
+      listing = await identity.projects.list(filter, page);
+    } else if (!caller || wantPublic === true) {
+      listing = await identity.projects.list({ ...filter, public: true }, page);
+    } else {
+      // Public projects plus the caller's own: filtered here, over at most MAX_SCANNED projects.
+      const candidates = await identity.projects.list(filter, { offset: 0, limit: MAX_SCANNED });
+      const visible: ProjectRecord[] = [];
+      for (const project of candidates.items) if (await access.canSee(caller, project)) visible.push(project);
+      listing = { items: visible.slice(page.offset, page.offset + page.limit), total: visible.length };
+    }
+    setPageHeaders(ctx.res, ctx.url, page, listing.total);
+    sendJson(ctx.res, 200, await Promise.all(listing.items.map((p) => projectJson(deps, p, caller))));
+  });
+
+  router.add("project_head", "HEAD", PROJECTS, async (ctx) => {
+    const name = ctx.url.searchParams.get("project_name");
+    if (!name) throw new HarborError("BAD_REQUEST", "project_name is required");
+    await access.caller(ctx.req);
+    const exists = (await identity.projects.getByName(name)) !== undefined;
+    ctx.res.statusCode = exists ? 200 : 404;
+    ctx.res.end();
+  });
+
+  router.add("project_create", "POST", PROJECTS, async (ctx) => {
+    const caller = await access.requireCaller(ctx.req);
+    if (caller.kind !== "user") throw new HarborError("FORBIDDEN", "robot accounts cannot create projects");
+    const body = await readJson(ctx.req, projectReqSchema);
+    if (!body.project_name) throw new HarborError("BAD_REQUEST", "invalid project_name: required");
+    const metadata: Record<string, string> = { public: "false", ...body.metadata };
+    if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
+    const now = new Date();
+    let project: ProjectRecord;
+    try {
+      project = await identity.transaction(async (tx) => {
+        const made = await tx.projects.create(
+          {
+            name: body.project_name ?? "",
+            ownerId: caller.userId,
+            metadata,
+            storageLimit: body.storage_limit ?? -1,
+            ...(body.registry_id !== undefined && body.registry_id !== null && { registryId: body.registry_id }),
+          },
+          now,
+        );
+        await tx.members.add(made.id, caller.userId, ROLES.projectAdmin, now);
+        return made;
+      });
+    } catch (err) {
+      if (err instanceof ConflictError)
+        throw new HarborError("CONFLICT", `project ${body.project_name} already exists`);
+      throw err;
+    }
+    created(ctx.res, `/api/v2.0/projects/${project.id}`);
+  });
+
+  router.add("project_get", "GET", PROJECT, async (ctx) => {
+    const { project, caller } = await visibleProject(ctx, deps);
+    sendJson(ctx.res, 200, await projectJson(deps, project, caller));
+  });
+
+  router.add("project_update", "PUT", PROJECT, async (ctx) => {
+    const { project } = await visibleProject(ctx, deps);
+    await access.requireRole(ctx.req, project, ADMIN_ROLES);
+    const body = await readJson(ctx.req, projectReqSchema);
+    if (body.project_name !== undefined && body.project_name !== project.name) {
+      throw new HarborError("BAD_REQUEST", "a project cannot be renamed");
+    }
+    const metadata: Record<string, string> = { ...project.metadata, ...body.metadata };
+    if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
+    await identity.projects.update(
+      project.id,
+      { metadata, ...(body.storage_limit !== undefined && { storageLimit: body.storage_limit }) },
+      new Date(),
+    );
+    ok(ctx.res);
+  });
+
+  router.add("project_delete", "DELETE", PROJECT, async (ctx) => {
+    const { project } = await visibleProject(ctx, deps);
+    await access.requireRole(ctx.req, project, ADMIN_ROLES);
+    if ((await identity.projects.repositoryCount(project.name)) > 0) {
+      throw new HarborError("PRECONDITION", `project ${project.name} still has repositories: delete them first`);
+    }
+    await identity.projects.delete(project.id);
+    ok(ctx.res);
+  });
+
+  router.add("project_summary", "GET", SUMMARY, async (ctx) => {
+    const { project } = await visibleProject(ctx, deps);
+    await access.requireRole(ctx.req, project, ANY_ROLE);
+    const members = await identity.members.list(project.id);
+    const count = (role: number): number => members.filter((m) => m.roleId === role).length;
+    sendJson(ctx.res, 200, {
+      repo_count: await identity.projects.repositoryCount(project.name),
+      project_admin_count: count(ROLES.projectAdmin),
+      maintainer_count: count(ROLES.maintainer),
+      developer_count: count(ROLES.developer),
+      guest_count: count(ROLES.guest),
+      limited_guest_count: count(ROLES.limitedGuest),
+      quota: {
+        hard: { storage: project.storageLimit },
+        used: { storage: await identity.projects.storageUsed(project.name) },
+      },
+    });
+  });
+}

@@ -1,0 +1,97 @@
+// Checks basic credentials against local users and robot accounts (names starting "robot$").
+// Passwords and robot secrets are stored as slow scrypt hashes; to keep registry requests fast,
+// a verified pair is remembered for a few minutes together with the hash it matched, so a
+// changed password or a refreshed robot secret invalidates it at once. Disabled or expired
+// robots never authenticate. Failed attempts are throttled per source.
+
+import { createHash } from "node:crypto";
+import type { IdentityAreas, RobotRecord, UserRecord } from "../metadata/identity-store.ts";
+import type { LoginThrottle } from "./login-throttle.ts";
+import { hashPassword, verifyPassword } from "./password-hash.ts";
+import type { Credentials, Principal } from "./principal.ts";
+
+export const ROBOT_PREFIX = "robot$";
+
+export type Authentication =
+  | { readonly outcome: "authenticated"; readonly principal: Principal }
+  | { readonly outcome: "invalid" }
+  | { readonly outcome: "throttled"; readonly retryAfterSeconds: number };
+
+const VERIFIED_TTL_MS = 5 * 60 * 1000;
+const VERIFIED_MAX_ENTRIES = 4096;
+
+interface Verified {
+  /** The stored hash the credentials matched: when it changes, the entry is void. */
+  hash: string;
+  expiresAt: number;
+}
+
+export function robotIsUsable(robot: RobotRecord, nowMs: number): boolean {
+  return !robot.disabled && (robot.expiresAt === -1 || robot.expiresAt * 1000 > nowMs);
+}
+
+export class CredentialAuthenticator {
+  private readonly identity: Pick<IdentityAreas, "users" | "robots">;
+  private readonly throttle: LoginThrottle;
+  private readonly now: () => number;
+  private readonly verified = new Map<string, Verified>();
+  /** Hashed against when the name is unknown, so timing does not reveal which names exist. */
+  private readonly decoy: Promise<string>;
+
+  constructor(
+    identity: Pick<IdentityAreas, "users" | "robots">,
+    throttle: LoginThrottle,
+    now: () => number = Date.now,
+  ) {
+    this.identity = identity;
+    this.throttle = throttle;
+    this.now = now;
+    this.decoy = hashPassword("decoy password nobody has");
+  }
+
+  async authenticate(credentials: Credentials, source: string): Promise<Authentication> {
+    const retryAfterSeconds = this.throttle.retryAfterSeconds(source);
+    if (retryAfterSeconds > 0) return { outcome: "throttled", retryAfterSeconds };
+
+    const principal = credentials.username.startsWith(ROBOT_PREFIX)
+      ? await this.robot(credentials)
+      : await this.user(credentials);
+    if (principal) return { outcome: "authenticated", principal };
+    this.throttle.recordFailure(source);
+    return { outcome: "invalid" };
+  }
+
+  private async user(credentials: Credentials): Promise<Principal | undefined> {
+    const user = await this.identity.users.getByName(credentials.username);
+    if (!(await this.matches(credentials, user?.passwordHash))) return undefined;
+    const found = user as UserRecord;
+    return { kind: "user", userId: found.id, username: found.username, sysadmin: found.sysadmin };
+  }
+
+  private async robot(credentials: Credentials): Promise<Principal | undefined> {
+    const robot = await this.identity.robots.getByName(credentials.username);
+    const usable = robot !== undefined && robotIsUsable(robot, this.now());
+    if (!(await this.matches(credentials, usable ? robot.secretHash : undefined)) || !robot) return undefined;
+    return {
+      kind: "robot",
+      robotId: robot.id,
+      username: robot.name,
+      level: robot.level,
+      ...(robot.projectId !== undefined && { projectId: robot.projectId }),
+      permissions: robot.permissions,
+    };
+  }
+
+  /** Whether the password matches the stored hash (undefined: no such account). */
+  private async matches(credentials: Credentials, storedHash: string | undefined): Promise<boolean> {
+    const key = createHash("sha256").update(`${credentials.username}\0${credentials.password}`).digest("hex");
+    const cached = this.verified.get(key);
+    if (storedHash !== undefined && cached && cached.hash === storedHash && cached.expiresAt > this.now()) return true;
+
+    const ok = await verifyPassword(credentials.password, storedHash ?? (await this.decoy));
+    if (!ok || storedHash === undefined) return false;
+    if (this.verified.size >= VERIFIED_MAX_ENTRIES) this.verified.clear();
+    this.verified.set(key, { hash: storedHash, expiresAt: this.now() + VERIFIED_TTL_MS });
+    return true;
+  }
+}
