@@ -3,7 +3,8 @@
 // uploads, data embedded in manifests), mounting, reading with ranges and unlinking live here;
 // chunked upload sessions are in upload-service.ts.
 
-import { Readable, pipeline } from "node:stream";
+import { Readable, pipeline, type Writable } from "node:stream";
+import { pipeline as pipelinePromise } from "node:stream/promises";
 import type { Logger } from "../logger.ts";
 import type { BlobPart, BlobRecord, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
@@ -42,6 +43,23 @@ export class BlobStore {
       })(),
       { objectMode: false },
     );
+  }
+
+  /**
+   * Sends a blob's bytes, or a range, into `destination` and ends it; through the driver's
+   * buffer-reusing fast path when it has one.
+   */
+  async send(blob: BlobRecord, range: ByteRange | undefined, destination: Writable): Promise<void> {
+    const copyTo = this.driver.copyTo?.bind(this.driver);
+    if (!copyTo) {
+      const source = await this.open(blob, range);
+      await pipelinePromise(source, destination);
+      return;
+    }
+    for (const slice of sliceParts(blob.parts, range ?? { offset: 0, length: blob.size })) {
+      await copyTo(slice.path, destination, slice.range);
+    }
+    destination.end();
   }
 
   /**

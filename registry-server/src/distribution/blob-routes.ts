@@ -1,6 +1,5 @@
 // Blobs: GET and HEAD (with single byte ranges), DELETE.
 
-import { pipeline } from "node:stream";
 import type { BlobStore } from "../content/blob-store.ts";
 import { parseDigest } from "../content/digest.ts";
 import { RegistryError } from "../http/errors.ts";
@@ -62,10 +61,13 @@ export function addBlobRoutes(router: Router, deps: { blobs: BlobStore; guard: A
       res.end();
       return;
     }
-    const stream = await blobs.open(blob, range);
-    pipeline(stream, res, (err) => {
-      if (err) ctx.log.warn({ err: { message: err.message }, digest }, "blob download interrupted");
-    });
+    try {
+      await blobs.send(blob, range, res);
+    } catch (err) {
+      // The status line is out: a client gone midway only gets a cut connection.
+      ctx.log.warn({ err: { message: (err as Error).message }, digest }, "blob download interrupted");
+      res.destroy();
+    }
   });
 
   router.add("blob_delete", "DELETE", BLOB_PATH, async (ctx) => {

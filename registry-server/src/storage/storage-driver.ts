@@ -11,7 +11,7 @@
 //
 // Every backend runs the shared contract suite in test/contracts/storage-driver-contract.ts.
 
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 export interface ObjectInfo {
   /** The object's path, as given to the driver. */
@@ -48,6 +48,15 @@ export interface StorageDriver {
    * @throws InvalidRangeError when the range does not lie within the object
    */
   read(path: string, range?: ByteRange): Promise<Readable>;
+
+  /**
+   * Optional fast path for serving content: writes the object, or a range of it, into
+   * `destination` (which is not ended) and resolves when all of it was handed over. A driver
+   * implements it when it can do better than `read()`, e.g. by reusing buffers.
+   * @throws ObjectNotFoundError, InvalidRangeError as `read` does; a destination error rejects
+   * @returns the number of bytes written
+   */
+  copyTo?(path: string, destination: Writable, range?: ByteRange): Promise<number>;
 
   /**
    * Reads a whole small object into memory.

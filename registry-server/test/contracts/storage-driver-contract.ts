@@ -3,7 +3,7 @@
 // StorageDriver interface, so a filesystem and an object store are held to the same rules.
 
 import { createHash, randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -31,6 +31,44 @@ export function storageDriverContract(
     afterEach(async () => {
       await cleanup?.();
       cleanup = undefined;
+    });
+
+    describe("copyTo (optional fast path)", () => {
+      /** Collects what copyTo hands over; `copyTo` must not end the destination. */
+      async function copied(path: string, range?: { offset: number; length: number }): Promise<Buffer> {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(Buffer.from(chunk));
+            callback();
+          },
+        });
+        if (!driver.copyTo) throw new Error("no copyTo");
+        const written = await driver.copyTo(path, sink, range);
+        expect(sink.writableEnded).toBe(false);
+        const data = Buffer.concat(chunks);
+        expect(written).toBe(data.length);
+        return data;
+      }
+
+      it("copies whole objects and ranges, and refuses what read refuses", async () => {
+        if (!driver.copyTo) return;
+        const data = randomBytes(3 * 1024 * 1024 + 5);
+        await driver.writeBytes("copy/large", data);
+        expect((await copied("copy/large")).equals(data)).toBe(true);
+        expect(
+          (await copied("copy/large", { offset: 1_000_000, length: 2_000_000 })).equals(
+            data.subarray(1_000_000, 3_000_000),
+          ),
+        ).toBe(true);
+        expect((await copied("copy/large", { offset: data.length, length: 0 })).length).toBe(0);
+        await driver.writeBytes("copy/empty", Buffer.alloc(0));
+        expect((await copied("copy/empty")).length).toBe(0);
+        await expect(copied("copy/large", { offset: data.length, length: 1 })).rejects.toBeInstanceOf(
+          InvalidRangeError,
+        );
+        await expect(copied("copy/missing")).rejects.toBeInstanceOf(ObjectNotFoundError);
+      });
     });
 
     describe("write and read", () => {
