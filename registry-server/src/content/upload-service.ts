@@ -9,7 +9,7 @@ import { randomUUID, type Hash } from "node:crypto";
 import { pipeline, type Readable } from "node:stream";
 import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
-import type { DigestAlgorithm, MetadataStore, UploadRecord } from "../metadata/metadata-store.ts";
+import type { BlobPart, DigestAlgorithm, MetadataStore, UploadRecord } from "../metadata/metadata-store.ts";
 import type { StorageDriver } from "../storage/storage-driver.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
@@ -94,7 +94,12 @@ export class UploadService {
     return this.serialised(id, async () => this.appendChunk(await this.status(repository, id), body, chunk));
   }
 
-  /** Closes the session: the optional last chunk, then the digest check, then the blob. */
+  /**
+   * Closes the session: the optional last chunk, then the digest check, then the blob. When the
+   * running hash is at hand, the last chunk is verified as it streams and the blob is recorded
+   * in the same transaction that ends the session (the usual POST-then-PUT push costs one
+   * metadata commit, not two).
+   */
   complete(
     repository: string,
     id: string,
@@ -104,6 +109,24 @@ export class UploadService {
   ): Promise<BlobRecord> {
     return this.serialised(id, async () => {
       let upload = await this.status(repository, id);
+      if (body && (await this.hashState(upload)).algorithm === digest.algorithm) {
+        const written = await this.writeChunk(upload, body, chunk, digest.text);
+        const parts = written.part ? [...upload.parts, written.part] : [...upload.parts];
+        try {
+          const blob = await this.blobs.commit(
+            repository,
+            digest.text,
+            upload.size + (written.part?.size ?? 0),
+            parts,
+            upload.id,
+          );
+          this.hashes.delete(id);
+          return blob;
+        } catch (err) {
+          if (written.part) await this.blobs.deleteParts([written.part]);
+          throw err;
+        }
+      }
       if (body) upload = await this.appendChunk(upload, body, chunk);
       const actual = await this.digestOf(upload, digest.algorithm);
       if (actual !== digest.text) {
@@ -125,7 +148,17 @@ export class UploadService {
     });
   }
 
-  private async appendChunk(upload: UploadRecord, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+  /**
+   * Checks a chunk's range and writes it as a new part, hashing it onto a copy of the session's
+   * running hash; with `expectedDigest`, the stream fails before the part is kept unless the
+   * whole upload then has that digest. Nothing is recorded in the session here.
+   */
+  private async writeChunk(
+    upload: UploadRecord,
+    body: Readable,
+    chunk: ChunkHeaders,
+    expectedDigest?: string,
+  ): Promise<{ part?: BlobPart; state: HashState }> {
     const { range, length } = chunk;
     if (range) {
       if (range.start !== upload.size) {
@@ -146,22 +179,30 @@ export class UploadService {
       hash: working,
       algorithm: state.algorithm,
       ...(expectedBytes !== undefined && { expectedBytes }),
+      ...(expectedDigest !== undefined && { expectedDigest }),
     });
     const path = newPartPath();
     pipeline(body, verifier, () => {});
     const size = await this.driver.write(path, verifier);
+    const next = { algorithm: state.algorithm, hash: working, size: upload.size + size };
     if (size === 0) {
       await this.driver.delete(path);
-      return upload;
+      return { state: next };
     }
-    const updated = await this.metadata.uploads.appendPart(upload.id, upload.size, { path, size }, new Date());
+    return { part: { path, size }, state: next };
+  }
+
+  private async appendChunk(upload: UploadRecord, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+    const { part, state } = await this.writeChunk(upload, body, chunk);
+    if (!part) return upload;
+    const updated = await this.metadata.uploads.appendPart(upload.id, upload.size, part, new Date());
     if (!updated) {
-      await this.driver.delete(path);
+      await this.driver.delete(part.path);
       this.hashes.delete(upload.id);
       const current = (await this.metadata.uploads.get(upload.id)) ?? upload;
       throw rangeNotSatisfiable(current, "another chunk was written at this offset first");
     }
-    this.remember(upload.id, { algorithm: state.algorithm, hash: working, size: updated.size });
+    this.remember(upload.id, state);
     return updated;
   }
 
