@@ -91,7 +91,9 @@ describe("registry HTTP surface", () => {
     expect(metrics.headers["content-type"]).toContain("text/plain");
     expect(metrics.body).toMatch(/airlock_http_requests_total\{method="GET",route="ping",status="200"\} [1-9]/);
     expect(metrics.body).toMatch(/airlock_http_requests_total\{method="GET",route="base",status="200"\} [1-9]/);
-    expect(metrics.body).toMatch(/airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="ping"\} \d+/);
+    expect(metrics.body).toMatch(
+      /airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="ping"\} \d+/,
+    );
     expect(metrics.body).toContain("airlock_process_cpu_seconds_total");
   });
 

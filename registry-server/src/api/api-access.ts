@@ -4,7 +4,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
-import { HarborError } from "../http/errors.ts";
+import { HarborError, RegistryError } from "../http/errors.ts";
 import { ROLES, type IdentityAreas, type ProjectRecord, type RoleId } from "../metadata/identity-store.ts";
 
 export type AuthenticateBasic = (req: IncomingMessage) => Promise<Principal | undefined | "invalid">;
@@ -20,7 +20,13 @@ export class ApiAccess {
 
   /** The caller, undefined when anonymous; wrong credentials are a 401. */
   async caller(req: IncomingMessage): Promise<Principal | undefined> {
-    const principal = await this.authenticateBasic(req);
+    const principal = await this.authenticateBasic(req).catch((err: unknown) => {
+      // Throttled logins answer in the registry's format; this API speaks Harbor's.
+      if (err instanceof RegistryError && err.code === "TOOMANYREQUESTS") {
+        throw new HarborError("TOO_MANY_REQUESTS", err.message, { headers: { ...err.headers } });
+      }
+      throw err;
+    });
     if (principal === "invalid") throw new HarborError("UNAUTHORIZED", "invalid credentials");
     return principal;
   }

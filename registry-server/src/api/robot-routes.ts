@@ -140,6 +140,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
   }
 
   router.add("robot_create", "POST", ROBOTS, async (ctx) => {
+    await access.requireCaller(ctx.req);
     const body = await readJson(ctx.req, robotCreateSchema);
     const caller = await requireManager(ctx, body.level, body.permissions);
     const project = body.level === "project" ? await robotProject(body.permissions) : undefined;

@@ -153,8 +153,9 @@ export function addUserRoutes(router: Router, deps: { store: MetadataStore; acce
     const body = await readJson(ctx.req, passwordSchema);
     // Users changing their own password prove they know the old one; the administrator resets.
     const self = caller.kind === "user" && caller.userId === user.id;
+    if (self && body.old_password === undefined) throw new HarborError("BAD_REQUEST", "invalid old_password: required");
     if (self && !(await verifyPassword(body.old_password ?? "", user.passwordHash))) {
-      throw new HarborError("BAD_REQUEST", "the old password is wrong");
+      throw new HarborError("FORBIDDEN", "the old password is wrong");
     }
     await store.users.update(user.id, { passwordHash: await hashPassword(body.new_password) }, new Date());
     ok(ctx.res);

@@ -62,8 +62,12 @@ export class TokenAccessGuard implements AccessGuard {
         });
       case "basic":
         return this.options.authorizer.authorize(caller.principal, requested);
-      default:
+      case "anonymous":
         return this.options.authorizer.authorize(undefined, requested);
+      default:
+        // Credentials that do not check out are refused, not downgraded to anonymous access:
+        // a disabled robot must notice it is disabled.
+        return [];
     }
   }
 

@@ -67,19 +67,19 @@ export class HarborError extends Error {
   override name = "HarborError";
   readonly code: HarborErrorCode;
   readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: HarborErrorCode, message: string) {
+  constructor(code: HarborErrorCode, message: string, options: { headers?: Record<string, string> } = {}) {
     super(message);
     this.code = code;
     this.status = HARBOR_ERRORS[code];
+    this.headers = options.headers ?? {};
   }
 }
 
 export function writeErrorBody(res: ServerResponse, error: RegistryError | HarborError): void {
   const entry: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error instanceof RegistryError) {
-    if (error.detail !== undefined) entry["detail"] = error.detail;
-    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  }
+  if (error instanceof RegistryError && error.detail !== undefined) entry["detail"] = error.detail;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   sendJson(res, error.status, { errors: [entry] });
 }
