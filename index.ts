@@ -3,7 +3,7 @@
 
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalRegistry } from "./components";
+import { DeclaredContent, LocalRegistry } from "./components";
 import { parseStackConfig, StackConfigError } from "./components/stack-config";
 
 function loadStackConfig() {
@@ -44,6 +44,13 @@ const registry = new LocalRegistry("registry", {
   removeDataOnDestroy: config.local.removeDataOnDestroy,
 });
 
+// Users, projects, members and robots declared in the stack, created through the registry's API.
+const content = new DeclaredContent("registry", {
+  connection: registry.connection,
+  users: config.users,
+  projects: config.projects,
+});
+
 /** Base URL of the registry. */
 export const url = registry.url;
 /** The CA clients must trust (PEM). */
@@ -54,3 +61,5 @@ export const adminPassword = registry.adminPassword;
 export const serverPid = registry.pid;
 export const dataDir = registry.dataDir;
 export const logFile = registry.logFile;
+/** Robot credentials by "<project>/<robot>" (secret): log in with username and password. */
+export const robots = pulumi.secret(content.robots);

@@ -6,3 +6,9 @@ export { CertificateAuthority, type CertificateAuthorityArgs } from "./tls/certi
 export { TlsCertificate, type TlsCertificateArgs } from "./tls/tls-certificate";
 export { GeneratedPassword, type GeneratedPasswordArgs } from "./secrets/generated-password";
 export { parseStackConfig, stackConfigSchema, StackConfigError, type StackConfig } from "./stack-config";
+export { type RegistryConnection } from "./registry/api-client";
+export { Project, type ProjectArgs } from "./registry/project";
+export { ProjectMember, type ProjectMemberArgs, type ProjectRole } from "./registry/project-member";
+export { RobotAccount, projectAccess, type RobotAccountArgs, type RobotPermission } from "./registry/robot-account";
+export { User, type UserArgs } from "./registry/user";
+export { DeclaredContent, type DeclaredContentArgs, type RobotCredentials } from "./registry/declared-content";

@@ -39,6 +39,51 @@ const localTargetSchema = z.strictObject({
   removeDataOnDestroy: z.boolean().default(false),
 });
 
+const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const harborPassword = z
+  .string()
+  .refine(
+    (p) => p.length >= 8 && p.length <= 128 && /[A-Z]/.test(p) && /[a-z]/.test(p) && /\d/.test(p),
+    "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
+  );
+
+const userSchema = z.strictObject({
+  username: z.string().regex(/^[^,"~#$%:\s]{1,255}$/, 'expected a user name without spaces or , " ~ # $ % :'),
+  /** Set with `pulumi config set --secret --path 'airlock:users[0].password' …`. */
+  password: harborPassword,
+  /** Bump to set the password again after someone changed it by hand. */
+  passwordVersion: z.number().int().min(1).default(1),
+  email: z.union([z.literal(""), z.email()]).default(""),
+  realname: z.string().max(255).default(""),
+});
+
+const memberSchema = z.strictObject({
+  username: z.string().min(1),
+  role: z.enum(["projectAdmin", "maintainer", "developer", "guest", "limitedGuest"]),
+});
+
+const robotSchema = z.strictObject({
+  /** Short name: the robot logs in as robot$<project>+<name>. */
+  name: z.string().regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  actions: z.array(z.enum(["pull", "push", "delete"])).min(1),
+  description: z.string().max(1024).default(""),
+  /** Lifetime in days; -1 never expires. */
+  duration: z.number().int().min(-1).default(-1),
+  /** Bump to rotate the robot's secret. */
+  secretVersion: z.number().int().min(1).default(1),
+});
+
+const projectSchema = z.strictObject({
+  name: z.string().max(255).regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  public: z.boolean().default(false),
+  /** Storage quota in bytes; -1 for none. */
+  storageLimit: z.number().int().min(-1).default(-1),
+  /** Other Harbor project metadata, values as strings ("true"). */
+  metadata: z.record(z.string(), z.string()).default({}),
+  members: z.array(memberSchema).default([]),
+  robots: z.array(robotSchema).default([]),
+});
+
 export const stackConfigSchema = z.strictObject({
   /** Where the registry runs: this machine, a Kubernetes cluster, or AWS. */
   target: z.enum(["local", "kubernetes", "aws"]).default("local"),
@@ -49,6 +94,10 @@ export const stackConfigSchema = z.strictObject({
     .default("admin"),
   /** Set with `pulumi config set --secret airlock:adminPassword …`; generated when absent. */
   adminPassword: z.string().min(12, "expected at least 12 characters").optional(),
+  /** Local users of the registry. */
+  users: z.array(userSchema).default([]),
+  /** Projects, with their members and robot accounts. */
+  projects: z.array(projectSchema).default([]),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -63,7 +112,8 @@ export interface ParsedStackConfig {
   warnings: string[];
 }
 
-const SECRET_KEYS = new Set(["adminPassword"]);
+/** Keys whose values may hold secrets: never echoed in errors. */
+const SECRET_KEYS = new Set(["adminPassword", "users"]);
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";

@@ -19,5 +19,6 @@ cat >&2 <<MSG
 The registry is running at $url
   CA certificate:  scripts/pulumi.sh stack output caCertificate --stack local > airlock-ca.crt
   admin password:  scripts/pulumi.sh stack output adminPassword --stack local --show-secrets
+  robot accounts:  scripts/pulumi.sh stack output robots --stack local --show-secrets
   tear down:       scripts/pulumi.sh destroy --stack local --yes
 MSG

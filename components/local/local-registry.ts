@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GeneratedPassword } from "../secrets/generated-password";
 import { CertificateAuthority } from "../tls/certificate-authority";
 import { TlsCertificate } from "../tls/tls-certificate";
+import type { RegistryConnection } from "../registry/api-client";
 import { ServerProcess } from "./server-process";
 
 export interface LocalRegistryArgs {
@@ -45,6 +46,8 @@ export class LocalRegistry extends pulumi.ComponentResource {
   public readonly pid: pulumi.Output<number>;
   public readonly dataDir: pulumi.Output<string>;
   public readonly logFile: pulumi.Output<string>;
+  /** What the registry resources (Project, RobotAccount…) need to manage this registry; a secret. */
+  public readonly connection: pulumi.Output<RegistryConnection>;
 
   constructor(name: string, args: LocalRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:local:LocalRegistry", name, {}, opts);
@@ -108,6 +111,12 @@ export class LocalRegistry extends pulumi.ComponentResource {
     this.pid = server.pid;
     this.dataDir = dataDir;
     this.logFile = stateDir.apply((dir) => path.join(dir, "server.log"));
+    // Depends on the server's pid so that nothing calls the API before the server is up.
+    this.connection = pulumi.secret(
+      pulumi
+        .all([this.url, adminUsername, adminPassword, ca.certPem, server.pid])
+        .apply(([url, username, password, caPem]) => ({ url, username, password, caPem })),
+    );
 
     this.registerOutputs({
       url: this.url,
@@ -117,6 +126,7 @@ export class LocalRegistry extends pulumi.ComponentResource {
       pid: this.pid,
       dataDir: this.dataDir,
       logFile: this.logFile,
+      connection: this.connection,
     });
   }
 }

@@ -20,6 +20,7 @@ import { ApiAccess } from "./api/api-access.ts";
 import { AuditLog } from "./api/audit-log.ts";
 import { addAuditRoutes } from "./api/audit-routes.ts";
 import { addQuotaRoutes } from "./api/quota-routes.ts";
+import { addRepositoryRoutes } from "./api/repository-routes.ts";
 import { addMemberRoutes } from "./api/member-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
@@ -121,6 +122,7 @@ export async function startRegistry(
   addRobotRoutes(router, { store: metadata, access });
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
+  addRepositoryRoutes(router, { store: metadata, access, audit });
   addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 

@@ -88,7 +88,7 @@ describe("local stack lifecycle", () => {
     "up starts a registry that answers over HTTPS with the generated CA",
     async () => {
       const result = await test.stack.up();
-      expect(changes(result.summary.resourceChanges)).toEqual({ create: 6 });
+      expect(changes(result.summary.resourceChanges)).toEqual({ create: 7 });
       const outputs = result.outputs;
       expect(outputs["url"]?.value).toBe(`https://localhost:${port}`);
       expect(outputs["adminPassword"]?.secret).toBe(true);
@@ -171,7 +171,7 @@ describe("local stack lifecycle", () => {
     "destroy stops the process and keeps the data by default",
     async () => {
       const result = await test.stack.destroy();
-      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 6 });
+      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 7 });
       // The process is gone once its new parent (init) has reaped it.
       await waitFor(() => !processExists(secondPid), 10_000, "the server process to be reaped");
       await expect(getV2(endpoint, true)).rejects.toThrow(/ECONNREFUSED/);

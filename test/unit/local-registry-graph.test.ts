@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalRegistry } from "../../components/local/local-registry";
+import { DeclaredContent } from "../../components/registry/declared-content";
 
 interface Registered {
   type: string;
@@ -37,6 +38,8 @@ beforeAll(async () => {
         if (args.type.endsWith("TlsCertificate")) Object.assign(outputs, { certPem: "CERT-PEM", keyPem: "CERT-KEY" });
         if (args.type.endsWith("GeneratedPassword")) Object.assign(outputs, { value: "generated-password" });
         if (args.type.endsWith("ServerProcess")) Object.assign(outputs, { pid: 4242, running: true });
+        if (args.type.endsWith("RobotAccount"))
+          Object.assign(outputs, { fullName: "robot$production+nodes", robotSecret: "s3cret" });
         return { id: `${args.name}-id`, state: outputs };
       },
       call: (args) => args.inputs as Record<string, unknown>,
@@ -63,6 +66,13 @@ describe("LocalRegistry resource graph", () => {
     expect(await outputOf(registry.caCertPem)).toBe("CA-PEM");
     expect(await outputOf(registry.dataDir)).toBe("/srv/airlock/data");
 
+    expect(await outputOf(registry.connection)).toEqual({
+      url: "https://localhost:6001",
+      username: "admin",
+      password: "generated-password",
+      caPem: "CA-PEM",
+    });
+    expect(await pulumi.isSecret(registry.connection)).toBe(true);
     expect(registered.map((r) => r.type).sort()).toEqual([
       "airlock:local:LocalRegistry",
       "pulumi-nodejs:dynamic/local:ServerProcess",
@@ -127,5 +137,48 @@ describe("LocalRegistry resource graph", () => {
       dnsNames: ["registry.dmz.example.test"],
       ipAddresses: ["127.0.0.1", "::1"],
     });
+  });
+});
+
+describe("DeclaredContent resource graph", () => {
+  it("declares users, projects, members and robots, each with the connection as a secret", async () => {
+    const connection = { url: "https://registry.test:5443", username: "admin", password: "pw", caPem: "CA" };
+    const content = new DeclaredContent("c", {
+      connection,
+      users: [{ username: "alice", password: "Alice-pass-1", passwordVersion: 1, email: "", realname: "" }],
+      projects: [
+        {
+          name: "production",
+          public: false,
+          storageLimit: 1024,
+          metadata: { auto_scan: "true" },
+          members: [{ username: "alice", role: "developer" }],
+          robots: [{ name: "nodes", actions: ["pull"], description: "cluster nodes", duration: -1, secretVersion: 1 }],
+        },
+      ],
+    });
+    const robot = content.robots["production/nodes"];
+    expect(robot).toBeDefined();
+    await outputOf(robot!.username);
+
+    expect(registered.map((r) => r.type).sort()).toEqual([
+      "airlock:registry:DeclaredContent",
+      "pulumi-nodejs:dynamic/registry:Project",
+      "pulumi-nodejs:dynamic/registry:ProjectMember",
+      "pulumi-nodejs:dynamic/registry:RobotAccount",
+      "pulumi-nodejs:dynamic/registry:User",
+    ]);
+    const robotInputs = inputsOf("RobotAccount");
+    expect(robotInputs).toMatchObject({
+      name: "nodes",
+      permissions: [{ kind: "project", namespace: "production", access: [{ resource: "repository", action: "pull" }] }],
+    });
+    // Serialising each provider is part of registering it; the connection travels as a secret.
+    for (const type of ["Project", "ProjectMember", "RobotAccount", "User"]) {
+      const inputs = inputsOf(type);
+      expect(typeof inputs["__provider"], type).toBe("string");
+      expect(inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
+    }
+    expect(inputsOf("User")["password"]).toEqual(expect.objectContaining({ value: "Alice-pass-1" }));
   });
 });

@@ -22,6 +22,8 @@ describe("stack configuration", () => {
       target: "local",
       local: { port: 5443, bindAddress: "127.0.0.1", hostnames: [], logLevel: "info", removeDataOnDestroy: false },
       adminUsername: "admin",
+      users: [],
+      projects: [],
     });
     expect(warnings).toEqual([]);
   });
@@ -77,6 +79,49 @@ describe("stack configuration", () => {
     const message = errorOf({ "airlock:adminPassword": "short" }, ["airlock:adminPassword"]);
     expect(message).toContain("airlock:adminPassword: expected at least 12 characters (got [secret])");
     expect(message).not.toContain("short");
+  });
+
+  it("reads users and projects with their members and robots, filling defaults", () => {
+    const { config } = parse({
+      "airlock:users": JSON.stringify([{ username: "alice", password: "Alice-pass-1" }]),
+      "airlock:projects": JSON.stringify([
+        {
+          name: "production",
+          members: [{ username: "alice", role: "developer" }],
+          robots: [{ name: "nodes", actions: ["pull"] }],
+        },
+      ]),
+    });
+    expect(config.users).toEqual([
+      { username: "alice", password: "Alice-pass-1", passwordVersion: 1, email: "", realname: "" },
+    ]);
+    expect(config.projects).toEqual([
+      {
+        name: "production",
+        public: false,
+        storageLimit: -1,
+        metadata: {},
+        members: [{ username: "alice", role: "developer" }],
+        robots: [{ name: "nodes", actions: ["pull"], description: "", duration: -1, secretVersion: 1 }],
+      },
+    ]);
+  });
+
+  it("names the project, robot or member at fault, and never echoes a user's password", () => {
+    const message = errorOf({
+      "airlock:users": JSON.stringify([{ username: "bob", password: "weak" }]),
+      "airlock:projects": JSON.stringify([
+        { name: "Bad Name", robots: [{ name: "ci", actions: ["fly"] }], members: [{ username: "bob", role: "owner" }] },
+      ]),
+    });
+    expect(message).toContain("airlock:users[0].password: expected 8 to 128 characters");
+    expect(message).toContain("(got [secret])");
+    expect(message).not.toContain("weak");
+    expect(message).toContain(
+      'airlock:projects[0].name: expected lowercase letters and digits with . _ - between them (got "Bad Name")',
+    );
+    expect(message).toContain("airlock:projects[0].robots[0].actions[0]");
+    expect(message).toContain("airlock:projects[0].members[0].role");
   });
 
   it("warns when the admin password is stored in clear text", () => {

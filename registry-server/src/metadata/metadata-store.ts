@@ -156,6 +156,11 @@ export interface RepositoryMetadata {
   exists(name: string): Promise<boolean>;
   /** Repository names in ASCII order, paginated. */
   list(page: Page): Promise<string[]>;
+  /**
+   * Deletes a repository: its manifests (and so its tags), blob links and upload sessions. The
+   * bytes stay for garbage collection to find unused. False when there was none.
+   */
+  delete(name: string): Promise<boolean>;
 }
 
 export interface MetadataAreas extends IdentityAreas {

@@ -586,6 +586,22 @@ class Queries {
     return this.row("SELECT 1 FROM repositories WHERE name = ?", name) !== undefined;
   }
 
+  deleteRepository(name: string): boolean {
+    const digests = this.names("SELECT digest AS name FROM manifests WHERE repository = ?", name);
+    // Tags and references go with the manifests through ON DELETE CASCADE.
+    this.run("DELETE FROM manifests WHERE repository = ?", name);
+    for (const digest of digests) {
+      this.run(
+        "DELETE FROM manifest_contents WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?)",
+        digest,
+        digest,
+      );
+    }
+    this.run("DELETE FROM repository_blobs WHERE repository = ?", name);
+    this.run("DELETE FROM uploads WHERE repository = ?", name);
+    return this.run("DELETE FROM repositories WHERE name = ?", name) > 0;
+  }
+
   listRepositories(page: Page): string[] {
     return this.names(
       "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?",
@@ -674,6 +690,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     repositories: {
       exists: (name) => read((q) => q.repositoryExists(name)),
       list: (page) => read((q) => q.listRepositories(page)),
+      delete: (name) => write((q) => q.deleteRepository(name)),
     },
     ...bindIdentityAreas(
       (query) => read((q) => query(q.identity)),

@@ -479,6 +479,31 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         expect(await store.repositories.list({ after: "beta" })).toEqual([]);
         expect(await store.repositories.list({ limit: 0 })).toEqual([]);
       });
+
+      it("deletes a repository with its manifests, tags, links and uploads, and nothing of others", async () => {
+        const record = blob("shared");
+        await store.blobs.create(record);
+        for (const name of ["team/app", "team/other"]) {
+          await store.blobs.link(name, record.digest);
+          await put(store, manifest(name, "one"));
+          await store.tags.put(name, "latest", manifest(name, "one").record.digest, at(1));
+        }
+        await store.uploads.create(upload("u-team", { repository: "team/app" }));
+
+        expect(await store.repositories.delete("team/app")).toBe(true);
+        expect(await store.repositories.exists("team/app")).toBe(false);
+        expect(await store.manifests.get("team/app", manifest("team/app", "one").record.digest)).toBeUndefined();
+        expect(await store.tags.get("team/app", "latest")).toBeUndefined();
+        expect(await store.blobs.isLinked("team/app", record.digest)).toBe(false);
+        expect(await store.uploads.get("u-team")).toBeUndefined();
+        // The blob record stays for garbage collection; the other repository is untouched.
+        expect(await store.blobs.get(record.digest)).toBeDefined();
+        expect(await store.blobs.isLinked("team/other", record.digest)).toBe(true);
+        expect(await store.tags.get("team/other", "latest")).toBeDefined();
+        const otherDigest = manifest("team/other", "one").record.digest;
+        expect(await store.manifests.content("team/other", otherDigest)).toBeDefined();
+        expect(await store.repositories.delete("team/app")).toBe(false);
+      });
     });
 
     describe("transactions", () => {

@@ -1,0 +1,119 @@
+// What a stack declares inside the registry: users, projects, their members and robot accounts,
+// created through the registry's API once the server runs. Reusable by any program that has a
+// connection (from LocalRegistry today, from the Kubernetes and AWS targets later).
+
+import * as pulumi from "@pulumi/pulumi";
+import type { RegistryConnection } from "./api-client";
+import { Project } from "./project";
+import { ProjectMember, type ProjectRole } from "./project-member";
+import { projectAccess, RobotAccount } from "./robot-account";
+import { User } from "./user";
+
+export interface DeclaredUser {
+  username: string;
+  password: string;
+  passwordVersion: number;
+  email: string;
+  realname: string;
+}
+
+export interface DeclaredProject {
+  name: string;
+  public: boolean;
+  storageLimit: number;
+  metadata: Record<string, string>;
+  members: Array<{ username: string; role: ProjectRole }>;
+  robots: Array<{
+    name: string;
+    actions: Array<"pull" | "push" | "delete">;
+    description: string;
+    duration: number;
+    secretVersion: number;
+  }>;
+}
+
+export interface RobotCredentials {
+  /** The name to log in with, robot$<project>+<name>. */
+  username: pulumi.Output<string>;
+  /** The robot's secret. */
+  password: pulumi.Output<string>;
+}
+
+export interface DeclaredContentArgs {
+  connection: pulumi.Input<RegistryConnection>;
+  users: DeclaredUser[];
+  projects: DeclaredProject[];
+}
+
+export class DeclaredContent extends pulumi.ComponentResource {
+  /** Robot credentials by "<project>/<robot name>". */
+  public readonly robots: Record<string, RobotCredentials> = {};
+  public readonly projectIds: Record<string, pulumi.Output<number>> = {};
+
+  constructor(name: string, args: DeclaredContentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("airlock:registry:DeclaredContent", name, {}, opts);
+    const connection = args.connection;
+
+    const users = new Map<string, User>();
+    for (const user of args.users) {
+      users.set(
+        user.username,
+        new User(
+          `${name}-user-${user.username}`,
+          {
+            connection,
+            username: user.username,
+            password: pulumi.secret(user.password),
+            passwordVersion: user.passwordVersion,
+            email: user.email,
+            realname: user.realname,
+          },
+          { parent: this },
+        ),
+      );
+    }
+
+    for (const declared of args.projects) {
+      const project = new Project(
+        `${name}-project-${declared.name}`,
+        {
+          connection,
+          name: declared.name,
+          public: declared.public,
+          storageLimit: declared.storageLimit,
+          metadata: declared.metadata,
+        },
+        { parent: this },
+      );
+      this.projectIds[declared.name] = project.projectId;
+
+      for (const member of declared.members) {
+        const user = users.get(member.username);
+        new ProjectMember(
+          `${name}-member-${declared.name}-${member.username}`,
+          { connection, project: project.name, username: member.username, role: member.role },
+          { parent: this, dependsOn: user ? [project, user] : [project] },
+        );
+      }
+
+      for (const robot of declared.robots) {
+        const account = new RobotAccount(
+          `${name}-robot-${declared.name}-${robot.name}`,
+          {
+            connection,
+            name: robot.name,
+            project: project.name,
+            permissions: projectAccess(declared.name, robot.actions),
+            description: robot.description,
+            duration: robot.duration,
+            secretVersion: robot.secretVersion,
+          },
+          { parent: this, dependsOn: [project] },
+        );
+        this.robots[`${declared.name}/${robot.name}`] = { username: account.fullName, password: account.robotSecret };
+      }
+    }
+
+    this.registerOutputs({ robots: this.robots, projectIds: this.projectIds });
+  }
+}

@@ -1,0 +1,230 @@
+// A registry project, managed through the Harbor-compatible API: name (replacing the project
+// when it changes), visibility, metadata and storage quota. `read` reports what the registry
+// holds, so `pulumi refresh` shows changes made by hand and the next `up` puts them back. An
+// existing project of the same name is adopted when `adopt` is set (`pulumi import` does not
+// work for dynamic resources).
+//
+// Dynamic provider rules apply (see components/README.md).
+
+import * as pulumi from "@pulumi/pulumi";
+import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
+
+export interface ProjectArgs {
+  /** The registry to manage (from RegistryServer/LocalRegistry outputs); a secret. */
+  connection: pulumi.Input<RegistryConnection>;
+  /** Project name: lowercase letters and digits, with . _ - between them. */
+  name: pulumi.Input<string>;
+  /** Anonymous users may pull from a public project. Default false. */
+  public?: pulumi.Input<boolean>;
+  /** Other Harbor project metadata (values as strings, as Harbor has them), e.g. auto_scan. */
+  metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Storage quota in bytes; -1 (default) for none. */
+  storageLimit?: pulumi.Input<number>;
+  /** Registry endpoint id for a proxy-cache project. */
+  registryId?: pulumi.Input<number>;
+  /** Take over a project that already exists with this name instead of failing. */
+  adopt?: pulumi.Input<boolean>;
+}
+
+interface ProjectInputs {
+  connection: RegistryConnection;
+  name: string;
+  public: boolean;
+  metadata: Record<string, string>;
+  storageLimit: number;
+  registryId?: number;
+  adopt: boolean;
+}
+
+interface ProjectOutputs extends ProjectInputs {
+  projectId: number;
+}
+
+const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const METADATA_KEYS = [
+  "enable_content_trust",
+  "enable_content_trust_cosign",
+  "prevent_vul",
+  "severity",
+  "auto_scan",
+  "auto_sbom_generation",
+  "reuse_sys_cve_allowlist",
+  "proxy_speed_kb",
+  "max_upstream_conn",
+];
+
+function checkProject(news: Record<string, unknown>): pulumi.dynamic.CheckResult<ProjectInputs> {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const name = news["name"];
+  if (typeof name !== "string" || name.length > 255 || !PROJECT_NAME.test(name)) {
+    failures.push({
+      property: "name",
+      reason: `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`,
+    });
+  }
+  const metadata: Record<string, string> = {};
+  const given = (news["metadata"] ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(given)) {
+    if (key === "public") failures.push({ property: "metadata", reason: 'set "public" with the public input' });
+    else if (!METADATA_KEYS.includes(key))
+      failures.push({ property: "metadata", reason: `unknown project metadata key ${JSON.stringify(key)}` });
+    // Harbor stores strings; booleans and numbers are normalised so that diffs stay quiet.
+    else metadata[key] = String(value);
+  }
+  const storageLimit = news["storageLimit"] ?? -1;
+  if (typeof storageLimit !== "number" || !Number.isInteger(storageLimit) || storageLimit < -1) {
+    failures.push({
+      property: "storageLimit",
+      reason: `expected -1 or a number of bytes, got ${JSON.stringify(storageLimit)}`,
+    });
+  }
+  const registryId = news["registryId"];
+  if (registryId !== undefined && (typeof registryId !== "number" || !Number.isInteger(registryId) || registryId < 1)) {
+    failures.push({ property: "registryId", reason: "expected a registry endpoint id" });
+  }
+  const inputs: ProjectInputs = {
+    connection: news["connection"] as RegistryConnection,
+    name: String(name),
+    public: news["public"] === true,
+    metadata,
+    storageLimit: storageLimit as number,
+    ...(registryId !== undefined && { registryId: registryId as number }),
+    adopt: news["adopt"] === true,
+  };
+  return { inputs, failures };
+}
+
+function projectBody(inputs: ProjectInputs): Record<string, unknown> {
+  return {
+    project_name: inputs.name,
+    metadata: { ...inputs.metadata, public: String(inputs.public) },
+    storage_limit: inputs.storageLimit,
+    ...(inputs.registryId !== undefined && { registry_id: inputs.registryId }),
+  };
+}
+
+/** The project as the registry has it now, or undefined when it is gone. */
+async function liveProject(
+  connection: RegistryConnection,
+  id: number,
+): Promise<Omit<ProjectInputs, "connection" | "adopt"> | undefined> {
+  const reply = await apiRequest(connection, "GET", `/projects/${id}`);
+  if (reply.status === 404) return undefined;
+  expectStatus(reply, `reading project ${id}`, 200);
+  const project = reply.body as { name: string; registry_id?: number; metadata?: Record<string, string> };
+  const summary = expectStatus(
+    await apiRequest(connection, "GET", `/projects/${id}/summary`),
+    `reading project ${id}`,
+    200,
+  );
+  const storage = (summary.body as { quota?: { hard?: { storage?: number } } }).quota?.hard?.storage ?? -1;
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(project.metadata ?? {}))
+    if (METADATA_KEYS.includes(key)) metadata[key] = value;
+  return {
+    name: project.name,
+    public: project.metadata?.["public"] === "true",
+    metadata,
+    storageLimit: storage,
+    ...(project.registry_id !== undefined && { registryId: project.registry_id }),
+  };
+}
+
+/** Sets the quota through the quotas API, as Harbor's project update ignores storage_limit. */
+async function setStorageLimit(connection: RegistryConnection, projectId: number, storageLimit: number): Promise<void> {
+  const quotas = expectStatus(
+    await apiRequest(connection, "GET", `/quotas?reference=project&reference_id=${projectId}`),
+    "reading the project quota",
+    200,
+  );
+  const quota = (quotas.body as Array<{ id: number }>)[0];
+  if (!quota) throw new Error(`project ${projectId} has no quota`);
+  expectStatus(
+    await apiRequest(connection, "PUT", `/quotas/${quota.id}`, { hard: { storage: storageLimit } }),
+    "setting the project quota",
+    200,
+  );
+}
+
+const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, ProjectOutputs> = {
+  async check(_olds, news) {
+    return checkProject(news as unknown as Record<string, unknown>);
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = (["name", "registryId"] as const).filter((key) => olds[key] !== news[key]);
+    const changed =
+      replaces.length > 0 ||
+      olds.public !== news.public ||
+      olds.storageLimit !== news.storageLimit ||
+      JSON.stringify(olds.metadata) !== JSON.stringify(news.metadata) ||
+      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+    return { changes: changed, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const reply = await apiRequest(inputs.connection, "POST", "/projects", projectBody(inputs));
+    let id: number;
+    if (reply.status === 409 && inputs.adopt) {
+      const existing = expectStatus(
+        await apiRequest(inputs.connection, "GET", `/projects/${inputs.name}`),
+        `adopting project ${inputs.name}`,
+        200,
+      );
+      id = (existing.body as { project_id: number }).project_id;
+      expectStatus(
+        await apiRequest(inputs.connection, "PUT", `/projects/${id}`, projectBody(inputs)),
+        `adopting project ${inputs.name}`,
+        200,
+      );
+      await setStorageLimit(inputs.connection, id, inputs.storageLimit);
+    } else {
+      if (reply.status === 409) {
+        expectStatus(reply, `creating project ${inputs.name} (it exists: set adopt to take it over)`, 201);
+      }
+      id = createdId(expectStatus(reply, `creating project ${inputs.name}`, 201), `creating project ${inputs.name}`);
+    }
+    return { id: String(id), outs: { ...inputs, projectId: id } };
+  },
+
+  async read(id, props) {
+    if (!props) return { id, props };
+    const live = await liveProject(props.connection, Number(id));
+    // A project deleted by hand: an empty id tells the engine the resource is gone.
+    if (!live) return { id: "", props };
+    const inputs: ProjectInputs = { connection: props.connection, adopt: props.adopt, ...live };
+    return { id, props: { ...inputs, projectId: Number(id) }, inputs: readInputs<ProjectOutputs>(inputs) };
+  },
+
+  async update(id, olds, news) {
+    expectStatus(
+      await apiRequest(news.connection, "PUT", `/projects/${id}`, projectBody(news)),
+      `updating project ${news.name}`,
+      200,
+    );
+    if (olds.storageLimit !== news.storageLimit) await setStorageLimit(news.connection, Number(id), news.storageLimit);
+    return { outs: { ...news, projectId: Number(id) } };
+  },
+
+  async delete(id, props) {
+    const reply = await apiRequest(props.connection, "DELETE", `/projects/${id}`);
+    expectStatus(reply, `deleting project ${props.name}`, 200, 404);
+  },
+};
+
+/** A project of the registry. */
+export class Project extends pulumi.dynamic.Resource {
+  declare readonly projectId: pulumi.Output<number>;
+  declare readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: ProjectArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      projectProvider,
+      name,
+      { ...args, connection: pulumi.secret(args.connection), projectId: undefined },
+      opts,
+      "registry",
+      "Project",
+    );
+  }
+}

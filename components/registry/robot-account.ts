@@ -1,0 +1,307 @@
+// A robot account (Harbor's robot v2), managed through the registry's API. The registry shows a
+// robot's secret only when it creates or refreshes one, so the secret is a secret output kept
+// in the state, and rotation is asked for by changing `secretVersion` (or by setting `secret`
+// to a value of your own). `read` reports description, permissions, duration and whether the
+// robot is disabled, so changes made by hand show in `pulumi refresh`.
+//
+// Dynamic provider rules apply (see components/README.md).
+
+import * as pulumi from "@pulumi/pulumi";
+import { apiRequest, readInputs, expectStatus, type RegistryConnection } from "./api-client";
+
+export interface RobotAccess {
+  resource: string;
+  action: string;
+}
+
+export interface RobotPermission {
+  kind: "project" | "system";
+  namespace: string;
+  access: RobotAccess[];
+}
+
+export interface RobotAccountArgs {
+  connection: pulumi.Input<RegistryConnection>;
+  /** The short name; the registry names it robot$<project>+<name> (project) or robot$<name>. */
+  name: pulumi.Input<string>;
+  /** The project of a project robot; leave out for a system robot. */
+  project?: pulumi.Input<string>;
+  /** What the robot may do. For a project robot: one entry of kind "project" for its project. */
+  permissions: pulumi.Input<pulumi.Input<RobotPermission>[]>;
+  description?: pulumi.Input<string>;
+  /** Lifetime in days; -1 (default) never expires. */
+  duration?: pulumi.Input<number>;
+  disabled?: pulumi.Input<boolean>;
+  /** Change to have the registry generate a new secret. */
+  secretVersion?: pulumi.Input<number>;
+  /** A secret of your own instead of a generated one (Harbor's rule applies). */
+  secret?: pulumi.Input<string>;
+  /** Take over an existing robot of the same name (its secret is then refreshed). */
+  adopt?: pulumi.Input<boolean>;
+}
+
+interface RobotInputs {
+  connection: RegistryConnection;
+  name: string;
+  project?: string;
+  permissions: RobotPermission[];
+  description: string;
+  duration: number;
+  disabled: boolean;
+  secretVersion: number;
+  secret?: string;
+  adopt: boolean;
+}
+
+interface RobotOutputs extends RobotInputs {
+  robotId: number;
+  /** The name clients log in with. */
+  fullName: string;
+  /** The secret clients log in with. */
+  robotSecret: string;
+  /** Unix seconds; -1 never. */
+  expiresAt: number;
+}
+
+const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/** Permissions in a stable order, so that the registry's ordering never shows as a diff. */
+function normalisePermissions(permissions: RobotPermission[]): RobotPermission[] {
+  const key = (a: RobotAccess): string => `${a.resource}\0${a.action}`;
+  return permissions
+    .map((p) => ({
+      kind: p.kind,
+      namespace: p.namespace,
+      access: [...p.access]
+        .map((a) => ({ resource: a.resource, action: a.action }))
+        .sort((a, b) => key(a).localeCompare(key(b))),
+    }))
+    .sort((a, b) => `${a.kind}\0${a.namespace}`.localeCompare(`${b.kind}\0${b.namespace}`));
+}
+
+function robotBody(inputs: RobotInputs): Record<string, unknown> {
+  return {
+    name: inputs.name,
+    description: inputs.description,
+    level: inputs.project === undefined ? "system" : "project",
+    duration: inputs.duration,
+    disable: inputs.disabled,
+    permissions: inputs.permissions,
+  };
+}
+
+async function refreshSecret(inputs: RobotInputs, robotId: number): Promise<string> {
+  const reply = await apiRequest(
+    inputs.connection,
+    "PATCH",
+    `/robots/${robotId}`,
+    inputs.secret === undefined ? {} : { secret: inputs.secret },
+  );
+  return (expectStatus(reply, `refreshing the secret of robot ${inputs.name}`, 200).body as { secret: string }).secret;
+}
+
+const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOutputs> = {
+  async check(_olds, news) {
+    const raw = news as unknown as Record<string, unknown>;
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const name = raw["name"];
+    if (typeof name !== "string" || !ROBOT_NAME.test(name))
+      failures.push({ property: "name", reason: "expected lowercase letters and digits with . _ - between them" });
+    const project = raw["project"];
+    const permissions = Array.isArray(raw["permissions"]) ? (raw["permissions"] as RobotPermission[]) : [];
+    if (permissions.length === 0)
+      failures.push({ property: "permissions", reason: "expected at least one permission" });
+    if (
+      project !== undefined &&
+      (permissions.length !== 1 || permissions[0]?.kind !== "project" || permissions[0]?.namespace !== project)
+    ) {
+      failures.push({
+        property: "permissions",
+        reason: `a project robot has one permission of kind "project" with namespace ${JSON.stringify(project)}`,
+      });
+    }
+    const duration = raw["duration"] ?? -1;
+    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < -1)
+      failures.push({ property: "duration", reason: "expected -1 or a number of days" });
+    const secret = raw["secret"];
+    if (
+      secret !== undefined &&
+      !(
+        typeof secret === "string" &&
+        secret.length >= 8 &&
+        secret.length <= 128 &&
+        /[A-Z]/.test(secret) &&
+        /[a-z]/.test(secret) &&
+        /\d/.test(secret)
+      )
+    ) {
+      failures.push({
+        property: "secret",
+        reason: "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
+      });
+    }
+    return {
+      inputs: {
+        connection: raw["connection"] as RegistryConnection,
+        name: String(name),
+        ...(typeof project === "string" && { project }),
+        permissions: normalisePermissions(permissions),
+        description: typeof raw["description"] === "string" ? raw["description"] : "",
+        duration: duration as number,
+        disabled: raw["disabled"] === true,
+        secretVersion: typeof raw["secretVersion"] === "number" ? raw["secretVersion"] : 1,
+        ...(typeof secret === "string" && { secret }),
+        adopt: raw["adopt"] === true,
+      },
+      failures,
+    };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = (["name", "project"] as const).filter((key) => olds[key] !== news[key]);
+    const keys = ["description", "duration", "disabled", "secretVersion", "secret"] as const;
+    const changes =
+      replaces.length > 0 ||
+      keys.some((key) => olds[key] !== news[key]) ||
+      JSON.stringify(olds.permissions) !== JSON.stringify(news.permissions) ||
+      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const reply = await apiRequest(inputs.connection, "POST", "/robots", {
+      ...robotBody(inputs),
+      ...(inputs.secret !== undefined && { secret: inputs.secret }),
+    });
+    const fullName = inputs.project === undefined ? `robot$${inputs.name}` : `robot$${inputs.project}+${inputs.name}`;
+    if (reply.status === 409 && inputs.adopt) {
+      const list = expectStatus(
+        await apiRequest(inputs.connection, "GET", `/robots?q=name%3D${encodeURIComponent(fullName)}&page_size=100`),
+        "adopting the robot",
+        200,
+      );
+      const found = (list.body as Array<{ id: number; name: string; expires_at: number }>).find(
+        (r) => r.name === fullName,
+      );
+      if (!found) throw new Error(`robot ${fullName} conflicts but cannot be found`);
+      expectStatus(
+        await apiRequest(inputs.connection, "PUT", `/robots/${found.id}`, { ...robotBody(inputs), name: fullName }),
+        "adopting the robot",
+        200,
+      );
+      const robotSecret = await refreshSecret(inputs, found.id);
+      const live = expectStatus(
+        await apiRequest(inputs.connection, "GET", `/robots/${found.id}`),
+        "adopting the robot",
+        200,
+      ).body as { expires_at: number };
+      return {
+        id: String(found.id),
+        outs: { ...inputs, robotId: found.id, fullName, robotSecret, expiresAt: live.expires_at },
+      };
+    }
+    const what = `creating robot ${fullName}${reply.status === 409 ? " (it exists: set adopt to take it over)" : ""}`;
+    const made = expectStatus(reply, what, 201).body as {
+      id: number;
+      name: string;
+      secret: string;
+      expires_at: number;
+    };
+    return {
+      id: String(made.id),
+      outs: { ...inputs, robotId: made.id, fullName: made.name, robotSecret: made.secret, expiresAt: made.expires_at },
+    };
+  },
+
+  async read(id, props) {
+    if (!props) return { id, props };
+    const reply = await apiRequest(props.connection, "GET", `/robots/${id}`);
+    if (reply.status === 404) return { id: "", props };
+    const live = expectStatus(reply, `reading robot ${props.fullName}`, 200).body as {
+      description: string;
+      duration: number;
+      disable: boolean;
+      expires_at: number;
+      permissions: RobotPermission[];
+    };
+    const inputs: RobotInputs = {
+      ...props,
+      description: live.description,
+      duration: live.duration,
+      disabled: live.disable,
+      permissions: normalisePermissions(live.permissions),
+    };
+    const { robotId, fullName, robotSecret } = props;
+    return {
+      id,
+      props: { ...inputs, robotId, fullName, robotSecret, expiresAt: live.expires_at },
+      inputs: readInputs<RobotOutputs>(inputs),
+    };
+  },
+
+  async update(id, olds, news) {
+    const robotId = Number(id);
+    expectStatus(
+      await apiRequest(news.connection, "PUT", `/robots/${robotId}`, { ...robotBody(news), name: olds.fullName }),
+      `updating robot ${olds.fullName}`,
+      200,
+    );
+    const rotate = olds.secretVersion !== news.secretVersion || olds.secret !== news.secret;
+    const robotSecret = rotate ? await refreshSecret(news, robotId) : olds.robotSecret;
+    const live = expectStatus(
+      await apiRequest(news.connection, "GET", `/robots/${robotId}`),
+      `reading robot ${olds.fullName}`,
+      200,
+    ).body as { expires_at: number };
+    return { outs: { ...news, robotId, fullName: olds.fullName, robotSecret, expiresAt: live.expires_at } };
+  },
+
+  async delete(id, props) {
+    expectStatus(
+      await apiRequest(props.connection, "DELETE", `/robots/${id}`),
+      `deleting robot ${props.fullName}`,
+      200,
+      404,
+    );
+  },
+};
+
+/** Pull-only (or pull and push) access to one project's repositories, for a project robot. */
+export function projectAccess(project: string, actions: Array<"pull" | "push" | "delete">): RobotPermission[] {
+  return [
+    {
+      kind: "project",
+      namespace: project,
+      access: actions.map((action) =>
+        action === "delete" ? { resource: "artifact", action } : { resource: "repository", action },
+      ),
+    },
+  ];
+}
+
+/** A robot account; `fullName` and `robotSecret` are what clients log in with. */
+export class RobotAccount extends pulumi.dynamic.Resource {
+  declare readonly robotId: pulumi.Output<number>;
+  declare readonly fullName: pulumi.Output<string>;
+  declare readonly robotSecret: pulumi.Output<string>;
+  declare readonly expiresAt: pulumi.Output<number>;
+
+  constructor(name: string, args: RobotAccountArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      robotProvider,
+      name,
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        ...(args.secret !== undefined && { secret: pulumi.secret(args.secret) }),
+        robotId: undefined,
+        fullName: undefined,
+        robotSecret: undefined,
+        expiresAt: undefined,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["robotSecret", "secret"] }),
+      "registry",
+      "RobotAccount",
+    );
+  }
+}

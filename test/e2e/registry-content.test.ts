@@ -1,0 +1,342 @@
+// Users, projects, members and robot accounts declared in a stack, through the real engine:
+// up creates them; changes made by hand through the API show as drift in a refresh preview
+// (exit code 7 with --expect-no-changes); up puts them back; a secretVersion bump rotates a
+// robot's secret; destroy removes them. A pull-only robot pulls with skopeo and cannot push.
+
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import type { OpMap } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestStack, freePort, type TestStack } from "./harness";
+
+const STEP_TIMEOUT_MS = 300_000;
+const ADMIN_PASSWORD = "E2e-admin-password-1";
+
+interface Endpoint {
+  url: string;
+  host: string;
+  ca: string;
+  certDir: string;
+}
+
+function changes(ops: OpMap | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, count]) => op !== "same" && count));
+}
+
+/** Calls the registry over HTTPS, trusting the stack's CA (undici's fetch takes no CA option). */
+async function call(
+  endpoint: Endpoint,
+  method: string,
+  pathname: string,
+  init: { body?: unknown; raw?: Buffer; contentType?: string; user?: string; password?: string } = {},
+): Promise<{ status: number; json: unknown; headers: Record<string, unknown> }> {
+  const https = await import("node:https");
+  const payload = init.raw ?? (init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body)));
+  const auth = Buffer.from(`${init.user ?? "admin"}:${init.password ?? ADMIN_PASSWORD}`).toString("base64");
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${endpoint.url}${pathname}`,
+      {
+        method,
+        ca: endpoint.ca,
+        agent: false,
+        timeout: 30_000,
+        headers: {
+          Authorization: `Basic ${auth}`,
+          ...(payload && { "Content-Type": init.contentType ?? "application/json", "Content-Length": payload.length }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown = text;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Pushes a one-layer image as the admin, through the OCI API. */
+async function pushImage(endpoint: Endpoint, repository: string, tag: string): Promise<void> {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+  );
+  const layer = Buffer.from("e2e layer");
+  for (const blob of [config, layer]) {
+    const reply = await call(endpoint, "POST", `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
+      raw: blob,
+      contentType: "application/octet-stream",
+    });
+    expect(reply.status).toBe(201);
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  const reply = await call(endpoint, "PUT", `/v2/${repository}/manifests/${tag}`, {
+    raw: manifest,
+    contentType: "application/vnd.oci.image.manifest.v1+json",
+  });
+  expect(reply.status).toBe(201);
+}
+
+function skopeo(args: string[], workDir: string): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("skopeo", args, {
+      env: { PATH: process.env["PATH"], HOME: workDir, REGISTRY_AUTH_FILE: path.join(workDir, "auth.json") },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, output }));
+  });
+}
+
+describe("declared registry content", () => {
+  let test: TestStack;
+  let port: number;
+  let endpoint: Endpoint;
+  let robots: Record<string, { username: string; password: string }>;
+
+  const config = (readerVersion: number) => ({
+    local: { port, stateDir: path.join(test.workDir, "registry"), logLevel: "warn", removeDataOnDestroy: true },
+    adminPassword: ADMIN_PASSWORD,
+    users: [{ username: "alice", password: "Alice-pass-1", email: "alice@example.test" }],
+    projects: [
+      {
+        name: "team",
+        members: [{ username: "alice", role: "developer" }],
+        robots: [
+          { name: "reader", actions: ["pull"], secretVersion: readerVersion },
+          { name: "ci", actions: ["pull", "push"] },
+        ],
+      },
+    ],
+  });
+
+  async function urnOf(type: string): Promise<string | undefined> {
+    const state = await test.stack.exportStack();
+    const resources = (state.deployment as { resources: Array<{ urn: string; type: string }> }).resources;
+    return resources.find((r) => r.type === `pulumi-nodejs:dynamic/registry:${type}`)?.urn;
+  }
+
+  async function setConfig(readerVersion: number): Promise<void> {
+    for (const [key, value] of Object.entries(config(readerVersion))) {
+      await test.stack.setConfig(`airlock:${key}`, {
+        value: typeof value === "string" ? value : JSON.stringify(value),
+        secret: key === "users" || key === "adminPassword",
+      });
+    }
+  }
+
+  beforeAll(async () => {
+    port = await freePort();
+    test = await createTestStack(() => ({}));
+    await setConfig(1);
+  }, STEP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    try {
+      await test?.stack.destroy();
+    } finally {
+      await test?.remove();
+    }
+  }, STEP_TIMEOUT_MS);
+
+  it(
+    "up creates the users, projects, members and robots",
+    async () => {
+      const result = await test.stack.up();
+      expect(changes(result.summary.resourceChanges)).toEqual({ create: 11 });
+      const ca = result.outputs["caCertificate"]?.value as string;
+      const certDir = path.join(test.workDir, "certs");
+      mkdirSync(certDir, { recursive: true });
+      writeFileSync(path.join(certDir, "ca.crt"), ca);
+      endpoint = { url: result.outputs["url"]?.value as string, host: `localhost:${port}`, ca, certDir };
+      robots = result.outputs["robots"]?.value as Record<string, { username: string; password: string }>;
+      expect(result.outputs["robots"]?.secret).toBe(true);
+      expect(robots["team/reader"]?.username).toBe("robot$team+reader");
+
+      const project = await call(endpoint, "GET", "/api/v2.0/projects/team");
+      expect(project.status).toBe(200);
+      expect((project.json as { metadata: Record<string, string> }).metadata["public"]).toBe("false");
+      const members = (await call(endpoint, "GET", "/api/v2.0/projects/team/members")).json as Array<{
+        entity_name: string;
+        role_name: string;
+      }>;
+      expect(members.map((m) => `${m.entity_name}:${m.role_name}`).sort()).toEqual([
+        "admin:projectAdmin",
+        "alice:developer",
+      ]);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "lets the pull-only robot pull with skopeo and refuses its push",
+    async () => {
+      await pushImage(endpoint, "team/app", "1.0");
+      const reader = robots["team/reader"];
+      const ci = robots["team/ci"];
+      if (!reader || !ci) throw new Error("robot credentials missing from the outputs");
+      const pull = await skopeo(
+        [
+          "inspect",
+          "--cert-dir",
+          endpoint.certDir,
+          "--creds",
+          `${reader.username}:${reader.password}`,
+          `docker://${endpoint.host}/team/app:1.0`,
+        ],
+        test.workDir,
+      );
+      expect(pull.output).toContain('"Architecture": "amd64"');
+      expect(pull.status).toBe(0);
+      const copy = (creds: string) =>
+        skopeo(
+          [
+            "copy",
+            "--src-cert-dir",
+            endpoint.certDir,
+            "--dest-cert-dir",
+            endpoint.certDir,
+            "--src-creds",
+            creds,
+            "--dest-creds",
+            creds,
+            `docker://${endpoint.host}/team/app:1.0`,
+            `docker://${endpoint.host}/team/app:copy`,
+          ],
+          test.workDir,
+        );
+      const refused = await copy(`${reader.username}:${reader.password}`);
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toMatch(/denied|unauthorized|authentication required/i);
+      const allowed = await copy(`${ci.username}:${ci.password}`);
+      expect(allowed.status, allowed.output).toBe(0);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "shows changes made by hand as drift (exit code 7) and up puts them back",
+    async () => {
+      const projectId = ((await call(endpoint, "GET", "/api/v2.0/projects/team")).json as { project_id: number })
+        .project_id;
+      expect(
+        (await call(endpoint, "PUT", `/api/v2.0/projects/${projectId}`, { body: { metadata: { public: "true" } } }))
+          .status,
+      ).toBe(200);
+      const members = (await call(endpoint, "GET", "/api/v2.0/projects/team/members")).json as Array<{
+        id: number;
+        entity_name: string;
+      }>;
+      const alice = members.find((m) => m.entity_name === "alice");
+      expect(
+        (await call(endpoint, "PUT", `/api/v2.0/projects/team/members/${alice?.id}`, { body: { role_id: 3 } })).status,
+      ).toBe(200);
+      const robotList = (await call(endpoint, "GET", `/api/v2.0/robots?q=Level%3Dproject%2CProjectID%3D${projectId}`))
+        .json as Array<{ id: number; name: string }>;
+      const reader = robotList.find((r) => r.name === "robot$team+reader");
+      const robot = (await call(endpoint, "GET", `/api/v2.0/robots/${reader?.id}`)).json as Record<string, unknown>;
+      expect(
+        (await call(endpoint, "PUT", `/api/v2.0/robots/${reader?.id}`, { body: { ...robot, disable: true } })).status,
+      ).toBe(200);
+
+      const preview = await test.stack.previewRefresh({ expectNoChanges: true }).then(
+        () => new Error("the refresh preview should have found drift"),
+        (err: Error) => err,
+      );
+      // The Automation API reports the CLI's exit code in its message.
+      expect(preview.message).toContain("Command failed with exit code 7");
+      expect(preview.message).toContain("no changes were expected for refresh but changes were proposed");
+
+      const refresh = await test.stack.refresh();
+      expect(changes(refresh.summary.resourceChanges)).toEqual({ update: 3 });
+      const healed = await test.stack.up();
+      expect(changes(healed.summary.resourceChanges)).toEqual({ update: 3 });
+
+      const project = (await call(endpoint, "GET", "/api/v2.0/projects/team")).json as {
+        metadata: Record<string, string>;
+      };
+      expect(project.metadata["public"]).toBe("false");
+      const after = (await call(endpoint, "GET", "/api/v2.0/projects/team/members")).json as Array<{
+        entity_name: string;
+        role_name: string;
+      }>;
+      expect(after.find((m) => m.entity_name === "alice")?.role_name).toBe("developer");
+      expect(
+        ((await call(endpoint, "GET", `/api/v2.0/robots/${reader?.id}`)).json as { disable: boolean }).disable,
+      ).toBe(false);
+
+      const clean = await test.stack.previewRefresh({ expectNoChanges: true });
+      expect(changes(clean.changeSummary)).toEqual({});
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "rotates a robot's secret when its secretVersion changes",
+    async () => {
+      const old = robots["team/reader"];
+      await setConfig(2);
+      const result = await test.stack.up();
+      expect(changes(result.summary.resourceChanges)).toEqual({ update: 1 });
+      const rotated = (result.outputs["robots"]?.value as Record<string, { username: string; password: string }>)[
+        "team/reader"
+      ];
+      expect(rotated?.password).toBeTruthy();
+      expect(rotated?.password).not.toBe(old?.password);
+      expect(
+        (await call(endpoint, "GET", "/v2/", { user: old?.username ?? "", password: old?.password ?? "" })).status,
+      ).toBe(401);
+      expect(
+        (await call(endpoint, "GET", "/v2/", { user: rotated?.username ?? "", password: rotated?.password ?? "" }))
+          .status,
+      ).toBe(200);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "destroy removes them",
+    async () => {
+      // A project with repositories cannot be deleted (412): delete the repository first, as
+      // one would in Harbor.
+      expect((await call(endpoint, "DELETE", "/api/v2.0/projects/team/repositories/app")).status).toBe(200);
+      const server = await call(endpoint, "GET", "/api/v2.0/projects/team");
+      expect(server.status).toBe(200);
+      // Destroy everything but the server, then check through its API that they are gone.
+      const result = await test.stack.destroy({ target: [(await urnOf("Project")) ?? ""], targetDependents: true });
+      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 4 });
+      expect((await call(endpoint, "GET", "/api/v2.0/projects/team")).status).toBe(404);
+      const users = (await call(endpoint, "GET", "/api/v2.0/users")).json as Array<{ username: string }>;
+      expect(users.map((u) => u.username)).toContain("alice");
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
