@@ -699,6 +699,15 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
   };
 }
 
+/** Works sharing one commit at most: bounds how long the first one waits for its commit. */
+const MAX_GROUP_COMMIT = 64;
+
+interface PendingWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /** One `transaction()` call; its areas work only while it is open. */
 interface OpenTransaction {
   open: boolean;
@@ -718,8 +727,9 @@ class SqliteMetadataStore implements MetadataStore {
 
   private readonly reader: Queries;
   private readonly writer: Queries;
-  /** The end of the write queue: each write transaction starts when the previous one settled. */
-  private writeQueue: Promise<unknown> = Promise.resolve();
+  /** Writes waiting for the writer connection, and the loop running them (when it runs). */
+  private readonly pendingWrites: PendingWrite[] = [];
+  private draining: Promise<void> | undefined;
   /** The transaction whose work is running in this async context, to catch self-deadlocks. */
   private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
   private closing: Promise<void> | undefined;
@@ -760,7 +770,12 @@ class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  /** Waits for the writer, then runs `work` between BEGIN IMMEDIATE and COMMIT (or ROLLBACK). */
+  /**
+   * Queues `work` for the writer. Queued works run one after another, each inside a savepoint,
+   * and those queued together share one BEGIN IMMEDIATE … COMMIT: a group commit. Every work's
+   * writes still commit or roll back as a whole (its savepoint), but concurrent requests pay one
+   * WAL fsync between them instead of one each.
+   */
   private writeTransaction<T>(work: () => T | Promise<T>): Promise<T> {
     if (this.currentTransaction.getStore()?.open) {
       // It would wait for the very transaction it runs in.
@@ -768,30 +783,67 @@ class SqliteMetadataStore implements MetadataStore {
         new Error("store write inside a transaction: use the transaction's areas (tx) instead of the store's"),
       );
     }
-    const db = this.writer.db;
-    const result = this.writeQueue.then(async () => {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const value = await work();
-        db.exec("COMMIT");
-        return value;
-      } catch (error) {
-        // SQLite rolls back by itself after some errors; ROLLBACK would then fail and hide `error`.
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw error;
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.startDraining();
     });
-    this.writeQueue = result.catch(() => undefined);
-    return result;
+  }
+
+  private startDraining(): void {
+    if (this.draining) return;
+    this.draining = this.drainWrites().finally(() => {
+      this.draining = undefined;
+      // A write queued between the loop's last look and now must not wait for the next one.
+      if (this.pendingWrites.length > 0) this.startDraining();
+    });
+  }
+
+  /** Runs queued works in batches, one transaction per batch, until the queue is empty. */
+  private async drainWrites(): Promise<void> {
+    const db = this.writer.db;
+    while (this.pendingWrites.length > 0) {
+      const batch = this.pendingWrites.splice(0, MAX_GROUP_COMMIT);
+      const done: Array<{ write: PendingWrite; value: unknown }> = [];
+      db.exec("BEGIN IMMEDIATE");
+      for (const write of batch) {
+        db.exec("SAVEPOINT work");
+        try {
+          const value = await write.work();
+          db.exec("RELEASE work");
+          done.push({ write, value });
+        } catch (error) {
+          if (db.isTransaction) {
+            db.exec("ROLLBACK TO work");
+            db.exec("RELEASE work");
+            write.reject(error);
+          } else {
+            // SQLite rolled the whole transaction back by itself (it does after some errors):
+            // the works done before in this batch are gone too. Report it, start afresh.
+            write.reject(error);
+            for (const earlier of done.splice(0)) earlier.write.reject(error);
+            db.exec("BEGIN IMMEDIATE");
+          }
+        }
+      }
+      try {
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        for (const { write } of done) write.reject(error);
+        continue;
+      }
+      for (const { write, value } of done) write.resolve(value);
+    }
   }
 
   close(): Promise<void> {
     // Queued writes finish first; the reader closes first so the writer, closing last,
     // checkpoints the WAL into the database file.
-    this.closing ??= this.writeQueue.then(() => {
+    this.closing ??= (async () => {
+      while (this.draining) await this.draining;
       this.reader.db.close();
       this.writer.db.close();
-    });
+    })();
     return this.closing;
   }
 }

@@ -1,6 +1,7 @@
 // The SQLite metadata store: the shared contract on a temp file, then what is SQLite's own (schema
 // versioning, WAL, the file on disk, misuse of a transaction).
 
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -238,6 +239,35 @@ describe("sqlite metadata store", () => {
     const store = await open();
     await expect(store.tags.put("library/app", "v1", digestOf("none"), new Date())).rejects.toThrow(/FOREIGN KEY/);
     expect(await store.tags.get("library/app", "v1")).toBeUndefined();
+  });
+
+  it("commits concurrent writes together, each one all or nothing", async () => {
+    const store = await open();
+    const blob = (name: string) => ({
+      digest: `sha256:${createHash("sha256").update(name).digest("hex")}`,
+      size: 1,
+      parts: [{ path: `blobs/${name}`, size: 1 }],
+      createdAt: new Date(0),
+    });
+    // Queued together, these share a commit; the failing one must leave no trace, the others stay.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await tx.blobs.create(blob(`group-${i}`));
+          await tx.blobs.link(`repo/${i}`, blob(`group-${i}`).digest);
+          if (i % 7 === 3) throw new Error(`work ${i} fails`);
+          return i;
+        }),
+      ),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      const failing = i % 7 === 3;
+      expect(outcome.status, `work ${i}`).toBe(failing ? "rejected" : "fulfilled");
+      expect(await store.blobs.get(blob(`group-${i}`).digest), `work ${i}`).toEqual(
+        failing ? undefined : blob(`group-${i}`),
+      );
+      expect(await store.repositories.exists(`repo/${i}`), `work ${i}`).toBe(!failing);
+    }
   });
 
   it("refuses a store write inside a transaction instead of deadlocking", async () => {
