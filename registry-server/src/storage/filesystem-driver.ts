@@ -335,8 +335,34 @@ export class FilesystemDriver implements StorageDriver {
  * and memory stays at two buffers whatever the object's size.
  * @returns the number of bytes written
  */
+/**
+ * Write buffers kept for reuse: every write needs two, and allocating 4 MiB afresh for each small
+ * blob (a 300-byte image config) made the garbage collector the busiest part of a push.
+ */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly size: number;
+  private readonly keep: number;
+
+  constructor(size: number, keep: number) {
+    this.size = size;
+    this.keep = keep;
+  }
+
+  acquire(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  release(buffer: Buffer): void {
+    if (this.free.length < this.keep) this.free.push(buffer);
+  }
+}
+
+/** Enough for eight writes at once; beyond, buffers are allocated and dropped. */
+const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16);
+
 async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
-  let filling: Buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  let filling: Buffer = writeBuffers.acquire();
   let filled = 0;
   let position = 0;
   let writing: { buffer: Buffer; done: Promise<void> } | undefined;
@@ -352,7 +378,7 @@ async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
     done.catch(() => undefined);
     writing = { buffer: filling, done };
     position += filled;
-    filling = free ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    filling = free ?? writeBuffers.acquire();
     filled = 0;
   };
 
@@ -378,6 +404,10 @@ async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
     // The file is removed next: let the write in flight finish first.
     await writing?.done.catch(() => undefined);
     throw error;
+  } finally {
+    // Both buffers are idle now (the write in flight was awaited above).
+    writeBuffers.release(filling);
+    if (writing) writeBuffers.release(writing.buffer);
   }
 }
 
