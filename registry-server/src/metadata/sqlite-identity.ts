@@ -6,7 +6,8 @@
 // fields present, so each combination is one cached statement (a handful per list) and the
 // indexes stay usable, which `? IS NULL OR …` conditions would prevent.
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { SQLInputValue } from "node:sqlite";
+import { StatementCache } from "./sqlite-statements.ts";
 import {
   ConflictError,
   type AuditFilter,
@@ -113,36 +114,7 @@ class Conditions {
 }
 
 /** The identity queries on one connection, synchronous, with statements prepared once. */
-export class IdentityQueries {
-  private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
-
-  constructor(db: DatabaseSync) {
-    this.db = db;
-  }
-
-  private statement(sql: string): StatementSync {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  private row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
-    return this.statement(sql).get(...params) as R | undefined;
-  }
-
-  private rows<R>(sql: string, ...params: SQLInputValue[]): R[] {
-    return this.statement(sql).all(...params) as R[];
-  }
-
-  /** Runs a write; returns how many rows it changed. */
-  private run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.statement(sql).run(...params).changes);
-  }
-
+export class IdentityQueries extends StatementCache {
   /** One page of `table` under `where` (ordered by `order`), and the count under the same `where`. */
   private listing<R, T>(
     table: string,

@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import type {
   BlobPart,
   BlobRecord,
@@ -26,6 +26,7 @@ import type {
   UploadRecord,
 } from "./metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
+import { StatementCache } from "./sqlite-statements.ts";
 
 /**
  * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never
@@ -290,41 +291,13 @@ const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, s
  * The store's queries on one connection, synchronous. Statements are prepared once per
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
  */
-class Queries {
-  readonly db: DatabaseSync;
+class Queries extends StatementCache {
   /** The identity areas' queries, on the same connection. */
   readonly identity: IdentityQueries;
-  private readonly statements = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync) {
-    this.db = db;
+    super(db);
     this.identity = new IdentityQueries(db);
-  }
-
-  private statement(sql: string): StatementSync {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  private row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
-    return this.statement(sql).get(...params) as R | undefined;
-  }
-
-  private rows<R>(sql: string, ...params: SQLInputValue[]): R[] {
-    return this.statement(sql).all(...params) as R[];
-  }
-
-  /** Runs a write; returns how many rows it changed. */
-  private run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.statement(sql).run(...params).changes);
-  }
-
-  private names(sql: string, ...params: SQLInputValue[]): string[] {
-    return this.rows<{ name: string }>(sql, ...params).map((row) => row.name);
   }
 
   private ensureRepository(name: string, at: Date): void {
