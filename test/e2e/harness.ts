@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, type OpMap, type Stack } from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -89,4 +89,18 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+/** Counts of each operation, leaving out the resources that did not change. */
+export function changes(ops: OpMap | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, count]) => op !== "same" && count));
+}
+
+/** Destroys what a test stack holds, then removes the stack and its directory, even on failure. */
+export async function destroyAndRemove(test: TestStack | undefined): Promise<void> {
+  try {
+    await test?.stack.destroy();
+  } finally {
+    await test?.remove();
+  }
 }

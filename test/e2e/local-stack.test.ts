@@ -5,9 +5,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import type { OpMap } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestStack, freePort, processExists, waitFor, type TestStack } from "./harness";
+import {
+  type TestStack,
+  changes,
+  createTestStack,
+  destroyAndRemove,
+  freePort,
+  processExists,
+  waitFor,
+} from "./harness";
 
 const STEP_TIMEOUT_MS = 240_000;
 
@@ -57,11 +64,6 @@ function skopeoLogin(endpoint: Endpoint, password: string, workDir: string): { s
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-/** Counts of each operation, leaving out the resources that did not change. */
-function changes(ops: OpMap | undefined): Record<string, number> {
-  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, count]) => op !== "same" && count));
-}
-
 describe("local stack lifecycle", () => {
   let test: TestStack;
   let port: number;
@@ -76,13 +78,7 @@ describe("local stack lifecycle", () => {
     }));
   }, STEP_TIMEOUT_MS);
 
-  afterAll(async () => {
-    try {
-      await test?.stack.destroy();
-    } finally {
-      await test?.remove();
-    }
-  }, STEP_TIMEOUT_MS);
+  afterAll(() => destroyAndRemove(test), STEP_TIMEOUT_MS);
 
   it(
     "up starts a registry that answers over HTTPS with the generated CA",

@@ -7,9 +7,8 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { OpMap } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestStack, freePort, type TestStack } from "./harness";
+import { type TestStack, changes, createTestStack, destroyAndRemove, freePort } from "./harness";
 
 const STEP_TIMEOUT_MS = 300_000;
 const ADMIN_PASSWORD = "E2e-admin-password-1";
@@ -19,10 +18,6 @@ interface Endpoint {
   host: string;
   ca: string;
   certDir: string;
-}
-
-function changes(ops: OpMap | undefined): Record<string, number> {
-  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, count]) => op !== "same" && count));
 }
 
 /** Calls the registry over HTTPS, trusting the stack's CA (undici's fetch takes no CA option). */
@@ -159,13 +154,7 @@ describe("declared registry content", () => {
     await setConfig(1);
   }, STEP_TIMEOUT_MS);
 
-  afterAll(async () => {
-    try {
-      await test?.stack.destroy();
-    } finally {
-      await test?.remove();
-    }
-  }, STEP_TIMEOUT_MS);
+  afterAll(() => destroyAndRemove(test), STEP_TIMEOUT_MS);
 
   it(
     "up creates the users, projects, members and robots",
