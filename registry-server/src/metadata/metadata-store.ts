@@ -137,6 +137,11 @@ export interface ManifestMetadata {
   referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]>;
   /** The subset of `digests` that are manifests of the repository. */
   existing(repository: string, digests: readonly string[]): Promise<Set<string>>;
+  /** The repository's manifests, newest first (then by digest), with their total count. */
+  list(
+    repository: string,
+    window: { offset: number; limit: number },
+  ): Promise<{ items: ManifestRecord[]; total: number }>;
 }
 
 export interface TagMetadata {
@@ -151,11 +156,26 @@ export interface TagMetadata {
   forDigest(repository: string, digest: string): Promise<string[]>;
 }
 
+export interface RepositorySummary {
+  readonly name: string;
+  readonly manifestCount: number;
+  readonly createdAt: Date;
+}
+
 export interface RepositoryMetadata {
   /** A repository exists once something was uploaded, linked or pushed to it. */
   exists(name: string): Promise<boolean>;
   /** Repository names in ASCII order, paginated. */
   list(page: Page): Promise<string[]>;
+  /**
+   * The repositories named `<project>/…` (with `contains` in the name when given), in ASCII
+   * order, with their manifest count, and the total count.
+   */
+  listInProject(
+    project: string,
+    filter: { contains?: string },
+    window: { offset: number; limit: number },
+  ): Promise<{ items: RepositorySummary[]; total: number }>;
   /**
    * Deletes a repository: its manifests (and so its tags), blob links and upload sessions. The
    * bytes stay for garbage collection to find unused. False when there was none.

@@ -22,6 +22,7 @@ import type {
   MetadataAreas,
   MetadataStore,
   Page,
+  RepositorySummary,
   TagRecord,
   UploadRecord,
 } from "./metadata-store.ts";
@@ -511,6 +512,21 @@ class Queries extends StatementCache {
     return new Set(rows.map((row) => row.digest));
   }
 
+  listManifests(
+    repository: string,
+    window: { offset: number; limit: number },
+  ): { items: ManifestRecord[]; total: number } {
+    const rows = this.rows<ManifestRow>(
+      `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? ORDER BY created_at DESC, digest LIMIT ? OFFSET ?`,
+      repository,
+      window.limit,
+      window.offset,
+    );
+    const total =
+      this.row<{ n: number }>("SELECT count(*) AS n FROM manifests WHERE repository = ?", repository)?.n ?? 0;
+    return { items: rows.map(toManifest), total };
+  }
+
   // Tags
 
   getTag(repository: string, name: string): TagRecord | undefined {
@@ -557,6 +573,33 @@ class Queries extends StatementCache {
 
   repositoryExists(name: string): boolean {
     return this.row("SELECT 1 FROM repositories WHERE name = ?", name) !== undefined;
+  }
+
+  repositoriesInProject(
+    project: string,
+    filter: { contains?: string },
+    window: { offset: number; limit: number },
+  ): { items: RepositorySummary[]; total: number } {
+    // The names in ["p/", "p0"): '0' follows '/' in ASCII; instr, unlike LIKE, has no wildcards.
+    const where = "name > ? AND name < ? AND (? IS NULL OR instr(name, ?) > 0)";
+    const params = [`${project}/`, `${project}0`, filter.contains ?? null, filter.contains ?? null];
+    const rows = this.rows<{ name: string; manifests: number; created_at: number }>(
+      `SELECT name, created_at,
+              (SELECT count(*) FROM manifests m WHERE m.repository = r.name) AS manifests
+         FROM repositories r WHERE ${where} ORDER BY name LIMIT ? OFFSET ?`,
+      ...params,
+      window.limit,
+      window.offset,
+    );
+    const total = this.row<{ n: number }>(`SELECT count(*) AS n FROM repositories WHERE ${where}`, ...params)?.n ?? 0;
+    return {
+      items: rows.map((row) => ({
+        name: row.name,
+        manifestCount: row.manifests,
+        createdAt: new Date(row.created_at),
+      })),
+      total,
+    };
   }
 
   deleteRepository(name: string): boolean {
@@ -652,6 +695,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       delete: (repository, digest) => write((q) => q.deleteManifest(repository, digest)),
       referrers: (repository, subject, artifactType) => read((q) => q.referrers(repository, subject, artifactType)),
       existing: (repository, digests) => read((q) => q.existingManifests(repository, digests)),
+      list: (repository, window) => read((q) => q.listManifests(repository, window)),
     },
     tags: {
       get: (repository, name) => read((q) => q.getTag(repository, name)),
@@ -664,6 +708,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       exists: (name) => read((q) => q.repositoryExists(name)),
       list: (page) => read((q) => q.listRepositories(page)),
       delete: (name) => write((q) => q.deleteRepository(name)),
+      listInProject: (project, filter, window) => read((q) => q.repositoriesInProject(project, filter, window)),
     },
     ...bindIdentityAreas(
       (query) => read((q) => query(q.identity)),

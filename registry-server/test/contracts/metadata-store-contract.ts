@@ -444,6 +444,24 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
       });
     });
 
+    describe("manifest listing", () => {
+      it("lists a repository's manifests newest first, paginated, with the total", async () => {
+        const older = manifest("list/app", "older", { createdAt: at(1) });
+        const newer = manifest("list/app", "newer", { createdAt: at(2) });
+        await put(store, older);
+        await put(store, newer);
+        await put(store, manifest("list/other", "elsewhere"));
+        const listed = await store.manifests.list("list/app", { offset: 0, limit: 10 });
+        expect(listed.total).toBe(2);
+        expect(listed.items.map((m) => m.digest)).toEqual([newer.record.digest, older.record.digest]);
+        expect(await store.manifests.list("list/app", { offset: 1, limit: 5 })).toMatchObject({
+          total: 2,
+          items: [{ digest: older.record.digest }],
+        });
+        expect(await store.manifests.list("list/none", { offset: 0, limit: 5 })).toEqual({ items: [], total: 0 });
+      });
+    });
+
     describe("repositories", () => {
       it("exists once something was uploaded, linked or pushed to it", async () => {
         expect(await store.repositories.exists("by-upload")).toBe(false);
@@ -478,6 +496,27 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         ]);
         expect(await store.repositories.list({ after: "beta" })).toEqual([]);
         expect(await store.repositories.list({ limit: 0 })).toEqual([]);
+      });
+
+      it("lists a project's repositories with manifest counts, a name filter and totals", async () => {
+        const record = blob("r");
+        await store.blobs.create(record);
+        for (const name of ["team/b", "team/a", "team_x/c", "team2/d", "other/team/e"])
+          await store.blobs.link(name, record.digest);
+        await put(store, manifest("team/a", "one"));
+        await put(store, manifest("team/a", "two"));
+
+        const all = await store.repositories.listInProject("team", {}, { offset: 0, limit: 10 });
+        expect(all.total).toBe(2);
+        expect(all.items.map((r) => [r.name, r.manifestCount])).toEqual([
+          ["team/a", 2],
+          ["team/b", 0],
+        ]);
+        const page = await store.repositories.listInProject("team", {}, { offset: 1, limit: 1 });
+        expect(page).toMatchObject({ total: 2, items: [{ name: "team/b" }] });
+        const filtered = await store.repositories.listInProject("team", { contains: "/b" }, { offset: 0, limit: 10 });
+        expect(filtered).toMatchObject({ total: 1, items: [{ name: "team/b" }] });
+        expect((await store.repositories.listInProject("team_", {}, { offset: 0, limit: 10 })).total).toBe(0);
       });
 
       it("deletes a repository with its manifests, tags, links and uploads, and nothing of others", async () => {
