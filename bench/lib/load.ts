@@ -19,7 +19,8 @@ export interface LoadResult {
   p99Ms?: number;
 }
 
-function run(command: string, args: string[], limitMs: number): Promise<string> {
+/** Runs a command to its end (killed after `limitMs`); rejects unless it exits 0. */
+function runCapturing(command: string, args: string[], limitMs: number): Promise<{ out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -33,10 +34,14 @@ function run(command: string, args: string[], limitMs: number): Promise<string> 
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(out);
+      if (code === 0) resolve({ out, err });
       else reject(new Error(`${command} ended with ${signal ?? `exit code ${code}`}: ${(err || out).slice(0, 500)}`));
     });
   });
+}
+
+async function run(command: string, args: string[], limitMs: number): Promise<string> {
+  return (await runCapturing(command, args, limitMs)).out;
 }
 
 function number(text: string, pattern: RegExp): number | undefined {
@@ -147,25 +152,11 @@ export async function curlGet(
   const script = options.hash
     ? 'curl -sS -w "%{stderr}%{http_code} %{size_download}" "$@" | openssl dgst -sha256 -r'
     : 'curl -sS -o /dev/null -w "%{stderr}%{http_code} %{size_download}" "$@"';
-  const { out, err } = await new Promise<{ out: string; err: string }>((resolve, reject) => {
-    const child = spawn("bash", ["-o", "pipefail", "-c", script, "bench-pull", ...headerArgs(headers), url], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve({ out: stdout, err: stderr });
-      else reject(new Error(`curl ended with ${signal ?? `exit code ${code}`}: ${stderr.slice(0, 300)}`));
-    });
-  });
+  const { out, err } = await runCapturing(
+    "bash",
+    ["-o", "pipefail", "-c", script, "bench-pull", ...headerArgs(headers), url],
+    limitMs,
+  );
   const written = /(\d{3}) (\d+)\s*$/.exec(err);
   const hex = /^([0-9a-f]{64})\b/.exec(out.trim());
   return {

@@ -3,7 +3,7 @@
 // `identityStoreContract` with a way to open a fresh, empty store. Semantics come from the doc
 // comments in src/metadata/identity-store.ts.
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ConflictError,
   ROLES,
@@ -16,7 +16,7 @@ import {
   type UserRecord,
 } from "../../src/metadata/identity-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { digestOf, type ContractStore } from "./metadata-store-contract.ts";
+import { digestOf, openEachTest, type ContractStore } from "./metadata-store-contract.ts";
 
 /** A fixed time with milliseconds, so that a store keeping only seconds fails. */
 const T0 = Date.parse("2024-05-06T07:08:09.123Z");
@@ -82,19 +82,8 @@ function entry(overrides: Partial<NewAuditRecord> = {}): NewAuditRecord {
 
 export function identityStoreContract(name: string, setup: () => Promise<ContractStore>): void {
   describe(`identity store contract: ${name}`, () => {
-    let store: MetadataStore;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const opened = await setup();
-      store = opened.store;
-      cleanup = opened.cleanup;
-    });
-
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
-    });
+    let store!: MetadataStore;
+    openEachTest(setup, (opened) => (store = opened));
 
     async function user(username: string, overrides: Partial<NewUser> = {}): Promise<UserRecord> {
       return store.users.create(newUser(username, overrides), at(0));

@@ -85,21 +85,27 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Opens a fresh store before each test (handing it to `use`) and cleans it up after. Shared by the
+ * contract suites, so that each backend only says how to open and clean up.
+ */
+export function openEachTest(setup: () => Promise<ContractStore>, use: (store: MetadataStore) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const opened = await setup();
+    cleanup = opened.cleanup;
+    use(opened.store);
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+}
+
 export function metadataStoreContract(name: string, setup: () => Promise<ContractStore>): void {
   describe(`metadata store contract: ${name}`, () => {
-    let store: MetadataStore;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const opened = await setup();
-      store = opened.store;
-      cleanup = opened.cleanup;
-    });
-
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
-    });
+    let store!: MetadataStore;
+    openEachTest(setup, (opened) => (store = opened));
 
     describe("blobs", () => {
       it("creates a blob and gets it back", async () => {
