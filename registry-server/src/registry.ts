@@ -27,6 +27,7 @@ import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, storageHealthCheck } from "./api/system-routes.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { BlobStore } from "./content/blob-store.ts";
+import { LocalContent } from "./content/content-source.ts";
 import { ManifestService } from "./content/manifest-service.ts";
 import { scheduleUploadExpiry } from "./content/upload-expiry.ts";
 import { UploadService } from "./content/upload-service.ts";
@@ -100,6 +101,7 @@ export async function startRegistry(
   const blobs = new BlobStore(driver, metadata, log);
   const uploads = new UploadService(driver, metadata, blobs, log);
   const manifests = new ManifestService(metadata, blobs, { maxManifestBytes: config.limits.maxManifestBytes });
+  const content = new LocalContent(manifests, blobs);
   const metrics = new HttpMetrics();
   const audit = new AuditLog(metadata, log);
   const stopUploadExpiry = scheduleUploadExpiry(
@@ -110,9 +112,9 @@ export async function startRegistry(
   const router = new Router();
   options.extraRoutes?.(router);
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
-  addUploadRoutes(router, { blobs, uploads, guard });
-  addBlobRoutes(router, { blobs, guard });
-  addManifestRoutes(router, { manifests, guard, audit });
+  addUploadRoutes(router, { blobs, uploads, guard, content });
+  addBlobRoutes(router, { blobs, content, guard });
+  addManifestRoutes(router, { manifests, content, guard, audit });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, { tokens, authorizer, authenticate: authenticateBasic, service: config.token.service });
   const access = new ApiAccess(authenticate, metadata);

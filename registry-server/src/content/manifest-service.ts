@@ -85,16 +85,7 @@ export class ManifestService {
     await this.checkChildren(repository, manifest.children);
 
     const tags = [...new Set([...(reference.kind === "tag" ? [reference.tag] : []), ...extraTags])];
-    const record: ManifestRecord = {
-      repository,
-      digest,
-      mediaType: manifest.mediaType,
-      size: body.length,
-      ...(manifest.artifactType !== undefined && { artifactType: manifest.artifactType }),
-      ...(manifest.subject && { subject: manifest.subject.digest }),
-      ...(manifest.annotations && { annotations: manifest.annotations }),
-      createdAt: new Date(),
-    };
+    const record = manifestRecord(repository, digest, body, manifest);
     await this.metadata.transaction(async (tx) => {
       await tx.manifests.put(record, body, references(manifest));
       const now = new Date();
@@ -116,16 +107,48 @@ export class ManifestService {
   }
 
   /**
+   * Stores a manifest fetched from an upstream registry, byte for byte, and points `tag` at it.
+   * Unlike a push, the blobs and child manifests it references need not be here: a proxy cache
+   * fetches them when they are first pulled. `digest` is the content's, checked by the caller.
+   */
+  async storeFetched(
+    repository: string,
+    digest: string,
+    content: Buffer,
+    contentType: string,
+    tag?: string,
+  ): Promise<StoredManifest> {
+    const manifest = parseManifest(content, contentType);
+    const record = manifestRecord(repository, digest, content, manifest);
+    await this.metadata.transaction(async (tx) => {
+      await tx.manifests.put(record, content, references(manifest));
+      if (tag !== undefined) await tx.tags.put(repository, tag, record.digest, new Date());
+    });
+    return { record, content };
+  }
+
+  /** Forgets a tag, if it exists (a proxy cache whose upstream no longer has it). */
+  async untag(repository: string, tag: string): Promise<void> {
+    await this.metadata.tags.delete(repository, tag);
+  }
+
+  /**
    * Picks what to send for an Accept header: the manifest itself when acceptable; for an index a
    * client cannot read, its linux/amd64 image (what Distribution does for old Docker clients).
    */
-  async negotiate(repository: string, stored: StoredManifest, accept: string | undefined): Promise<StoredManifest> {
+  async negotiate(
+    repository: string,
+    stored: StoredManifest,
+    accept: string | undefined,
+    load: (digest: ParsedDigest) => Promise<StoredManifest> = (digest) =>
+      this.get(repository, { kind: "digest", digest }),
+  ): Promise<StoredManifest> {
     const accepted = acceptedTypes(accept);
     if (accepted === "any" || accepted.has(stored.record.mediaType)) return stored;
     if (INDEX_TYPES.has(stored.record.mediaType)) {
       const child = pickDefaultPlatform(stored.content);
       if (child && (accepted.has(OCI_IMAGE_MANIFEST) || accepted.has(DOCKER_MANIFEST))) {
-        const resolved = await this.get(repository, { kind: "digest", digest: child });
+        const resolved = await load(child);
         if (accepted.has(resolved.record.mediaType)) return resolved;
       }
     }
@@ -214,6 +237,19 @@ export class ManifestService {
       );
     }
   }
+}
+
+function manifestRecord(repository: string, digest: string, body: Buffer, manifest: ParsedManifest): ManifestRecord {
+  return {
+    repository,
+    digest,
+    mediaType: manifest.mediaType,
+    size: body.length,
+    ...(manifest.artifactType !== undefined && { artifactType: manifest.artifactType }),
+    ...(manifest.subject && { subject: manifest.subject.digest }),
+    ...(manifest.annotations && { annotations: manifest.annotations }),
+    createdAt: new Date(),
+  };
 }
 
 function references(manifest: ParsedManifest): { blobs: string[]; manifests: string[] } {

@@ -1,9 +1,10 @@
 // Blobs: GET and HEAD (with single byte ranges), DELETE.
 
 import type { BlobStore } from "../content/blob-store.ts";
+import type { BlobSource, ContentSource } from "../content/content-source.ts";
 import { parseDigest } from "../content/digest.ts";
 import { RegistryError } from "../http/errors.ts";
-import type { Router } from "../http/router.ts";
+import type { RequestContext, Router } from "../http/router.ts";
 import type { BlobRecord } from "../metadata/metadata-store.ts";
 import type { ByteRange } from "../storage/storage-driver.ts";
 import { pull, remove, type AccessGuard } from "./access-guard.ts";
@@ -38,16 +39,22 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { offset: start, length: end - start + 1 };
 }
 
-export function addBlobRoutes(router: Router, deps: { blobs: BlobStore; guard: AccessGuard }): void {
-  const { blobs, guard } = deps;
+export function addBlobRoutes(
+  router: Router,
+  deps: { blobs: BlobStore; content: ContentSource; guard: AccessGuard },
+): void {
+  const { blobs, content, guard } = deps;
 
   router.add("blob_get", "GET", BLOB_PATH, async (ctx) => {
     const { req, res, params } = ctx;
     const name = repositoryName(params);
     await guard.require(ctx, [pull(name)]);
     const digest = blobDigest(params["digest"] ?? "");
-    const blob = await blobs.stat(name, digest);
-    if (!blob) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+    const purpose = req.method === "HEAD" ? "head" : req.headers.range ? "range" : "body";
+    const source = await content.blob(name, digest, purpose);
+    if (!source) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+    if (source.kind === "live") return sendLive(ctx, source);
+    const blob = source.blob;
 
     const range = parseRange(req.headers.range, blob.size);
     if (range === "unsatisfiable") {
@@ -80,6 +87,23 @@ export function addBlobRoutes(router: Router, deps: { blobs: BlobStore; guard: A
     ctx.res.setHeader("Content-Length", "0");
     ctx.res.end();
   });
+}
+
+/** A blob still arriving from an upstream: whole, with the length the upstream announced. */
+async function sendLive(ctx: RequestContext, source: Extract<BlobSource, { kind: "live" }>): Promise<void> {
+  const { res } = ctx;
+  res.statusCode = 200;
+  res.setHeader("Docker-Content-Digest", source.digest);
+  res.setHeader("ETag", `"${source.digest}"`);
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("Content-Type", "application/octet-stream");
+  if (source.size !== undefined) res.setHeader("Content-Length", source.size);
+  try {
+    await source.pipe(res);
+  } catch (err) {
+    ctx.log.warn({ err: { message: (err as Error).message }, digest: source.digest }, "proxied blob download failed");
+    res.destroy();
+  }
 }
 
 function writeBlobHeaders(

@@ -3,6 +3,7 @@
 
 import type { AuditLog } from "../api/audit-log.ts";
 import { repositoryProject } from "../auth/access-scope.ts";
+import type { ContentSource } from "../content/content-source.ts";
 import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import { pull, push, remove, type AccessGuard } from "./access-guard.ts";
@@ -17,9 +18,9 @@ function describe(name: string, reference: Reference, digest?: string): string {
 
 export function addManifestRoutes(
   router: Router,
-  deps: { manifests: ManifestService; guard: AccessGuard; audit?: AuditLog },
+  deps: { manifests: ManifestService; content: ContentSource; guard: AccessGuard; audit?: AuditLog },
 ): void {
-  const { manifests, guard, audit } = deps;
+  const { manifests, content, guard, audit } = deps;
 
   /** Records a push, pull or delete of an artifact in the audit log. */
   async function record(
@@ -46,7 +47,7 @@ export function addManifestRoutes(
     const name = repositoryName(params);
     await guard.require(ctx, [pull(name)]);
     const reference = parseReference(params["reference"] ?? "");
-    const stored = await manifests.negotiate(name, await manifests.get(name, reference), req.headers.accept);
+    const stored = await content.manifest(name, reference, req.headers.accept);
     res.statusCode = 200;
     res.setHeader("Content-Type", stored.record.mediaType);
     res.setHeader("Content-Length", stored.content.length);
@@ -60,6 +61,7 @@ export function addManifestRoutes(
     const { req, res, url, params } = ctx;
     const name = repositoryName(params);
     await guard.require(ctx, [push(name)]);
+    await content.assertWritable(name);
     const reference = parseReference(params["reference"] ?? "");
     const extraTags = reference.kind === "digest" ? url.searchParams.getAll("tag") : [];
     const body = await readBody(req, manifests.maxManifestBytes);

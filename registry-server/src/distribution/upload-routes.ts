@@ -3,6 +3,7 @@
 
 import type { ServerResponse } from "node:http";
 import type { BlobStore } from "../content/blob-store.ts";
+import type { ContentSource } from "../content/content-source.ts";
 import { isSupportedAlgorithm, parseDigest, type ParsedDigest } from "../content/digest.ts";
 import { uploadLocation, uploadRange, type UploadService } from "../content/upload-service.ts";
 import { RegistryError } from "../http/errors.ts";
@@ -54,14 +55,15 @@ function discardBody(ctx: RequestContext): void {
 
 export function addUploadRoutes(
   router: Router,
-  deps: { blobs: BlobStore; uploads: UploadService; guard: AccessGuard },
+  deps: { blobs: BlobStore; uploads: UploadService; guard: AccessGuard; content: ContentSource },
 ): void {
-  const { blobs, uploads, guard } = deps;
+  const { blobs, uploads, guard, content } = deps;
 
   router.add("upload_start", "POST", START_PATH, async (ctx) => {
     const { req, res, url, params } = ctx;
     const name = repositoryName(params);
     await guard.require(ctx, [push(name)]);
+    await content.assertWritable(name);
 
     const mount = url.searchParams.get("mount");
     if (mount !== null) {

@@ -22,6 +22,9 @@ export const OCI_ERRORS = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  // Not in the specification's table: Distribution's own code for a dependency that is down (a
+  // proxy cache's upstream, with nothing cached). Clients show the message of unknown codes.
+  UNAVAILABLE: 503,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;

@@ -1,0 +1,187 @@
+// Blobs of proxy-cache projects. A cached blob is served without asking the upstream (a digest
+// names its bytes for ever). An uncached one is fetched once: the first client to ask gets the
+// bytes as they arrive while they are hashed and stored; clients asking meanwhile, from any
+// repository of any project on the same upstream, wait for that one fetch and are served from
+// the store. Nothing becomes visible unless the digest and length check out.
+
+import { once } from "node:events";
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import type { BlobStore } from "../content/blob-store.ts";
+import type { BlobPurpose, BlobSource } from "../content/content-source.ts";
+import { parseDigest } from "../content/digest.ts";
+import { RegistryError } from "../http/errors.ts";
+import type { Logger } from "../logger.ts";
+import type { BlobRecord } from "../metadata/metadata-store.ts";
+import type { UpstreamBlob } from "../upstream/upstream-registry.ts";
+import type { ProxyMetrics } from "./proxy-metrics.ts";
+import type { ProxyTarget } from "./proxy-projects.ts";
+import { failureOf, uncachedFailure } from "./upstream-failure.ts";
+
+/** One upstream fetch of a blob in progress. */
+interface BlobFetch {
+  /** The repository the blob is being stored into. */
+  readonly repository: string;
+  readonly size: number | undefined;
+  /** Settles once the bytes are verified and recorded (or refused). */
+  readonly stored: Promise<BlobRecord>;
+  /** Whether bytes have started to flow: a live client can no longer join from the start. */
+  started: boolean;
+  /** The client receiving the bytes as they arrive, if any. */
+  live: Writable | undefined;
+}
+
+export class PullThroughBlobs {
+  private readonly blobs: BlobStore;
+  private readonly metrics: ProxyMetrics;
+  private readonly log: Logger;
+  private readonly fetches = new Map<string, Promise<BlobFetch>>();
+
+  constructor(deps: { blobs: BlobStore; metrics: ProxyMetrics; log: Logger }) {
+    this.blobs = deps.blobs;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
+  }
+
+  /** Upstream fetches in progress (for tests and shutdown). */
+  get inFlight(): number {
+    return this.fetches.size;
+  }
+
+  async get(target: ProxyTarget, repository: string, digest: string, purpose: BlobPurpose): Promise<BlobSource> {
+    const name = target.upstream.endpoint.name;
+    const cached = await this.blobs.stat(repository, digest);
+    if (cached) {
+      this.metrics.hit(name, "blob");
+      if (purpose === "body") this.metrics.servedFromCache(name, cached.size);
+      return { kind: "stored", blob: cached };
+    }
+    const key = `${target.upstream.endpoint.id}/${digest}`;
+    let pending = this.fetches.get(key);
+    const leader = pending === undefined;
+    if (!pending) {
+      this.metrics.miss(name, "blob");
+      pending = this.start(target, repository, digest);
+      this.fetches.set(key, pending);
+      const forget = (): void => void this.fetches.delete(key);
+      pending.then((fetch) => fetch.stored.then(forget, forget), forget);
+    }
+    const fetch = await pending;
+    if (leader && purpose === "body") {
+      return { kind: "live", digest, size: fetch.size, pipe: (destination) => this.pipe(fetch, destination) };
+    }
+    return { kind: "stored", blob: await this.storedIn(repository, digest, fetch) };
+  }
+
+  /** Sends the bytes live when they have not started flowing yet, else from the store. */
+  private async pipe(fetch: BlobFetch, destination: Writable): Promise<void> {
+    if (!fetch.started) {
+      fetch.live = destination;
+      try {
+        await fetch.stored;
+      } catch (err) {
+        destination.destroy(err as Error);
+        throw err;
+      }
+      destination.end();
+      return;
+    }
+    await this.blobs.send(await fetch.stored, undefined, destination);
+  }
+
+  /** The fetched blob, linked into `repository` when another repository fetched it. */
+  private async storedIn(repository: string, digest: string, fetch: BlobFetch): Promise<BlobRecord> {
+    const blob = await fetch.stored;
+    if (fetch.repository === repository) return blob;
+    const linked = await this.blobs.mount(repository, digest, [fetch.repository]);
+    if (!linked) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+    return linked;
+  }
+
+  /** Asks the upstream for the blob; once it answers, its bytes flow to the store (and a client). */
+  private async start(target: ProxyTarget, repository: string, digest: string): Promise<BlobFetch> {
+    const name = target.upstream.endpoint.name;
+    const parsed = parseDigest(digest);
+    if (typeof parsed === "string") throw new RegistryError("DIGEST_INVALID", `invalid digest ${digest}`);
+    const release = await target.connections.acquire();
+    let upstream: UpstreamBlob | undefined;
+    try {
+      upstream = await this.metrics.request(
+        name,
+        "blob_get",
+        () => target.upstream.getBlob(target.upstreamRepository, digest),
+        failureOf,
+      );
+    } catch (err) {
+      release();
+      this.log.warn({ upstream: name, repository, digest, reason: failureOf(err) }, "upstream blob fetch failed");
+      throw uncachedFailure(name, `blob ${digest}`, err);
+    }
+    if (!upstream) {
+      release();
+      throw new RegistryError("BLOB_UNKNOWN", `blob unknown to upstream registry ${name}`, { detail: { digest } });
+    }
+    const size = Number.isSafeInteger(upstream.size) && upstream.size >= 0 ? upstream.size : undefined;
+    const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+    const stored = this.blobs.write(repository, parsed, toStore, size);
+    const fetch: BlobFetch = { repository, size, stored, started: false, live: undefined };
+    const body = target.bandwidth.bytesPerSecond === undefined ? upstream.body : throttled(upstream.body, target);
+    // The route attaches its client within this tick; the bytes start flowing after it.
+    setImmediate(() => {
+      fetch.started = true;
+      void this.pump(body, toStore, fetch)
+        .then((bytes) => this.metrics.fetchedFromUpstream(name, bytes))
+        .catch((err: unknown) => {
+          this.log.warn(
+            { upstream: name, repository, digest, err: { message: (err as Error).message } },
+            "upstream blob transfer failed",
+          );
+        })
+        .finally(release);
+    });
+    // A refused or failed store must not surface as an unhandled rejection when nobody waits.
+    stored.catch(() => {});
+    return fetch;
+  }
+
+  /** Copies the upstream's bytes into the store and to the live client, at the slower one's pace. */
+  private async pump(body: Readable, toStore: PassThrough, fetch: BlobFetch): Promise<number> {
+    let bytes = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (!toStore.write(chunk) && !(await drained(toStore))) throw new Error("the store stopped reading");
+        const client = fetch.live;
+        if (client && !client.destroyed && !client.write(chunk) && !(await drained(client))) fetch.live = undefined;
+      }
+      toStore.end();
+    } catch (err) {
+      toStore.destroy(err as Error);
+      throw err;
+    }
+    await fetch.stored;
+    return bytes;
+  }
+}
+
+/** Waits until `stream` wants more: true on 'drain', false once it is closed. */
+async function drained(stream: Writable): Promise<boolean> {
+  if (stream.destroyed) return false;
+  const controller = new AbortController();
+  try {
+    const winner = await Promise.race([
+      once(stream, "drain", { signal: controller.signal }).then(() => true),
+      once(stream, "close", { signal: controller.signal }).then(() => false),
+    ]);
+    return winner;
+  } catch {
+    return false;
+  } finally {
+    controller.abort();
+  }
+}
+
+function throttled(body: Readable, target: ProxyTarget): Readable {
+  const throttle = target.bandwidth.throttle();
+  body.on("error", (err) => throttle.destroy(err));
+  return body.pipe(throttle);
+}
