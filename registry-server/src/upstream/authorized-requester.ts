@@ -1,0 +1,127 @@
+// Sends requests to one registry with the authorization it asks for. The first 401 tells which
+// scheme it uses (`WWW-Authenticate`): Bearer (a token per scope from its token service, sent with
+// the credential or anonymously) or Basic. Once known, the scheme is applied up front, so that
+// later requests cost no extra round trip; a refused token is dropped and fetched again once.
+// Redirects are followed (Docker Hub, GHCR and ECR send blobs to a CDN or S3 with 307), and the
+// Authorization header never leaves the registry's origin.
+
+import { basicAuthorization, BearerTokens, type BasicCredential, type TokenRequest } from "./bearer-tokens.ts";
+import { discard, type HttpTransport, type TransportResponse } from "./http-transport.ts";
+import { describeRequest } from "./upstream-failures.ts";
+import { UpstreamError } from "./upstream-registry.ts";
+import { parseChallenges } from "./www-authenticate.ts";
+
+/** The credential to present, fetched per request (ECR's changes every 12 hours). */
+export type CredentialSource = (signal?: AbortSignal) => Promise<BasicCredential | undefined>;
+
+type Scheme = { kind: "basic" } | { kind: "bearer"; realm: string; service: string | undefined };
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const USER_AGENT = "airlock-registry";
+
+export interface AuthorizedRequest {
+  readonly method: "GET" | "HEAD";
+  readonly url: URL;
+  /** "repository:<name>:pull"; undefined for `GET /v2/`. */
+  readonly scope: string | undefined;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+export class AuthorizedRequester {
+  private readonly transport: HttpTransport;
+  private readonly credentials: CredentialSource;
+  private readonly tokens: BearerTokens;
+  private scheme: Scheme | undefined;
+
+  constructor(transport: HttpTransport, credentials: CredentialSource, tokens = new BearerTokens(transport)) {
+    this.transport = transport;
+    this.credentials = credentials;
+    this.tokens = tokens;
+  }
+
+  /**
+   * Sends the request, authenticating as the registry demands. Any final status other than 401
+   * comes back for the caller to judge; a 401 after authenticating is an "unauthorized" error.
+   */
+  async send(request: AuthorizedRequest): Promise<TransportResponse> {
+    const where = describeRequest(request.method, request.url);
+    let authorization = await this.authorization(request.scope, request.signal);
+    let response = await this.follow(request, authorization);
+    if (response.statusCode !== 401) return response;
+
+    const challenges = parseChallenges(response.headers["www-authenticate"]);
+    await discard(response);
+    const bearer = challenges.find((c) => c.scheme === "bearer" && c.params["realm"]);
+    const basic = challenges.find((c) => c.scheme === "basic");
+    let tokenRequest: TokenRequest | undefined;
+    if (bearer) {
+      const scheme: Scheme = { kind: "bearer", realm: bearer.params["realm"] ?? "", service: bearer.params["service"] };
+      tokenRequest = { realm: scheme.realm, service: scheme.service, scope: request.scope ?? bearer.params["scope"] };
+      // The token we sent was refused: it may have been revoked; ask for a new one, once.
+      if (authorization?.startsWith("Bearer ")) this.tokens.forget(tokenRequest);
+      this.scheme = scheme;
+    } else if (basic) {
+      this.scheme = { kind: "basic" };
+      if (authorization?.startsWith("Basic ")) {
+        throw new UpstreamError("unauthorized", `${where}: 401, the credential was refused`, { status: 401 });
+      }
+    } else {
+      throw new UpstreamError("unauthorized", `${where}: 401 without a usable challenge`, { status: 401 });
+    }
+    authorization = await this.authorization(request.scope, request.signal, tokenRequest);
+    if (authorization === undefined) {
+      throw new UpstreamError("unauthorized", `${where}: 401, the registry demands a credential`, { status: 401 });
+    }
+    response = await this.follow(request, authorization);
+    if (response.statusCode === 401) {
+      await discard(response);
+      throw new UpstreamError("unauthorized", `${where}: 401 after authenticating`, { status: 401 });
+    }
+    return response;
+  }
+
+  private async authorization(
+    scope: string | undefined,
+    signal: AbortSignal | undefined,
+    tokenRequest?: TokenRequest,
+  ): Promise<string | undefined> {
+    const scheme = this.scheme;
+    if (!scheme) return undefined;
+    const credential = await this.credentials(signal);
+    if (scheme.kind === "basic") return credential && basicAuthorization(credential);
+    const tokenFor = tokenRequest ?? { realm: scheme.realm, service: scheme.service, scope };
+    return `Bearer ${await this.tokens.get(tokenFor, credential)}`;
+  }
+
+  /** Sends, following redirects; the Authorization header goes to the first origin only. */
+  private async follow(request: AuthorizedRequest, authorization: string | undefined): Promise<TransportResponse> {
+    const origin = request.url.origin;
+    let url = request.url;
+    let method = request.method;
+    for (let hop = 0; ; hop++) {
+      const response = await this.transport.send(url, {
+        method,
+        headers: {
+          "User-Agent": USER_AGENT,
+          ...request.headers,
+          ...(authorization !== undefined && url.origin === origin && { Authorization: authorization }),
+        },
+        ...(request.signal && { signal: request.signal }),
+      });
+      const location = response.headers["location"];
+      if (!REDIRECTS.has(response.statusCode) || typeof location !== "string") return response;
+      await discard(response);
+      if (hop >= MAX_REDIRECTS) {
+        throw new UpstreamError("protocol", `${describeRequest(method, request.url)}: too many redirects`);
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== "https:" && next.protocol !== "http:") {
+        throw new UpstreamError("protocol", `${describeRequest(method, request.url)}: redirect to a non-HTTP URL`);
+      }
+      if (response.statusCode === 303) method = "GET";
+      url = next;
+    }
+  }
+}
