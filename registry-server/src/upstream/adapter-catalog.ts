@@ -18,25 +18,6 @@ export interface AdapterInfo {
   };
 }
 
-const ECR_REGIONS = [
-  "us-east-1",
-  "us-east-2",
-  "us-west-1",
-  "us-west-2",
-  "ca-central-1",
-  "eu-central-1",
-  "eu-west-1",
-  "eu-west-2",
-  "eu-west-3",
-  "eu-north-1",
-  "ap-northeast-1",
-  "ap-northeast-2",
-  "ap-south-1",
-  "ap-southeast-1",
-  "ap-southeast-2",
-  "sa-east-1",
-];
-
 const STANDARD = { endpointType: "EndpointPatternTypeStandard", endpoints: [] } as const;
 
 export const ADAPTERS: Readonly<Record<UpstreamType, AdapterInfo>> = {
@@ -74,8 +55,8 @@ export const ADAPTERS: Readonly<Record<UpstreamType, AdapterInfo>> = {
   "aws-ecr": {
     description:
       "Amazon ECR: https://<account>.dkr.ecr.<region>.amazonaws.com with an access key id and secret access key",
-    endpointType: "EndpointPatternTypeList",
-    endpoints: ECR_REGIONS.map((region) => ({ key: region, value: `https://api.ecr.${region}.amazonaws.com` })),
+    // The URL names the account's registry, so there is no list to choose from.
+    ...STANDARD,
   },
   "azure-acr": { description: "Azure Container Registry (https://<name>.azurecr.io)", ...STANDARD },
 };

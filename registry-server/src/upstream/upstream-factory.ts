@@ -6,13 +6,22 @@
 import { defaultUrl } from "./adapter-catalog.ts";
 import type { CredentialSource } from "./authorized-requester.ts";
 import { dockerHubBaseUrl, dockerHubRepository } from "./docker-hub.ts";
+import { EcrCredentials, ecrRegion } from "./ecr-credentials.ts";
 import { HttpTransport } from "./http-transport.ts";
 import { RegistryClient } from "./registry-client.ts";
-import type { EgressSettings, UpstreamEndpoint, UpstreamFactory, UpstreamRegistry } from "./upstream-registry.ts";
+import {
+  UpstreamError,
+  type EgressSettings,
+  type UpstreamEndpoint,
+  type UpstreamFactory,
+  type UpstreamRegistry,
+} from "./upstream-registry.ts";
 
 export interface UpstreamFactoryOptions {
   /** Tags asked for per page when listing (tests use small pages to exercise `Link`). */
   readonly tagsPageSize?: number;
+  /** ECR's API URL and region, for registries whose URL does not name them (tests on loopback). */
+  readonly ecr?: { readonly apiUrl?: string; readonly region?: string };
 }
 
 /** The endpoint's own credential, as it is. */
@@ -20,6 +29,31 @@ export function staticCredentials(endpoint: UpstreamEndpoint): CredentialSource 
   const credential = endpoint.credential;
   const value = credential && { username: credential.accessKey, password: credential.accessSecret };
   return () => Promise.resolve(value);
+}
+
+/** ECR: the endpoint's access key id and secret exchanged for a registry password. */
+function ecrCredentials(
+  endpoint: UpstreamEndpoint,
+  transport: HttpTransport,
+  options: UpstreamFactoryOptions,
+  baseUrl: string,
+): CredentialSource {
+  const credential = endpoint.credential;
+  if (!credential) return staticCredentials(endpoint);
+  const region = options.ecr?.region ?? ecrRegion(baseUrl);
+  let exchange: EcrCredentials | undefined;
+  return () => {
+    if (!region) {
+      const expected = "https://<account>.dkr.ecr.<region>.amazonaws.com";
+      return Promise.reject(new UpstreamError("protocol", `an aws-ecr endpoint's URL is ${expected}`));
+    }
+    exchange ??= new EcrCredentials(
+      transport,
+      { accessKeyId: credential.accessKey, secretAccessKey: credential.accessSecret },
+      { region, ...(options.ecr?.apiUrl !== undefined && { apiUrl: options.ecr.apiUrl }) },
+    );
+    return exchange.get();
+  };
 }
 
 function baseUrlOf(endpoint: UpstreamEndpoint): string {
@@ -49,7 +83,11 @@ export function createUpstreamFactory(egress: EgressSettings, options: UpstreamF
           repositoryName: dockerHubRepository,
         });
       case "aws-ecr":
-        throw new Error("aws-ecr endpoints are not supported yet");
+        return new RegistryClient(endpoint, {
+          ...common,
+          baseUrl,
+          credentials: ecrCredentials(endpoint, transport, options, baseUrl),
+        });
       case "docker-registry":
       case "harbor":
       case "github-ghcr":
