@@ -36,7 +36,23 @@ function internalError(pathname: string): RegistryError | HarborError {
     : new HarborError("INTERNAL_SERVER_ERROR", "internal server error");
 }
 
-export function createRequestListener(router: Router, log: Logger, metrics?: HttpMetrics): RequestListener {
+/**
+ * Rewrites a request's path before routing (the transparent mirror), or leaves it (undefined).
+ * It sees the raw path, the parsed URL and the Host header.
+ */
+export type PathRewrite = (
+  method: string,
+  path: string,
+  url: URL,
+  host: string | undefined,
+) => Promise<string | undefined>;
+
+export function createRequestListener(
+  router: Router,
+  log: Logger,
+  metrics?: HttpMetrics,
+  rewrite?: PathRewrite,
+): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const incomingId = req.headers["x-request-id"];
@@ -51,8 +67,8 @@ export function createRequestListener(router: Router, log: Logger, metrics?: Htt
     if (isRegistryPath(rawPath)) res.setHeader(DISTRIBUTION_API_VERSION_HEADER, "registry/2.0");
 
     const method = (req.method ?? "GET").toUpperCase();
-    const match = router.match(method, rawPath);
-    const route = match.kind === "found" ? match.name : "unmatched";
+    let route = "unmatched";
+    let routedPath = rawPath;
     const socket = req.socket;
     const bytesReadBefore = socket.bytesRead;
     const bytesWrittenBefore = socket.bytesWritten;
@@ -66,6 +82,7 @@ export function createRequestListener(router: Router, log: Logger, metrics?: Htt
         {
           method,
           path: rawPath,
+          ...(routedPath !== rawPath && { routedPath }),
           route,
           status: res.statusCode,
           durationMs: durationSeconds * 1000,
@@ -88,15 +105,26 @@ export function createRequestListener(router: Router, log: Logger, metrics?: Htt
       writeErrorBody(res, known ? error : internalError(rawPath));
     };
 
-    if (match.kind === "not-found") return fail(notFound(rawPath));
-    if (match.kind === "method-not-allowed") {
-      res.setHeader("Allow", match.allowed.join(", "));
-      return fail(methodNotAllowed(rawPath, method));
-    }
-    try {
-      Promise.resolve(match.handler({ req, res, url, params: match.params, requestId, log: requestLog })).catch(fail);
-    } catch (error) {
-      fail(error);
+    const dispatch = (path: string): void => {
+      routedPath = path;
+      const match = router.match(method, path);
+      if (match.kind === "not-found") return fail(notFound(path));
+      if (match.kind === "method-not-allowed") {
+        res.setHeader("Allow", match.allowed.join(", "));
+        return fail(methodNotAllowed(path, method));
+      }
+      route = match.name;
+      try {
+        Promise.resolve(match.handler({ req, res, url, params: match.params, requestId, log: requestLog })).catch(fail);
+      } catch (error) {
+        fail(error);
+      }
+    };
+
+    if (rewrite && isRegistryPath(rawPath)) {
+      rewrite(method, rawPath, url, req.headers.host).then((path) => dispatch(path ?? rawPath), fail);
+    } else {
+      dispatch(rawPath);
     }
   };
 }
