@@ -16,6 +16,9 @@ const addrSchema = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):\d{1,5}$/, 'expected "host:port", "[ipv6]:port" or ":port"')
   .refine((addr) => Number(addr.slice(addr.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
+/** Harbor's project names: lowercase, digits, and ._- inside. */
+const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
 const fileConfigSchema = z.strictObject({
   http: z
     .strictObject({
@@ -53,6 +56,21 @@ const fileConfigSchema = z.strictObject({
       service: z.string().min(1).default("airlock"),
       /** Token lifetime. */
       ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+    })
+    .prefault({}),
+  /** The transparent mirror: pulls without a project prefix, routed to proxy-cache projects. */
+  mirror: z
+    .strictObject({
+      /** Proxy-cache project for names whose first segment is no project (Docker's registry-mirrors). */
+      defaultProject: z.string().regex(PROJECT_NAME, "expected a project name").optional(),
+      /** containerd's `ns` parameter (the registry host the client meant) → proxy-cache project. */
+      namespaces: z
+        .record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "expected a registry host"), z.string().regex(PROJECT_NAME))
+        .default({}),
+      /** Host name the request arrived on → proxy-cache project (one mirror per host name). */
+      hosts: z
+        .record(z.string().regex(/^[a-z0-9.:-]+$/, "expected a host name"), z.string().regex(PROJECT_NAME))
+        .default({}),
     })
     .prefault({}),
   limits: z
@@ -96,6 +114,7 @@ export interface ServerConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   token: { realm?: string; service: string; ttlSeconds: number };
   limits: { maxManifestBytes: number; uploadIdleHours: number };
+  mirror: { defaultProject?: string; namespaces: Record<string, string>; hosts: Record<string, string> };
 }
 
 export class ConfigError extends Error {
@@ -240,5 +259,12 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
     },
     limits: { maxManifestBytes: merged.limits.maxManifestBytes, uploadIdleHours: merged.limits.uploadIdleHours },
+    mirror: {
+      ...(merged.mirror.defaultProject !== undefined && { defaultProject: merged.mirror.defaultProject }),
+      namespaces: merged.mirror.namespaces,
+      hosts: Object.fromEntries(
+        Object.entries(merged.mirror.hosts).map(([host, project]) => [host.toLowerCase(), project]),
+      ),
+    },
   };
 }

@@ -57,6 +57,7 @@ export async function startTestRegistry(
     logLevel: "info",
     token: { service: "airlock", ttlSeconds: 300 },
     limits: { maxManifestBytes: 4 * 1024 * 1024, uploadIdleHours: 24 },
+    mirror: { namespaces: {}, hosts: {} },
     ...overrides,
   };
   const server = await startRegistry(config, createLogger("info", sink), options);
