@@ -26,7 +26,7 @@ export interface ProjectArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-interface ProjectInputs {
+export interface ProjectInputs {
   connection: RegistryConnection;
   name: string;
   public: boolean;
@@ -36,7 +36,7 @@ interface ProjectInputs {
   adopt: boolean;
 }
 
-interface ProjectOutputs extends ProjectInputs {
+export interface ProjectOutputs extends ProjectInputs {
   projectId: number;
 }
 
@@ -146,7 +146,7 @@ async function setStorageLimit(connection: RegistryConnection, projectId: number
   );
 }
 
-const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, ProjectOutputs> = {
+export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, ProjectOutputs> = {
   async check(_olds, news) {
     return checkProject(news as unknown as Record<string, unknown>);
   },
