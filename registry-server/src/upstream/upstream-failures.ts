@@ -24,21 +24,17 @@ function codeOf(err: unknown): string | undefined {
   return undefined;
 }
 
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === "AbortError" || codeOf(err) === "UND_ERR_ABORTED");
-}
-
 /**
  * Maps a failure to reach or read from `where` ("GET registry.example/v2/"). A caller's own
  * abort is not an upstream failure: it is rethrown as it came.
  */
 export function transportFailure(err: unknown, where: string, signal?: AbortSignal): Error {
   if (err instanceof UpstreamError) return err;
-  if (signal?.aborted || isAbort(err)) {
-    return signal?.reason instanceof Error ? signal.reason : (err as Error);
-  }
+  if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : (err as Error);
   const code = codeOf(err) ?? "";
-  const detail = code || (err instanceof Error ? err.message : String(err));
+  // undici reports a proxy's refusal of CONNECT ("Proxy response (407) !== 200") as an abort.
+  const proxyRefusal = err instanceof Error && /^Proxy response \(\d+\)/.exec(err.message)?.[0];
+  const detail = proxyRefusal ? `egress proxy refused the tunnel: ${proxyRefusal}` : code || String(err);
   if (TIMEOUT_CODES.has(code)) return new UpstreamError("timeout", `${where}: timed out (${code})`, { cause: err });
   if (PROTOCOL_CODES.has(code) || code.startsWith("HPE_")) {
     return new UpstreamError("protocol", `${where}: malformed HTTP answer (${code})`, { cause: err });
