@@ -21,6 +21,14 @@ export interface Descriptor {
   /** Embedded content (base64), when the descriptor carries it. */
   readonly data?: string;
   readonly artifactType?: string;
+  /** The platform of an index entry, when it names one. */
+  readonly platform?: Platform;
+}
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
 }
 
 export interface ParsedManifest {
@@ -76,6 +84,7 @@ function descriptor(value: unknown, where: string): Descriptor {
       throw invalid(`${where}.data does not match its digest and size`);
     }
   }
+  const platform = platformOf(value["platform"]);
   return {
     mediaType,
     digest,
@@ -83,7 +92,16 @@ function descriptor(value: unknown, where: string): Descriptor {
     ...(urls !== undefined && { urls: urls }),
     ...(data !== undefined && { data }),
     ...(artifactType !== undefined && { artifactType }),
+    ...(platform && { platform }),
   };
+}
+
+/** An index entry's platform; undefined when absent or incomplete (it is informative only). */
+function platformOf(value: unknown): Platform | undefined {
+  if (!isObject(value)) return undefined;
+  const { os, architecture, variant } = value;
+  if (typeof os !== "string" || typeof architecture !== "string") return undefined;
+  return { os, architecture, ...(typeof variant === "string" && { variant }) };
 }
 
 function descriptors(value: unknown, where: string): Descriptor[] {

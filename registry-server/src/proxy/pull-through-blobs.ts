@@ -42,6 +42,11 @@ export class PullThroughBlobs {
     this.log = deps.log;
   }
 
+  /** Whether the repository already holds the blob. */
+  async isCached(repository: string, digest: string): Promise<boolean> {
+    return (await this.blobs.stat(repository, digest)) !== undefined;
+  }
+
   /** Upstream fetches in progress (for tests and shutdown). */
   get inFlight(): number {
     return this.fetches.size;
