@@ -15,6 +15,8 @@ import {
   resolveConfig,
   type ConfigOverrides,
 } from "./config.ts";
+import { CommandError } from "./cli/management-client.ts";
+import { preheatCommand } from "./cli/preheat-command.ts";
 import { createLogger } from "./logger.ts";
 import { startRegistry } from "./registry.ts";
 
@@ -26,6 +28,7 @@ const USAGE = `usage: airlock-registry <command> [flags]
 commands:
   serve           run the registry
   hash-password   read a password on stdin, print its hash for auth.admin.passwordHash
+  preheat         pull images into a proxy-cache project of a running registry (preheat --help)
   version         print the version
 
 serve flags (each overrides the configuration file; environment variables in brackets):
@@ -126,6 +129,11 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${await hashPassword(password)}\n`);
       return;
     }
+    case "preheat": {
+      const status = await preheatCommand(rest, process.stdout);
+      process.exitCode = status;
+      return;
+    }
     case "version":
       process.stdout.write(`${VERSION}\n`);
       return;
@@ -144,7 +152,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`airlock-registry: ${err.message}\n\n${USAGE}`);
     process.exit(2);
   }
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof CommandError) {
     process.stderr.write(`airlock-registry: ${err.message}\n`);
     process.exit(2);
   }
