@@ -1,7 +1,8 @@
 // The metadata store contract: what the registry knows about its content (blobs and where their
 // bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
 // live in the storage driver; everything else lives here.
-// It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts.
+// It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts
+// and the upstream registry endpoints of registry-store.ts.
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -14,6 +15,7 @@
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
 
 import type { IdentityAreas } from "./identity-store.ts";
+import type { RegistryMetadata } from "./registry-store.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
 
@@ -189,6 +191,7 @@ export interface MetadataAreas extends IdentityAreas {
   readonly manifests: ManifestMetadata;
   readonly tags: TagMetadata;
   readonly repositories: RepositoryMetadata;
+  readonly registries: RegistryMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

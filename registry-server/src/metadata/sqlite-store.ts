@@ -27,6 +27,7 @@ import type {
   UploadRecord,
 } from "./metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
+import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-registries.ts";
 import { StatementCache } from "./sqlite-statements.ts";
 
 /**
@@ -187,6 +188,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_logs_by_project ON audit_logs (project_id, op_time);
   CREATE INDEX audit_logs_by_time ON audit_logs (op_time);
   `,
+  // Upstream registry endpoints (queries in sqlite-registries.ts).
+  REGISTRIES_SCHEMA,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
@@ -295,9 +298,12 @@ const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, s
 class Queries extends StatementCache {
   /** The identity areas' queries, on the same connection. */
   readonly identity: IdentityQueries;
+  /** The registries area's queries, on the same connection. */
+  readonly registries: RegistryQueries;
 
   constructor(db: DatabaseSync) {
     super(db);
+    this.registries = new RegistryQueries(db);
     this.identity = new IdentityQueries(db);
   }
 
@@ -714,6 +720,10 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       (query) => read((q) => query(q.identity)),
       (query) => write((q) => query(q.identity)),
     ),
+    registries: bindRegistryArea(
+      (query) => read((q) => query(q.registries)),
+      (query) => write((q) => query(q.registries)),
+    ),
   };
 }
 
@@ -742,6 +752,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly members: MetadataAreas["members"];
   readonly robots: MetadataAreas["robots"];
   readonly audit: MetadataAreas["audit"];
+  readonly registries: MetadataAreas["registries"];
 
   private readonly reader: Queries;
   private readonly writer: Queries;
@@ -769,6 +780,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.members = areas.members;
     this.robots = areas.robots;
     this.audit = areas.audit;
+    this.registries = areas.registries;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

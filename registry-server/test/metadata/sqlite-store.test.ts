@@ -11,6 +11,7 @@ import { ConflictError, ROLES, type RoleId } from "../../src/metadata/identity-s
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
 import { identityStoreContract } from "../contracts/identity-store-contract.ts";
+import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -49,6 +50,7 @@ async function openContractStore(): Promise<ContractStore> {
 
 metadataStoreContract("sqlite", openContractStore);
 identityStoreContract("sqlite", openContractStore);
+registryStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -120,6 +122,7 @@ describe("sqlite metadata store", () => {
       "manifests",
       "project_members",
       "projects",
+      "registries",
       "repositories",
       "repository_blobs",
       "robots",
@@ -166,6 +169,7 @@ describe("sqlite metadata store", () => {
     // Back to version 1: the content tables only (sqlite_sequence cannot be dropped; it is empty).
     const writable = new DatabaseSync(file);
     writable.exec(`
+      DROP TABLE registries;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
     `);
