@@ -19,6 +19,10 @@ const addrSchema = z
 /** Harbor's project names: lowercase, digits, and ._- inside. */
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
+const proxyUrlSchema = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => new URL(url).hostname !== "", "expected an http:// or https:// proxy URL");
+
 const fileConfigSchema = z.strictObject({
   http: z
     .strictObject({
@@ -73,6 +77,20 @@ const fileConfigSchema = z.strictObject({
         .default({}),
     })
     .prefault({}),
+  upstream: z
+    .strictObject({
+      /** Proxy for http:// upstream registries, e.g. "http://proxy.corp:3128" (credentials in the URL). */
+      httpProxy: proxyUrlSchema.optional(),
+      /** Proxy for https:// upstream registries (CONNECT tunnels). */
+      httpsProxy: proxyUrlSchema.optional(),
+      /** Hosts reached directly: comma-separated names, ".domain" suffixes, IPs, CIDRs, "*". */
+      noProxy: z.string().optional(),
+      /** Budget for connecting to an upstream and for each wait on its answer. */
+      timeoutSeconds: z.number().min(1).max(600).default(30),
+      /** How often every registry endpoint is pinged to update its `status`. */
+      healthCheckIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       /** Largest manifest accepted (the specification asks for at least 4 MiB). */
@@ -103,6 +121,9 @@ export interface ConfigOverrides {
   logLevel?: string;
   /** The admin password in clear (from a file or the environment); hashed in memory at start. */
   adminPassword?: string;
+  httpProxy?: string;
+  httpsProxy?: string;
+  noProxy?: string;
 }
 
 export interface ServerConfig {
@@ -115,6 +136,16 @@ export interface ServerConfig {
   token: { realm?: string; service: string; ttlSeconds: number };
   limits: { maxManifestBytes: number; uploadIdleHours: number };
   mirror: { defaultProject?: string; namespaces: Record<string, string>; hosts: Record<string, string> };
+  /** Egress to upstream registries (proxy cache, pings, health checks). */
+  upstream: UpstreamConfig;
+}
+
+export interface UpstreamConfig {
+  httpProxy?: string;
+  httpsProxy?: string;
+  noProxy?: string;
+  timeoutMs: number;
+  healthCheckIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +160,9 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_TLS_KEY: "tlsKey",
   AIRLOCK_LOG_LEVEL: "logLevel",
   AIRLOCK_ADMIN_PASSWORD: "adminPassword",
+  AIRLOCK_HTTP_PROXY: "httpProxy",
+  AIRLOCK_HTTPS_PROXY: "httpsProxy",
+  AIRLOCK_NO_PROXY: "noProxy",
 };
 
 export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverrides {
@@ -218,6 +252,12 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       },
       ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
       ...(overrides.logLevel !== undefined && { log: { level: overrides.logLevel } }),
+      upstream: {
+        ...file.upstream,
+        ...(overrides.httpProxy !== undefined && { httpProxy: overrides.httpProxy }),
+        ...(overrides.httpsProxy !== undefined && { httpsProxy: overrides.httpsProxy }),
+        ...(overrides.noProxy !== undefined && { noProxy: overrides.noProxy }),
+      },
     },
     "the command line and environment",
   );
@@ -265,6 +305,13 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       hosts: Object.fromEntries(
         Object.entries(merged.mirror.hosts).map(([host, project]) => [host.toLowerCase(), project]),
       ),
+    },
+    upstream: {
+      ...(merged.upstream.httpProxy !== undefined && { httpProxy: merged.upstream.httpProxy }),
+      ...(merged.upstream.httpsProxy !== undefined && { httpsProxy: merged.upstream.httpsProxy }),
+      ...(merged.upstream.noProxy !== undefined && { noProxy: merged.upstream.noProxy }),
+      timeoutMs: merged.upstream.timeoutSeconds * 1000,
+      healthCheckIntervalMs: merged.upstream.healthCheckIntervalSeconds * 1000,
     },
   };
 }

@@ -58,6 +58,7 @@ export async function startTestRegistry(
     token: { service: "airlock", ttlSeconds: 300 },
     limits: { maxManifestBytes: 4 * 1024 * 1024, uploadIdleHours: 24 },
     mirror: { namespaces: {}, hosts: {} },
+    upstream: { timeoutMs: 10_000, healthCheckIntervalMs: 300_000 },
     ...overrides,
   };
   const server = await startRegistry(config, createLogger("info", sink), options);
