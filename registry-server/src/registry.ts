@@ -20,6 +20,8 @@ import { ApiAccess } from "./api/api-access.ts";
 import { AuditLog } from "./api/audit-log.ts";
 import { addAuditRoutes } from "./api/audit-routes.ts";
 import { addQuotaRoutes } from "./api/quota-routes.ts";
+import { addRegistryPingRoutes } from "./api/registry-ping-routes.ts";
+import { addRegistryRoutes } from "./api/registry-routes.ts";
 import { addRepositoryRoutes } from "./api/repository-routes.ts";
 import { addMemberRoutes } from "./api/member-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
@@ -43,6 +45,7 @@ import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
 import { openSqliteStore } from "./metadata/sqlite-store.ts";
 import { FilesystemDriver } from "./storage/filesystem-driver.ts";
+import { openUpstreams } from "./upstream/upstreams.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -125,6 +128,11 @@ export async function startRegistry(
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
   addRepositoryRoutes(router, { store: metadata, access, audit });
+  // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
+  const upstreams = await openUpstreams(config, metadata, log);
+  const { endpoints, factory, pingTimeoutMs } = upstreams;
+  addRegistryRoutes(router, { store: metadata, access, endpoints, onChange: (id) => upstreams.health.checkSoon(id) });
+  addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
@@ -138,6 +146,7 @@ export async function startRegistry(
     stop: async () => {
       stopUploadExpiry();
       await server.stop();
+      await upstreams.stop();
       await audit.close();
       await metadata.close();
     },

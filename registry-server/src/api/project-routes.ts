@@ -75,6 +75,16 @@ export async function visibleProject(
   return { project, caller };
 }
 
+/** Harbor's rules for `registry_id`: the administrator's decision, naming an existing endpoint. */
+async function requireProxyRegistry(deps: ProjectRouteDeps, caller: Principal, registryId: number): Promise<void> {
+  if (!isSysadmin(caller)) {
+    throw new HarborError("FORBIDDEN", "only the system administrator may set a proxy cache's registry");
+  }
+  if (!(await deps.identity.registries.get(registryId))) {
+    throw new HarborError("BAD_REQUEST", `registry ${registryId} not found`);
+  }
+}
+
 async function projectJson(
   deps: ProjectRouteDeps,
   project: ProjectRecord,
@@ -147,6 +157,7 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
     if (caller.kind !== "user") throw new HarborError("FORBIDDEN", "robot accounts cannot create projects");
     const body = await readJson(ctx.req, projectReqSchema);
     if (!body.project_name) throw new HarborError("BAD_REQUEST", "invalid project_name: required");
+    if (body.registry_id != null) await requireProxyRegistry(deps, caller, body.registry_id);
     const metadata: Record<string, string> = { public: "false", ...body.metadata };
     if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
     const now = new Date();
@@ -186,11 +197,23 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
     if (body.project_name !== undefined && body.project_name !== project.name) {
       throw new HarborError("BAD_REQUEST", "a project cannot be renamed");
     }
+    // A proxy-cache project may be pointed at another endpoint; a plain project stays plain.
+    const registryId = body.registry_id ?? undefined;
+    if (registryId !== undefined && registryId !== project.registryId) {
+      await requireProxyRegistry(deps, await access.requireCaller(ctx.req), registryId);
+      if (project.registryId === undefined) {
+        throw new HarborError("BAD_REQUEST", "a project that is not a proxy cache cannot become one");
+      }
+    }
     const metadata: Record<string, string> = { ...project.metadata, ...body.metadata };
     if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
     await identity.projects.update(
       project.id,
-      { metadata, ...(body.storage_limit !== undefined && { storageLimit: body.storage_limit }) },
+      {
+        metadata,
+        ...(body.storage_limit !== undefined && { storageLimit: body.storage_limit }),
+        ...(registryId !== undefined && { registryId }),
+      },
       new Date(),
     );
     ok(ctx.res);

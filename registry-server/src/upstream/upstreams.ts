@@ -1,0 +1,45 @@
+// Everything the server needs to talk to upstream registries, built once from the configuration:
+// the adapter factory with the egress settings, the endpoints (secrets sealed with the key in
+// dataDir/auth/) and their periodic health checks. The composition root wires these into the API
+// and the proxy cache, and stops them on shutdown.
+
+import * as path from "node:path";
+import { loadOrCreateSecretBox } from "../auth/secret-box.ts";
+import type { ServerConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import { EndpointHealth } from "./endpoint-health.ts";
+import { RegistryEndpoints } from "./registry-endpoints.ts";
+import { createUpstreamFactory } from "./upstream-factory.ts";
+import type { EgressSettings, UpstreamFactory } from "./upstream-registry.ts";
+
+export interface Upstreams {
+  readonly egress: EgressSettings;
+  readonly factory: UpstreamFactory;
+  readonly endpoints: RegistryEndpoints;
+  readonly health: EndpointHealth;
+  /** Bound on a ping from the API: a few requests (challenge, token, retry) at the egress timeout. */
+  readonly pingTimeoutMs: number;
+  stop(): Promise<void>;
+}
+
+export async function openUpstreams(config: ServerConfig, metadata: MetadataStore, log: Logger): Promise<Upstreams> {
+  const { httpProxy, httpsProxy, noProxy, timeoutMs, healthCheckIntervalMs } = config.upstream;
+  const egress: EgressSettings = {
+    ...(httpProxy !== undefined && { httpProxy }),
+    ...(httpsProxy !== undefined && { httpsProxy }),
+    ...(noProxy !== undefined && { noProxy }),
+    timeoutMs,
+  };
+  const factory = createUpstreamFactory(egress);
+  const endpoints = new RegistryEndpoints(
+    metadata.registries,
+    await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+  );
+  const health = new EndpointHealth(
+    { store: metadata.registries, endpoints, factory, log: log.child({ component: "registry-health" }) },
+    healthCheckIntervalMs,
+  );
+  health.start();
+  return { egress, factory, endpoints, health, pingTimeoutMs: timeoutMs * 3, stop: () => health.stop() };
+}
