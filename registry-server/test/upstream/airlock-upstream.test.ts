@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUpstreamFactory } from "../../src/upstream/upstream-factory.ts";
 import type { UpstreamEndpoint, UpstreamRegistry } from "../../src/upstream/upstream-registry.ts";
+import { HarborClient } from "../api/harbor-client.ts";
 import { ADMIN, startTestRegistry, type TestRegistry } from "../helpers.ts";
 import { DOCKER_MANIFEST, OCI_MANIFEST, OciClient, sha256 } from "../distribution/oci-client.ts";
 import { expectUpstreamError, readAll } from "./upstream-helpers.ts";
@@ -38,6 +39,12 @@ describe("generic adapter against our registry (Docker token auth)", () => {
     const client = new OciClient(upstream.url);
     image = await client.pushImage("team/app", "v1", { mediaType: DOCKER_MANIFEST, layer: "the layer bytes" });
     for (let i = 0; i < 7; i++) await client.pushImage("team/many", `t${i}`, { layer: `layer ${i}` });
+    await client.pushImage("pub/app", "v1", { layer: "public layer" });
+    const madePublic = await new HarborClient(upstream.url).call("PUT", "/projects/pub", {
+      headers: { "X-Is-Resource-Name": "true" },
+      body: { metadata: { public: "true" } },
+    });
+    expect(madePublic.status, madePublic.text).toBe(200);
   });
   afterAll(async () => {
     await Promise.all(adapters.map((a) => a.close()));
@@ -80,6 +87,12 @@ describe("generic adapter against our registry (Docker token auth)", () => {
     expect(await registry.listTags("team/many", 100)).toEqual(["t0", "t1", "t2", "t3", "t4", "t5", "t6"]);
     expect(await registry.listTags("team/many", 3)).toEqual(["t0", "t1", "t2"]);
     expect(await registry.listTags("team/none", 10)).toBeUndefined();
+  });
+
+  it("pulls anonymously with an anonymous token where the upstream allows it, and only there", async () => {
+    const anonymous = adapter({ credential: undefined });
+    expect((await anonymous.getManifest("pub/app", "v1", ACCEPT))?.mediaType).toBe(OCI_MANIFEST);
+    await expectUpstreamError(anonymous.getManifest("team/app", "v1", ACCEPT), "unauthorized");
   });
 
   it("asks the token service once per scope and reuses the token", async () => {
