@@ -9,6 +9,7 @@ import { digestOf, parseDigest } from "../content/digest.ts";
 import { AuthorizedRequester, type CredentialSource } from "./authorized-requester.ts";
 import { BearerTokens } from "./bearer-tokens.ts";
 import { discard, readBody, type HttpTransport, type TransportResponse } from "./http-transport.ts";
+import { nextPage, parseTags } from "./tag-pagination.ts";
 import { describeRequest, statusFailure, transportFailure } from "./upstream-failures.ts";
 import {
   UpstreamError,
@@ -248,29 +249,4 @@ function embeddedMediaType(content: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parseTags(body: Buffer, where: string): string[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new UpstreamError("protocol", `${where}: tag list is not JSON`);
-  }
-  const tags = (json as { tags?: unknown } | null)?.tags;
-  if (tags === null || tags === undefined) return [];
-  if (!Array.isArray(tags) || !tags.every((t): t is string => typeof t === "string")) {
-    throw new UpstreamError("protocol", `${where}: malformed tag list`);
-  }
-  return tags;
-}
-
-/** The `rel="next"` target of a `Link` header, on the same origin. */
-function nextPage(link: string | undefined, current: URL, where: string): URL | undefined {
-  if (!link) return undefined;
-  const match = /<([^>]*)>\s*;[^,]*rel="?next"?/i.exec(link);
-  if (!match?.[1]) return undefined;
-  const next = new URL(match[1], current);
-  if (next.origin !== current.origin) throw new UpstreamError("protocol", `${where}: Link to another origin`);
-  return next;
 }
