@@ -24,12 +24,14 @@ import { addRegistryPingRoutes } from "./api/registry-ping-routes.ts";
 import { addRegistryRoutes } from "./api/registry-routes.ts";
 import { addRepositoryRoutes } from "./api/repository-routes.ts";
 import { addMemberRoutes } from "./api/member-routes.ts";
+import { addPreheatRoutes } from "./api/preheat-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, storageHealthCheck } from "./api/system-routes.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { BlobStore } from "./content/blob-store.ts";
 import { LocalContent } from "./content/content-source.ts";
+import { createProxyCache } from "./proxy/proxy-cache.ts";
 import { ManifestService } from "./content/manifest-service.ts";
 import { scheduleUploadExpiry } from "./content/upload-expiry.ts";
 import { UploadService } from "./content/upload-service.ts";
@@ -104,8 +106,22 @@ export async function startRegistry(
   const blobs = new BlobStore(driver, metadata, log);
   const uploads = new UploadService(driver, metadata, blobs, log);
   const manifests = new ManifestService(metadata, blobs, { maxManifestBytes: config.limits.maxManifestBytes });
-  const content = new LocalContent(manifests, blobs);
   const metrics = new HttpMetrics();
+  // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
+  const upstreams = await openUpstreams(config, metadata, log);
+  const { endpoints, factory, pingTimeoutMs } = upstreams;
+  const proxy = createProxyCache({
+    metadata,
+    manifests,
+    blobs,
+    local: new LocalContent(manifests, blobs),
+    endpoints: (id) => endpoints.get(id),
+    factory,
+    mirror: config.mirror,
+    metricsRegistry: metrics.registry,
+    log,
+  });
+  const content = proxy.content;
   const audit = new AuditLog(metadata, log);
   const stopUploadExpiry = scheduleUploadExpiry(
     { metadata, blobs, log },
@@ -128,16 +144,14 @@ export async function startRegistry(
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
   addRepositoryRoutes(router, { store: metadata, access, audit });
-  // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
-  const upstreams = await openUpstreams(config, metadata, log);
-  const { endpoints, factory, pingTimeoutMs } = upstreams;
   addRegistryRoutes(router, { store: metadata, access, endpoints, onChange: (id) => upstreams.health.checkSoon(id) });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
+  addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
   addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
   const server = await listen(
-    createRequestListener(router, log, metrics),
+    createRequestListener(router, log, metrics, proxy.rewrite),
     { ...config.addr, ...(config.tls && { tls: config.tls }), shutdownTimeoutMs: config.shutdownTimeoutMs },
     log,
   );
@@ -147,6 +161,7 @@ export async function startRegistry(
       stopUploadExpiry();
       await server.stop();
       await upstreams.stop();
+      await proxy.close();
       await audit.close();
       await metadata.close();
     },

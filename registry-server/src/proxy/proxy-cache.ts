@@ -1,0 +1,68 @@
+// Builds the proxy cache from the registry's parts: the pull-through content source the /v2
+// routes read through, the preheater, and the transparent mirror's path rewrite. One place, so
+// that the composition root stays a list of parts.
+
+import type { BlobStore } from "../content/blob-store.ts";
+import type { ContentSource } from "../content/content-source.ts";
+import type { ManifestService } from "../content/manifest-service.ts";
+import type { PathRewrite } from "../http/app.ts";
+import type { Logger } from "../logger.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import type { UpstreamFactory } from "../upstream/upstream-registry.ts";
+import type { Registry } from "prom-client";
+import { MirrorRouting, type MirrorSettings } from "./mirror-routing.ts";
+import { Preheater } from "./preheat.ts";
+import { ProxyMetrics } from "./proxy-metrics.ts";
+import { ProxyProjects, type EndpointLookup } from "./proxy-projects.ts";
+import { PullThroughBlobs } from "./pull-through-blobs.ts";
+import { PullThroughCache } from "./pull-through-cache.ts";
+import { PullThroughManifests } from "./pull-through-manifests.ts";
+
+export interface ProxyCache {
+  /** What the /v2 routes read through: proxy-cache projects via their upstream, the rest locally. */
+  readonly content: ContentSource;
+  readonly preheater: Preheater;
+  /** The transparent mirror's rewrite; undefined when no mirror rule is configured. */
+  readonly rewrite: PathRewrite | undefined;
+  close(): Promise<void>;
+}
+
+export function createProxyCache(deps: {
+  metadata: MetadataStore;
+  manifests: ManifestService;
+  blobs: BlobStore;
+  local: ContentSource;
+  endpoints: EndpointLookup;
+  factory: UpstreamFactory;
+  mirror: MirrorSettings;
+  metricsRegistry: Registry;
+  log: Logger;
+}): ProxyCache {
+  const log = deps.log.child({ component: "proxy-cache" });
+  const metrics = new ProxyMetrics(deps.metricsRegistry);
+  const projects = new ProxyProjects({
+    projects: deps.metadata.projects,
+    endpoints: deps.endpoints,
+    createUpstream: deps.factory,
+  });
+  const manifests = new PullThroughManifests({ manifests: deps.manifests, metrics, log });
+  const blobs = new PullThroughBlobs({ blobs: deps.blobs, metrics, log });
+  const content = new PullThroughCache({
+    local: deps.local,
+    projects,
+    manifestService: deps.manifests,
+    manifests,
+    blobs,
+  });
+  const preheater = new Preheater({ projects, manifests, blobs, log });
+  const mirror = new MirrorRouting(
+    deps.mirror,
+    async (name) => (await deps.metadata.projects.getByName(name)) !== undefined,
+  );
+  return {
+    content,
+    preheater,
+    rewrite: mirror.enabled ? (method, path, url, host) => mirror.rewrite(method, path, url, host) : undefined,
+    close: () => projects.close(),
+  };
+}
