@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on this machine, idempotently: the pinned Node.js and the npm
 # dependencies (npm ci), then a Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on
-# PATH when it is new enough, otherwise one built from its Go module and cached once per machine.
+# PATH when it is new enough, otherwise one built from its Go module and cached once per machine;
+# then the provider plugins the npm packages need, built from their Go modules (cached once per
+# machine too) and installed where the engine looks for them, since it may download nothing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$AIRLOCK_ROOT"
@@ -76,6 +78,33 @@ SHIM
   install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$AIRLOCK_PULUMI_BIN/"
 }
 
+# Provider plugins, one per npm package of a provider: name, Go module, the module's version, main
+# package. The Go module proxy serves these modules only at pseudo-versions, so the plugin is
+# installed under the version the npm package asks the engine for (its package.json, pulumi.version).
+PROVIDER_PLUGINS=(
+  "kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 v4.0.0-20260115033456-f47bc2d6f199 github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes"
+)
+
+ensure_provider_plugins() {
+  local entry name module version package claimed cached installed
+  for entry in "${PROVIDER_PLUGINS[@]}"; do
+    read -r name module version package <<<"$entry"
+    claimed=$(node_modules/.bin/node -p "require('./node_modules/@pulumi/$name/package.json').pulumi.version")
+    cached="$AIRLOCK_CACHE_DIR/pulumi-plugins/resource-$name-v$claimed"
+    if [ ! -x "$cached/pulumi-resource-$name" ] ||
+      [ "$(cat "$cached/build-info" 2>/dev/null)" != "$module@$version as v$claimed" ]; then
+      bash scripts/pulumi/build-provider.sh "$name" "$module" "$version" "$package" "$claimed" "$cached"
+    fi
+    installed="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$name-v$claimed/pulumi-resource-$name"
+    if ! cmp -s "$cached/pulumi-resource-$name" "$installed"; then
+      log "installing the $name provider plugin v$claimed ($cached)"
+      "$AIRLOCK_PULUMI_BIN/pulumi" plugin install resource "$name" "v$claimed" \
+        --file "$cached/pulumi-resource-$name" --reinstall
+    fi
+  done
+}
+
 ensure_node_modules
 airlock_env
 ensure_pulumi_cli
+ensure_provider_plugins
