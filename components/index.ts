@@ -12,3 +12,10 @@ export { ProjectMember, type ProjectMemberArgs, type ProjectRole } from "./regis
 export { RobotAccount, projectAccess, type RobotAccountArgs, type RobotPermission } from "./registry/robot-account";
 export { User, type UserArgs } from "./registry/user";
 export { DeclaredContent, type DeclaredContentArgs, type RobotCredentials } from "./registry/declared-content";
+export {
+  RegistryPullSecret,
+  dockerConfigJson,
+  registryHost,
+  validatePullSecretArgs,
+  type RegistryPullSecretArgs,
+} from "./kubernetes/pull-secret";
