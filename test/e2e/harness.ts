@@ -33,16 +33,20 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Creates a stack of this project with its own backend.
+ * Creates a stack of this project (or of another Pulumi program in it) with its own backend.
  * @param config the stack's `airlock:` settings, given the stack's temporary directory
+ * @param programDir the directory of the program's Pulumi.yaml; default the project root
  */
-export async function createTestStack(config: (workDir: string) => Record<string, unknown>): Promise<TestStack> {
+export async function createTestStack(
+  config: (workDir: string) => Record<string, unknown>,
+  programDir: string = PROJECT_ROOT,
+): Promise<TestStack> {
   if (!existsSync(path.join(PULUMI_ROOT, "bin", "pulumi"))) {
     throw new Error("the project's Pulumi CLI is missing: run scripts/bootstrap.sh (scripts/test.sh does)");
   }
   const workDir = mkdtempSync(path.join(tmpdir(), "airlock-e2e-"));
   const stackName = `e2e-${randomBytes(4).toString("hex")}`;
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stackName}.yaml`);
+  const stackFile = path.join(programDir, `Pulumi.${stackName}.yaml`);
   // The stack file first: `stack init` adds its encryption salt to the config already there.
   const entries = Object.fromEntries(Object.entries(config(workDir)).map(([key, value]) => [`airlock:${key}`, value]));
   writeFileSync(stackFile, stringify({ config: entries }));
@@ -55,7 +59,7 @@ export async function createTestStack(config: (workDir: string) => Record<string
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   };
-  const stack = await LocalWorkspace.createStack({ stackName, workDir: PROJECT_ROOT }, { pulumiCommand, envVars });
+  const stack = await LocalWorkspace.createStack({ stackName, workDir: programDir }, { pulumiCommand, envVars });
   return {
     stack,
     stackName,
