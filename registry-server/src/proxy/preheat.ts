@@ -97,6 +97,8 @@ export class Preheater {
   private readonly log: Logger;
   private readonly options: PreheatOptions;
   private readonly jobs = new Map<string, PreheatJob>();
+  private readonly running = new Set<Promise<PreheatJob>>();
+  private closing = false;
 
   constructor(
     deps: { projects: ProxyProjects; manifests: PullThroughManifests; blobs: PullThroughBlobs; log: Logger },
@@ -131,13 +133,22 @@ export class Preheater {
     };
     this.jobs.set(job.id, job);
     this.forgetOldJobs(project);
+    if (this.closing) throw new RegistryError("UNAVAILABLE", "the registry is shutting down");
     const done = this.run(job, parsed, request.platforms);
+    this.running.add(done);
+    void done.finally(() => this.running.delete(done)).catch(() => {});
     done.catch((err: unknown) => {
       job.status = "failed";
       job.finishedAt = new Date();
       this.log.error({ err, job: job.id }, "preheat job crashed");
     });
     return { job, done };
+  }
+
+  /** Starts no more images; resolves when running jobs have stopped (their images in flight end). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.running]);
   }
 
   get(id: string): PreheatJob | undefined {
@@ -156,13 +167,18 @@ export class Preheater {
   ): Promise<PreheatJob> {
     let next = 0;
     const worker = async (): Promise<void> => {
-      for (let index = next++; index < images.length; index = next++) {
+      for (let index = next++; index < images.length && !this.closing; index = next++) {
         const item = job.items[index];
         const image = images[index];
         if (item && image) await this.fetchWithRetries(job.project, item, image, platforms);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
+    for (const item of job.items) {
+      if (item.status !== "pending") continue;
+      item.status = "failed";
+      item.error = "not started: the registry shut down";
+    }
     const failed = job.items.filter((i) => i.status === "failed").length;
     job.status = failed === 0 ? "succeeded" : failed === job.items.length ? "failed" : "partial";
     job.finishedAt = new Date();

@@ -63,6 +63,13 @@ export function createProxyCache(deps: {
     content,
     preheater,
     rewrite: mirror.enabled ? (method, path, url, host) => mirror.rewrite(method, path, url, host) : undefined,
-    close: () => projects.close(),
+    close: async () => {
+      // Preheat stops taking images; transfers in flight get a moment, then are cut; the
+      // metadata store closes only after this.
+      const stopping = preheater.close();
+      await blobs.close(5_000);
+      await stopping;
+      await projects.close();
+    },
   };
 }

@@ -35,11 +35,26 @@ export class PullThroughBlobs {
   private readonly metrics: ProxyMetrics;
   private readonly log: Logger;
   private readonly fetches = new Map<string, Promise<BlobFetch>>();
+  /** Transfers whose bytes are flowing, to finish or cut on shutdown. */
+  private readonly transfers = new Set<{ body: Readable; done: Promise<unknown> }>();
 
   constructor(deps: { blobs: BlobStore; metrics: ProxyMetrics; log: Logger }) {
     this.blobs = deps.blobs;
     this.metrics = deps.metrics;
     this.log = deps.log;
+  }
+
+  /**
+   * Lets transfers in flight finish for up to `graceMs`, then cuts the rest (nothing partial
+   * becomes visible): called on shutdown, before the metadata store closes.
+   */
+  async close(graceMs: number): Promise<void> {
+    const pending = (): Promise<unknown> => Promise.allSettled([...this.transfers].map((t) => t.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([pending(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const transfer of this.transfers) transfer.body.destroy(new Error("the registry is shutting down"));
+    await pending();
   }
 
   /** Whether the repository already holds the blob. */
@@ -54,7 +69,7 @@ export class PullThroughBlobs {
 
   async get(target: ProxyTarget, repository: string, digest: string, purpose: BlobPurpose): Promise<BlobSource> {
     const name = target.upstream.endpoint.name;
-    const cached = await this.blobs.stat(repository, digest);
+    const cached = (await this.blobs.stat(repository, digest)) ?? (await this.fromSibling(target, repository, digest));
     if (cached) {
       this.metrics.hit(name, "blob");
       if (purpose === "body") this.metrics.servedFromCache(name, cached.size);
@@ -75,6 +90,17 @@ export class PullThroughBlobs {
       return { kind: "live", digest, size: fetch.size, pipe: (destination) => this.pipe(fetch, destination) };
     }
     return { kind: "stored", blob: await this.storedIn(repository, digest, fetch) };
+  }
+
+  /**
+   * Links a blob another repository of the same proxy-cache project already fetched: base layers
+   * shared by many images then cross the upstream link once. Only within the project: whoever
+   * may pull from it may fetch any of its upstream's repositories through it anyway.
+   */
+  private async fromSibling(target: ProxyTarget, repository: string, digest: string): Promise<BlobRecord | undefined> {
+    const prefix = `${target.project.name}/`;
+    const siblings = (await this.blobs.holders(digest)).filter((holder) => holder.startsWith(prefix));
+    return siblings.length === 0 ? undefined : this.blobs.mount(repository, digest, siblings);
   }
 
   /** Sends the bytes live when they have not started flowing yet, else from the store. */
@@ -133,15 +159,22 @@ export class PullThroughBlobs {
     // The route attaches its client within this tick; the bytes start flowing after it.
     setImmediate(() => {
       fetch.started = true;
-      void this.pump(body, toStore, fetch)
-        .then((bytes) => this.metrics.fetchedFromUpstream(name, bytes))
-        .catch((err: unknown) => {
-          this.log.warn(
-            { upstream: name, repository, digest, err: { message: (err as Error).message } },
-            "upstream blob transfer failed",
-          );
-        })
-        .finally(release);
+      const transfer = {
+        body,
+        done: this.pump(body, toStore, fetch)
+          .then((bytes) => this.metrics.fetchedFromUpstream(name, bytes))
+          .catch((err: unknown) => {
+            this.log.warn(
+              { upstream: name, repository, digest, err: { message: (err as Error).message } },
+              "upstream blob transfer failed",
+            );
+          })
+          .finally(() => {
+            release();
+            this.transfers.delete(transfer);
+          }),
+      };
+      this.transfers.add(transfer);
     });
     // A refused or failed store must not surface as an unhandled rejection when nobody waits.
     stored.catch(() => {});

@@ -5,6 +5,7 @@
 import { expect } from "vitest";
 import { HarborClient, idFromLocation } from "../api/harbor-client.ts";
 import { OciClient } from "../distribution/oci-client.ts";
+import type { ServerConfig } from "../../src/config.ts";
 import { ADMIN, startTestRegistry, type TestRegistry } from "../helpers.ts";
 
 export interface ProxyFixture {
@@ -21,10 +22,10 @@ export interface ProxyFixture {
 }
 
 export async function startProxyFixture(
-  options: { project?: string; metadata?: Record<string, string> } = {},
+  options: { project?: string; metadata?: Record<string, string>; proxyConfig?: Partial<ServerConfig> } = {},
 ): Promise<ProxyFixture> {
   const upstream = await startTestRegistry();
-  const proxy = await startTestRegistry();
+  const proxy = await startTestRegistry(options.proxyConfig);
   const api = new HarborClient(proxy.url);
   const project = options.project ?? "hub";
   const endpoint = await api.call("POST", "/registries", {
