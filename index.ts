@@ -3,7 +3,7 @@
 
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { DeclaredContent, LocalRegistry } from "./components";
+import { DeclaredContent, DeclaredProxyCache, LocalRegistry } from "./components";
 import { parseStackConfig, StackConfigError } from "./components/stack-config";
 
 function loadStackConfig() {
@@ -42,6 +42,13 @@ const registry = new LocalRegistry("registry", {
   ...(config.adminPassword !== undefined && { adminPassword: pulumi.secret(config.adminPassword) }),
   logLevel: config.local.logLevel,
   removeDataOnDestroy: config.local.removeDataOnDestroy,
+  upstream: config.upstream,
+  // Only the rules that are set: an empty section would change the server's configuration file.
+  mirror: {
+    ...(config.mirror.defaultProject !== undefined && { defaultProject: config.mirror.defaultProject }),
+    ...(Object.keys(config.mirror.namespaces).length > 0 && { namespaces: config.mirror.namespaces }),
+    ...(Object.keys(config.mirror.hosts).length > 0 && { hosts: config.mirror.hosts }),
+  },
 });
 
 // Users, projects, members and robots declared in the stack, created through the registry's API.
@@ -49,6 +56,14 @@ const content = new DeclaredContent("registry", {
   connection: registry.connection,
   users: config.users,
   projects: config.projects,
+});
+
+// Upstream endpoints, proxy-cache projects and the images they keep, through the same API.
+const proxyCache = new DeclaredProxyCache("registry", {
+  connection: registry.connection,
+  registries: config.registries,
+  proxyProjects: config.proxyProjects,
+  users: content.users,
 });
 
 /** Base URL of the registry. */
@@ -62,4 +77,8 @@ export const serverPid = registry.pid;
 export const dataDir = registry.dataDir;
 export const logFile = registry.logFile;
 /** Robot credentials by "<project>/<robot>" (secret): log in with username and password. */
-export const robots = pulumi.secret(content.robots);
+export const robots = pulumi.secret({ ...content.robots, ...proxyCache.robots });
+/** Upstream endpoint ids by name. */
+export const registryIds = proxyCache.registryIds;
+/** The digest each preheated image resolved to, by proxy-cache project. */
+export const preheated = proxyCache.preheated;

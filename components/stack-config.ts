@@ -84,21 +84,142 @@ const projectSchema = z.strictObject({
   robots: z.array(robotSchema).default([]),
 });
 
-export const stackConfigSchema = z.strictObject({
-  /** Where the registry runs: this machine, a Kubernetes cluster, or AWS. */
-  target: z.enum(["local", "kubernetes", "aws"]).default("local"),
-  local: localTargetSchema.prefault({}),
-  adminUsername: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, "expected a lowercase user name")
-    .default("admin"),
-  /** Set with `pulumi config set --secret airlock:adminPassword …`; generated when absent. */
-  adminPassword: z.string().min(12, "expected at least 12 characters").optional(),
-  /** Local users of the registry. */
-  users: z.array(userSchema).default([]),
-  /** Projects, with their members and robot accounts. */
-  projects: z.array(projectSchema).default([]),
+const projectName = z
+  .string()
+  .max(255)
+  .regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them");
+
+const upstreamSchema = z.strictObject({
+  /** The corporate proxy for http:// upstreams. */
+  httpProxy: z.url().optional(),
+  /** The corporate proxy for https:// upstreams (CONNECT tunnels). */
+  httpsProxy: z.url().optional(),
+  /** Hosts reached directly: comma-separated names, .domains, IPs or CIDRs. */
+  noProxy: z.string().optional(),
+  timeoutSeconds: z.number().int().min(1).max(600).optional(),
+  healthCheckIntervalSeconds: z.number().int().min(10).max(86_400).optional(),
 });
+
+const mirrorSchema = z.strictObject({
+  /** Proxy-cache project for pulls without a project prefix (Docker's registry-mirrors). */
+  defaultProject: projectName.optional(),
+  /** containerd's `ns` (a registry host) → proxy-cache project. */
+  namespaces: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "expected a registry host"), projectName).default({}),
+  /** Host name the request arrives on → proxy-cache project. */
+  hosts: z.record(z.string().regex(/^[a-z0-9.:-]+$/, "expected a host name"), projectName).default({}),
+});
+
+export const REGISTRY_TYPES = [
+  "docker-hub",
+  "docker-registry",
+  "harbor",
+  "github-ghcr",
+  "quay",
+  "google-gcr",
+  "aws-ecr",
+  "azure-acr",
+] as const;
+
+const registrySchema = z.strictObject({
+  name: projectName,
+  type: z.enum(REGISTRY_TYPES),
+  url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
+  description: z.string().max(1024).default(""),
+  /** Set the secret with `pulumi config set --secret --path 'airlock:registries[0].credential.accessSecret' …`. */
+  credential: z.strictObject({ accessKey: z.string().min(1), accessSecret: z.string().min(1) }).optional(),
+  /** Bump to send the credential again after it was changed outside Pulumi. */
+  credentialVersion: z.number().int().min(0).default(0),
+  insecure: z.boolean().default(false),
+  /** PEM CA certificate(s) of a private upstream. */
+  caCertificate: z
+    .string()
+    .includes("-----BEGIN CERTIFICATE-----", { error: "expected PEM certificate(s)" })
+    .optional(),
+});
+
+const proxyProjectSchema = z.strictObject({
+  name: projectName,
+  /** The `name` of the entry of airlock:registries this project pulls through. */
+  registry: projectName,
+  public: z.boolean().default(false),
+  /** Bandwidth towards the upstream, kilobits per second; -1 for no limit. */
+  speedKbps: z.number().int().min(-1).default(-1),
+  /** Concurrent upstream requests; -1 for no limit. */
+  maxUpstreamConnections: z.number().int().min(-1).default(-1),
+  storageLimit: z.number().int().min(-1).default(-1),
+  /** Images kept present in the cache, fetched at `pulumi up`. */
+  preheat: z
+    .strictObject({
+      images: z.array(z.string().min(1)).min(1),
+      platforms: z
+        .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/architecture"))
+        .default([]),
+    })
+    .optional(),
+  members: z.array(memberSchema).default([]),
+  robots: z.array(robotSchema).default([]),
+});
+
+export const stackConfigSchema = z
+  .strictObject({
+    /** Where the registry runs: this machine, a Kubernetes cluster, or AWS. */
+    target: z.enum(["local", "kubernetes", "aws"]).default("local"),
+    local: localTargetSchema.prefault({}),
+    adminUsername: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, "expected a lowercase user name")
+      .default("admin"),
+    /** Set with `pulumi config set --secret airlock:adminPassword …`; generated when absent. */
+    adminPassword: z.string().min(12, "expected at least 12 characters").optional(),
+    /** Local users of the registry. */
+    users: z.array(userSchema).default([]),
+    /** Projects, with their members and robot accounts. */
+    projects: z.array(projectSchema).default([]),
+    /** Egress towards upstream registries (the corporate proxy of a DMZ). */
+    upstream: upstreamSchema.default({}),
+    /** Transparent mirror routing to proxy-cache projects. */
+    mirror: mirrorSchema.prefault({}),
+    /** Upstream registry endpoints. */
+    registries: z.array(registrySchema).default([]),
+    /** Proxy-cache projects, each pulling through one of `registries`. */
+    proxyProjects: z.array(proxyProjectSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const registries = new Set(config.registries.map((r) => r.name));
+    const proxies = new Set(config.proxyProjects.map((p) => p.name));
+    config.proxyProjects.forEach((project, index) => {
+      if (!registries.has(project.registry)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["proxyProjects", index, "registry"],
+          message: `no entry of airlock:registries is named ${JSON.stringify(project.registry)}`,
+        });
+      }
+    });
+    config.projects.forEach((project, index) => {
+      if (proxies.has(project.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["projects", index, "name"],
+          message: "also declared as a proxy project",
+        });
+      }
+    });
+    const mirrored = [
+      ["defaultProject", config.mirror.defaultProject] as const,
+      ...Object.entries(config.mirror.namespaces).map(([ns, p]) => [`namespaces.${ns}`, p] as const),
+      ...Object.entries(config.mirror.hosts).map(([host, p]) => [`hosts.${host}`, p] as const),
+    ];
+    for (const [key, project] of mirrored) {
+      if (project !== undefined && !proxies.has(project)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mirror", ...key.split(/\.(.*)/s).filter(Boolean)],
+          message: `${JSON.stringify(project)} is not one of airlock:proxyProjects`,
+        });
+      }
+    }
+  });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
@@ -113,7 +234,7 @@ export interface ParsedStackConfig {
 }
 
 /** Keys whose values may hold secrets: never echoed in errors. */
-const SECRET_KEYS = new Set(["adminPassword", "users"]);
+const SECRET_KEYS = new Set(["adminPassword", "users", "registries"]);
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
@@ -177,9 +298,12 @@ export function parseStackConfig(entries: Record<string, string>, secretKeys?: R
   }
 
   const warnings: string[] = [];
+  // Registry endpoints without a credential (anonymous pulls) hold no secret.
+  const holdsSecret = (key: string): boolean =>
+    key !== "registries" || result.data.registries.some((r) => r.credential !== undefined);
   for (const key of secretKeys ? SECRET_KEYS : []) {
     const fullKey = `${prefix}${key}`;
-    if (entries[fullKey] !== undefined && !secretKeys?.has(fullKey)) {
+    if (entries[fullKey] !== undefined && !secretKeys?.has(fullKey) && holdsSecret(key)) {
       warnings.push(`${fullKey} is stored in clear text: set it with \`pulumi config set --secret ${fullKey}\``);
     }
   }

@@ -7,7 +7,7 @@ import { GeneratedPassword } from "../secrets/generated-password";
 import { CertificateAuthority } from "../tls/certificate-authority";
 import { TlsCertificate } from "../tls/tls-certificate";
 import type { RegistryConnection } from "../registry/api-client";
-import { ServerProcess } from "./server-process";
+import { ServerProcess, type MirrorSettings, type UpstreamSettings } from "./server-process";
 
 export interface LocalRegistryArgs {
   /** Port to listen on. */
@@ -30,6 +30,10 @@ export interface LocalRegistryArgs {
   removeDataOnDestroy?: pulumi.Input<boolean>;
   /** Node.js binary to run the server with. Default: the one running this program. */
   nodePath?: pulumi.Input<string>;
+  /** Egress towards upstream registries: the corporate HTTP(S) proxy, timeouts. */
+  upstream?: pulumi.Input<UpstreamSettings>;
+  /** Transparent mirror routing of pulls without a project prefix to proxy-cache projects. */
+  mirror?: pulumi.Input<MirrorSettings>;
 }
 
 /** Directory of the bundled server, registry-server/, in this package. */
@@ -96,6 +100,8 @@ export class LocalRegistry extends pulumi.ComponentResource {
         adminPassword,
         logLevel: args.logLevel ?? "info",
         removeDataOnDelete: args.removeDataOnDestroy ?? false,
+        upstream: args.upstream ?? {},
+        mirror: args.mirror ?? {},
       },
       { parent: this },
     );

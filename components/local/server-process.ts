@@ -35,6 +35,34 @@ export interface ServerProcessArgs {
   logLevel: pulumi.Input<string>;
   /** Delete dataDir and stateDir when the resource is deleted. Default false: data is kept. */
   removeDataOnDelete?: pulumi.Input<boolean>;
+  /** The server configuration's `upstream` section: egress proxy and timeouts towards upstreams. */
+  upstream?: pulumi.Input<UpstreamSettings>;
+  /** The server configuration's `mirror` section: transparent mirror routing. */
+  mirror?: pulumi.Input<MirrorSettings>;
+}
+
+/** Egress towards upstream registries (the server's `upstream` configuration section). */
+export interface UpstreamSettings {
+  /** Proxy for http:// upstreams, e.g. http://proxy.corp:3128. */
+  httpProxy?: string;
+  /** Proxy for https:// upstreams (CONNECT tunnels). */
+  httpsProxy?: string;
+  /** Hosts reached directly: comma-separated names, .domains, IPs or CIDRs. */
+  noProxy?: string;
+  /** Budget for connecting and receiving the first byte from an upstream. */
+  timeoutSeconds?: number;
+  /** How often registry endpoints are pinged for their health status. */
+  healthCheckIntervalSeconds?: number;
+}
+
+/** Transparent mirror routing (the server's `mirror` configuration section). */
+export interface MirrorSettings {
+  /** Proxy-cache project for names without a project prefix (Docker's registry-mirrors). */
+  defaultProject?: string;
+  /** containerd's `ns` (registry host) → proxy-cache project. */
+  namespaces?: Record<string, string>;
+  /** Host name of the request → proxy-cache project. */
+  hosts?: Record<string, string>;
 }
 
 interface ProcessInputs {
@@ -52,6 +80,8 @@ interface ProcessInputs {
   adminPassword: string;
   logLevel: string;
   removeDataOnDelete: boolean;
+  upstream: UpstreamSettings;
+  mirror: MirrorSettings;
 }
 
 interface ProcessOutputs extends ProcessInputs {
@@ -190,6 +220,8 @@ async function startServer(inputs: ProcessInputs): Promise<ProcessOutputs> {
     dataDir: inputs.dataDir,
     auth: { admin: { username: inputs.adminUsername, passwordHash: hashPassword(inputs) } },
     log: { level: inputs.logLevel },
+    ...(Object.keys(inputs.upstream).length > 0 && { upstream: inputs.upstream }),
+    ...(Object.keys(inputs.mirror).length > 0 && { mirror: inputs.mirror }),
   };
   const configText = `# Written by Pulumi (airlock local target); edits show as drift.\n${stringify(config)}`;
   fs.writeFileSync(paths.config, configText, { mode: 0o600 });
@@ -256,12 +288,25 @@ const INPUT_KEYS: (keyof ProcessInputs)[] = [
   "adminPassword",
   "logLevel",
   "removeDataOnDelete",
+  "upstream",
+  "mirror",
 ];
+
+/** Inputs that differ; settings added in later releases count as their default in older state. */
+function changedKeys(olds: ProcessInputs, news: ProcessInputs): (keyof ProcessInputs)[] {
+  const before: ProcessInputs = { ...olds, upstream: olds.upstream ?? {}, mirror: olds.mirror ?? {} };
+  return INPUT_KEYS.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(news[key]));
+}
 
 const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, ProcessOutputs> = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const inputs = { ...news, removeDataOnDelete: news.removeDataOnDelete ?? false };
+    const inputs = {
+      ...news,
+      removeDataOnDelete: news.removeDataOnDelete ?? false,
+      upstream: news.upstream ?? {},
+      mirror: news.mirror ?? {},
+    };
     const port = inputs.port;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       failures.push({ property: "port", reason: `expected a port from 1 to 65535, got ${JSON.stringify(port)}` });
@@ -278,7 +323,7 @@ const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, Proc
   },
 
   async diff(_id, olds, news) {
-    const changed = INPUT_KEYS.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+    const changed = changedKeys(olds, news);
     const configFile = files(olds.stateDir).config;
     const stopped = !olds.running || !isServerProcess(olds.pid, configFile);
     const configEdited = olds.observedConfigSha256 !== olds.configSha256;
@@ -308,9 +353,7 @@ const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, Proc
   async update(_id, olds, news) {
     const configFile = files(olds.stateDir).config;
     const intact = isServerProcess(olds.pid, configFile) && sha256OfFile(configFile) === olds.configSha256;
-    const restart = INPUT_KEYS.some(
-      (key) => key !== "removeDataOnDelete" && JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
-    );
+    const restart = changedKeys(olds, news).some((key) => key !== "removeDataOnDelete");
     // What to do with the data on delete is not the process's business: no restart for it.
     if (intact && !restart) return { outs: { ...olds, removeDataOnDelete: news.removeDataOnDelete } };
     await stopServer(olds.pid, configFile);

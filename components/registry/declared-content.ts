@@ -49,6 +49,8 @@ export class DeclaredContent extends pulumi.ComponentResource {
   /** Robot credentials by "<project>/<robot name>". */
   public readonly robots: Record<string, RobotCredentials> = {};
   public readonly projectIds: Record<string, pulumi.Output<number>> = {};
+  /** The declared users by name, for memberships declared elsewhere (proxy projects). */
+  public readonly users: Record<string, User> = {};
 
   constructor(name: string, args: DeclaredContentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:registry:DeclaredContent", name, {}, opts);
@@ -72,6 +74,8 @@ export class DeclaredContent extends pulumi.ComponentResource {
         ),
       );
     }
+
+    for (const [username, user] of users) this.users[username] = user;
 
     for (const declared of args.projects) {
       const project = new Project(

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalRegistry } from "../../components/local/local-registry";
 import { DeclaredContent } from "../../components/registry/declared-content";
+import { DeclaredProxyCache } from "../../components/registry/declared-proxy-cache";
 
 interface Registered {
   type: string;
@@ -180,5 +181,61 @@ describe("DeclaredContent resource graph", () => {
       expect(inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
     }
     expect(inputsOf("User")["password"]).toEqual(expect.objectContaining({ value: "Alice-pass-1" }));
+  });
+});
+
+describe("DeclaredProxyCache resource graph", () => {
+  it("declares endpoints, proxy projects on them, their robots and preheat lists; credentials stay secret", async () => {
+    const connection = { url: "https://registry.test:5443", username: "admin", password: "pw", caPem: "CA" };
+    const cache = new DeclaredProxyCache("p", {
+      connection,
+      registries: [
+        {
+          name: "dockerhub",
+          type: "docker-hub",
+          url: "https://hub.docker.com",
+          description: "",
+          credential: { accessKey: "dmz", accessSecret: "hub-token" },
+          credentialVersion: 2,
+          insecure: false,
+        },
+      ],
+      proxyProjects: [
+        {
+          name: "dockerhub",
+          registry: "dockerhub",
+          public: true,
+          speedKbps: 8000,
+          maxUpstreamConnections: 4,
+          storageLimit: -1,
+          preheat: { images: ["library/nginx:1.25"], platforms: ["linux/amd64"] },
+          members: [],
+          robots: [{ name: "nodes", actions: ["pull"], description: "", duration: 30, secretVersion: 1 }],
+        },
+      ],
+    });
+    await outputOf(cache.preheated["dockerhub"]!);
+    await outputOf(cache.robots["dockerhub/nodes"]!.username);
+
+    expect(registered.map((r) => r.type).sort()).toEqual([
+      "airlock:registry:DeclaredProxyCache",
+      "pulumi-nodejs:dynamic/registry:Preheat",
+      "pulumi-nodejs:dynamic/registry:ProxyProject",
+      "pulumi-nodejs:dynamic/registry:RegistryEndpoint",
+      "pulumi-nodejs:dynamic/registry:RobotAccount",
+    ]);
+    expect(inputsOf("RegistryEndpoint")).toMatchObject({ name: "dockerhub", type: "docker-hub", credentialVersion: 2 });
+    expect(inputsOf("RegistryEndpoint")["credential"]).toEqual(
+      expect.objectContaining({ value: { accessKey: "dmz", accessSecret: "hub-token" } }),
+    );
+    expect(inputsOf("ProxyProject")).toMatchObject({
+      name: "dockerhub",
+      public: true,
+      metadata: { proxy_speed_kb: "8000", max_upstream_conn: "4" },
+    });
+    expect(inputsOf("Preheat")).toMatchObject({ images: ["library/nginx:1.25"], platforms: ["linux/amd64"] });
+    for (const type of ["RegistryEndpoint", "ProxyProject", "Preheat", "RobotAccount"]) {
+      expect(typeof inputsOf(type)["__provider"], type).toBe("string");
+    }
   });
 });

@@ -24,8 +24,78 @@ describe("stack configuration", () => {
       adminUsername: "admin",
       users: [],
       projects: [],
+      upstream: {},
+      mirror: { namespaces: {}, hosts: {} },
+      registries: [],
+      proxyProjects: [],
     });
     expect(warnings).toEqual([]);
+  });
+
+  it("reads registry endpoints, proxy projects with preheat lists, egress and mirror settings", () => {
+    const { config } = parse({
+      "airlock:upstream": JSON.stringify({ httpsProxy: "http://proxy.corp:3128", noProxy: ".corp" }),
+      "airlock:registries": JSON.stringify([
+        { name: "dockerhub", type: "docker-hub", url: "https://hub.docker.com" },
+        {
+          name: "ecr",
+          type: "aws-ecr",
+          url: "https://1.dkr.ecr.eu-west-3.amazonaws.com",
+          credential: { accessKey: "AKIA", accessSecret: "s" },
+        },
+      ]),
+      "airlock:proxyProjects": JSON.stringify([
+        { name: "dockerhub", registry: "dockerhub", public: true, preheat: { images: ["library/nginx:1.25"] } },
+      ]),
+      "airlock:mirror": JSON.stringify({ defaultProject: "dockerhub", namespaces: { "docker.io": "dockerhub" } }),
+    });
+    expect(config.registries[0]).toMatchObject({
+      name: "dockerhub",
+      credentialVersion: 0,
+      insecure: false,
+      description: "",
+    });
+    expect(config.proxyProjects[0]).toMatchObject({
+      speedKbps: -1,
+      maxUpstreamConnections: -1,
+      preheat: { images: ["library/nginx:1.25"], platforms: [] },
+    });
+    expect(config.upstream.httpsProxy).toBe("http://proxy.corp:3128");
+  });
+
+  it("refuses a proxy project or a mirror rule that names nothing declared, naming the key", () => {
+    expect(() =>
+      parse({
+        "airlock:registries": JSON.stringify([{ name: "quay", type: "quay", url: "https://quay.io" }]),
+        "airlock:proxyProjects": JSON.stringify([{ name: "dockerhub", registry: "hub" }]),
+        "airlock:mirror": JSON.stringify({ namespaces: { "docker.io": "hubb" } }),
+      }),
+    ).toThrow(
+      /airlock:proxyProjects\[0\]\.registry: no entry of airlock:registries is named "hub"[\s\S]*airlock:mirror\.namespaces\.docker\.io: "hubb" is not one of airlock:proxyProjects/,
+    );
+    expect(() =>
+      parse({ "airlock:registries": JSON.stringify([{ name: "x", type: "gitlab", url: "https://x" }]) }),
+    ).toThrow(/airlock:registries\[0\]\.type/);
+  });
+
+  it("never echoes a registry credential in an error", () => {
+    let message = "";
+    try {
+      parse({
+        "airlock:registries": JSON.stringify([
+          {
+            name: "x",
+            type: "quay",
+            url: "https://quay.io",
+            credential: { accessKey: "k", accessSecret: "hunter2", extra: 1 },
+          },
+        ]),
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/airlock:registries\[0\]\.credential/);
+    expect(message).not.toContain("hunter2");
   });
 
   it("reads structured values that Pulumi hands over as JSON text", () => {
