@@ -5,15 +5,15 @@
 // rotates the robot's secret and the rendered Secrets follow (the old secret is refused);
 // `destroy` removes the files and the robot.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { PROJECT_ROOT, type TestStack, changes, createTestStack, destroyAndRemove, freePort } from "./harness";
+import { type TestStack, changes, createTestStack, destroyAndRemove } from "./harness";
+import { ADMIN_PASSWORD, type RegistryProcess, startRegistryProcess } from "./registry-calls";
 
 const STEP_TIMEOUT_MS = 300_000;
-const ADMIN_PASSWORD = "E2e-admin-password-1";
 const PROGRAM_DIR = path.join(__dirname, "programs", "pull-secret");
 const NAMESPACES = ["production", "staging"];
 const SECRET_NAME = "airlock-pull-secret";
@@ -31,7 +31,8 @@ async function loginStatus(registryUrl: string, basicAuth: string): Promise<numb
 
 describe("RegistryPullSecret rendered by the Kubernetes provider", () => {
   let test: TestStack;
-  let server: ChildProcess | undefined;
+  let server: RegistryProcess | undefined;
+  let registryWorkDir: string;
   let registryUrl: string;
   let host: string;
   let renderDir: string;
@@ -65,58 +66,24 @@ describe("RegistryPullSecret rendered by the Kubernetes provider", () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    registryUrl = `http://127.0.0.1:${port}`;
-    host = `127.0.0.1:${port}`;
+    registryWorkDir = mkdtempSync(path.join(tmpdir(), "airlock-e2e-registry-"));
+    server = await startRegistryProcess(path.join(registryWorkDir, "data"));
+    registryUrl = server.url;
+    host = server.host;
     test = await createTestStack(
       (workDir) => ({ registryUrl, renderDir: path.join(workDir, "rendered"), secretVersion: 1 }),
       PROGRAM_DIR,
     );
     renderDir = path.join(test.workDir, "rendered");
     await test.stack.setConfig("airlock:adminPassword", { value: ADMIN_PASSWORD, secret: true });
-
-    // The registry, as a plain process on loopback (plain HTTP is allowed there).
-    const dataDir = path.join(test.workDir, "registry");
-    mkdirSync(dataDir);
-    const passwordFile = path.join(test.workDir, "admin-password");
-    writeFileSync(passwordFile, ADMIN_PASSWORD);
-    server = spawn(
-      process.execPath,
-      [
-        path.join(PROJECT_ROOT, "registry-server", "src", "main.ts"),
-        "serve",
-        "--addr",
-        host,
-        "--data-dir",
-        dataDir,
-        "--admin-password-file",
-        passwordFile,
-        "--log-level",
-        "warn",
-      ],
-      { stdio: "ignore", env: { PATH: process.env["PATH"] } },
-    );
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const status = await fetch(`${registryUrl}/v2/`).then(
-        (reply) => reply.status,
-        () => 0,
-      );
-      if (status === 401) break;
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`the registry did not start (${status})`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }, STEP_TIMEOUT_MS);
 
   afterAll(async () => {
     try {
       await destroyAndRemove(test);
     } finally {
-      if (server && server.exitCode === null) {
-        const exited = new Promise((resolve) => server?.once("exit", resolve));
-        server.kill("SIGTERM");
-        await exited;
-      }
+      await server?.stop();
+      rmSync(registryWorkDir, { recursive: true, force: true });
     }
   }, STEP_TIMEOUT_MS);
 

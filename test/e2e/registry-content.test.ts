@@ -3,113 +3,13 @@
 // (exit code 7 with --expect-no-changes); up puts them back; a secretVersion bump rotates a
 // robot's secret; destroy removes them. A pull-only robot pulls with skopeo and cannot push.
 
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestStack, changes, createTestStack, destroyAndRemove, freePort } from "./harness";
+import { ADMIN_PASSWORD, type Endpoint, call, pushImage, skopeo } from "./registry-calls";
 
 const STEP_TIMEOUT_MS = 300_000;
-const ADMIN_PASSWORD = "E2e-admin-password-1";
-
-interface Endpoint {
-  url: string;
-  host: string;
-  ca: string;
-  certDir: string;
-}
-
-/** Calls the registry over HTTPS, trusting the stack's CA (undici's fetch takes no CA option). */
-async function call(
-  endpoint: Endpoint,
-  method: string,
-  pathname: string,
-  init: { body?: unknown; raw?: Buffer; contentType?: string; user?: string; password?: string } = {},
-): Promise<{ status: number; json: unknown; headers: Record<string, unknown> }> {
-  const https = await import("node:https");
-  const payload = init.raw ?? (init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body)));
-  const auth = Buffer.from(`${init.user ?? "admin"}:${init.password ?? ADMIN_PASSWORD}`).toString("base64");
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${endpoint.url}${pathname}`,
-      {
-        method,
-        ca: endpoint.ca,
-        agent: false,
-        timeout: 30_000,
-        headers: {
-          Authorization: `Basic ${auth}`,
-          ...(payload && { "Content-Type": init.contentType ?? "application/json", "Content-Length": payload.length }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          let json: unknown = text;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
-function sha256(data: Buffer): string {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
-}
-
-/** Pushes a one-layer image as the admin, through the OCI API. */
-async function pushImage(endpoint: Endpoint, repository: string, tag: string): Promise<void> {
-  const config = Buffer.from(
-    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
-  );
-  const layer = Buffer.from("e2e layer");
-  for (const blob of [config, layer]) {
-    const reply = await call(endpoint, "POST", `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
-      raw: blob,
-      contentType: "application/octet-stream",
-    });
-    expect(reply.status).toBe(201);
-  }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const reply = await call(endpoint, "PUT", `/v2/${repository}/manifests/${tag}`, {
-    raw: manifest,
-    contentType: "application/vnd.oci.image.manifest.v1+json",
-  });
-  expect(reply.status).toBe(201);
-}
-
-function skopeo(args: string[], workDir: string): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("skopeo", args, {
-      env: { PATH: process.env["PATH"], HOME: workDir, REGISTRY_AUTH_FILE: path.join(workDir, "auth.json") },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
-    });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, output }));
-  });
-}
 
 describe("declared registry content", () => {
   let test: TestStack;
