@@ -48,22 +48,53 @@ export function setPageHeaders(res: ServerResponse, url: URL, paging: Paging, to
   if (links.length > 0) res.setHeader("Link", links.join(" , "));
 }
 
+export interface QueryTerm {
+  /** The value as written (for a range, the bracketed text). */
+  readonly value: string;
+  /** `key=~value`: a substring match. */
+  readonly fuzzy: boolean;
+  /** `key=[from~to]`, either bound may be empty: only for the keys the caller allows. */
+  readonly range?: { readonly from?: string; readonly to?: string };
+}
+
 /**
- * Harbor's `q`: comma-separated `key=value` (exact) or `key=~value` (substring). Other forms
- * (ranges, lists) are refused rather than silently ignored.
+ * Harbor's `q`: comma-separated `key=value` (exact), `key=~value` (substring) or, for the keys in
+ * `ranges`, `key=[from~to]`. Other forms (lists, ranges elsewhere) are refused rather than
+ * silently ignored.
  */
-export function parseQuery(url: URL): Map<string, { value: string; fuzzy: boolean }> {
+export function parseQuery(url: URL, options: { ranges?: readonly string[] } = {}): Map<string, QueryTerm> {
   const q = url.searchParams.get("q");
-  const terms = new Map<string, { value: string; fuzzy: boolean }>();
+  const terms = new Map<string, QueryTerm>();
   if (q === null || q.trim() === "") return terms;
   for (const part of q.split(",")) {
     const match = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(~?)(.*?)\s*$/.exec(part);
-    if (!match?.[1]) throw new HarborError("BAD_REQUEST", `invalid query term ${JSON.stringify(part)}`);
+    const key = match?.[1];
+    if (!key) throw new HarborError("BAD_REQUEST", `invalid query term ${JSON.stringify(part)}`);
     const value = match[3] ?? "";
+    const range = /^\[([^~\]]*)~([^~\]]*)\]$/.exec(value);
+    if (range && match[2] === "" && options.ranges?.includes(key)) {
+      const from = range[1]?.trim();
+      const to = range[2]?.trim();
+      terms.set(key, { value, fuzzy: false, range: { ...(from && { from }), ...(to && { to }) } });
+      continue;
+    }
     if (/^[[{(]/.test(value)) throw new HarborError("BAD_REQUEST", `unsupported query term ${JSON.stringify(part)}`);
-    terms.set(match[1], { value, fuzzy: match[2] === "~" });
+    terms.set(key, { value, fuzzy: match[2] === "~" });
   }
   return terms;
+}
+
+/** A time in a `q` range, as Harbor's clients write it ("2024-01-31 23:59:59", UTC) or RFC 3339. */
+export function queryTime(text: string, key: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text) ? `${text.replace(" ", "T")}Z` : text;
+  const date = new Date(iso);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new HarborError(
+      "BAD_REQUEST",
+      `invalid time ${JSON.stringify(text)} in ${key}: expected "YYYY-MM-DD hh:mm:ss"`,
+    );
+  }
+  return date;
 }
 
 /** Reads and validates a JSON body; a bad one is a 400 naming the field at fault. */
