@@ -11,6 +11,7 @@
 // this file or required inside functions, because the provider is serialised into the state.
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown } from "../unknowns";
 
 export interface ServerProcessArgs {
   /** Node.js binary that runs the server (Node.js 24 or newer). */
@@ -298,8 +299,10 @@ function changedKeys(olds: ProcessInputs, news: ProcessInputs): (keyof ProcessIn
   return INPUT_KEYS.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(news[key]));
 }
 
-const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, ProcessOutputs> = {
+export const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, ProcessOutputs> = {
   async check(_olds, news) {
+    // In a preview the TLS material, the generated password and paths computed from other
+    // resources may be unknown (see ../unknowns.ts): those are passed on unchecked.
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const inputs = {
       ...news,
@@ -308,15 +311,17 @@ const serverProcessProvider: pulumi.dynamic.ResourceProvider<ProcessInputs, Proc
       mirror: news.mirror ?? {},
     };
     const port = inputs.port;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    if (!isUnknown(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
       failures.push({ property: "port", reason: `expected a port from 1 to 65535, got ${JSON.stringify(port)}` });
     }
     for (const key of ["nodePath", "serverEntry", "stateDir", "dataDir"] as const) {
+      if (isUnknown(inputs[key])) continue;
       if (typeof inputs[key] !== "string" || !inputs[key].startsWith("/")) {
         failures.push({ property: key, reason: `expected an absolute path, got ${JSON.stringify(inputs[key])}` });
       }
     }
-    if (typeof inputs.adminPassword !== "string" || inputs.adminPassword.length < 8) {
+    const password = inputs.adminPassword;
+    if (!isUnknown(password) && (typeof password !== "string" || password.length < 8)) {
       failures.push({ property: "adminPassword", reason: "expected at least 8 characters" });
     }
     return { inputs, failures };

@@ -7,6 +7,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, expectStatus, readInputs, type RegistryConnection } from "./api-client";
 
 export interface PreheatArgs {
@@ -44,34 +45,47 @@ const IMAGE =
   /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127}|@sha(?:256|512):[0-9a-f]+)?$/;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
-function checkPreheat(news: Record<string, unknown>): pulumi.dynamic.CheckResult<PreheatInputs> {
+/**
+ * Validates the known inputs; unknown values (the connection in a preview, see ../unknowns.ts)
+ * are passed on as they are and checked once known. Lists are sorted and their repeats dropped
+ * only when every item is known: two unknown items may be two different images.
+ */
+export function checkPreheat(news: Record<string, unknown>): pulumi.dynamic.CheckResult<PreheatInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const images = Array.isArray(news["images"]) ? (news["images"] as unknown[]) : [];
-  if (images.length === 0) failures.push({ property: "images", reason: "expected at least one image" });
-  for (const image of images) {
-    if (typeof image !== "string" || !IMAGE.test(image) || image.split("/")[0]?.includes(".")) {
-      failures.push({
-        property: "images",
-        reason: `expected an upstream name like library/nginx:1.25 (no registry host), got ${JSON.stringify(image)}`,
-      });
+  const fail = (property: string, reason: string): void => void failures.push({ property, reason });
+  const list = (key: "images" | "platforms", pattern: (item: string) => boolean, expected: string): string[] => {
+    const given = news[key] ?? [];
+    if (isUnknown(given)) return given as string[];
+    if (!Array.isArray(given)) {
+      fail(key, `expected a list of strings, got ${JSON.stringify(given)}`);
+      return [];
     }
-  }
-  const platforms = Array.isArray(news["platforms"]) ? (news["platforms"] as unknown[]) : [];
-  for (const platform of platforms) {
-    if (typeof platform !== "string" || !PLATFORM.test(platform)) {
-      failures.push({ property: "platforms", reason: `expected os/architecture, got ${JSON.stringify(platform)}` });
+    for (const item of given) {
+      if (!isUnknown(item) && (typeof item !== "string" || !pattern(item)))
+        fail(key, `expected ${expected}, got ${JSON.stringify(item)}`);
     }
-  }
+    // Order and repeats do not matter to the cache: sorted, so that they never show as a diff.
+    return containsUnknown(given) ? (given as string[]) : [...new Set(given.map(String))].sort();
+  };
+  const images = list(
+    "images",
+    (image) => IMAGE.test(image) && !image.split("/")[0]?.includes("."),
+    "an upstream name like library/nginx:1.25 (no registry host)",
+  );
+  if (Array.isArray(news["images"] ?? []) && images.length === 0) fail("images", "expected at least one image");
+  const platforms = list("platforms", (platform) => PLATFORM.test(platform), "os/architecture");
+  const project = news["project"];
+  if (!isUnknown(project) && (typeof project !== "string" || project === ""))
+    fail("project", `expected a project name, got ${JSON.stringify(project)}`);
   const timeout = news["timeoutSeconds"] ?? 1800;
-  if (typeof timeout !== "number" || !(timeout > 0)) {
-    failures.push({ property: "timeoutSeconds", reason: "expected a positive number of seconds" });
+  if (!isUnknown(timeout) && (typeof timeout !== "number" || !(timeout > 0))) {
+    fail("timeoutSeconds", `expected a positive number of seconds, got ${JSON.stringify(timeout)}`);
   }
   const inputs: PreheatInputs = {
     connection: news["connection"] as RegistryConnection,
-    project: String(news["project"]),
-    // Order and repeats do not matter to the cache: sorted, so that they never show as a diff.
-    images: [...new Set(images.map(String))].sort(),
-    platforms: [...new Set(platforms.map(String))].sort(),
+    project: keepUnknown(project, String),
+    images,
+    platforms,
     timeoutSeconds: timeout as number,
   };
   return { inputs, failures };
@@ -131,7 +145,7 @@ async function isPresent(connection: RegistryConnection, project: string, image:
   return false;
 }
 
-const preheatProvider: pulumi.dynamic.ResourceProvider<PreheatInputs, PreheatOutputs> = {
+export const preheatProvider: pulumi.dynamic.ResourceProvider<PreheatInputs, PreheatOutputs> = {
   async check(_olds, news) {
     return checkPreheat(news as unknown as Record<string, unknown>);
   },

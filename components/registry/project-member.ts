@@ -5,6 +5,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
 
 export type ProjectRole = "projectAdmin" | "maintainer" | "developer" | "guest" | "limitedGuest";
@@ -50,30 +51,45 @@ function roleName(value: unknown): ProjectRole | undefined {
 /** Project names go in the path; the header keeps a numeric-looking name a name. */
 const BY_NAME = { "X-Is-Resource-Name": "true" };
 
-const memberProvider: pulumi.dynamic.ResourceProvider<MemberInputs, MemberOutputs> = {
-  async check(_olds, news) {
-    const raw = news as unknown as Record<string, unknown>;
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    const role = roleName(raw["role"]);
-    if (!role)
+/**
+ * Validates the known inputs; unknown ones (the connection in a preview, see ../unknowns.ts) are
+ * passed on as they are and checked once known.
+ */
+export function checkMember(news: Record<string, unknown>): pulumi.dynamic.CheckResult<MemberInputs> {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const role = keepUnknown(news["role"], (value) => {
+    const name = roleName(value);
+    if (!name)
       failures.push({
         property: "role",
-        reason: `expected one of ${Object.keys(ROLE_IDS).join(", ")} or 1-5, got ${JSON.stringify(raw["role"])}`,
+        reason: `expected one of ${Object.keys(ROLE_IDS).join(", ")} or 1-5, got ${JSON.stringify(value)}`,
       });
-    for (const key of ["project", "username"] as const) {
-      if (typeof raw[key] !== "string" || raw[key] === "")
-        failures.push({ property: key, reason: "expected a non-empty string" });
-    }
-    return {
-      inputs: {
-        connection: raw["connection"] as RegistryConnection,
-        project: String(raw["project"]),
-        username: String(raw["username"]),
-        role: role ?? "guest",
-        adopt: raw["adopt"] === true,
-      },
-      failures,
-    };
+    return name ?? "guest";
+  });
+  for (const key of ["project", "username"] as const) {
+    if (!isUnknown(news[key]) && (typeof news[key] !== "string" || news[key] === ""))
+      failures.push({ property: key, reason: `expected a non-empty string, got ${JSON.stringify(news[key])}` });
+  }
+  const adopt = keepUnknown(news["adopt"] ?? false, (value) => {
+    if (typeof value !== "boolean")
+      failures.push({ property: "adopt", reason: `expected true or false, got ${JSON.stringify(value)}` });
+    return value === true;
+  });
+  return {
+    inputs: {
+      connection: news["connection"] as RegistryConnection,
+      project: keepUnknown(news["project"], String),
+      username: keepUnknown(news["username"], String),
+      role,
+      adopt,
+    },
+    failures,
+  };
+}
+
+export const memberProvider: pulumi.dynamic.ResourceProvider<MemberInputs, MemberOutputs> = {
+  async check(_olds, news) {
+    return checkMember(news as unknown as Record<string, unknown>);
   },
 
   async diff(_id, olds, news) {

@@ -7,6 +7,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
 
 export interface ProjectArgs {
@@ -53,43 +54,71 @@ const METADATA_KEYS = [
   "max_upstream_conn",
 ];
 
-function checkProject(news: Record<string, unknown>): pulumi.dynamic.CheckResult<ProjectInputs> {
+/**
+ * Validates the known inputs and normalises them as the registry keeps them. In a preview the
+ * connection and a proxy project's `registryId` are unknown until the server and the endpoint
+ * exist (see ../unknowns.ts): unknown values are passed on as they are and checked once known.
+ */
+export function checkProject(news: Record<string, unknown>): pulumi.dynamic.CheckResult<ProjectInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const name = news["name"];
-  if (typeof name !== "string" || name.length > 255 || !PROJECT_NAME.test(name)) {
+  if (!isUnknown(name) && (typeof name !== "string" || name.length > 255 || !PROJECT_NAME.test(name))) {
     failures.push({
       property: "name",
       reason: `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`,
     });
   }
-  const metadata: Record<string, string> = {};
-  const given = (news["metadata"] ?? {}) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(given)) {
-    if (key === "public") failures.push({ property: "metadata", reason: 'set "public" with the public input' });
-    else if (!METADATA_KEYS.includes(key))
-      failures.push({ property: "metadata", reason: `unknown project metadata key ${JSON.stringify(key)}` });
-    // Harbor stores strings; booleans and numbers are normalised so that diffs stay quiet.
-    else metadata[key] = String(value);
-  }
+  const given = news["metadata"] ?? {};
+  const metadata = keepUnknown(given, (value) => {
+    const normalised: Record<string, string> = {};
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      failures.push({ property: "metadata", reason: "expected an object of strings" });
+      return normalised;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (key === "public") failures.push({ property: "metadata", reason: 'set "public" with the public input' });
+      else if (!METADATA_KEYS.includes(key))
+        failures.push({ property: "metadata", reason: `unknown project metadata key ${JSON.stringify(key)}` });
+      // Harbor stores strings; booleans and numbers are normalised so that diffs stay quiet.
+      else normalised[key] = keepUnknown(item, String);
+    }
+    return normalised;
+  });
   const storageLimit = news["storageLimit"] ?? -1;
-  if (typeof storageLimit !== "number" || !Number.isInteger(storageLimit) || storageLimit < -1) {
+  if (
+    !isUnknown(storageLimit) &&
+    (typeof storageLimit !== "number" || !Number.isInteger(storageLimit) || storageLimit < -1)
+  ) {
     failures.push({
       property: "storageLimit",
       reason: `expected -1 or a number of bytes, got ${JSON.stringify(storageLimit)}`,
     });
   }
   const registryId = news["registryId"];
-  if (registryId !== undefined && (typeof registryId !== "number" || !Number.isInteger(registryId) || registryId < 1)) {
-    failures.push({ property: "registryId", reason: "expected a registry endpoint id" });
+  if (
+    registryId !== undefined &&
+    !isUnknown(registryId) &&
+    (typeof registryId !== "number" || !Number.isInteger(registryId) || registryId < 1)
+  ) {
+    failures.push({
+      property: "registryId",
+      reason: `expected a registry endpoint id, got ${JSON.stringify(registryId)}`,
+    });
   }
+  const flag = (key: "public" | "adopt"): boolean =>
+    keepUnknown(news[key] ?? false, (value) => {
+      if (typeof value !== "boolean")
+        failures.push({ property: key, reason: `expected true or false, got ${JSON.stringify(value)}` });
+      return value === true;
+    });
   const inputs: ProjectInputs = {
     connection: news["connection"] as RegistryConnection,
-    name: String(name),
-    public: news["public"] === true,
+    name: keepUnknown(name, String),
+    public: flag("public"),
     metadata,
     storageLimit: storageLimit as number,
     ...(registryId !== undefined && { registryId: registryId as number }),
-    adopt: news["adopt"] === true,
+    adopt: flag("adopt"),
   };
   return { inputs, failures };
 }

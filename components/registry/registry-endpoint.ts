@@ -8,6 +8,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, createdId, expectStatus, readInputs, type RegistryConnection } from "./api-client";
 
 /** Harbor's registry types that the proxy cache supports. */
@@ -69,64 +70,75 @@ interface EndpointOutputs extends EndpointInputs {
 const ENDPOINT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TYPES: readonly string[] = REGISTRY_ENDPOINT_TYPES;
 
-function checkEndpoint(news: Record<string, unknown>): pulumi.dynamic.CheckResult<EndpointInputs> {
+/**
+ * Validates the known inputs and normalises them as the registry keeps them. Unknown values (the
+ * connection in a preview, see ../unknowns.ts) are passed on as they are and checked once known.
+ */
+export function checkEndpoint(news: Record<string, unknown>): pulumi.dynamic.CheckResult<EndpointInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, reason: string): void => void failures.push({ property, reason });
   const name = news["name"];
-  if (typeof name !== "string" || name.length > 255 || !ENDPOINT_NAME.test(name)) {
-    failures.push({
-      property: "name",
-      reason: `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`,
-    });
+  if (!isUnknown(name) && (typeof name !== "string" || name.length > 255 || !ENDPOINT_NAME.test(name))) {
+    fail("name", `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`);
   }
   const type = news["type"];
-  if (typeof type !== "string" || !TYPES.includes(type)) {
-    failures.push({ property: "type", reason: `expected one of ${TYPES.join(", ")}, got ${JSON.stringify(type)}` });
+  if (!isUnknown(type) && (typeof type !== "string" || !TYPES.includes(type))) {
+    fail("type", `expected one of ${TYPES.join(", ")}, got ${JSON.stringify(type)}`);
   }
   // Harbor keeps URLs without a trailing slash; normalised here so that refresh stays quiet.
-  const url = typeof news["url"] === "string" ? news["url"].replace(/\/+$/, "") : news["url"];
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof url === "string" ? new URL(url) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.username || parsed.search) {
-    failures.push({
-      property: "url",
-      reason: `expected an http(s) URL without credentials or query, got ${JSON.stringify(url)}`,
-    });
-  }
-  const credential = news["credential"] as { accessKey?: unknown; accessSecret?: unknown } | undefined;
-  if (
-    credential !== undefined &&
-    (typeof credential.accessKey !== "string" ||
-      credential.accessKey === "" ||
-      typeof credential.accessSecret !== "string" ||
-      credential.accessSecret === "")
-  ) {
-    failures.push({ property: "credential", reason: "expected a non-empty accessKey and accessSecret" });
-  }
+  const url = keepUnknown(news["url"], (value) => {
+    const trimmed = typeof value === "string" ? value.replace(/\/+$/, "") : value;
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof trimmed === "string" ? new URL(trimmed) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.username || parsed.search) {
+      fail("url", `expected an http(s) URL without credentials or query, got ${JSON.stringify(trimmed)}`);
+    }
+    return String(trimmed);
+  });
+  // The credential, or its fields, may be unknown; never echoed.
+  const given = news["credential"];
+  const credential = keepUnknown(given, (value) => {
+    if (value === undefined) return undefined;
+    const fields = (value ?? {}) as { accessKey?: unknown; accessSecret?: unknown };
+    const bad = (item: unknown): boolean => !isUnknown(item) && (typeof item !== "string" || item === "");
+    if (bad(fields.accessKey) || bad(fields.accessSecret))
+      fail("credential", "expected a non-empty accessKey and accessSecret");
+    return { accessKey: keepUnknown(fields.accessKey, String), accessSecret: keepUnknown(fields.accessSecret, String) };
+  });
   const version = news["credentialVersion"] ?? 0;
-  if (typeof version !== "number" || !Number.isInteger(version) || version < 0) {
-    failures.push({ property: "credentialVersion", reason: "expected a whole number from 0" });
+  if (!isUnknown(version) && (typeof version !== "number" || !Number.isInteger(version) || version < 0)) {
+    fail("credentialVersion", `expected a whole number from 0, got ${JSON.stringify(version)}`);
   }
   const ca = news["caCertificate"];
-  if (ca !== undefined && (typeof ca !== "string" || !ca.includes("-----BEGIN CERTIFICATE-----"))) {
-    failures.push({ property: "caCertificate", reason: "expected PEM certificate(s)" });
+  if (ca !== undefined && !isUnknown(ca) && (typeof ca !== "string" || !ca.includes("-----BEGIN CERTIFICATE-----"))) {
+    fail("caCertificate", "expected PEM certificate(s)");
   }
+  const description = keepUnknown(news["description"] ?? "", (value) => {
+    if (typeof value === "string") return value;
+    fail("description", `expected a string, got ${JSON.stringify(value)}`);
+    return "";
+  });
+  const flag = (key: "insecure" | "adopt"): boolean =>
+    keepUnknown(news[key] ?? false, (value) => {
+      if (typeof value !== "boolean") fail(key, `expected true or false, got ${JSON.stringify(value)}`);
+      return value === true;
+    });
   const inputs: EndpointInputs = {
     connection: news["connection"] as RegistryConnection,
-    name: String(name),
+    name: keepUnknown(name, String),
     type: type as RegistryEndpointType,
-    url: String(url),
-    description: typeof news["description"] === "string" ? news["description"] : "",
-    ...(credential !== undefined && {
-      credential: { accessKey: String(credential.accessKey), accessSecret: String(credential.accessSecret) },
-    }),
+    url,
+    description,
+    ...(credential !== undefined && { credential }),
     credentialVersion: version as number,
-    insecure: news["insecure"] === true,
+    insecure: flag("insecure"),
+    // An unknown certificate is the sentinel string: passed on like a known one.
     ...(typeof ca === "string" && { caCertificate: ca }),
-    adopt: news["adopt"] === true,
+    adopt: flag("adopt"),
   };
   return { inputs, failures };
 }
@@ -211,7 +223,7 @@ function inputsFromLive(props: EndpointInputs, live: LiveEndpoint): EndpointInpu
   };
 }
 
-const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
+export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
   async check(_olds, news) {
     return checkEndpoint(news as unknown as Record<string, unknown>);
   },

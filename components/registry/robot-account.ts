@@ -7,6 +7,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, expectStatus, type RegistryConnection } from "./api-client";
 
 export interface RobotAccess {
@@ -100,61 +101,112 @@ async function refreshSecret(inputs: RobotInputs, robotId: number): Promise<stri
   return (expectStatus(reply, `refreshing the secret of robot ${inputs.name}`, 200).body as { secret: string }).secret;
 }
 
-const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOutputs> = {
-  async check(_olds, news) {
-    const raw = news as unknown as Record<string, unknown>;
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    const name = raw["name"];
-    if (typeof name !== "string" || !ROBOT_NAME.test(name))
-      failures.push({ property: "name", reason: "expected lowercase letters and digits with . _ - between them" });
-    const project = raw["project"];
-    const permissions = Array.isArray(raw["permissions"]) ? (raw["permissions"] as RobotPermission[]) : [];
-    if (permissions.length === 0)
-      failures.push({ property: "permissions", reason: "expected at least one permission" });
+/** Harbor's rule for a robot secret chosen by the caller. */
+function acceptableSecret(secret: unknown): boolean {
+  return (
+    typeof secret === "string" &&
+    secret.length >= 8 &&
+    secret.length <= 128 &&
+    /[A-Z]/.test(secret) &&
+    /[a-z]/.test(secret) &&
+    /\d/.test(secret)
+  );
+}
+
+/**
+ * Validates the known inputs and normalises them as the registry keeps them. Unknown values (the
+ * connection in a preview, see ../unknowns.ts) are passed on as they are and checked once known;
+ * permissions holding an unknown are passed on without being sorted.
+ */
+export function checkRobot(news: Record<string, unknown>): pulumi.dynamic.CheckResult<RobotInputs> {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, reason: string): void => void failures.push({ property, reason });
+  const name = news["name"];
+  if (!isUnknown(name) && (typeof name !== "string" || !ROBOT_NAME.test(name)))
+    fail("name", `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`);
+  const project = news["project"];
+  if (project !== undefined && !isUnknown(project) && (typeof project !== "string" || project === ""))
+    fail("project", `expected a project name, got ${JSON.stringify(project)}`);
+  const given = news["permissions"];
+  let permissions: RobotPermission[];
+  if (containsUnknown(given)) {
+    permissions = given as RobotPermission[];
+    // What is known of a list with unknown items can still be wrong.
+    if (Array.isArray(given) && given.length === 0) fail("permissions", "expected at least one permission");
+  } else if (Array.isArray(given) && given.every(isPermission)) {
+    permissions = normalisePermissions(given);
+    if (permissions.length === 0) fail("permissions", "expected at least one permission");
     if (
-      project !== undefined &&
+      typeof project === "string" &&
+      project !== "" &&
+      !isUnknown(project) &&
       (permissions.length !== 1 || permissions[0]?.kind !== "project" || permissions[0]?.namespace !== project)
     ) {
-      failures.push({
-        property: "permissions",
-        reason: `a project robot has one permission of kind "project" with namespace ${JSON.stringify(project)}`,
-      });
+      fail(
+        "permissions",
+        `a project robot has one permission of kind "project" with namespace ${JSON.stringify(project)}`,
+      );
     }
-    const duration = raw["duration"] ?? -1;
-    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < -1)
-      failures.push({ property: "duration", reason: "expected -1 or a number of days" });
-    const secret = raw["secret"];
-    if (
-      secret !== undefined &&
-      !(
-        typeof secret === "string" &&
-        secret.length >= 8 &&
-        secret.length <= 128 &&
-        /[A-Z]/.test(secret) &&
-        /[a-z]/.test(secret) &&
-        /\d/.test(secret)
-      )
-    ) {
-      failures.push({
-        property: "secret",
-        reason: "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
-      });
-    }
-    return {
-      inputs: {
-        connection: raw["connection"] as RegistryConnection,
-        name: String(name),
-        ...(typeof project === "string" && { project }),
-        permissions: normalisePermissions(permissions),
-        description: typeof raw["description"] === "string" ? raw["description"] : "",
-        duration: duration as number,
-        disabled: raw["disabled"] === true,
-        secretVersion: typeof raw["secretVersion"] === "number" ? raw["secretVersion"] : 1,
-        ...(typeof secret === "string" && { secret }),
-        adopt: raw["adopt"] === true,
-      },
-      failures,
-    };
+  } else {
+    permissions = [];
+    fail("permissions", "expected a list of { kind, namespace, access: [{ resource, action }] }");
+  }
+  const duration = news["duration"] ?? -1;
+  if (!isUnknown(duration) && (typeof duration !== "number" || !Number.isInteger(duration) || duration < -1))
+    fail("duration", `expected -1 or a number of days, got ${JSON.stringify(duration)}`);
+  const secret = news["secret"];
+  if (secret !== undefined && !isUnknown(secret) && !acceptableSecret(secret))
+    fail("secret", "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit");
+  const description = keepUnknown(news["description"] ?? "", (value) => {
+    if (typeof value === "string") return value;
+    fail("description", `expected a string, got ${JSON.stringify(value)}`);
+    return "";
+  });
+  const secretVersion = keepUnknown(news["secretVersion"] ?? 1, (value) => {
+    if (typeof value === "number" && Number.isInteger(value)) return value;
+    fail("secretVersion", `expected a whole number, got ${JSON.stringify(value)}`);
+    return 1;
+  });
+  const flag = (key: "disabled" | "adopt"): boolean =>
+    keepUnknown(news[key] ?? false, (value) => {
+      if (typeof value !== "boolean") fail(key, `expected true or false, got ${JSON.stringify(value)}`);
+      return value === true;
+    });
+  return {
+    inputs: {
+      connection: news["connection"] as RegistryConnection,
+      name: keepUnknown(name, String),
+      // An unknown project is the sentinel string: passed on like a known one.
+      ...(typeof project === "string" && { project }),
+      permissions,
+      description,
+      duration: duration as number,
+      disabled: flag("disabled"),
+      secretVersion,
+      ...(typeof secret === "string" && { secret }),
+      adopt: flag("adopt"),
+    },
+    failures,
+  };
+}
+
+function isPermission(value: unknown): value is RobotPermission {
+  const p = value as Partial<RobotPermission> | null;
+  return (
+    p !== null &&
+    typeof p === "object" &&
+    (p.kind === "project" || p.kind === "system") &&
+    typeof p.namespace === "string" &&
+    Array.isArray(p.access) &&
+    p.access.every(
+      (a) => a !== null && typeof a === "object" && typeof a.resource === "string" && typeof a.action === "string",
+    )
+  );
+}
+
+export const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOutputs> = {
+  async check(_olds, news) {
+    return checkRobot(news as unknown as Record<string, unknown>);
   },
 
   async diff(_id, olds, news) {

@@ -5,6 +5,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
 
 export interface UserArgs {
@@ -57,39 +58,69 @@ function profile(inputs: UserInputs): Record<string, string> {
   return { email: inputs.email, realname: inputs.realname, comment: inputs.comment };
 }
 
-const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserOutputs> = {
-  async check(_olds, news) {
-    const raw = news as unknown as Record<string, unknown>;
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    const username = raw["username"];
-    if (typeof username !== "string" || !/^[^,"~#$%:\s]{1,255}$/.test(username) || username.startsWith("robot$")) {
-      failures.push({
-        property: "username",
-        reason: 'expected 1 to 255 characters, no spaces, none of , " ~ # $ % :, not starting with robot$',
-      });
-    }
-    if (!acceptablePassword(raw["password"])) {
-      failures.push({
-        property: "password",
-        reason: "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
-      });
-    }
-    const email = raw["email"] ?? "";
-    if (typeof email !== "string" || (email !== "" && !/^[^@\s]+@[^@\s]+$/.test(email)))
+/**
+ * Validates the known inputs; unknown ones (the connection in a preview, see ../unknowns.ts) are
+ * passed on as they are and checked once known.
+ */
+export function checkUser(news: Record<string, unknown>): pulumi.dynamic.CheckResult<UserInputs> {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const username = news["username"];
+  if (
+    !isUnknown(username) &&
+    (typeof username !== "string" || !/^[^,"~#$%:\s]{1,255}$/.test(username) || username.startsWith("robot$"))
+  ) {
+    failures.push({
+      property: "username",
+      reason: 'expected 1 to 255 characters, no spaces, none of , " ~ # $ % :, not starting with robot$',
+    });
+  }
+  if (!isUnknown(news["password"]) && !acceptablePassword(news["password"])) {
+    failures.push({
+      property: "password",
+      reason: "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
+    });
+  }
+  const email = keepUnknown(news["email"] ?? "", (value) => {
+    if (typeof value !== "string" || (value !== "" && !/^[^@\s]+@[^@\s]+$/.test(value))) {
       failures.push({ property: "email", reason: "expected an email address" });
-    return {
-      inputs: {
-        connection: raw["connection"] as RegistryConnection,
-        username: String(username),
-        password: String(raw["password"]),
-        passwordVersion: typeof raw["passwordVersion"] === "number" ? raw["passwordVersion"] : 1,
-        email: typeof email === "string" ? email : "",
-        realname: typeof raw["realname"] === "string" ? raw["realname"] : "",
-        comment: typeof raw["comment"] === "string" ? raw["comment"] : "",
-        adopt: raw["adopt"] === true,
-      },
-      failures,
-    };
+      return "";
+    }
+    return value;
+  });
+  const text = (key: "realname" | "comment"): string =>
+    keepUnknown(news[key] ?? "", (value) => {
+      if (typeof value === "string") return value;
+      failures.push({ property: key, reason: `expected a string, got ${JSON.stringify(value)}` });
+      return "";
+    });
+  const passwordVersion = keepUnknown(news["passwordVersion"] ?? 1, (value) => {
+    if (typeof value === "number" && Number.isInteger(value)) return value;
+    failures.push({ property: "passwordVersion", reason: `expected a whole number, got ${JSON.stringify(value)}` });
+    return 1;
+  });
+  const adopt = keepUnknown(news["adopt"] ?? false, (value) => {
+    if (typeof value !== "boolean")
+      failures.push({ property: "adopt", reason: `expected true or false, got ${JSON.stringify(value)}` });
+    return value === true;
+  });
+  return {
+    inputs: {
+      connection: news["connection"] as RegistryConnection,
+      username: keepUnknown(username, String),
+      password: keepUnknown(news["password"], String),
+      passwordVersion,
+      email,
+      realname: text("realname"),
+      comment: text("comment"),
+      adopt,
+    },
+    failures,
+  };
+}
+
+export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserOutputs> = {
+  async check(_olds, news) {
+    return checkUser(news as unknown as Record<string, unknown>);
   },
 
   async diff(_id, olds, news) {

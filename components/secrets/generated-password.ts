@@ -5,6 +5,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown } from "../unknowns";
 
 export interface GeneratedPasswordArgs {
   /** Number of characters. Default 32, at least 16. */
@@ -31,18 +32,20 @@ function randomPassword(length: number): string {
   return Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join("");
 }
 
-const generatedPasswordProvider: pulumi.dynamic.ResourceProvider<PasswordInputs, PasswordOutputs> = {
+export const generatedPasswordProvider: pulumi.dynamic.ResourceProvider<PasswordInputs, PasswordOutputs> = {
   async check(_olds, news) {
     const length = news.length ?? 32;
     const version = news.version ?? 1;
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    if (!Number.isInteger(length) || length < 16 || length > 256) {
+    // Unknown values (in a preview, see ../unknowns.ts) are passed on unchecked.
+    if (!isUnknown(length) && (!Number.isInteger(length) || length < 16 || length > 256)) {
       failures.push({
         property: "length",
         reason: `expected a whole number from 16 to 256, got ${JSON.stringify(length)}`,
       });
     }
-    if (!Number.isInteger(version)) failures.push({ property: "version", reason: "expected a whole number" });
+    if (!isUnknown(version) && !Number.isInteger(version))
+      failures.push({ property: "version", reason: "expected a whole number" });
     return { inputs: { length, version }, failures };
   },
   async diff(_id, olds, news) {

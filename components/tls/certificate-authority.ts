@@ -6,6 +6,7 @@
 // state, so it requires its libraries inside its methods and captures nothing else.
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown } from "../unknowns";
 
 export interface CertificateAuthorityArgs {
   /** Subject common name of the CA certificate. */
@@ -62,14 +63,21 @@ export async function generateCa(inputs: CaInputs): Promise<CaOutputs> {
   };
 }
 
-function checkCaInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<CaInputs> {
+/** Validates the known inputs; unknown ones (in a preview) are passed on as they are. */
+export function checkCaInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<CaInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const commonName = news["commonName"];
   const validityDays = news["validityDays"] ?? DEFAULT_VALIDITY_DAYS;
-  if (typeof commonName !== "string" || commonName.trim() === "" || commonName.length > 64) {
+  if (
+    !isUnknown(commonName) &&
+    (typeof commonName !== "string" || commonName.trim() === "" || commonName.length > 64)
+  ) {
     failures.push({ property: "commonName", reason: "expected a non-empty string of at most 64 characters" });
   }
-  if (typeof validityDays !== "number" || !Number.isInteger(validityDays) || validityDays < 1 || validityDays > 36500) {
+  if (
+    !isUnknown(validityDays) &&
+    (typeof validityDays !== "number" || !Number.isInteger(validityDays) || validityDays < 1 || validityDays > 36500)
+  ) {
     failures.push({
       property: "validityDays",
       reason: `expected a whole number of days from 1 to 36500, got ${JSON.stringify(validityDays)}`,

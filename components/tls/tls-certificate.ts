@@ -6,6 +6,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isUnknown } from "../unknowns";
 
 export interface TlsCertificateArgs {
   /** PEM certificate of the signing CA. */
@@ -93,6 +94,11 @@ export async function issueCertificate(inputs: CertInputs): Promise<CertOutputs>
   };
 }
 
+/**
+ * Validates the known inputs. In a preview the CA's certificate and key are unknown until the CA
+ * exists (see ../unknowns.ts): unknown values, and unknown items of the lists, are passed on as
+ * they are and checked once known.
+ */
 export function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<CertInputs> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at run time by the provider
   const { isIP } = require("node:net") as typeof import("node:net");
@@ -100,12 +106,14 @@ export function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.C
   const fail = (property: string, reason: string): void => void failures.push({ property, reason });
   const strings = (key: string): string[] => {
     const value = news[key] ?? [];
+    if (isUnknown(value)) return value as string[];
     if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
     fail(key, `expected a list of strings, got ${JSON.stringify(value)}`);
     return [];
   };
   const days = (key: string, fallback: number, max: number): number => {
     const value = news[key] ?? fallback;
+    if (isUnknown(value)) return value as number;
     if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= max) return value;
     fail(key, `expected a whole number of days from 0 to ${max}, got ${JSON.stringify(value)}`);
     return fallback;
@@ -114,6 +122,7 @@ export function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.C
     const value = news[key];
     return typeof value === "string" ? value : "";
   };
+  const known = (value: unknown): boolean => !isUnknown(value);
   const inputs: CertInputs = {
     caCertPem: text("caCertPem"),
     caKeyPem: text("caKeyPem"),
@@ -123,27 +132,32 @@ export function checkCertInputs(news: Record<string, unknown>): pulumi.dynamic.C
     validityDays: days("validityDays", 397, 3650),
     renewBeforeDays: days("renewBeforeDays", 30, 3650),
   };
-  if (!inputs.caCertPem.includes("BEGIN CERTIFICATE")) fail("caCertPem", "expected a PEM certificate");
-  if (!inputs.caKeyPem.includes("PRIVATE KEY")) fail("caKeyPem", "expected a PEM private key");
-  if (!DNS_NAME.test(inputs.commonName))
+  if (known(inputs.caCertPem) && !inputs.caCertPem.includes("BEGIN CERTIFICATE"))
+    fail("caCertPem", "expected a PEM certificate");
+  if (known(inputs.caKeyPem) && !inputs.caKeyPem.includes("PRIVATE KEY"))
+    fail("caKeyPem", "expected a PEM private key");
+  if (known(inputs.commonName) && !DNS_NAME.test(inputs.commonName))
     fail("commonName", `expected a DNS name, got ${JSON.stringify(inputs.commonName)}`);
-  for (const name of inputs.dnsNames)
-    if (!DNS_NAME.test(name)) fail("dnsNames", `${JSON.stringify(name)} is not a DNS name`);
-  for (const ip of inputs.ipAddresses)
-    if (isIP(ip) === 0) fail("ipAddresses", `${JSON.stringify(ip)} is not an IP address`);
-  if (inputs.renewBeforeDays >= inputs.validityDays) fail("renewBeforeDays", "must be less than validityDays");
+  for (const name of known(inputs.dnsNames) ? inputs.dnsNames : [])
+    if (known(name) && !DNS_NAME.test(name)) fail("dnsNames", `${JSON.stringify(name)} is not a DNS name`);
+  for (const ip of known(inputs.ipAddresses) ? inputs.ipAddresses : [])
+    if (known(ip) && isIP(ip) === 0) fail("ipAddresses", `${JSON.stringify(ip)} is not an IP address`);
+  if (known(inputs.renewBeforeDays) && known(inputs.validityDays) && inputs.renewBeforeDays >= inputs.validityDays)
+    fail("renewBeforeDays", "must be less than validityDays");
   return { inputs, failures };
 }
 
-const tlsCertificateProvider: pulumi.dynamic.ResourceProvider<CertInputs, CertOutputs> = {
+export const tlsCertificateProvider: pulumi.dynamic.ResourceProvider<CertInputs, CertOutputs> = {
   async check(_olds, news) {
     return checkCertInputs(news as unknown as Record<string, unknown>);
   },
   async diff(_id, olds, news) {
     const keys = ["caCertPem", "caKeyPem", "commonName", "dnsNames", "ipAddresses", "validityDays"] as const;
     const replaces: string[] = keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+    // When renewBeforeDays is not known yet (a preview), neither is whether it is time to renew:
+    // the certificate may be re-issued.
     const renewAt = Date.parse(olds.notAfter) - news.renewBeforeDays * DAY_MS;
-    if (!(renewAt > Date.now())) replaces.push("notAfter");
+    if (isUnknown(news.renewBeforeDays) || !(renewAt > Date.now())) replaces.push("notAfter");
     const changes = replaces.length > 0 || olds.renewBeforeDays !== news.renewBeforeDays;
     return { changes, replaces, deleteBeforeReplace: false };
   },

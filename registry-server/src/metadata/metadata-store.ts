@@ -130,7 +130,11 @@ export interface ManifestMetadata {
   get(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /** The manifest's exact bytes, as pushed. */
   content(repository: string, digest: string): Promise<Buffer | undefined>;
-  /** Deletes a manifest and every tag pointing at it; false when there was none. */
+  /**
+   * Deletes a manifest and every tag pointing at it, and unlinks from the repository the blobs
+   * that no other manifest of the repository references (they stop counting against the quota;
+   * their bytes stay for garbage collection). False when there was no such manifest.
+   */
   delete(repository: string, digest: string): Promise<boolean>;
   /**
    * Manifests of the repository whose subject is `subject`, only those of `artifactType` when

@@ -480,8 +480,21 @@ class Queries extends StatementCache {
   }
 
   deleteManifest(repository: string, digest: string): boolean {
-    // Its tags and references go with it through ON DELETE CASCADE.
-    if (this.run("DELETE FROM manifests WHERE repository = ? AND digest = ?", repository, digest) === 0) return false;
+    if (!this.getManifest(repository, digest)) return false;
+    // The blobs only this manifest referenced leave the repository (and its quota usage); their
+    // bytes stay for garbage collection. Then its tags and references go through ON DELETE CASCADE.
+    this.run(
+      `DELETE FROM repository_blobs WHERE repository = ? AND digest IN (
+         SELECT r.blob_digest FROM manifest_blob_refs r
+           WHERE r.repository = ? AND r.manifest_digest = ?
+             AND NOT EXISTS (SELECT 1 FROM manifest_blob_refs o
+               WHERE o.repository = r.repository AND o.blob_digest = r.blob_digest
+                 AND o.manifest_digest <> r.manifest_digest))`,
+      repository,
+      repository,
+      digest,
+    );
+    this.run("DELETE FROM manifests WHERE repository = ? AND digest = ?", repository, digest);
     this.run(
       "DELETE FROM manifest_contents WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?)",
       digest,

@@ -322,6 +322,31 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         expect(await store.manifests.get("library/other", elsewhere.record.digest)).toEqual(elsewhere.record);
       });
 
+      it("unlinks the blobs only the deleted manifest referenced, keeping shared and unreferenced ones", async () => {
+        const m = manifest("library/app", "one");
+        const sharing: TestManifest = {
+          ...manifest("library/app", "two"),
+          references: { blobs: [digestOf("one-config"), digestOf("two-layer")], manifests: [] },
+        };
+        const names = ["one-config", "one-layer", "two-layer", "uploaded-only"];
+        for (const name of names) {
+          await store.blobs.create(blob(name, { digest: digestOf(name) }));
+          await store.blobs.link("library/app", digestOf(name));
+        }
+        await store.blobs.link("library/other", digestOf("one-layer"));
+        await put(store, m);
+        await put(store, sharing);
+
+        expect(await store.manifests.delete("library/app", m.record.digest)).toBe(true);
+        const linked = async (repository: string, name: string) => store.blobs.isLinked(repository, digestOf(name));
+        expect(await linked("library/app", "one-layer")).toBe(false);
+        expect(await linked("library/app", "one-config")).toBe(true); // "two" still references it
+        expect(await linked("library/app", "two-layer")).toBe(true);
+        expect(await linked("library/app", "uploaded-only")).toBe(true); // no manifest references it yet
+        expect(await linked("library/other", "one-layer")).toBe(true); // other repositories keep theirs
+        expect(await store.blobs.get(digestOf("one-layer"))).toBeDefined(); // bytes stay for GC
+      });
+
       it("lists referrers by subject, filtered by artifact type, ordered by digest", async () => {
         const subject = manifest("library/app", "subject");
         await put(store, subject);
