@@ -8,14 +8,15 @@
 // start (180 by default).
 
 import { spawnSync } from "node:child_process";
-import { createHash, randomBytes, randomFillSync } from "node:crypto";
+import { randomBytes, randomFillSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expectStatus, location, send, withQuery, type Target } from "./lib/http.ts";
 import { abHead, curlGet, toolVersion, wrk, type LoadResult } from "./lib/load.ts";
 import { cpuSnapshot, othersBetween, ownCpuSeconds, waitForQuiet, type CpuSnapshot } from "./lib/machine.ts";
-import { format, renderBlock, writeResults, type Row } from "./lib/report.ts";
+import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, OCTETS, pushPostPut, putManifest, sha256 } from "./lib/oci.ts";
+import { format, median, renderBlock, writeResults, type Row } from "./lib/report.ts";
 import {
   cpuSeconds,
   distributionVersion,
@@ -64,10 +65,6 @@ const PHASE_LIMIT_MS = 180_000;
 /** The whole run is abandoned past this. */
 const RUN_LIMIT_MS = 25 * 60_000;
 
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
-
 type Side = "airlock" | "distribution";
 const SIDES: Side[] = ["airlock", "distribution"];
 
@@ -77,17 +74,6 @@ const runStarted = Date.now();
 function progress(message: string): void {
   const elapsed = ((Date.now() - runStarted) / 1000).toFixed(1).padStart(6);
   process.stderr.write(`[bench ${elapsed}s] ${message}\n`);
-}
-
-function sha256(data: Buffer): string {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function percentile(values: number[], p: number): number {
@@ -112,15 +98,6 @@ function airlockRevision(): string {
 // ---------------------------------------------------------------------------------------------
 // Registry operations
 
-const OCTETS = { "Content-Type": "application/octet-stream" };
-
-/** POST to open a session, then PUT ?digest= with the whole body (what Docker clients do). */
-async function pushPostPut(t: Target, repo: string, blob: Buffer, digest: string): Promise<void> {
-  const opened = expectStatus(await send(t, "POST", `/v2/${repo}/blobs/uploads/`), 202, "POST upload");
-  const put = withQuery(location(t, opened, "POST upload"), "digest", digest);
-  expectStatus(await send(t, "PUT", put, { body: blob, headers: OCTETS }), 201, "PUT blob");
-}
-
 /** One POST carrying the body and ?digest= (OCI monolithic upload; Distribution 2.8 lacks it). */
 async function pushSinglePost(t: Target, repo: string, blob: Buffer, digest: string): Promise<void> {
   const url = withQuery(`/v2/${repo}/blobs/uploads/`, "digest", digest);
@@ -139,14 +116,6 @@ async function pushChunked(t: Target, repo: string, blob: Buffer, digest: string
     at = location(t, expectStatus(reply, 202, `PATCH ${offset}-${end - 1}`), "PATCH");
   }
   expectStatus(await send(t, "PUT", withQuery(at, "digest", digest)), 201, "PUT closing the upload");
-}
-
-async function putManifest(t: Target, repo: string, reference: string, manifest: Buffer): Promise<void> {
-  const reply = await send(t, "PUT", `/v2/${repo}/manifests/${reference}`, {
-    body: manifest,
-    headers: { "Content-Type": OCI_MANIFEST },
-  });
-  expectStatus(reply, 201, `PUT manifest ${repo}:${reference}`);
 }
 
 interface SmallImage {

@@ -33,6 +33,13 @@ export function format(value: number | undefined): string {
   return value.toFixed(2);
 }
 
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 export function ratioOf(row: Row): number | undefined {
   if (row.airlock === undefined || row.distribution === undefined || row.distribution === 0) return undefined;
   return row.airlock / row.distribution;
