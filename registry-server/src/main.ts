@@ -17,6 +17,8 @@ import {
 } from "./config.ts";
 import { CommandError } from "./cli/management-client.ts";
 import { preheatCommand } from "./cli/preheat-command.ts";
+import { exportCommand } from "./cli/export-command.ts";
+import { importCommand } from "./cli/import-command.ts";
 import { createLogger } from "./logger.ts";
 import { startRegistry } from "./registry.ts";
 
@@ -29,6 +31,8 @@ commands:
   serve           run the registry
   hash-password   read a password on stdin, print its hash for auth.admin.passwordHash
   preheat         pull images into a proxy-cache project of a running registry (preheat --help)
+  export          write images from any registry into an air-gap bundle (export --help)
+  import          import a bundle or docker save archive into a project (import --help)
   version         print the version
 
 serve flags (each overrides the configuration file; environment variables in brackets):
@@ -132,6 +136,13 @@ async function main(argv: string[]): Promise<void> {
     case "preheat": {
       const status = await preheatCommand(rest, process.stdout);
       process.exitCode = status;
+      return;
+    }
+    case "export":
+    case "import": {
+      const output = { progress: process.stderr, result: process.stdout };
+      process.exitCode =
+        command === "export" ? await exportCommand(rest, output, VERSION) : await importCommand(rest, output);
       return;
     }
     case "version":

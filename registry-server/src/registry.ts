@@ -24,6 +24,7 @@ import { addRegistryPingRoutes } from "./api/registry-ping-routes.ts";
 import { addRegistryRoutes } from "./api/registry-routes.ts";
 import { addRepositoryRoutes } from "./api/repository-routes.ts";
 import { addMemberRoutes } from "./api/member-routes.ts";
+import { addImportRoutes } from "./api/import-routes.ts";
 import { addPreheatRoutes } from "./api/preheat-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
@@ -147,6 +148,7 @@ export async function startRegistry(
   addRegistryRoutes(router, { store: metadata, access, endpoints, onChange: (id) => upstreams.health.checkSoon(id) });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
+  addImportRoutes(router, { metadata, blobs, manifests, driver, log, access, audit });
   addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
