@@ -18,13 +18,15 @@ export interface ApiReply {
   body: unknown;
 }
 
-export class RegistryApiError extends Error {
-  override name = "RegistryApiError";
-  readonly status: number;
-  constructor(message: string, status: number) {
-    super(message);
-    this.status = status;
-  }
+/**
+ * An API failure with the registry's HTTP status. A plain Error with a `status` property, not a
+ * subclass: providers are serialised, and a serialised Error subclass loses Error's prototype,
+ * which the engine then reports as "Unknown Error" instead of the message.
+ */
+export type RegistryApiError = Error & { status: number };
+
+export function registryApiError(message: string, status: number): RegistryApiError {
+  return Object.assign(new Error(message), { status });
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -91,8 +93,7 @@ export function errorMessage(reply: ApiReply): string {
 
 /** Rejects unless the reply has one of the expected statuses. */
 export function expectStatus(reply: ApiReply, what: string, ...statuses: number[]): ApiReply {
-  if (!statuses.includes(reply.status))
-    throw new RegistryApiError(`${what} failed: ${errorMessage(reply)}`, reply.status);
+  if (!statuses.includes(reply.status)) throw registryApiError(`${what} failed: ${errorMessage(reply)}`, reply.status);
   return reply;
 }
 
@@ -104,8 +105,7 @@ export function createdId(reply: ApiReply, what: string): number {
       .split("/")
       .pop(),
   );
-  if (!Number.isInteger(id) || id <= 0)
-    throw new RegistryApiError(`${what}: no id in the Location header`, reply.status);
+  if (!Number.isInteger(id) || id <= 0) throw registryApiError(`${what}: no id in the Location header`, reply.status);
   return id;
 }
 

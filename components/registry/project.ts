@@ -25,6 +25,12 @@ export interface ProjectArgs {
   registryId?: pulumi.Input<number>;
   /** Take over a project that already exists with this name instead of failing. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Delete the project's repositories when the resource is deleted. Default false: deleting a
+   * project that still holds images fails, so nothing pushed is lost by accident. Proxy-cache
+   * projects set it, their content being a disposable copy.
+   */
+  purgeOnDelete?: pulumi.Input<boolean>;
 }
 
 export interface ProjectInputs {
@@ -35,6 +41,7 @@ export interface ProjectInputs {
   storageLimit: number;
   registryId?: number;
   adopt: boolean;
+  purgeOnDelete: boolean;
 }
 
 export interface ProjectOutputs extends ProjectInputs {
@@ -105,7 +112,7 @@ export function checkProject(news: Record<string, unknown>): pulumi.dynamic.Chec
       reason: `expected a registry endpoint id, got ${JSON.stringify(registryId)}`,
     });
   }
-  const flag = (key: "public" | "adopt"): boolean =>
+  const flag = (key: "public" | "adopt" | "purgeOnDelete"): boolean =>
     keepUnknown(news[key] ?? false, (value) => {
       if (typeof value !== "boolean")
         failures.push({ property: key, reason: `expected true or false, got ${JSON.stringify(value)}` });
@@ -119,6 +126,7 @@ export function checkProject(news: Record<string, unknown>): pulumi.dynamic.Chec
     storageLimit: storageLimit as number,
     ...(registryId !== undefined && { registryId: registryId as number }),
     adopt: flag("adopt"),
+    purgeOnDelete: flag("purgeOnDelete"),
   };
   return { inputs, failures };
 }
@@ -136,7 +144,7 @@ function projectBody(inputs: ProjectInputs): Record<string, unknown> {
 async function liveProject(
   connection: RegistryConnection,
   id: number,
-): Promise<Omit<ProjectInputs, "connection" | "adopt"> | undefined> {
+): Promise<Omit<ProjectInputs, "connection" | "adopt" | "purgeOnDelete"> | undefined> {
   const reply = await apiRequest(connection, "GET", `/projects/${id}`);
   if (reply.status === 404) return undefined;
   expectStatus(reply, `reading project ${id}`, 200);
@@ -157,6 +165,29 @@ async function liveProject(
     storageLimit: storage,
     ...(project.registry_id !== undefined && { registryId: project.registry_id }),
   };
+}
+
+/** Deletes every repository of a project (a proxy cache's disposable content). */
+async function deleteRepositories(connection: RegistryConnection, project: string): Promise<void> {
+  // Each round deletes the first page; bounded, in case repositories keep appearing.
+  for (let round = 0; round < 1000; round++) {
+    const reply = await apiRequest(
+      connection,
+      "GET",
+      `/projects/${encodeURIComponent(project)}/repositories?page_size=100`,
+    );
+    if (reply.status === 404) return;
+    const repositories = expectStatus(reply, `listing the repositories of ${project}`, 200).body as Array<{
+      name: string;
+    }>;
+    if (repositories.length === 0) return;
+    for (const repository of repositories) {
+      const name = repository.name.slice(project.length + 1);
+      const path = `/projects/${encodeURIComponent(project)}/repositories/${encodeURIComponent(encodeURIComponent(name))}`;
+      expectStatus(await apiRequest(connection, "DELETE", path), `deleting ${repository.name}`, 200, 404);
+    }
+  }
+  throw new Error(`deleting the repositories of ${project}: they keep coming`);
 }
 
 /** Sets the quota through the quotas API, as Harbor's project update ignores storage_limit. */
@@ -185,6 +216,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
     const changed =
       replaces.length > 0 ||
       olds.public !== news.public ||
+      (olds.purgeOnDelete ?? false) !== news.purgeOnDelete ||
       olds.storageLimit !== news.storageLimit ||
       JSON.stringify(olds.metadata) !== JSON.stringify(news.metadata) ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
@@ -221,7 +253,13 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
     const live = await liveProject(props.connection, Number(id));
     // A project deleted by hand: an empty id tells the engine the resource is gone.
     if (!live) return { id: "", props };
-    const inputs: ProjectInputs = { connection: props.connection, adopt: props.adopt, ...live };
+    const inputs: ProjectInputs = {
+      connection: props.connection,
+      adopt: props.adopt,
+      // State written before this input existed has none.
+      purgeOnDelete: props.purgeOnDelete ?? false,
+      ...live,
+    };
     return { id, props: { ...inputs, projectId: Number(id) }, inputs: readInputs<ProjectOutputs>(inputs) };
   },
 
@@ -236,6 +274,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
   },
 
   async delete(id, props) {
+    if (props.purgeOnDelete) await deleteRepositories(props.connection, props.name);
     const reply = await apiRequest(props.connection, "DELETE", `/projects/${id}`);
     expectStatus(reply, `deleting project ${props.name}`, 200, 404);
   },

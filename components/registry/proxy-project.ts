@@ -45,6 +45,8 @@ export class ProxyProject extends pulumi.dynamic.Resource {
         storageLimit: args.storageLimit ?? -1,
         metadata: { proxy_speed_kb: limit(args.speedKbps), max_upstream_conn: limit(args.maxUpstreamConnections) },
         adopt: args.adopt ?? false,
+        // The cache is a disposable copy of the upstream: destroy takes it with the project.
+        purgeOnDelete: true,
         projectId: undefined,
       },
       opts,

@@ -2,7 +2,6 @@
 // containerd's `ns` parameter, by the Host header, or to the default project; with plain HTTP
 // and with skopeo configured with a registries.conf mirror, as cluster nodes are.
 
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idFromLocation } from "../api/harbor-client.ts";
 import { OCI_MANIFEST, OciClient, descriptorOf, sha256 } from "../distribution/oci-client.ts";
 import { tempDir } from "../helpers.ts";
+import { runProcess } from "../processes.ts";
 import { startProxyFixture, type ProxyFixture } from "./proxy-fixture.ts";
 
 describe("the transparent mirror", () => {
@@ -100,16 +100,18 @@ describe("the transparent mirror", () => {
         ].join("\n"),
       );
       const options = ["--registries-conf", conf];
-      const raw = await run("skopeo", [...options, "inspect", "--raw", "docker://docker.io/library/nginx:1.25"], {
-        HOME: work.dir,
-      });
+      const raw = await runProcess(
+        "skopeo",
+        [...options, "inspect", "--raw", "docker://docker.io/library/nginx:1.25"],
+        { env: { HOME: work.dir } },
+      );
       expect(raw.status, raw.stderr).toBe(0);
       expect(sha256(raw.stdout)).toBe(image.digest);
       const layout = path.join(work.dir, "layout");
-      const copy = await run(
+      const copy = await runProcess(
         "skopeo",
         [...options, "copy", "--retry-times", "0", "docker://docker.io/library/nginx:1.25", `oci:${layout}:1.25`],
-        { HOME: work.dir },
+        { env: { HOME: work.dir } },
       );
       expect(copy.status, copy.stderr).toBe(0);
       const layer = readFileSync(path.join(layout, "blobs", "sha256", image.layerDigest.slice("sha256:".length)));
@@ -141,25 +143,4 @@ async function pushGzipImage(
   const pushed = await f.upstreamClient.pushManifest(repository, tag, manifest, OCI_MANIFEST);
   expect(pushed.response.status).toBe(201);
   return { digest: pushed.digest, bytes: pushed.bytes, layerDigest };
-}
-
-/** Runs a command without blocking the event loop, which also serves the in-process registries. */
-function run(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: { PATH: process.env["PATH"], ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 120_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
 }

@@ -1,7 +1,6 @@
 // Preheat: a list of images pulled into a proxy-cache project ahead of time, through the API and
 // the command line, so that the cache serves them when the upstream is gone.
 
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../api/harbor-client.ts";
 import { OCI_INDEX, OCI_MANIFEST, sha256 } from "../distribution/oci-client.ts";
 import { ADMIN, tempDir, writeFile } from "../helpers.ts";
+import { runProcess, type ProcessResult } from "../processes.ts";
 import { delta, requestCounts, startProxyFixture, type ProxyFixture } from "./proxy-fixture.ts";
 
 const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts");
@@ -138,6 +138,11 @@ describe("preheat", () => {
   });
 });
 
+/** The CLI as a process. */
+function runCli(args: string[]): Promise<ProcessResult> {
+  return runProcess(process.execPath, [MAIN, ...args], { timeoutMs: 60_000 });
+}
+
 describe("airlock-registry preheat", () => {
   let f: ProxyFixture;
   beforeAll(async () => {
@@ -192,16 +197,3 @@ describe("airlock-registry preheat", () => {
     }
   });
 });
-
-/** Runs the CLI as a process, without blocking the event loop that serves the registries. */
-function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
