@@ -3,7 +3,9 @@
 // Unknowns pass unchecked and come back as they came; bad known values still fail, naming the
 // property. The providers are also checked as the engine runs them: serialised, then loaded.
 
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { runInThisContext } from "node:vm";
 import * as pulumi from "@pulumi/pulumi";
@@ -418,4 +420,31 @@ describe("the providers as the engine runs them", () => {
       expect((await check(loaded, { ...valid, [key]: value })).failures.map((f) => f.property)).toContain(property);
     },
   );
+
+  it("report a failed API call with its message, as an Error the engine can print", async () => {
+    // A registry that refuses everything with Harbor's error JSON.
+    const server = createServer((_req, res) => {
+      res.writeHead(412, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "PRECONDITION", message: "the project still has repositories" }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const loaded = await load(projectProvider as Provider);
+      const connection = { url: `http://127.0.0.1:${port}`, username: "admin", password: "pw" };
+      const failure = await loaded.delete!("7", { connection, name: "team", purgeOnDelete: false }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // The engine prints `${err}`; an Error subclass serialised with the provider lost its
+      // prototype and printed "[object Object]" ("Unknown Error" in the CLI).
+      expect(failure).toBeInstanceOf(Error);
+      expect(String(failure)).toBe(
+        "Error: deleting project team failed: PRECONDITION: the project still has repositories",
+      );
+      expect((failure as { status?: number }).status).toBe(412);
+    } finally {
+      server.close();
+    }
+  });
 });
