@@ -14,7 +14,13 @@ import { neededBlobs, planImport } from "../transfer/archive-plan.ts";
 import { PlanError, type ImportNaming } from "../transfer/archive-types.ts";
 import { FileArchive } from "../transfer/file-archive.ts";
 import { TarFormatError } from "../transfer/tar-format.ts";
-import { CommandError, managementTarget, type ManagementTarget } from "./management-client.ts";
+import {
+  apiError,
+  CommandError,
+  ManagementClient,
+  managementTarget,
+  type ManagementTarget,
+} from "./management-client.ts";
 import { formatBytes } from "./preheat-command.ts";
 import { PushError, RegistryPusher } from "./registry-pusher.ts";
 
@@ -62,6 +68,22 @@ function throttled(report: (bytes: number) => void): (bytes: number) => void {
   };
 }
 
+/** The project must exist and take pushes: said plainly before any blob is looked for. */
+async function checkProject(target: ManagementTarget, project: string): Promise<void> {
+  const client = new ManagementClient(target);
+  try {
+    const reply = await client.call("GET", `/projects/${encodeURIComponent(project)}`);
+    if (reply.status === 404) throw new PushError(`project ${project} not found`);
+    if (reply.status === 401) throw new PushError("the registry refused the credentials");
+    if (reply.status !== 200) throw apiError(reply, `reading project ${project}`);
+    if ((reply.body as { registry_id?: unknown }).registry_id != null) {
+      throw new PushError(`project ${project} is a proxy-cache project: images cannot be imported into it`);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 async function pushArchive(
   archive: FileArchive,
   naming: ImportNaming,
@@ -76,6 +98,7 @@ async function pushArchive(
     `importing ${plan.images.length} image(s) from ${archive.file} (${plan.format}) into ${naming.project}: ` +
       `${needed.size} blob(s), ${formatBytes(total)}\n`,
   );
+  await checkProject(target, naming.project);
   const pusher = new RegistryPusher(target);
   let pushed = 0;
   let present = 0;
@@ -237,7 +260,12 @@ export async function importCommand(args: string[], out: CommandOutput): Promise
     }
     return 0;
   } catch (err) {
-    if (err instanceof PlanError || err instanceof TarFormatError || err instanceof PushError) {
+    if (
+      err instanceof PlanError ||
+      err instanceof TarFormatError ||
+      err instanceof PushError ||
+      err instanceof CommandError
+    ) {
       out.progress.write(`airlock-registry import: ${err.message}\n`);
       return 1;
     }

@@ -280,6 +280,24 @@ describe("air-gap bundles", () => {
         expect((await api.call("HEAD", `/v2/${name}/manifests/${reference}`)).status).toBe(404);
       }
     }
+
+    // The sound bundle then resumes where the refused ones stopped: only the bad layer is sent.
+    const resumed = await fx.airlock([
+      "import",
+      "--url",
+      clean.url,
+      "--project",
+      "corrupt",
+      "--ca-file",
+      fx.caFile,
+      "--password-file",
+      fx.passwordFile,
+      bundle,
+    ]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/: 1 blob\(s\) pushed .*, 5 already present, 4 manifest/);
+    const head = await api.call("HEAD", "/v2/corrupt/src/app/manifests/v1");
+    expect(head.status).toBe(200);
   });
 
   it("fails an export cleanly: an unknown image leaves no file, a usage error exits 2", async () => {
