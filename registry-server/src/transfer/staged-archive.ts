@@ -146,15 +146,17 @@ export class StagedArchive implements ArchiveContents {
   }
 
   /** A file's content as the importer stores it: bytes in memory, or parts staged in storage. */
-  take(name: string): { kind: "memory"; data: Buffer } | { kind: "staged"; file: StagedFile } | undefined {
+  peek(name: string): { kind: "memory"; data: Buffer } | { kind: "staged"; file: StagedFile } | undefined {
     const file = this.resolve(name);
     const held = this.memory.get(file);
     if (held) return { kind: "memory", data: held };
     const staged = this.staged.get(file);
-    if (!staged) return undefined;
-    // Its parts now belong to whoever commits them.
-    this.staged.delete(file);
-    return { kind: "staged", file: staged };
+    return staged && { kind: "staged", file: staged };
+  }
+
+  /** Hands a staged file's parts over to whoever commits them: they are no longer deleted here. */
+  take(name: string): void {
+    this.staged.delete(this.resolve(name));
   }
 
   /** Deletes every staged part no blob took. */

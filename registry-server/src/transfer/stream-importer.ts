@@ -129,25 +129,33 @@ class StreamImport {
     }
   }
 
+  /** Whether a file may be kept in memory: small, and within the budget of the whole import. */
+  private fits(size: number, limit: number): boolean {
+    return size <= limit && this.archive.memoryBytes + size <= MEMORY_BUDGET;
+  }
+
   private async accept(entry: TarEntry): Promise<void> {
     const digest = digestOfPath(entry.name);
     if (digest === undefined) {
       // docker save: configs and manifest.json in memory, layer tars staged with their digest.
-      if (TOP_LEVEL_SMALL.test(entry.name) && entry.size <= MAX_MANIFEST_BYTES)
+      if (TOP_LEVEL_SMALL.test(entry.name) && this.fits(entry.size, MAX_MANIFEST_BYTES)) {
         this.archive.keep(entry.name, await readEntry(entry));
-      else await this.archive.stage(entry);
+      } else {
+        await this.archive.stage(entry);
+      }
       return;
     }
-    await this.tryPlan();
+    // Small files (manifests, configs) are kept until a large one arrives: by then a bundle has
+    // delivered every manifest, and one attempt at the plan settles where everything goes.
+    const small = this.fits(entry.size, SMALL_FILE_BYTES);
+    if (!this.plan && !small) await this.tryPlan();
     if (this.plan) {
       const need = this.needed.get(digest);
       if (need && !this.handled.has(digest)) await this.direct(entry, need);
       // Anything else (an unreferenced blob, a second copy) is skipped by the reader.
       return;
     }
-    const wanted = entry.name === this.waitingFor && entry.size <= MAX_MANIFEST_BYTES;
-    const fits = entry.size <= SMALL_FILE_BYTES && this.archive.memoryBytes + entry.size <= MEMORY_BUDGET;
-    if (wanted || fits) this.archive.keep(entry.name, await readEntry(entry));
+    if (small) this.archive.keep(entry.name, await readEntry(entry));
     else await this.archive.stage(entry);
   }
 
@@ -201,27 +209,33 @@ class StreamImport {
 
   /** At the end: a blob from what was kept or staged, or one the repositories already hold. */
   private async fromArchive(need: PlannedBlob & { repositories: Set<string> }): Promise<void> {
-    const { missing } = await this.missingFrom(need);
-    if (missing.length === 0) {
-      // Whatever was staged for it is deleted with the rest at the end.
+    // Whatever was staged for a blob that is not taken here is deleted with the rest at the end.
+    const { missing, inProject, known } = await this.missingFrom(need);
+    if (missing.length === 0 || inProject) {
+      await this.link(missing, need.digest);
       this.skipped++;
       return;
     }
-    const content = this.archive.take(need.path);
+    const content = this.archive.peek(need.path);
     if (!content) {
       if (need.optional) return;
       throw new PlanError(`the archive lacks blob ${need.digest}, and ${missing[0]} does not hold it`);
     }
+    // What was kept or staged was verified on arrival (or hashed, for docker save layers).
+    if (content.kind === "staged" && content.file.digest !== need.digest) throw corrupt(need.path);
     const [first, ...others] = missing as [string, ...string[]];
-    if (content.kind === "memory") {
+    if (known) {
+      await this.link(missing, need.digest);
+    } else if (content.kind === "memory") {
       await this.deps.blobs.writeBytes(first, need.digest, content.data);
+      this.bytesStored += need.size;
     } else {
-      if (content.file.digest !== need.digest) throw corrupt(need.path);
+      this.archive.take(need.path);
       await this.deps.blobs.commit(first, need.digest, content.file.size, content.file.parts);
+      this.bytesStored += need.size;
     }
     await this.link(others, need.digest);
     this.stored++;
-    this.bytesStored += need.size;
   }
 }
 

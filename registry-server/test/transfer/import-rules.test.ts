@@ -4,11 +4,13 @@
 // developer, and with the wrong content type.
 
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, HarborClient, idFromLocation, type Credentials } from "../api/harbor-client.ts";
 import { writeMultiPlatformLayout, type LayoutImage } from "../clients/oci-layout.ts";
+import { OciClient } from "../distribution/oci-client.ts";
 import { ADMIN, startTestRegistry, tempDir, type TestRegistry } from "../helpers.ts";
 import { ok, run } from "./transfer-fixture.ts";
 
@@ -38,14 +40,21 @@ describe("export choices and import rules", () => {
     ]);
   }
 
-  async function importFile(project: string, file: string, auth: Credentials = ADMIN, type = "application/x-tar") {
-    const response = await fetch(`${registry.url}/api/v2.0/projects/${project}/imports`, {
+  async function importFile(
+    project: string,
+    file: string,
+    auth: Credentials = ADMIN,
+    type = "application/x-tar",
+    into: TestRegistry = registry,
+  ) {
+    const response = await fetch(`${into.url}/api/v2.0/projects/${project}/imports`, {
       method: "POST",
       headers: { Authorization: basic(auth), "Content-Type": type },
       body: readFileSync(file),
       signal: AbortSignal.timeout(30_000),
     });
-    return { status: response.status, text: await response.text() };
+    const text = await response.text();
+    return { status: response.status, text, json: (text ? JSON.parse(text) : undefined) as unknown };
   }
 
   function described(bundle: string): { digest: string; source_digest?: string; platforms: string[] } {
@@ -119,6 +128,52 @@ describe("export choices and import rules", () => {
     expect(refused.stderr).toContain(
       "none of linux/riscv64 in its index (it has linux/amd64, linux/arm64, linux/s390x)",
     );
+  });
+
+  it("streams a large blob straight into place: refused when a byte is flipped, stored, then linked after a check", async () => {
+    const big = randomBytes(600 * 1024).toString("base64");
+    await new OciClient(registry.url).pushImage("src/big", "1", { layer: big });
+    const bundle = path.join(work.dir, "big.tar");
+    const exported = await run(process.execPath, [
+      MAIN,
+      "export",
+      "--output",
+      bundle,
+      "--insecure-registry",
+      host,
+      "--creds-file",
+      credsFile,
+      `${host}/src/big:1`,
+    ]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const corrupt = path.join(work.dir, "big-corrupt.tar");
+    const data = readFileSync(bundle);
+    const at = data.indexOf(Buffer.from(big.slice(1000, 1100)));
+    data[at] = (data[at] ?? 0) ^ 0x01;
+    writeFileSync(corrupt, data);
+
+    // Another registry, which has never seen the layer: it is written while its digest is checked.
+    const other = await startTestRegistry();
+    try {
+      const otherApi = new HarborClient(other.url);
+      for (const name of ["first", "second", "third"]) await otherApi.createProject(name, false);
+      const refused = await importFile("first", corrupt, ADMIN, "application/x-tar", other);
+      expect(refused.status).toBe(400);
+      expect(refused.text).toMatch(/blobs\/sha256\/[0-9a-f]{64} does not match its digest/);
+      const stored = await importFile("first", bundle, ADMIN, "application/x-tar", other);
+      expect(stored.status, stored.text).toBe(200);
+      expect(stored.json).toMatchObject({ blobs_stored: 2, blobs_skipped: 0 });
+      expect((stored.json as { bytes_stored: number }).bytes_stored).toBeGreaterThan(big.length);
+      // Now the registry holds the layer elsewhere: the bytes are hashed, not written again.
+      const linked = await importFile("second", bundle, ADMIN, "application/x-tar", other);
+      expect((linked.json as { bytes_stored: number }).bytes_stored).toBeLessThan(1024);
+      const tampered = await importFile("third", corrupt, ADMIN, "application/x-tar", other);
+      expect(tampered.status).toBe(400);
+      expect((await otherApi.call("HEAD", "/v2/third/src/big/manifests/1")).status).toBe(404);
+      expect((await otherApi.call("HEAD", "/v2/second/src/big/manifests/1")).status).toBe(200);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("refuses imports into a proxy-cache project, from a developer, and of another content type", async () => {
