@@ -5,7 +5,8 @@
 // figures are not meaningful, written to the temporary directory's parent instead of RESULTS.md);
 // BENCH_OUTPUT=FILE writes the results elsewhere; BENCH_KEEP=1 keeps the temporary directory (the
 // servers' data and logs); BENCH_QUIET_WAIT=SECONDS bounds the wait for a quiet machine at the
-// start (180 by default).
+// start (180 by default). The proxy-cache phases, with Distribution in pull-through-cache mode as
+// a third process, are in lib/proxy.ts.
 
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomFillSync } from "node:crypto";
@@ -16,6 +17,7 @@ import { expectStatus, location, send, withQuery, type Target } from "./lib/http
 import { abHead, curlGet, toolVersion, wrk, type LoadResult } from "./lib/load.ts";
 import { cpuSnapshot, othersBetween, ownCpuSeconds, waitForQuiet, type CpuSnapshot } from "./lib/machine.ts";
 import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, OCTETS, pushPostPut, putManifest, sha256 } from "./lib/oci.ts";
+import { runProxyPhases, type ProxyPhaseResult } from "./lib/proxy.ts";
 import { format, median, renderBlock, writeResults, type Row } from "./lib/report.ts";
 import {
   cpuSeconds,
@@ -36,6 +38,7 @@ const CONFIG = QUICK
       chunkMiB: 4,
       pushRepeats: 1,
       pullRepeats: 1,
+      missRepeats: 1,
       concurrentPulls: 8,
       smallImages: 40,
       smallConcurrency: 8,
@@ -50,6 +53,8 @@ const CONFIG = QUICK
       chunkMiB: 16,
       pushRepeats: 3,
       pullRepeats: 5,
+      /** Runs of proxy cache misses: each needs fresh content, so as few as the pushes. */
+      missRepeats: 3,
       concurrentPulls: 8,
       smallImages: 500,
       smallConcurrency: 8,
@@ -62,6 +67,8 @@ const CONFIG = QUICK
 
 /** No phase loop runs longer than this, whatever its count says. */
 const PHASE_LIMIT_MS = 180_000;
+/** Distribution in proxy mode gets this long to answer /v2/, else its rows read n/a. */
+const PROXY_START_LIMIT_MS = 15_000;
 /** The whole run is abandoned past this. */
 const RUN_LIMIT_MS = 25 * 60_000;
 
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
   const waitedSeconds = (Date.now() - runStarted) / 1000;
   const loadAtStart = os.loadavg();
 
-  const servers: Partial<PerSide<RunningServer>> = {};
+  const servers: Partial<Record<Side | "distributionProxy", RunningServer>> = {};
   const stopAll = async (): Promise<void> => {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
   };
@@ -254,11 +261,34 @@ async function main(): Promise<void> {
     const running = servers as PerSide<RunningServer>;
     const target: PerSide<Target> = { airlock: running.airlock.target, distribution: running.distribution.target };
     for (const side of SIDES) progress(`${LABEL[side]} ready at ${target[side].origin} (pid ${running[side].pid})`);
+    // The anchor of the proxy-cache phases: Distribution as a pull-through cache of the one above.
+    let proxyFailure: string | undefined;
+    try {
+      servers.distributionProxy = await startDistribution(workDir, {
+        name: "distribution-proxy",
+        label: "Distribution proxy",
+        proxyRemoteUrl: target.distribution.origin,
+        readyTimeoutMs: PROXY_START_LIMIT_MS,
+      });
+      progress(
+        `Distribution proxy (proxy.remoteurl ${target.distribution.origin}) ready at ` +
+          `${servers.distributionProxy.target.origin} (pid ${servers.distributionProxy.pid})`,
+      );
+    } catch (err) {
+      // The first line says what happened; the log, why (a panic's line comes before its stack).
+      const log = path.join(workDir, "distribution-proxy.log");
+      const logged = existsSync(log) ? readFileSync(log, "utf8").split("\n") : [];
+      const cause = logged.find((line) => /^panic:|level=(fatal|error)/.test(line));
+      proxyFailure = [(err as Error).message.split("\n")[0], cause?.trim()].filter(Boolean).join(" ");
+      progress(`Distribution proxy could not start, its proxy rows will read n/a: ${proxyFailure}`);
+    }
+    const distributionProxy = servers.distributionProxy;
     const startRss = perSide(() => 0);
     for (const side of SIDES) startRss[side] = memoryMiB(running[side].pid).rss;
+    const proxyStartRss = distributionProxy ? memoryMiB(distributionProxy.pid).rss : undefined;
 
     // Between phases (never while wrk or ab runs): how much CPU the rest of the machine took.
-    const pids = SIDES.map((side) => running[side].pid);
+    const pids = [...SIDES.map((side) => running[side].pid), ...(distributionProxy ? [distributionProxy.pid] : [])];
     const runSnapshot = cpuSnapshot(pids);
     let phaseSnapshot: CpuSnapshot = runSnapshot;
     const disturbed: string[] = [];
@@ -610,7 +640,6 @@ async function main(): Promise<void> {
       );
     }
     phaseDone("tags");
-    const othersRun = othersBetween(runSnapshot, cpuSnapshot(pids));
     rows.push(
       {
         title: `Tags list of ${CONFIG.tags.toLocaleString("en-US")} tags (${CONFIG.tagListRequests} sequential GETs)`,
@@ -637,6 +666,41 @@ async function main(): Promise<void> {
     details.push(
       `Tags list p95 latency: Airlock ${format(tagListP95.airlock)} ms, Distribution ${format(tagListP95.distribution)} ms.`,
     );
+
+    // --- Proxy cache: misses, hits and manifests by tag through each proxy ---------------------
+    const proxy: ProxyPhaseResult = await runProxyPhases({
+      airlock: running.airlock,
+      upstream: running.distribution,
+      distributionProxy: distributionProxy ?? { failure: proxyFailure ?? "not started" },
+      blob,
+      blobMiB: CONFIG.blobMiB,
+      fresh,
+      manifestImage: { repo: first.repo, tag: first.tag, manifest: first.manifest },
+      direct: {
+        single: {
+          verified: { airlock: median(single.verified.airlock), distribution: median(single.verified.distribution) },
+          plain: { airlock: median(single.plain.airlock), distribution: median(single.plain.distribution) },
+        },
+        concurrent: {
+          verified: {
+            airlock: median(concurrent.verified.airlock),
+            distribution: median(concurrent.verified.distribution),
+          },
+          plain: { airlock: median(concurrent.plain.airlock), distribution: median(concurrent.plain.distribution) },
+        },
+        manifest: {
+          airlock: manifestLoad.airlock?.requestsPerSecond,
+          distribution: manifestLoad.distribution?.requestsPerSecond,
+        },
+      },
+      config: { ...CONFIG, phaseLimitMs: PHASE_LIMIT_MS },
+      progress,
+      phaseDone,
+      flushDisks,
+    });
+    rows.push(...proxy.rows);
+    details.push(...proxy.details);
+    const othersRun = othersBetween(runSnapshot, cpuSnapshot(pids));
 
     // --- Memory and CPU ---------------------------------------------------------------------
     const peak = perSide(() => 0);
@@ -675,11 +739,24 @@ async function main(): Promise<void> {
       `Resident memory just after start: Airlock ${format(startRss.airlock)} MiB, Distribution ` +
         `${format(startRss.distribution)} MiB.`,
     );
-    for (const side of SIDES) {
-      const lines = readFileSync(running[side].logFile, "utf8")
+    if (distributionProxy) {
+      details.push(
+        `Distribution proxy's memory: ${format(proxyStartRss)} MiB resident just after start, ` +
+          `${format(memoryMiB(distributionProxy.pid).peak)} MiB at peak (VmHWM).`,
+      );
+    }
+    const logged = [...SIDES.map((side) => [LABEL[side], running[side].logFile] as const)];
+    if (distributionProxy) logged.push(["Distribution proxy", distributionProxy.logFile]);
+    for (const [label, logFile] of logged) {
+      const lines = readFileSync(logFile, "utf8")
         .split("\n")
         .filter((line) => line.trim() !== "");
-      details.push(`${LABEL[side]} wrote ${lines.length} log line(s) at warn or above during the run.`);
+      // Distribution in proxy mode always warns at start that it cannot delete repositories.
+      const expected = lines.filter((line) => line.includes("does not implement RempositoryRemover")).length;
+      details.push(
+        `${label} wrote ${lines.length - expected} log line(s) at warn or above during the run` +
+          (expected > 0 ? ", besides its start-up warning that a proxy cannot delete repositories." : "."),
+      );
     }
     progress(`peak memory: Airlock ${format(peak.airlock)} MiB, Distribution ${format(peak.distribution)} MiB`);
     progress(
@@ -724,6 +801,7 @@ async function main(): Promise<void> {
         ],
       ],
       rows,
+      sections: [proxy.section],
       details,
       notes: [
         "Authentication differs: every request to Airlock carries `Authorization: Basic` for the admin user and is " +
@@ -740,8 +818,10 @@ async function main(): Promise<void> {
         "Distribution's configuration: filesystem storage, `storage.delete.enabled: true`, in-memory blob " +
           "descriptor cache (as in Debian's default configuration), access log off, log level warn. Airlock: " +
           "`--log-level warn`, defaults otherwise.",
-        "The two servers run side by side, but only one is under load at a time; phases alternate between them. " +
-          "The clients share the machine's CPUs with the server under test.",
+        "The servers run side by side (a third during the proxy phases: Distribution as a pull-through cache), but " +
+          "only one is under load at a time, with the upstream it pulls from during the proxy phases; phases " +
+          "alternate between them. The clients share the machine's CPUs with the server under test.",
+        ...proxy.notes,
         "Clients: pushes, small images and the tags list from this Node.js process (`node:http`, keep-alive); " +
           "large pulls with curl, piped into `openssl dgst -sha256` for the verified rows (a Node.js client spends " +
           "more CPU receiving than the servers spend sending) and into /dev/null for the bytes-dropped rows, which " +

@@ -20,6 +20,8 @@ export interface Report {
   title: string;
   machine: [string, string][];
   rows: Row[];
+  /** Further tables or paragraphs, each under its own heading after the main table. */
+  sections?: { title: string; lines: string[] }[];
   details: string[];
   notes: string[];
 }
@@ -79,6 +81,7 @@ export function renderBlock(report: Report): string {
       ]),
     );
   }
+  for (const section of report.sections ?? []) lines.push("", `### ${section.title}`, "", ...section.lines);
   lines.push("", "### Details", "", ...report.details.map((line) => `- ${line}`), "");
   lines.push("### Notes", "", ...report.notes.map((line) => `- ${line}`), "", END);
   return lines.join("\n");

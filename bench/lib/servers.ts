@@ -1,6 +1,7 @@
-// Starts the two registries side by side on loopback (each with its own data directory under the
-// run's temporary directory, its output in a log file there), waits until each answers /v2/, and
-// reads their CPU time and memory from /proc.
+// Starts the registries side by side on loopback (each with its own data directory under the
+// run's temporary directory, its output in a log file there): Airlock, Distribution, and for the
+// proxy-cache phases Distribution again in pull-through-cache mode in front of the first one.
+// Waits until each answers /v2/, and reads their CPU time and memory from /proc.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,6 +16,8 @@ export interface RunningServer {
   target: Target;
   pid: number;
   logFile: string;
+  /** Where the server keeps its data. */
+  dataDir: string;
   stop: () => Promise<void>;
 }
 
@@ -81,6 +84,7 @@ async function waitReady(target: Target, child: ChildProcess, logFile: string, t
 /** Our registry: `node registry-server/src/main.ts serve`, basic auth as admin on every request. */
 export async function startAirlock(repoRoot: string, workDir: string, nodeArgs: string[] = []): Promise<RunningServer> {
   const dir = path.join(workDir, "airlock");
+  const dataDir = path.join(dir, "data");
   mkdirSync(dir, { recursive: true });
   const password = randomBytes(18).toString("base64url");
   const passwordFile = path.join(workDir, "airlock-admin-password");
@@ -96,7 +100,7 @@ export async function startAirlock(repoRoot: string, workDir: string, nodeArgs: 
       "--addr",
       `127.0.0.1:${port}`,
       "--data-dir",
-      path.join(dir, "data"),
+      dataDir,
       "--admin-password-file",
       passwordFile,
       "--log-level",
@@ -118,13 +122,24 @@ export async function startAirlock(repoRoot: string, workDir: string, nodeArgs: 
     await stop();
     throw err;
   }
-  return { target, pid: child.pid ?? 0, logFile, stop };
+  return { target, pid: child.pid ?? 0, logFile, dataDir, stop };
+}
+
+export interface DistributionOptions {
+  /** Directory and log file name under the work directory, and the label ("distribution"). */
+  name?: string;
+  label?: string;
+  /** Runs as a pull-through cache of this registry (`proxy.remoteurl`), which must be up. */
+  proxyRemoteUrl?: string;
+  readyTimeoutMs?: number;
 }
 
 /** CNCF Distribution from Debian's docker-registry package, with a configuration of our own. */
-export async function startDistribution(workDir: string): Promise<RunningServer> {
-  const dir = path.join(workDir, "distribution");
-  mkdirSync(path.join(dir, "data"), { recursive: true });
+export async function startDistribution(workDir: string, options: DistributionOptions = {}): Promise<RunningServer> {
+  const name = options.name ?? "distribution";
+  const dir = path.join(workDir, name);
+  const dataDir = path.join(dir, "data");
+  mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const config = path.join(dir, "config.yml");
   writeFileSync(
@@ -137,7 +152,7 @@ export async function startDistribution(workDir: string): Promise<RunningServer>
       "    disabled: true",
       "storage:",
       "  filesystem:",
-      `    rootdirectory: ${path.join(dir, "data")}`,
+      `    rootdirectory: ${dataDir}`,
       "  delete:",
       "    enabled: true",
       "  cache:",
@@ -145,20 +160,27 @@ export async function startDistribution(workDir: string): Promise<RunningServer>
       "http:",
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${randomBytes(16).toString("hex")}`,
+      // Distribution 2.8 pings the remote's /v2/ while starting, and exits if it cannot.
+      ...(options.proxyRemoteUrl !== undefined ? ["proxy:", `  remoteurl: ${options.proxyRemoteUrl}`] : []),
       "",
     ].join("\n"),
   );
-  const logFile = path.join(workDir, "distribution.log");
+  const logFile = path.join(workDir, `${name}.log`);
   const child = launch(DISTRIBUTION_BINARY, ["serve", config], logFile, dir);
-  const target: Target = { label: "Distribution", origin: `http://127.0.0.1:${port}`, headers: {}, agent: newAgent() };
+  const target: Target = {
+    label: options.label ?? "Distribution",
+    origin: `http://127.0.0.1:${port}`,
+    headers: {},
+    agent: newAgent(),
+  };
   const stop = stopper(child);
   try {
-    await waitReady(target, child, logFile);
+    await waitReady(target, child, logFile, options.readyTimeoutMs);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { target, pid: child.pid ?? 0, logFile, stop };
+  return { target, pid: child.pid ?? 0, logFile, dataDir, stop };
 }
 
 export function distributionVersion(): string {
