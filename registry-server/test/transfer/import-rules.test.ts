@@ -130,6 +130,32 @@ describe("export choices and import rules", () => {
     );
   });
 
+  it("exports images listed in a file and pinned by digest; they import untagged", async () => {
+    const list = path.join(work.dir, "images.txt");
+    writeFileSync(list, `# pinned\n${host}/src/multi@${multi.indexDigest}\n`);
+    const bundle = path.join(work.dir, "pinned.tar");
+    const exported = await run(process.execPath, [
+      MAIN,
+      "export",
+      "--output",
+      bundle,
+      "--insecure-registry",
+      host,
+      "--creds-file",
+      credsFile,
+      "--file",
+      list,
+    ]);
+    expect(exported.status, exported.stderr).toBe(0);
+    await api.createProject("pinned", false);
+    const imported = await importFile("pinned", bundle);
+    expect(imported.json).toMatchObject({
+      images: [{ source: `${host}/src/multi@${multi.indexDigest}`, repository: "pinned/src/multi", tags: [] }],
+    });
+    expect((await api.call("HEAD", `/v2/pinned/src/multi/manifests/${multi.indexDigest}`)).status).toBe(200);
+    expect((await api.call("HEAD", "/v2/pinned/src/multi/manifests/1.0")).status).toBe(404);
+  });
+
   it("streams a large blob straight into place: refused when a byte is flipped, stored, then linked after a check", async () => {
     const big = randomBytes(600 * 1024).toString("base64");
     await new OciClient(registry.url).pushImage("src/big", "1", { layer: big });
