@@ -4,6 +4,7 @@
 
 import { isIP } from "node:net";
 import { z } from "zod";
+import { REGISTRY_ENDPOINT_TYPES } from "./registry/registry-endpoint";
 
 export const CONFIG_NAMESPACE = "airlock";
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -109,20 +110,9 @@ const mirrorSchema = z.strictObject({
   hosts: z.record(z.string().regex(/^[a-z0-9.:-]+$/, "expected a host name"), projectName).default({}),
 });
 
-export const REGISTRY_TYPES = [
-  "docker-hub",
-  "docker-registry",
-  "harbor",
-  "github-ghcr",
-  "quay",
-  "google-gcr",
-  "aws-ecr",
-  "azure-acr",
-] as const;
-
 const registrySchema = z.strictObject({
   name: projectName,
-  type: z.enum(REGISTRY_TYPES),
+  type: z.enum(REGISTRY_ENDPOINT_TYPES),
   url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
   description: z.string().max(1024).default(""),
   /** Set the secret with `pulumi config set --secret --path 'airlock:registries[0].credential.accessSecret' …`. */

@@ -5,8 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
 import { Project } from "./project";
-import { ProjectMember, type ProjectRole } from "./project-member";
-import { projectAccess, RobotAccount } from "./robot-account";
+import { declareProjectAccess, type DeclaredMember, type DeclaredRobot, type RobotCredentials } from "./project-access";
 import { User } from "./user";
 
 export interface DeclaredUser {
@@ -22,22 +21,11 @@ export interface DeclaredProject {
   public: boolean;
   storageLimit: number;
   metadata: Record<string, string>;
-  members: Array<{ username: string; role: ProjectRole }>;
-  robots: Array<{
-    name: string;
-    actions: Array<"pull" | "push" | "delete">;
-    description: string;
-    duration: number;
-    secretVersion: number;
-  }>;
+  members: DeclaredMember[];
+  robots: DeclaredRobot[];
 }
 
-export interface RobotCredentials {
-  /** The name to log in with, robot$<project>+<name>. */
-  username: pulumi.Output<string>;
-  /** The robot's secret. */
-  password: pulumi.Output<string>;
-}
+export type { RobotCredentials };
 
 export interface DeclaredContentArgs {
   connection: pulumi.Input<RegistryConnection>;
@@ -91,31 +79,20 @@ export class DeclaredContent extends pulumi.ComponentResource {
       );
       this.projectIds[declared.name] = project.projectId;
 
-      for (const member of declared.members) {
-        const user = users.get(member.username);
-        new ProjectMember(
-          `${name}-member-${declared.name}-${member.username}`,
-          { connection, project: project.name, username: member.username, role: member.role },
-          { parent: this, dependsOn: user ? [project, user] : [project] },
-        );
-      }
-
-      for (const robot of declared.robots) {
-        const account = new RobotAccount(
-          `${name}-robot-${declared.name}-${robot.name}`,
-          {
-            connection,
-            name: robot.name,
-            project: project.name,
-            permissions: projectAccess(declared.name, robot.actions),
-            description: robot.description,
-            duration: robot.duration,
-            secretVersion: robot.secretVersion,
-          },
-          { parent: this, dependsOn: [project] },
-        );
-        this.robots[`${declared.name}/${robot.name}`] = { username: account.fullName, password: account.robotSecret };
-      }
+      Object.assign(
+        this.robots,
+        declareProjectAccess({
+          parent: this,
+          connection,
+          project,
+          projectName: declared.name,
+          members: declared.members,
+          robots: declared.robots,
+          users: this.users,
+          memberResourceName: (username) => `${name}-member-${declared.name}-${username}`,
+          robotResourceName: (robot) => `${name}-robot-${declared.name}-${robot}`,
+        }),
+      );
     }
 
     this.registerOutputs({ robots: this.robots, projectIds: this.projectIds });

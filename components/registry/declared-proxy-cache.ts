@@ -4,12 +4,11 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
-import type { DeclaredProject, RobotCredentials } from "./declared-content";
-import { ProjectMember } from "./project-member";
+import type { DeclaredProject } from "./declared-content";
 import { Preheat } from "./preheat";
+import { declareProjectAccess, type RobotCredentials } from "./project-access";
 import { ProxyProject } from "./proxy-project";
 import { RegistryEndpoint, type RegistryEndpointType } from "./registry-endpoint";
-import { projectAccess, RobotAccount } from "./robot-account";
 
 export interface DeclaredRegistryEndpoint {
   name: string;
@@ -92,30 +91,20 @@ export class DeclaredProxyCache extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      for (const member of declared.members) {
-        const user = args.users?.[member.username];
-        new ProjectMember(
-          `${name}-proxy-${declared.name}-member-${member.username}`,
-          { connection, project: project.name, username: member.username, role: member.role },
-          { parent: this, dependsOn: user ? [project, user] : [project] },
-        );
-      }
-      for (const robot of declared.robots) {
-        const account = new RobotAccount(
-          `${name}-proxy-${declared.name}-robot-${robot.name}`,
-          {
-            connection,
-            name: robot.name,
-            project: project.name,
-            permissions: projectAccess(declared.name, robot.actions),
-            description: robot.description,
-            duration: robot.duration,
-            secretVersion: robot.secretVersion,
-          },
-          { parent: this, dependsOn: [project] },
-        );
-        this.robots[`${declared.name}/${robot.name}`] = { username: account.fullName, password: account.robotSecret };
-      }
+      Object.assign(
+        this.robots,
+        declareProjectAccess({
+          parent: this,
+          connection,
+          project,
+          projectName: declared.name,
+          members: declared.members,
+          robots: declared.robots,
+          users: args.users ?? {},
+          memberResourceName: (username) => `${name}-proxy-${declared.name}-member-${username}`,
+          robotResourceName: (robot) => `${name}-proxy-${declared.name}-robot-${robot}`,
+        }),
+      );
       if (declared.preheat) {
         const preheat = new Preheat(
           `${name}-proxy-${declared.name}-preheat`,

@@ -9,7 +9,7 @@ import { expectError } from "../api/harbor-client.ts";
 import { OCI_INDEX, OCI_MANIFEST, sha256 } from "../distribution/oci-client.ts";
 import { ADMIN, tempDir, writeFile } from "../helpers.ts";
 import { runProcess, type ProcessResult } from "../processes.ts";
-import { delta, requestCounts, startProxyFixture, type ProxyFixture } from "./proxy-fixture.ts";
+import { delta, requestCounts, startProxyFixture, type ProxyFixture, twoPlatformIndex } from "./proxy-fixture.ts";
 
 const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts");
 
@@ -39,24 +39,7 @@ describe("preheat", () => {
     const amd64 = await f.upstreamClient.pushImage("team/multi", "amd64", { layer: amd64Layer });
     const arm = await f.upstreamClient.pushImage("team/multi", "arm64", { layer: arm64Layer });
     arm64 = { digest: arm.digest, layer: sha256(arm64Layer) };
-    const index = {
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [
-        {
-          mediaType: OCI_MANIFEST,
-          digest: amd64.digest,
-          size: amd64.bytes.length,
-          platform: { os: "linux", architecture: "amd64" },
-        },
-        {
-          mediaType: OCI_MANIFEST,
-          digest: arm.digest,
-          size: arm.bytes.length,
-          platform: { os: "linux", architecture: "arm64" },
-        },
-      ],
-    };
+    const index = twoPlatformIndex(amd64, arm);
     expect((await f.upstreamClient.pushManifest("team/multi", "1.0", index, OCI_INDEX)).response.status).toBe(201);
     app = await f.upstreamClient.pushImage("team/app", "1.0");
   });

@@ -4,7 +4,7 @@
 
 import { expect } from "vitest";
 import { HarborClient, idFromLocation } from "../api/harbor-client.ts";
-import { OciClient } from "../distribution/oci-client.ts";
+import { OCI_INDEX, OCI_MANIFEST, OciClient } from "../distribution/oci-client.ts";
 import type { ServerConfig } from "../../src/config.ts";
 import { ADMIN, startTestRegistry, type TestRegistry } from "../helpers.ts";
 
@@ -97,4 +97,18 @@ export async function metricValue(
     total += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return total;
+}
+
+/** An OCI index of two platforms' images, in `platforms` order, as an index entry lists them. */
+export function twoPlatformIndex(
+  amd64: { digest: string; bytes: Buffer },
+  arm64: { digest: string; bytes: Buffer },
+): { schemaVersion: 2; mediaType: string; manifests: Array<Record<string, unknown>> } {
+  const entry = (image: { digest: string; bytes: Buffer }, architecture: string) => ({
+    mediaType: OCI_MANIFEST,
+    digest: image.digest,
+    size: image.bytes.length,
+    platform: { os: "linux", architecture },
+  });
+  return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(amd64, "amd64"), entry(arm64, "arm64")] };
 }

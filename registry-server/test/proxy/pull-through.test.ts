@@ -11,7 +11,14 @@ import {
   descriptorOf,
   sha256,
 } from "../distribution/oci-client.ts";
-import { delta, metricValue, requestCounts, startProxyFixture, type ProxyFixture } from "./proxy-fixture.ts";
+import {
+  delta,
+  metricValue,
+  requestCounts,
+  startProxyFixture,
+  type ProxyFixture,
+  twoPlatformIndex,
+} from "./proxy-fixture.ts";
 
 const ACCEPT_ALL = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST].join(", ");
 
@@ -178,24 +185,7 @@ describe("a proxy-cache project whose upstream fails", () => {
     // A two-platform index; the client pulls it, then only the amd64 image.
     const amd64 = await pushImage(f, "team/multi", "amd64", randomBytes(1024));
     const arm64 = await pushImage(f, "team/multi", "arm64", randomBytes(1024));
-    const index = {
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [
-        {
-          mediaType: OCI_MANIFEST,
-          digest: amd64.digest,
-          size: amd64.bytes.length,
-          platform: { os: "linux", architecture: "amd64" },
-        },
-        {
-          mediaType: OCI_MANIFEST,
-          digest: arm64.digest,
-          size: arm64.bytes.length,
-          platform: { os: "linux", architecture: "arm64" },
-        },
-      ],
-    };
+    const index = twoPlatformIndex(amd64, arm64);
     const pushed = await f.upstreamClient.pushManifest("team/multi", "1.0", index, OCI_INDEX);
     expect(pushed.response.status).toBe(201);
 
@@ -215,7 +205,8 @@ describe("a proxy-cache project whose upstream fails", () => {
 
     const multi = await pullManifest(f, "team/multi", "1.0");
     expect(multi.status).toBe(200);
-    const platforms = (JSON.parse(multi.text) as typeof index).manifests.map((m) => m.platform.architecture);
+    const served = JSON.parse(multi.text) as { manifests: Array<{ platform: { architecture: string } }> };
+    const platforms = served.manifests.map((m) => m.platform.architecture);
     expect(platforms).toEqual(["amd64", "arm64"]);
 
     const missing = await pullManifest(f, "team/other", "1.0");
