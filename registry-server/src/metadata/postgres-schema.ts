@@ -1,0 +1,266 @@
+// The PostgreSQL metadata store's schema: versioned steps recorded in a table, applied when a
+// store opens. Several replicas may start at once against one database: a session-level advisory
+// lock makes one of them migrate while the others wait, then find the work done.
+//
+// The tables mirror the SQLite store's (sqlite-store.ts) with PostgreSQL's types: times are
+// timestamptz (microseconds, so the milliseconds of a Date survive), sizes and ids bigint, JSON
+// jsonb (json for annotations, which keeps the manifest's key order), bytes bytea. Every name and
+// digest column is COLLATE "C": listings are in byte order, as the OCI API and SQLite have it,
+// whatever the database's default collation. Ids come from identity columns: a sequence never
+// hands out a number twice, even after a rollback or a delete, as SQLite's AUTOINCREMENT.
+
+import { createHash } from "node:crypto";
+import type { Pool, PoolClient } from "pg";
+
+/** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    name text COLLATE "C" PRIMARY KEY,
+    created_at timestamptz NOT NULL
+  );
+
+  CREATE TABLE blobs (
+    digest text COLLATE "C" PRIMARY KEY,
+    size bigint NOT NULL,
+    parts jsonb NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+
+  CREATE TABLE repository_blobs (
+    repository text COLLATE "C" NOT NULL REFERENCES repositories (name),
+    digest text COLLATE "C" NOT NULL REFERENCES blobs (digest) ON DELETE CASCADE,
+    PRIMARY KEY (repository, digest)
+  );
+  -- repositoriesOf, and the cascade when a blob is deleted.
+  CREATE INDEX repository_blobs_by_digest ON repository_blobs (digest, repository);
+
+  CREATE TABLE uploads (
+    id text COLLATE "C" PRIMARY KEY,
+    repository text COLLATE "C" NOT NULL REFERENCES repositories (name),
+    algorithm text NOT NULL,
+    size bigint NOT NULL,
+    parts jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX uploads_by_updated_at ON uploads (updated_at, id);
+  -- Deleting a repository deletes its sessions (PostgreSQL indexes no referencing column itself).
+  CREATE INDEX uploads_by_repository ON uploads (repository);
+
+  -- A manifest's bytes, shared by every repository holding that digest.
+  CREATE TABLE manifest_contents (
+    digest text COLLATE "C" PRIMARY KEY,
+    content bytea NOT NULL
+  );
+
+  CREATE TABLE manifests (
+    repository text COLLATE "C" NOT NULL REFERENCES repositories (name),
+    digest text COLLATE "C" NOT NULL REFERENCES manifest_contents (digest),
+    media_type text NOT NULL,
+    size bigint NOT NULL,
+    artifact_type text COLLATE "C",
+    subject text COLLATE "C",
+    annotations json,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (repository, digest)
+  );
+  CREATE INDEX manifests_by_subject ON manifests (repository, subject, artifact_type);
+  -- Whether any repository still holds a digest's bytes.
+  CREATE INDEX manifests_by_digest ON manifests (digest);
+  -- A repository's manifests, newest first.
+  CREATE INDEX manifests_by_created_at ON manifests (repository, created_at DESC, digest);
+
+  CREATE TABLE manifest_blob_refs (
+    repository text COLLATE "C" NOT NULL,
+    manifest_digest text COLLATE "C" NOT NULL,
+    blob_digest text COLLATE "C" NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, blob_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  );
+  CREATE INDEX manifest_blob_refs_by_blob ON manifest_blob_refs (repository, blob_digest);
+
+  CREATE TABLE manifest_child_refs (
+    repository text COLLATE "C" NOT NULL,
+    manifest_digest text COLLATE "C" NOT NULL,
+    child_digest text COLLATE "C" NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, child_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  );
+  CREATE INDEX manifest_child_refs_by_child ON manifest_child_refs (repository, child_digest);
+
+  -- Deleting a manifest deletes its tags through the cascade, in the same statement.
+  CREATE TABLE tags (
+    repository text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    digest text COLLATE "C" NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (repository, name),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  );
+  CREATE INDEX tags_by_digest ON tags (repository, digest, name);
+
+  CREATE TABLE users (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username text COLLATE "C" NOT NULL CONSTRAINT users_username_key UNIQUE,
+    email text COLLATE "C" NOT NULL,
+    realname text NOT NULL,
+    comment text NOT NULL,
+    password_hash text NOT NULL,
+    sysadmin boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  -- Any number of users without an email; an email belongs to one user.
+  CREATE UNIQUE INDEX users_email_key ON users (email) WHERE email <> '';
+
+  CREATE TABLE projects (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text COLLATE "C" NOT NULL CONSTRAINT projects_name_key UNIQUE,
+    owner_id bigint NOT NULL,
+    metadata jsonb NOT NULL CHECK (jsonb_typeof(metadata) = 'object'),
+    storage_limit bigint NOT NULL,
+    registry_id bigint,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  -- Deleting an endpoint asks which projects still use it.
+  CREATE INDEX projects_by_registry ON projects (registry_id) WHERE registry_id IS NOT NULL;
+
+  CREATE TABLE project_members (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role_id integer NOT NULL CHECK (role_id BETWEEN 1 AND 5),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT project_members_project_user_key UNIQUE (project_id, user_id)
+  );
+  -- A user's projects, and the cascade when a user is deleted.
+  CREATE INDEX project_members_by_user ON project_members (user_id);
+
+  CREATE TABLE robots (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text COLLATE "C" NOT NULL CONSTRAINT robots_name_key UNIQUE,
+    description text NOT NULL,
+    level text NOT NULL CHECK (level IN ('system', 'project')),
+    project_id bigint REFERENCES projects (id) ON DELETE CASCADE,
+    duration integer NOT NULL,
+    expires_at bigint NOT NULL,
+    disabled boolean NOT NULL,
+    secret_hash text NOT NULL,
+    permissions jsonb NOT NULL CHECK (jsonb_typeof(permissions) = 'array'),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX robots_by_project ON robots (project_id);
+
+  -- No foreign key to projects: the log outlives them.
+  CREATE TABLE audit_logs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username text COLLATE "C" NOT NULL,
+    resource text COLLATE "C" NOT NULL,
+    resource_type text NOT NULL,
+    operation text NOT NULL,
+    success boolean NOT NULL,
+    project_id bigint,
+    op_time timestamptz NOT NULL
+  );
+  CREATE INDEX audit_logs_by_project ON audit_logs (project_id, op_time);
+  CREATE INDEX audit_logs_by_time ON audit_logs (op_time);
+
+  -- Upstream endpoints; a project's registry_id must never come to mean another one.
+  CREATE TABLE registries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text COLLATE "C" NOT NULL CONSTRAINT registries_name_key UNIQUE,
+    type text NOT NULL,
+    url text NOT NULL,
+    description text NOT NULL,
+    insecure boolean NOT NULL,
+    credential_type text,
+    access_key text,
+    sealed_secret text,
+    ca_certificate text,
+    status text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CHECK ((credential_type IS NULL) = (access_key IS NULL) AND (access_key IS NULL) = (sealed_secret IS NULL))
+  );
+  `,
+];
+
+/** The version of a database this code has fully migrated. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The table recording the applied steps; prefixed, since the database may be shared. */
+export const MIGRATIONS_TABLE = "airlock_schema_migrations";
+
+/** The advisory lock key serialising migrations (any fixed 64-bit number; this one spells AIRLOCK1). */
+const MIGRATION_LOCK = "4704381773465996081";
+
+/** How long a replica waits for another one's migration before giving up. */
+const MIGRATION_LOCK_TIMEOUT = "120s";
+
+function checksum(step: string): string {
+  return createHash("sha256").update(step).digest("hex");
+}
+
+/**
+ * Brings the database to the schema of `steps` (the store's MIGRATIONS; tests pass others).
+ * Refuses a database migrated by a newer server, or one whose applied steps differ from ours.
+ */
+export async function migrate(pool: Pool, steps: readonly string[] = MIGRATIONS): Promise<void> {
+  const client = await pool.connect();
+  try {
+    // lock_timeout bounds the wait for the advisory lock as for any other lock.
+    await client.query(`SET lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query("RESET lock_timeout");
+    await applySteps(client, steps);
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+  } finally {
+    // Closed rather than pooled: whatever went wrong, the session and its lock end here.
+    client.release(true);
+  }
+}
+
+async function applySteps(client: PoolClient, steps: readonly string[]): Promise<void> {
+  // Under the lock: several replicas creating the table at once would collide in the catalog.
+  await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    version integer PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const applied = await client.query<{ version: number; checksum: string }>(
+    `SELECT version, checksum FROM ${MIGRATIONS_TABLE} ORDER BY version`,
+  );
+  const newest = applied.rows.at(-1)?.version ?? 0;
+  if (newest > steps.length) {
+    throw new Error(`the metadata database's schema version ${newest} is newer than this server's (${steps.length})`);
+  }
+  for (const row of applied.rows) {
+    const step = steps[row.version - 1];
+    if (step === undefined || checksum(step) !== row.checksum) {
+      throw new Error(
+        `schema step ${row.version} applied to the metadata database differs from this server's: ` +
+          "released steps must never be edited",
+      );
+    }
+  }
+  for (let version = newest + 1; version <= steps.length; version++) {
+    const step = steps[version - 1] ?? "";
+    await client.query("BEGIN");
+    try {
+      // A step and its record commit together: a crash in between leaves neither.
+      await client.query(step);
+      await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, checksum) VALUES ($1, $2)`, [
+        version,
+        checksum(step),
+      ]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw new Error(`schema step ${version} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,239 @@
+// The PostgreSQL metadata store, for scale-out: several replicas share one database. The areas'
+// queries live in postgres-content.ts, postgres-manifests.ts, postgres-identity.ts,
+// postgres-robots.ts and postgres-registries.ts; the schema in postgres-schema.ts. This module
+// decides where each query runs.
+//
+// - Reads outside transactions go to any pooled connection, as single statements in autocommit
+//   (READ COMMITTED): they see the last committed state, never an open transaction's writes.
+// - Writes, alone or grouped by `transaction()`, run one at a time per store, each in its own
+//   transaction on one pooled client, as the SQLite store's single writer does. The contract asks
+//   for that order (a transaction's read-then-write is not interleaved with another's; a write
+//   issued during a transaction lands after it), and this replica's requests get it for free.
+// - Between replicas, nothing is serialised in-process, so every write transaction runs at
+//   SERIALIZABLE isolation. PostgreSQL then guarantees that the outcome is that of some serial
+//   order, which is exactly what the callers' read-then-write checks assume: the quota check
+//   before a blob is linked (two replicas pushing into one project each read the usage, then both
+//   link: one of them fails to serialize), the upload `appendPart` compare-and-set (the second
+//   UPDATE of a session waits for the first and fails to serialize), a blob created by two
+//   replicas at once (the second INSERT waits, fails to serialize, and on its next run finds the
+//   first copy), an endpoint deleted while a project starts using it. A transaction that lost
+//   such a race is rolled back and run again from the start, a few times with a short random
+//   pause; hand-taken row locks would need every caller's pattern to be known in advance.
+// - Inside a transaction, each write runs under a savepoint: a write that fails (a name taken)
+//   leaves no partial change and does not end the transaction, as in SQLite.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Pool, PoolClient } from "pg";
+import type { MetadataAreas, MetadataStore } from "./metadata-store.ts";
+import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
+import { createPool, Db, isRetryable, type PoolOptions, type Run } from "./postgres-connection.ts";
+import { memberArea, projectArea, userArea } from "./postgres-identity.ts";
+import { manifestArea, tagArea } from "./postgres-manifests.ts";
+import { registryArea } from "./postgres-registries.ts";
+import { auditArea, robotArea } from "./postgres-robots.ts";
+import { migrate } from "./postgres-schema.ts";
+
+export type PostgresStoreOptions = PoolOptions;
+
+/** Opens a pool to the database and migrates its schema (waiting for another replica's migration). */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<MetadataStore> {
+  if (!Number.isInteger(options.maxConnections) || options.maxConnections < 2) {
+    // One connection writes; reads made meanwhile (even from inside a transaction) need another.
+    throw new Error("the PostgreSQL metadata store needs at least 2 connections");
+  }
+  const pool = createPool(options);
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return new PostgresMetadataStore(pool);
+}
+
+function bindAreas(read: Run, write: Run): MetadataAreas {
+  return {
+    blobs: blobArea(read, write),
+    uploads: uploadArea(read, write),
+    manifests: manifestArea(read, write),
+    tags: tagArea(read, write),
+    repositories: repositoryArea(read, write),
+    users: userArea(read, write),
+    projects: projectArea(read, write),
+    members: memberArea(read, write),
+    robots: robotArea(read, write),
+    audit: auditArea(read, write),
+    registries: registryArea(read, write),
+  };
+}
+
+/** Runs of one transaction before its serialization failure is reported to the caller. */
+const MAX_ATTEMPTS = 8;
+
+/** One run of a write transaction; its areas work only while it is open. */
+interface OpenTransaction {
+  open: boolean;
+  /** A statement failed to serialize: whatever the work does next, this run must be retried. */
+  lostRace: boolean;
+}
+
+type Attempt<T> = { readonly value: T } | { readonly retry: unknown };
+
+const SAVEPOINT = "airlock_write";
+
+class PostgresMetadataStore implements MetadataStore {
+  readonly blobs: MetadataAreas["blobs"];
+  readonly uploads: MetadataAreas["uploads"];
+  readonly manifests: MetadataAreas["manifests"];
+  readonly tags: MetadataAreas["tags"];
+  readonly repositories: MetadataAreas["repositories"];
+  readonly users: MetadataAreas["users"];
+  readonly projects: MetadataAreas["projects"];
+  readonly members: MetadataAreas["members"];
+  readonly robots: MetadataAreas["robots"];
+  readonly audit: MetadataAreas["audit"];
+  readonly registries: MetadataAreas["registries"];
+
+  private readonly pool: Pool;
+  /** The last queued write; the next one starts when it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The transaction whose work is running in this async context, to catch self-deadlocks. */
+  private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
+  private closing: Promise<void> | undefined;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+    const areas = bindAreas(
+      (query) => query(new Db(this.pool)),
+      (query) => this.queueWrite(() => this.withRetries((db) => query(db))),
+    );
+    this.blobs = areas.blobs;
+    this.uploads = areas.uploads;
+    this.manifests = areas.manifests;
+    this.tags = areas.tags;
+    this.repositories = areas.repositories;
+    this.users = areas.users;
+    this.projects = areas.projects;
+    this.members = areas.members;
+    this.robots = areas.robots;
+    this.audit = areas.audit;
+    this.registries = areas.registries;
+  }
+
+  transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
+    return this.queueWrite(() =>
+      this.withRetries((db, transaction) => {
+        let writing: Promise<unknown> = Promise.resolve();
+        const run: Run = async (query) => {
+          if (!transaction.open) throw new Error("the transaction has ended: its areas can no longer be used");
+          return query(db);
+        };
+        // One write at a time on the client, each under the one savepoint name.
+        const write: Run = (query) => {
+          const result = writing.then(() => run((client) => underSavepoint(client, query)));
+          writing = result.catch(() => undefined);
+          return result;
+        };
+        return this.currentTransaction.run(transaction, () => work(bindAreas(run, write)));
+      }),
+    );
+  }
+
+  /** Queues `job` behind the writes already queued: one write transaction at a time. */
+  private queueWrite<T>(job: () => Promise<T>): Promise<T> {
+    if (this.currentTransaction.getStore()?.open) {
+      // It would wait for the very transaction it runs in.
+      return Promise.reject(
+        new Error("store write inside a transaction: use the transaction's areas (tx) instead of the store's"),
+      );
+    }
+    if (this.closing) return Promise.reject(new Error("the metadata store is closed"));
+    const result = this.tail.then(job);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs `work` in a serializable transaction, again while it loses races with other replicas. */
+  private async withRetries<T>(work: (db: Db, transaction: OpenTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(work);
+      if ("value" in outcome) return outcome.value;
+      if (attempt >= MAX_ATTEMPTS) throw outcome.retry;
+      // A random pause, growing with the attempts, so that the same two replicas do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+  }
+
+  private async attempt<T>(work: (db: Db, transaction: OpenTransaction) => Promise<T>): Promise<Attempt<T>> {
+    const client = await this.pool.connect();
+    const transaction: OpenTransaction = { open: true, lostRace: false };
+    const db = new Db(client, (error) => {
+      if (isRetryable(error)) transaction.lostRace = true;
+    });
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      let value: T;
+      try {
+        value = await work(db, transaction);
+      } catch (error) {
+        broken = await rollback(client);
+        if (transaction.lostRace || isRetryable(error)) return { retry: error };
+        throw error;
+      } finally {
+        transaction.open = false;
+      }
+      if (transaction.lostRace) {
+        // The work swallowed a serialization failure: what it saw was not a serializable state.
+        broken = await rollback(client);
+        return { retry: new Error("the transaction failed to serialize") };
+      }
+      try {
+        await client.query("COMMIT");
+      } catch (error) {
+        // Serialization failures are also detected at commit. Any other failure here leaves the
+        // outcome unknown (the connection dropped): reported, never retried.
+        if (isRetryable(error)) return { retry: error };
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      }
+      return { value };
+    } finally {
+      // A client whose state is unknown is closed rather than handed to the next query.
+      client.release(broken);
+    }
+  }
+
+  close(): Promise<void> {
+    // Queued writes finish first.
+    this.closing ??= (async () => {
+      await this.tail;
+      await this.pool.end();
+    })();
+    return this.closing;
+  }
+}
+
+/** Rolls back; returns the error when even that failed (the client is then unusable). */
+async function rollback(client: PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query("ROLLBACK");
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Runs one write of a transaction so that a failure undoes it alone and the transaction goes on. */
+async function underSavepoint<T>(db: Db, query: (db: Db) => Promise<T>): Promise<T> {
+  await db.run(`SAVEPOINT ${SAVEPOINT}`);
+  try {
+    const value = await query(db);
+    await db.run(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    return value;
+  } catch (error) {
+    await db.run(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    await db.run(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    throw error;
+  }
+}
