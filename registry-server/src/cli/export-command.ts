@@ -3,7 +3,6 @@
 // Exits 1 when anything failed, leaving no bundle behind.
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ExportError, ExportSources, egressFromEnvironment, readCredentials } from "../transfer/export-sources.ts";
 import { exportBundle, type ExportProgress } from "../transfer/exporter.ts";
 import { parseImageReference, ReferenceError, type ImageReference } from "../transfer/image-reference.ts";
@@ -11,6 +10,7 @@ import { UpstreamError } from "../upstream/upstream-registry.ts";
 import type { CommandOutput } from "./import-command.ts";
 import { CommandError } from "./management-client.ts";
 import { formatBytes } from "./preheat-command.ts";
+import { helpAsked, parseCommandArgs } from "./command-args.ts";
 
 export const EXPORT_USAGE = `usage: airlock-registry export --output FILE [flags] IMAGE...
 
@@ -76,28 +76,20 @@ function reporter(out: NodeJS.WritableStream): ExportProgress {
 }
 
 export async function exportCommand(args: string[], out: CommandOutput, version: string): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    out.result.write(EXPORT_USAGE);
-    return 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        output: { type: "string", short: "o" },
-        file: { type: "string" },
-        platform: { type: "string", multiple: true },
-        "creds-file": { type: "string" },
-        "insecure-registry": { type: "string", multiple: true },
-        "ca-file": { type: "string" },
-        timeout: { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message}\n\n${EXPORT_USAGE}`);
-  }
+  if (helpAsked(args, EXPORT_USAGE, out.result)) return 0;
+  const parsed = parseCommandArgs(
+    args,
+    {
+      output: { type: "string", short: "o" },
+      file: { type: "string" },
+      platform: { type: "string", multiple: true },
+      "creds-file": { type: "string" },
+      "insecure-registry": { type: "string", multiple: true },
+      "ca-file": { type: "string" },
+      timeout: { type: "string" },
+    },
+    EXPORT_USAGE,
+  );
   const flags = parsed.values;
   if (!flags.output) throw new CommandError(`--output is required\n\n${EXPORT_USAGE}`);
   const texts = [...parsed.positionals, ...(flags.file !== undefined ? readLines(flags.file, "--file") : [])];

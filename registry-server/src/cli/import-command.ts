@@ -7,7 +7,6 @@
 
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { Transform, pipeline } from "node:stream";
 import { request, Agent } from "undici";
 import { neededBlobs, planImport } from "../transfer/archive-plan.ts";
@@ -23,6 +22,7 @@ import {
 } from "./management-client.ts";
 import { formatBytes } from "./preheat-command.ts";
 import { PushError, RegistryPusher } from "./registry-pusher.ts";
+import { CONNECTION_OPTIONS, helpAsked, parseCommandArgs } from "./command-args.ts";
 
 export const IMPORT_USAGE = `usage: airlock-registry import --url URL --project NAME [flags] ARCHIVE
 
@@ -214,29 +214,18 @@ async function postArchive(
 }
 
 export async function importCommand(args: string[], out: CommandOutput): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    out.result.write(IMPORT_USAGE);
-    return 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        project: { type: "string" },
-        "repository-prefix": { type: "string" },
-        repository: { type: "string" },
-        "via-api": { type: "boolean" },
-        username: { type: "string" },
-        "password-file": { type: "string" },
-        "ca-file": { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message}\n\n${IMPORT_USAGE}`);
-  }
+  if (helpAsked(args, IMPORT_USAGE, out.result)) return 0;
+  const parsed = parseCommandArgs(
+    args,
+    {
+      ...CONNECTION_OPTIONS,
+      project: { type: "string" },
+      "repository-prefix": { type: "string" },
+      repository: { type: "string" },
+      "via-api": { type: "boolean" },
+    },
+    IMPORT_USAGE,
+  );
   const flags = parsed.values;
   if (!flags.project) throw new CommandError(`--project is required\n\n${IMPORT_USAGE}`);
   if (parsed.positionals.length !== 1) throw new CommandError(`give one archive to import\n\n${IMPORT_USAGE}`);

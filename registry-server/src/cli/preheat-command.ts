@@ -2,9 +2,9 @@
 // line per image as it finishes, then a summary. Exits 1 when any image failed.
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { apiError, CommandError, ManagementClient, managementTarget } from "./management-client.ts";
+import { CONNECTION_OPTIONS, helpAsked, parseCommandArgs } from "./command-args.ts";
 
 export const PREHEAT_USAGE = `usage: airlock-registry preheat --url URL --project NAME [flags] IMAGE...
 
@@ -37,29 +37,18 @@ interface Job {
 }
 
 export async function preheatCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    out.write(PREHEAT_USAGE);
-    return 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        project: { type: "string" },
-        file: { type: "string" },
-        platform: { type: "string", multiple: true },
-        username: { type: "string" },
-        "password-file": { type: "string" },
-        "ca-file": { type: "string" },
-        timeout: { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message}\n\n${PREHEAT_USAGE}`);
-  }
+  if (helpAsked(args, PREHEAT_USAGE, out)) return 0;
+  const parsed = parseCommandArgs(
+    args,
+    {
+      ...CONNECTION_OPTIONS,
+      project: { type: "string" },
+      file: { type: "string" },
+      platform: { type: "string", multiple: true },
+      timeout: { type: "string" },
+    },
+    PREHEAT_USAGE,
+  );
   const flags = parsed.values;
   const project = flags.project;
   if (!project) throw new CommandError(`--project is required\n\n${PREHEAT_USAGE}`);
