@@ -8,6 +8,13 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isPasswordHash } from "./auth/password-hash.ts";
+import {
+  METADATA_ENVIRONMENT,
+  metadataConfigSchema,
+  resolveMetadata,
+  withMetadataOverrides,
+  type MetadataConfig,
+} from "./metadata/metadata-config.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 
@@ -35,6 +42,8 @@ const fileConfigSchema = z.strictObject({
     .prefault({}),
   /** Root of everything the server stores (blobs, metadata). */
   dataDir: z.string().min(1).optional(),
+  /** Where metadata lives: `metadata.postgres` for a PostgreSQL database, SQLite under dataDir otherwise. */
+  metadata: metadataConfigSchema,
   auth: z
     .strictObject({
       admin: z
@@ -124,6 +133,8 @@ export interface ConfigOverrides {
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
+  /** The metadata database's URL (AIRLOCK_DATABASE_URL only: a flag would show it to `ps`). */
+  databaseUrl?: string;
 }
 
 export interface ServerConfig {
@@ -138,6 +149,8 @@ export interface ServerConfig {
   mirror: { defaultProject?: string; namespaces: Record<string, string>; hosts: Record<string, string> };
   /** Egress to upstream registries (proxy cache, pings, health checks). */
   upstream: UpstreamConfig;
+  /** Metadata in PostgreSQL; SQLite under dataDir when absent. */
+  metadata?: MetadataConfig;
 }
 
 export interface UpstreamConfig {
@@ -163,6 +176,7 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_HTTP_PROXY: "httpProxy",
   AIRLOCK_HTTPS_PROXY: "httpsProxy",
   AIRLOCK_NO_PROXY: "noProxy",
+  ...METADATA_ENVIRONMENT,
 };
 
 export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverrides {
@@ -176,7 +190,8 @@ export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverride
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
+  // A URL's password (a database's, a proxy's) is never echoed.
+  const text = JSON.stringify(value).replace(/(\/\/[^/@\s:"]*:)[^/@\s"]*@/g, "$1*****@");
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -258,6 +273,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
         ...(overrides.httpsProxy !== undefined && { httpsProxy: overrides.httpsProxy }),
         ...(overrides.noProxy !== undefined && { noProxy: overrides.noProxy }),
       },
+      metadata: withMetadataOverrides(file.metadata, overrides),
     },
     "the command line and environment",
   );
@@ -313,5 +329,6 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       timeoutMs: merged.upstream.timeoutSeconds * 1000,
       healthCheckIntervalMs: merged.upstream.healthCheckIntervalSeconds * 1000,
     },
+    ...(merged.metadata.postgres && { metadata: resolveMetadata(merged.metadata.postgres, resolve) }),
   };
 }

@@ -46,7 +46,7 @@ import { RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
-import { openSqliteStore } from "./metadata/sqlite-store.ts";
+import { openMetadataStore } from "./metadata/open-metadata-store.ts";
 import { FilesystemDriver } from "./storage/filesystem-driver.ts";
 import { openUpstreams } from "./upstream/upstreams.ts";
 
@@ -67,7 +67,8 @@ export async function startRegistry(
   const storageRoot = path.join(config.dataDir, "storage");
   await mkdir(storageRoot, { recursive: true, mode: 0o700 });
   const driver = new FilesystemDriver(storageRoot);
-  const metadata = await openSqliteStore(path.join(config.dataDir, "metadata", "registry.db"));
+  // Metadata: PostgreSQL shared by replicas, or SQLite under dataDir.
+  const metadata = await openMetadataStore(config, log);
 
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));

@@ -3,7 +3,7 @@
 // created or brought back to the configured password and administrator flag. A password changed
 // through the API therefore lasts until the next restart; change it in the deployment instead.
 
-import type { IdentityAreas } from "../metadata/identity-store.ts";
+import { ConflictError, type IdentityAreas } from "../metadata/identity-store.ts";
 
 export async function ensureAdminAccount(
   identity: Pick<IdentityAreas, "users">,
@@ -11,20 +11,26 @@ export async function ensureAdminAccount(
   passwordHash: string,
 ): Promise<number> {
   const now = new Date();
-  const existing = await identity.users.getByName(username);
+  let existing = await identity.users.getByName(username);
   if (!existing) {
-    const user = await identity.users.create(
-      {
-        username,
-        email: "",
-        realname: "system administrator",
-        comment: "from the server configuration",
-        passwordHash,
-        sysadmin: true,
-      },
-      now,
-    );
-    return user.id;
+    try {
+      const user = await identity.users.create(
+        {
+          username,
+          email: "",
+          realname: "system administrator",
+          comment: "from the server configuration",
+          passwordHash,
+          sysadmin: true,
+        },
+        now,
+      );
+      return user.id;
+    } catch (error) {
+      // Another replica starting at the same moment created it first: bring that one in line.
+      existing = error instanceof ConflictError ? await identity.users.getByName(username) : undefined;
+      if (!existing) throw error;
+    }
   }
   if (existing.passwordHash !== passwordHash || !existing.sysadmin) {
     await identity.users.update(existing.id, { passwordHash, sysadmin: true }, now);

@@ -203,7 +203,8 @@ export interface MetadataStore extends MetadataAreas {
    * Runs `work` in one transaction: its writes commit together when it resolves, or not at all
    * when it rejects (the rejection is passed on). Reads through `tx` see the transaction's own
    * writes; reads through the store outside see only committed data. Keep transactions short:
-   * no storage or network I/O inside.
+   * no storage or network I/O inside. `work` may run more than once (the PostgreSQL store runs it
+   * again when it lost a race with another replica), so it acts only through `tx`.
    */
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@
 // transactions read, then both write, so that the interleaving is the bad one every time.
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ensureAdminAccount } from "../../src/auth/admin-account.ts";
 import { checkQuota } from "../../src/content/quota-policy.ts";
 import { RegistryError } from "../../src/http/errors.ts";
 import type { BlobRecord, MetadataStore, UploadRecord } from "../../src/metadata/metadata-store.ts";
@@ -169,6 +170,31 @@ describe("postgres metadata store: two replicas", () => {
     expect(await b.projects.storageUsed("team")).toBe(100);
     // Both checked the quota before either linked: the loser ran again, and then saw the usage.
     expect(runs).toBe(3);
+  });
+
+  it("makes one administrator account when two replicas start at the same moment", async () => {
+    const arrive = barrier(2);
+    // Both look the account up before either creates it.
+    const starting = (store: MetadataStore, hash: string) =>
+      ensureAdminAccount(
+        {
+          users: {
+            ...store.users,
+            getByName: async (name) => {
+              const found = await store.users.getByName(name);
+              await arrive();
+              return found;
+            },
+          },
+        },
+        "admin",
+        hash,
+      );
+    const ids = await within(20_000, "racing starts", Promise.all([starting(a, "hash-a"), starting(b, "hash-b")]));
+    expect(ids[0]).toBe(ids[1]);
+    const admins = await a.users.list({ username: "admin" }, { offset: 0, limit: 10 });
+    expect(admins.total).toBe(1);
+    expect(admins.items[0]?.sysadmin).toBe(true);
   });
 
   it("shows each replica's commits to the other at once", async () => {
