@@ -1,0 +1,245 @@
+// The storage driver for an S3 bucket: the object at "a/b/c" is the key "<prefix>/a/b/c".
+//
+// S3 gives the contract's atomicity itself: a PutObject or a completed multipart upload replaces
+// an object at once, and readers see the old object or the new one (s3-upload.ts writes). Keys
+// are listed in UTF-8 byte order, which for the contract's [A-Za-z0-9._-] segments is the
+// lexical order the contract asks for. Unlike a filesystem, "a" can be an object and a prefix.
+//
+// Reads stream the response body as it arrives; a range becomes a ranged GetObject, checked
+// against the size S3 reports in Content-Range.
+
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3ServiceException,
+  type GetObjectCommandOutput,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import { uploadObject, MIN_PART_BYTES, type UploadOptions } from "./s3-upload.ts";
+import {
+  assertValidPath,
+  InvalidRangeError,
+  ObjectNotFoundError,
+  ObjectTooLargeError,
+  type ByteRange,
+  type ObjectInfo,
+  type StorageDriver,
+} from "./storage-driver.ts";
+
+export interface S3DriverOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Keys start with "<prefix>/" ("" for none): several registries, or other data, may share a bucket. */
+  readonly prefix: string;
+  /** Part size of multipart uploads, at least 5 MiB: memory per write is a few parts. */
+  readonly partBytes: number;
+  /** Parts of one write sent at once. */
+  readonly maxConcurrentParts: number;
+  /** Told when a failed multipart upload could not be aborted. */
+  readonly onAbortFailure?: (key: string, uploadId: string, error: unknown) => void;
+}
+
+/** Keys per ListObjectsV2 page (S3's maximum). */
+const LIST_PAGE_KEYS = 1000;
+
+export class S3Driver implements StorageDriver {
+  readonly name = "s3";
+  readonly bucket: string;
+  readonly #client: S3Client;
+  /** "" or "<prefix>/". */
+  readonly #keyPrefix: string;
+  readonly #options: S3DriverOptions;
+
+  constructor(options: S3DriverOptions) {
+    if (options.prefix !== "") assertValidPath(options.prefix);
+    if (!Number.isSafeInteger(options.partBytes) || options.partBytes < MIN_PART_BYTES) {
+      throw new Error(`S3 parts must be at least ${MIN_PART_BYTES} bytes`);
+    }
+    if (!Number.isSafeInteger(options.maxConcurrentParts) || options.maxConcurrentParts < 1) {
+      throw new Error("at least one S3 part must be allowed in flight");
+    }
+    this.#client = options.client;
+    this.bucket = options.bucket;
+    this.#keyPrefix = options.prefix === "" ? "" : `${options.prefix}/`;
+    this.#options = options;
+  }
+
+  async write(path: string, body: Readable): Promise<number> {
+    assertValidPath(path);
+    const key = this.#key(path);
+    const options: UploadOptions = {
+      partBytes: this.#options.partBytes,
+      maxConcurrentParts: this.#options.maxConcurrentParts,
+      onAbortFailure: (uploadId, error) => this.#options.onAbortFailure?.(key, uploadId, error),
+    };
+    return uploadObject({ client: this.#client, bucket: this.bucket, key }, body, options);
+  }
+
+  async writeBytes(path: string, data: Uint8Array): Promise<void> {
+    await this.write(path, Readable.from([data]));
+  }
+
+  async read(path: string, range?: ByteRange): Promise<Readable> {
+    assertValidPath(path);
+    if (range === undefined) return bodyOf(await this.#get(path));
+    const { offset, length } = range;
+    const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
+    // HTTP cannot ask for zero bytes, nor for a malformed range: the object's size decides.
+    if (!valid || length === 0) {
+      const info = await this.stat(path);
+      if (!info) throw new ObjectNotFoundError(path);
+      if (valid && offset <= info.size) return Readable.from([]);
+      throw new InvalidRangeError(path, range, info.size);
+    }
+    let output: GetObjectCommandOutput;
+    try {
+      output = await this.#get(path, `bytes=${offset}-${offset + length - 1}`);
+    } catch (error) {
+      if (statusOf(error) !== 416) throw error;
+      // The range starts past the end: report it with the size, or the object as missing.
+      const info = await this.stat(path);
+      if (!info) throw new ObjectNotFoundError(path);
+      throw new InvalidRangeError(path, range, info.size);
+    }
+    const body = bodyOf(output);
+    // S3 shortens a range that runs past the end; the contract refuses it.
+    const size = totalSize(output.ContentRange);
+    if (size === undefined || offset + length > size) {
+      body.destroy();
+      if (size === undefined) throw new Error(`S3 answered a ranged read of ${path} without Content-Range`);
+      throw new InvalidRangeError(path, range, size);
+    }
+    return body;
+  }
+
+  async readBytes(path: string, maxBytes: number): Promise<Buffer> {
+    assertValidPath(path);
+    const output = await this.#get(path);
+    const body = bodyOf(output);
+    if ((output.ContentLength ?? 0) > maxBytes) {
+      body.destroy();
+      throw new ObjectTooLargeError(path, maxBytes);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      // Leaving the loop destroys the body: never buffer more than was allowed.
+      if (total > maxBytes) throw new ObjectTooLargeError(path, maxBytes);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  async stat(path: string): Promise<ObjectInfo | undefined> {
+    assertValidPath(path);
+    try {
+      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(path) }));
+      return { path, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    assertValidPath(path);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(path) }));
+    } catch (error) {
+      // S3 itself answers 204 for a missing key; some compatible servers answer 404.
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    assertValidPath(prefix);
+    const keyPrefix = `${this.#key(prefix)}/`;
+    const seenTokens = new Set<string>();
+    let token: string | undefined;
+    // Each round reads one page; a token seen twice (a broken server) ends it with an error.
+    for (;;) {
+      const page = await this.#client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: keyPrefix,
+          MaxKeys: LIST_PAGE_KEYS,
+          ...(token !== undefined && { ContinuationToken: token }),
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        const path = object.Key?.slice(this.#keyPrefix.length);
+        // Keys that are no valid path (directory markers "x/", written by other tools) are not objects.
+        if (path === undefined || !object.Key?.startsWith(keyPrefix) || !isValidPath(path)) continue;
+        yield { path, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
+      }
+      if (!page.IsTruncated) return;
+      token = page.NextContinuationToken;
+      if (token === undefined || seenTokens.has(token)) throw new Error(`S3 listing of ${keyPrefix} does not advance`);
+      seenTokens.add(token);
+    }
+  }
+
+  /** Whether the bucket can be reached with these credentials (HeadBucket). */
+  async checkBucket(signal?: AbortSignal): Promise<void> {
+    await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), { ...(signal && { abortSignal: signal }) });
+  }
+
+  /** GetObject, a missing key becoming ObjectNotFoundError. */
+  async #get(path: string, range?: string): Promise<GetObjectCommandOutput> {
+    try {
+      return await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.#key(path),
+          ...(range !== undefined && { Range: range }),
+        }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(path);
+      throw error;
+    }
+  }
+
+  #key(path: string): string {
+    return this.#keyPrefix + path;
+  }
+}
+
+/** The response body as a Node.js stream (what the SDK gives on Node.js). */
+function bodyOf(output: GetObjectCommandOutput): Readable {
+  const body = output.Body;
+  if (body instanceof Readable) return body;
+  throw new Error("S3 response body is not a Node.js stream");
+}
+
+/** The object's total size from "bytes 0-9/1000". */
+function totalSize(contentRange: string | undefined): number | undefined {
+  const match = /^bytes \d+-\d+\/(\d+)$/.exec(contentRange ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+}
+
+/**
+ * A missing key: NoSuchKey from a GET, or a bodiless 404 from a HEAD. A missing bucket is not
+ * (NoSuchBucket), except behind a HEAD, which cannot tell: the health check reports that case.
+ */
+function isNotFound(error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound");
+}
+
+function isValidPath(path: string): boolean {
+  try {
+    assertValidPath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,222 @@
+// Writes one S3 object from a stream, whole or not at all, in bounded memory.
+//
+// The body is cut into parts as it arrives. An object that ends within the first part goes up in
+// one PutObject; a larger one becomes a multipart upload whose parts are sent while the body is
+// still being read, a few at a time: reading waits while that many are in flight, so memory is
+// about (maxConcurrentParts + 1) part sizes whatever the object's size. Parts are buffers rather
+// than streams so that the SDK can sign them and retry a failed request on its own.
+//
+// Atomicity comes from S3: a PutObject, or a multipart upload at its completion, replaces the
+// object at once. On any failure (the body errors or closes early, a part is refused) the parts in
+// flight are cancelled and the multipart upload aborted, so no object appears and no stored part
+// stays billed; the write rejects with the first error, the body's own when it failed.
+
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { Readable } from "node:stream";
+
+/** S3's limits: parts of at least 5 MiB (but the last), at most 5 GiB, at most 10,000 of them. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_PART_BYTES = 5 * 1024 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Parts are this many at each size before it doubles, so 10,000 parts reach terabytes. */
+const PARTS_PER_SIZE = 1_000;
+
+export interface UploadOptions {
+  /** Size of every part but the last at first (at least 5 MiB); also the PutObject threshold. */
+  readonly partBytes: number;
+  /** Parts sent at once; reading the body waits while this many are in flight. */
+  readonly maxConcurrentParts: number;
+  /** Told when a failed multipart upload could not be aborted (its parts stay until a lifecycle rule). */
+  readonly onAbortFailure?: (uploadId: string, error: unknown) => void;
+}
+
+export interface UploadTarget {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/**
+ * Writes `body` to the object `target.key`.
+ * @returns the number of bytes written
+ */
+export async function uploadObject(target: UploadTarget, body: Readable, options: UploadOptions): Promise<number> {
+  const pending = new PendingBytes();
+  let multipart: MultipartUpload | undefined;
+  try {
+    // Async iteration reads one chunk at a time (backpressure) and rejects when the stream errors
+    // or is destroyed before its end; leaving the loop early destroys the stream.
+    for await (const chunk of body as AsyncIterable<unknown>) {
+      pending.push(asBytes(chunk));
+      // Strictly more than a part: an object of exactly one part size still goes up in one PutObject.
+      while (pending.size > partBytesFor(multipart?.nextPartNumber ?? 1, options.partBytes)) {
+        multipart ??= await MultipartUpload.start(target, options);
+        await multipart.send(pending.take(partBytesFor(multipart.nextPartNumber, options.partBytes)));
+      }
+    }
+    if (!body.readableEnded) throw new Error("body stream closed before its end");
+    if (!multipart) {
+      const data = pending.take(pending.size);
+      await target.client.send(
+        new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: data, ContentLength: data.length }),
+      );
+      return data.length;
+    }
+    if (pending.size > 0) await multipart.send(pending.take(pending.size));
+    return await multipart.complete();
+  } catch (error) {
+    await multipart?.abort();
+    throw error;
+  }
+}
+
+/** Part sizes double every PARTS_PER_SIZE parts, so that no object runs out of part numbers. */
+function partBytesFor(partNumber: number, base: number): number {
+  return Math.min(base * 2 ** Math.floor((partNumber - 1) / PARTS_PER_SIZE), MAX_PART_BYTES);
+}
+
+/** One multipart upload in progress: its parts in flight and those already stored. */
+class MultipartUpload {
+  readonly #target: UploadTarget;
+  readonly #uploadId: string;
+  readonly #options: UploadOptions;
+  /** Cancels the part requests in flight when the upload fails. */
+  readonly #cancel = new AbortController();
+  /** Each settles (never rejects) when its part is stored or has failed. */
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #parts: CompletedPart[] = [];
+  #failure: { error: unknown } | undefined;
+  #bytes = 0;
+  nextPartNumber = 1;
+
+  private constructor(target: UploadTarget, uploadId: string, options: UploadOptions) {
+    this.#target = target;
+    this.#uploadId = uploadId;
+    this.#options = options;
+  }
+
+  static async start(target: UploadTarget, options: UploadOptions): Promise<MultipartUpload> {
+    const created = await target.client.send(
+      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key }),
+    );
+    if (!created.UploadId) throw new Error(`S3 gave no upload id for ${target.key}`);
+    return new MultipartUpload(target, created.UploadId, options);
+  }
+
+  /** Starts sending a part once fewer than maxConcurrentParts are in flight. */
+  async send(data: Buffer): Promise<void> {
+    while (this.#inFlight.size >= this.#options.maxConcurrentParts) await Promise.race(this.#inFlight);
+    this.#throwIfFailed();
+    const partNumber = this.nextPartNumber++;
+    if (partNumber > MAX_PARTS) throw new Error(`${this.#target.key} needs more than ${MAX_PARTS} parts`);
+    this.#bytes += data.length;
+    const sent: Promise<void> = this.#target.client
+      .send(
+        new UploadPartCommand({
+          Bucket: this.#target.bucket,
+          Key: this.#target.key,
+          UploadId: this.#uploadId,
+          PartNumber: partNumber,
+          Body: data,
+          ContentLength: data.length,
+        }),
+        { abortSignal: this.#cancel.signal },
+      )
+      .then((result) => {
+        if (!result.ETag) throw new Error(`S3 gave no ETag for part ${partNumber} of ${this.#target.key}`);
+        this.#parts.push({ PartNumber: partNumber, ETag: result.ETag });
+      })
+      .catch((error: unknown) => {
+        this.#failure ??= { error };
+      })
+      .finally(() => this.#inFlight.delete(sent));
+    this.#inFlight.add(sent);
+  }
+
+  /** Waits for the parts in flight, then makes the object visible. */
+  async complete(): Promise<number> {
+    await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+    const parts = [...this.#parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    await this.#target.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.#target.bucket,
+        Key: this.#target.key,
+        UploadId: this.#uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    return this.#bytes;
+  }
+
+  /**
+   * Cancels the parts in flight and, once they have settled (a part finishing after the abort
+   * would be stored again), aborts the upload. Never throws: the caller rethrows the first error.
+   */
+  async abort(): Promise<void> {
+    this.#cancel.abort();
+    await Promise.all(this.#inFlight);
+    try {
+      await this.#target.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.#target.bucket,
+          Key: this.#target.key,
+          UploadId: this.#uploadId,
+        }),
+      );
+    } catch (error) {
+      this.#options.onAbortFailure?.(this.#uploadId, error);
+    }
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
+/** Chunks received and not yet sent, taken out as parts of an exact size. */
+class PendingBytes {
+  #chunks: Uint8Array[] = [];
+  /** Index of the first chunk not yet taken (shifting an array of many tiny chunks is quadratic). */
+  #head = 0;
+  size = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  /** The first `count` bytes, as one buffer of its own (a part must not pin the chunks it came from). */
+  take(count: number): Buffer {
+    const part = Buffer.allocUnsafeSlow(count);
+    let filled = 0;
+    while (filled < count) {
+      const chunk = this.#chunks[this.#head];
+      if (!chunk) throw new Error("fewer pending bytes than asked for");
+      const used = Math.min(chunk.length, count - filled);
+      part.set(chunk.subarray(0, used), filled);
+      filled += used;
+      if (used === chunk.length) this.#head++;
+      else this.#chunks[this.#head] = chunk.subarray(used);
+    }
+    this.#chunks = this.#chunks.slice(this.#head);
+    this.#head = 0;
+    this.size -= count;
+    return part;
+  }
+}
+
+function asBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  throw new TypeError("body stream must yield bytes");
+}
