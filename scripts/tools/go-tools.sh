@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Go clients the tests drive (crane, oras, regctl) from their modules through the Go
-# module proxy, once per machine, into the cache, and links them into .tools/bin of this checkout.
+# Builds the Go tools the tests drive from their modules through the Go module proxy, once per
+# machine, into the cache, and links them into .tools/bin of this checkout: the clients crane,
+# oras and regctl, and versitygw, the S3 server (posix backend) the S3 storage driver is tested on.
 # Usage: go-tools.sh [name…]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -11,10 +12,11 @@ TOOLS=(
   "crane github.com/google/go-containerregistry v0.20.6 github.com/google/go-containerregistry/cmd/crane"
   "oras oras.land/oras v1.2.3 oras.land/oras/cmd/oras"
   "regctl github.com/regclient/regclient v0.11.7 github.com/regclient/regclient/cmd/regctl"
+  "versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw"
 )
 
 go=$(find_go)
-[ -n "$go" ] || die "Go is needed to build the test clients (crane, oras, regctl): install Go 1.21+"
+[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw): install Go 1.21+"
 
 mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
 wanted=" $* "

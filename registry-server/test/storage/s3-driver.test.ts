@@ -1,0 +1,340 @@
+// The S3 driver against a real S3 server (versitygw, posix backend): the shared contract, then
+// what only an object store has: multipart uploads read back by ranges, a failed multipart upload
+// leaving neither an object nor a pending upload, memory that stays bounded while a large object
+// streams in, the key prefix, and TLS with a private CA.
+
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createS3Client } from "../../src/storage/s3-client.ts";
+import { S3Driver } from "../../src/storage/s3-driver.ts";
+import { ObjectNotFoundError } from "../../src/storage/storage-driver.ts";
+import { bodyThatFails, listPaths, readAll, storageDriverContract } from "../contracts/storage-driver-contract.ts";
+import { selfSignedCertificate, tempDir } from "../helpers.ts";
+import { startVersitygw, type S3TestServer } from "./versitygw-server.ts";
+
+const MiB = 1024 * 1024;
+/** S3's smallest part: the tests use it so that a few tens of MiB make many parts. */
+const SMALL_PARTS = 5 * MiB;
+
+let server: S3TestServer;
+let bucketCount = 0;
+
+beforeAll(async () => {
+  server = await startVersitygw();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A fresh bucket per driver: tests never see each other's objects. */
+async function newBucket(): Promise<string> {
+  const bucket = `test-${++bucketCount}-${randomBytes(3).toString("hex")}`;
+  await server.createBucket(bucket);
+  return bucket;
+}
+
+function makeDriver(
+  bucket: string,
+  options: { prefix?: string; partBytes?: number; maxConcurrentParts?: number; client?: S3Client } = {},
+): S3Driver {
+  return new S3Driver({
+    client: options.client ?? rootClient(),
+    bucket,
+    prefix: options.prefix ?? "",
+    partBytes: options.partBytes ?? SMALL_PARTS,
+    maxConcurrentParts: options.maxConcurrentParts ?? 3,
+  });
+}
+
+storageDriverContract("s3 (versitygw)", async () => {
+  const driver = makeDriver(await newBucket());
+  return { driver, cleanup: async () => undefined };
+});
+
+storageDriverContract("s3 (versitygw) under a key prefix", async () => {
+  const driver = makeDriver(await newBucket(), { prefix: "registry/v1" });
+  return { driver, cleanup: async () => undefined };
+});
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Pending multipart uploads in a bucket: a failed write must leave none. */
+async function pendingUploads(bucket: string): Promise<string[]> {
+  const listed = await server.client().send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (listed.Uploads ?? []).map((upload) => upload.Key ?? "");
+}
+
+/** Every key in a bucket, whatever the driver's prefix. */
+async function allKeys(bucket: string): Promise<string[]> {
+  const listed = await server.client().send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (listed.Contents ?? []).map((object) => object.Key ?? "");
+}
+
+describe("s3 driver on a real S3 server", () => {
+  it("writes a 40 MiB object in many parts and reads it back whole and by ranges", async () => {
+    const bucket = await newBucket();
+    const driver = makeDriver(bucket);
+    const data = randomBytes(40 * MiB + 123);
+    // Odd-sized chunks, so that part boundaries fall inside chunks.
+    const chunks = Array.from({ length: Math.ceil(data.length / 777_777) }, (_, i) =>
+      data.subarray(i * 777_777, (i + 1) * 777_777),
+    );
+    expect(await driver.write("big/object", Readable.from(chunks))).toBe(data.length);
+    expect((await driver.stat("big/object"))?.size).toBe(data.length);
+    // A multipart object's ETag is "<md5 of the part md5s>-<part count>": 40 MiB in 5 MiB parts is 9.
+    const head = await server.client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "big/" }));
+    expect(head.Contents?.[0]?.ETag).toMatch(/-9"?$/);
+
+    expect(sha256(await readAll(await driver.read("big/object")))).toBe(sha256(data));
+    const ranges = [
+      { offset: 0, length: 1 },
+      { offset: SMALL_PARTS - 10, length: 20 }, // across the first part boundary
+      { offset: 17 * MiB + 5, length: 9 * MiB }, // across two boundaries
+      { offset: data.length - 1000, length: 1000 }, // the end, in the short last part
+    ];
+    for (const range of ranges) {
+      const part = await readAll(await driver.read("big/object", range));
+      expect(part.equals(data.subarray(range.offset, range.offset + range.length))).toBe(true);
+    }
+    expect(await pendingUploads(bucket)).toEqual([]);
+  });
+
+  it("writes an object of exactly one part size with one PutObject", async () => {
+    const bucket = await newBucket();
+    const driver = makeDriver(bucket);
+    const data = randomBytes(SMALL_PARTS);
+    expect(await driver.write("one/part", Readable.from([data]))).toBe(data.length);
+    const listed = await server.client().send(new ListObjectsV2Command({ Bucket: bucket }));
+    // A PutObject's ETag is the plain MD5 of the content.
+    expect(listed.Contents?.[0]?.ETag?.replaceAll('"', "")).toBe(createHash("md5").update(data).digest("hex"));
+    expect((await driver.readBytes("one/part", data.length)).equals(data)).toBe(true);
+  });
+
+  it("leaves no object and no pending multipart upload when the body fails after several parts", async () => {
+    const bucket = await newBucket();
+    // The control: the server does list an upload left pending.
+    const control = await server.client().send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "control" }));
+    expect(await pendingUploads(bucket)).toEqual(["control"]);
+    await server
+      .client()
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "control", UploadId: control.UploadId }));
+
+    const { client, sent } = countingClient();
+    const driver = makeDriver(bucket, { client });
+    await driver.writeBytes("fail/old", Buffer.from("previous"));
+    const failure = new Error("client went away after 23 MiB");
+    await expect(driver.write("fail/new", bodyThatFails(randomBytes(23 * MiB), failure))).rejects.toBe(failure);
+    await expect(driver.write("fail/old", bodyThatFails(randomBytes(12 * MiB)))).rejects.toBeInstanceOf(Error);
+    // Both failures came after parts were stored (4 of 5 MiB, then 2), and both were aborted.
+    expect(sent("CreateMultipartUploadCommand")).toBe(2);
+    expect(sent("UploadPartCommand")).toBeGreaterThanOrEqual(4);
+    expect(sent("AbortMultipartUploadCommand")).toBe(2);
+    expect(sent("CompleteMultipartUploadCommand")).toBe(0);
+
+    expect(await pendingUploads(bucket)).toEqual([]);
+    expect(await allKeys(bucket)).toEqual(["fail/old"]);
+    await expect(driver.read("fail/new")).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect((await driver.readBytes("fail/old", 100)).toString()).toBe("previous");
+  });
+
+  it("aborts the multipart upload when a part upload fails, and rejects with that error", async () => {
+    const bucket = await newBucket();
+    const driver = makeDriver(bucket);
+    // A client whose part uploads fail after the first: the upload must be aborted all the same.
+    const client = makeClientFailingParts(2);
+    const failing = makeDriver(bucket, { client });
+    await expect(failing.write("refused/object", Readable.from([randomBytes(18 * MiB)]))).rejects.toThrow(
+      /injected part failure/,
+    );
+    expect(await pendingUploads(bucket)).toEqual([]);
+    expect(await listPaths(driver, "refused")).toEqual([]);
+  });
+
+  it("keeps memory bounded while writing a large object", async () => {
+    const bucket = await newBucket();
+    const driver = makeDriver(bucket, { partBytes: SMALL_PARTS, maxConcurrentParts: 2 });
+    const total = 96 * MiB;
+    // Generated as it is read, so that the body itself holds nothing: what grows is the driver's.
+    const chunk = randomBytes(256 * 1024);
+    let sent = 0;
+    let peak = 0;
+    const baseline = memoryInUse();
+    const body = new Readable({
+      read() {
+        peak = Math.max(peak, memoryInUse() - baseline);
+        if (sent >= total) {
+          this.push(null);
+          return;
+        }
+        sent += chunk.length;
+        this.push(Buffer.from(chunk));
+      },
+    });
+    expect(await driver.write("memory/object", body)).toBe(total);
+    // Parts in flight (2) plus the one filling, and slack for the SDK and the garbage collector's
+    // lag: far below the object's 96 MiB.
+    expect(peak).toBeLessThan(48 * MiB);
+    expect((await driver.stat("memory/object"))?.size).toBe(total);
+  });
+
+  it("keeps its objects under the key prefix", async () => {
+    const bucket = await newBucket();
+    const driver = makeDriver(bucket, { prefix: "airlock" });
+    await driver.writeBytes("blobs/a", Buffer.from("1"));
+    expect(await allKeys(bucket)).toEqual(["airlock/blobs/a"]);
+    expect(await listPaths(driver, "blobs")).toEqual(["blobs/a"]);
+    expect(await listPaths(makeDriver(bucket), "airlock")).toEqual(["airlock/blobs/a"]);
+  });
+
+  it("refuses a prefix that is no valid path, and parts smaller than S3 allows", () => {
+    expect(() => makeDriver("b", { prefix: "/x" })).toThrow();
+    expect(() => makeDriver("b", { prefix: "a/../b" })).toThrow();
+    expect(() => makeDriver("b", { partBytes: MiB })).toThrow(/at least/);
+  });
+
+  it("reports a missing bucket as an error, not as a missing object", async () => {
+    const driver = makeDriver("no-such-bucket");
+    await expect(driver.read("x/y")).rejects.not.toBeInstanceOf(ObjectNotFoundError);
+    await expect(driver.checkBucket()).rejects.toBeInstanceOf(Error);
+    await driver.checkBucket().catch(() => undefined);
+  });
+});
+
+describe("s3 driver with virtual-hosted addressing", () => {
+  let virtualServer: S3TestServer;
+
+  beforeAll(async () => {
+    virtualServer = await startVersitygw({ virtualDomain: "localhost" });
+    await virtualServer.createBucket("virtual-bucket");
+  });
+  afterAll(async () => {
+    await virtualServer?.stop();
+  });
+
+  it("names the bucket in the host when forcePathStyle is off", async () => {
+    const port = new URL(virtualServer.endpoint).port;
+    const client = createS3Client({
+      endpoint: `http://localhost:${port}`,
+      region: virtualServer.region,
+      forcePathStyle: false,
+      credentials: { accessKeyId: virtualServer.accessKeyId, secretAccessKey: virtualServer.secretAccessKey },
+      insecure: false,
+    });
+    // Stands in for DNS, which has no "<bucket>.localhost" here: the request is signed for, and
+    // carries, the virtual host; only the connection goes to the loopback address.
+    const hosts: string[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { hostname?: string; headers?: Record<string, string> };
+        hosts.push(request.headers?.["host"] ?? request.hostname ?? "");
+        request.hostname = "127.0.0.1";
+        return next(args);
+      },
+      { step: "deserialize", name: "resolveVirtualHost" },
+    );
+    const driver = makeDriver("virtual-bucket", { client });
+    await driver.writeBytes("vh/object", Buffer.from("by host name"));
+    expect((await driver.readBytes("vh/object", 100)).toString()).toBe("by host name");
+    expect(await listPaths(driver, "vh")).toEqual(["vh/object"]);
+    expect(new Set(hosts)).toEqual(new Set([`virtual-bucket.localhost:${port}`]));
+  });
+});
+
+describe("s3 driver over TLS", () => {
+  let tlsServer: S3TestServer;
+  let certs: { dir: string; remove: () => void };
+  let caFile: string;
+
+  beforeAll(async () => {
+    certs = tempDir("s3-tls");
+    const tls = selfSignedCertificate(certs.dir);
+    caFile = tls.certFile;
+    tlsServer = await startVersitygw({ tls });
+    await tlsServer.createBucket("tls-bucket");
+  });
+  afterAll(async () => {
+    await tlsServer?.stop();
+    certs?.remove();
+  });
+
+  function tlsDriver(options: { ca?: string; insecure?: boolean }): S3Driver {
+    return makeDriver("tls-bucket", {
+      client: createS3Client({
+        endpoint: tlsServer.endpoint,
+        region: tlsServer.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: tlsServer.accessKeyId, secretAccessKey: tlsServer.secretAccessKey },
+        insecure: options.insecure ?? false,
+        ...(options.ca !== undefined && { ca: options.ca }),
+      }),
+    });
+  }
+
+  it("trusts the endpoint through its private CA, and refuses it without", async () => {
+    const trusted = tlsDriver({ ca: readFileSync(caFile, "utf8") });
+    await trusted.writeBytes("tls/object", Buffer.from("over TLS"));
+    expect((await trusted.readBytes("tls/object", 100)).toString()).toBe("over TLS");
+
+    await expect(tlsDriver({}).readBytes("tls/object", 100)).rejects.toThrow(/certificate/i);
+    const insecure = tlsDriver({ insecure: true });
+    expect((await insecure.readBytes("tls/object", 100)).toString()).toBe("over TLS");
+  });
+});
+
+/** memory that Buffers and the JavaScript heap hold, in bytes. */
+function memoryInUse(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+function rootClient(): S3Client {
+  return createS3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    insecure: false,
+  });
+}
+
+/** An S3 client that counts the commands it sends, by name. */
+function countingClient(): { client: S3Client; sent: (command: string) => number } {
+  const client = rootClient();
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? "unknown";
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: "initialize", name: "countCommands" },
+  );
+  return { client, sent: (command) => counts.get(command) ?? 0 };
+}
+
+/** An S3 client whose UploadPart requests fail from the `failFrom`-th on. */
+function makeClientFailingParts(failFrom: number): S3Client {
+  const client = rootClient();
+  let parts = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === "UploadPartCommand" && ++parts >= failFrom) {
+        throw new Error("injected part failure");
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "injectPartFailure" },
+  );
+  return client;
+}
