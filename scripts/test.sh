@@ -24,6 +24,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 bash "$AIRLOCK_ROOT/scripts/tools/go-tools.sh"
+
+# The PostgreSQL metadata store's tests create scratch databases on the server at 127.0.0.1:5432
+# (trust authentication, user postgres), which this machine type runs; AIRLOCK_TEST_POSTGRES_URL
+# names another. A local cluster that is installed but stopped is started.
+if [ -z "${AIRLOCK_TEST_POSTGRES_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+    for _ in $(seq 1 30); do
+      pg_isready -q -h 127.0.0.1 -p 5432 && break
+      sleep 1
+    done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 ||
+    die "the tests need PostgreSQL on 127.0.0.1:5432 (trust authentication, user postgres), or AIRLOCK_TEST_POSTGRES_URL"
+fi
 cd "$AIRLOCK_ROOT"
 
 status=0
