@@ -15,6 +15,14 @@ import {
   withMetadataOverrides,
   type MetadataConfig,
 } from "./metadata/metadata-config.ts";
+import {
+  resolveStorage,
+  STORAGE_ENVIRONMENT,
+  storageConfigSchema,
+  withStorageOverrides,
+  type StorageConfig,
+  type StorageOverrides,
+} from "./storage/storage-config.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 
@@ -117,12 +125,14 @@ const fileConfigSchema = z.strictObject({
         .default(24),
     })
     .prefault({}),
+  /** Where blobs live: `storage.s3` for an S3 bucket, the filesystem under dataDir otherwise. */
+  storage: storageConfigSchema,
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
 /** Settings given on the command line or in the environment, before validation. */
-export interface ConfigOverrides {
+export interface ConfigOverrides extends StorageOverrides {
   addr?: string;
   dataDir?: string;
   tlsCert?: string;
@@ -151,6 +161,8 @@ export interface ServerConfig {
   upstream: UpstreamConfig;
   /** Metadata in PostgreSQL; SQLite under dataDir when absent. */
   metadata?: MetadataConfig;
+  /** Blob storage other than the filesystem under dataDir. */
+  storage?: StorageConfig;
 }
 
 export interface UpstreamConfig {
@@ -177,6 +189,7 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_HTTPS_PROXY: "httpsProxy",
   AIRLOCK_NO_PROXY: "noProxy",
   ...METADATA_ENVIRONMENT,
+  ...STORAGE_ENVIRONMENT,
 };
 
 export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverrides {
@@ -208,7 +221,11 @@ function formatIssues(source: string, raw: unknown, error: z.ZodError): string {
   const lines = error.issues.map((issue) => {
     const key = issue.path.join(".") || "(root)";
     if (issue.code === "unrecognized_keys") return `  ${key}: unknown key(s) ${issue.keys.join(", ")}`;
-    return `  ${key}: ${issue.message} (got ${describe(valueAt(raw, issue.path))})`;
+    // A secret's value is never echoed, even a mistyped one.
+    const got = /secret|password/i.test(String(issue.path.at(-1) ?? ""))
+      ? "(hidden)"
+      : describe(valueAt(raw, issue.path));
+    return `  ${key}: ${issue.message} (got ${got})`;
   });
   return `invalid configuration in ${source}:\n${lines.join("\n")}`;
 }
@@ -274,6 +291,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
         ...(overrides.noProxy !== undefined && { noProxy: overrides.noProxy }),
       },
       metadata: withMetadataOverrides(file.metadata, overrides),
+      storage: withStorageOverrides(file.storage, overrides),
     },
     "the command line and environment",
   );
@@ -330,5 +348,6 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       healthCheckIntervalMs: merged.upstream.healthCheckIntervalSeconds * 1000,
     },
     ...(merged.metadata.postgres && { metadata: resolveMetadata(merged.metadata.postgres, resolve) }),
+    ...(merged.storage.s3 && { storage: resolveStorage(merged.storage.s3, resolve) }),
   };
 }

@@ -28,7 +28,7 @@ import { addImportRoutes } from "./api/import-routes.ts";
 import { addPreheatRoutes } from "./api/preheat-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
-import { addSystemRoutes, storageHealthCheck } from "./api/system-routes.ts";
+import { addSystemRoutes } from "./api/system-routes.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { BlobStore } from "./content/blob-store.ts";
 import { LocalContent } from "./content/content-source.ts";
@@ -47,7 +47,7 @@ import { HttpMetrics } from "./http/metrics.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
 import { openMetadataStore } from "./metadata/open-metadata-store.ts";
-import { FilesystemDriver } from "./storage/filesystem-driver.ts";
+import { openStorageDriver } from "./storage/open-storage-driver.ts";
 import { openUpstreams } from "./upstream/upstreams.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -64,9 +64,9 @@ export async function startRegistry(
   options: RegistryOptions = {},
 ): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const storageRoot = path.join(config.dataDir, "storage");
-  await mkdir(storageRoot, { recursive: true, mode: 0o700 });
-  const driver = new FilesystemDriver(storageRoot);
+  // Blobs: an S3 bucket or the filesystem under dataDir, with its health check.
+  const storage = await openStorageDriver(config, log);
+  const driver = storage.driver;
   // Metadata: PostgreSQL shared by replicas, or SQLite under dataDir.
   const metadata = await openMetadataStore(config, log);
 
@@ -150,7 +150,7 @@ export async function startRegistry(
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
   addImportRoutes(router, { metadata, blobs, manifests, driver, log, access, audit });
-  addSystemRoutes(router, [storageHealthCheck(config.dataDir)], { version: VERSION, storageProvider: driver.name });
+  addSystemRoutes(router, [storage.healthCheck], { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
   const server = await listen(
@@ -167,6 +167,7 @@ export async function startRegistry(
       await proxy.close();
       await audit.close();
       await metadata.close();
+      await storage.close();
     },
   };
 }
