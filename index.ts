@@ -1,10 +1,22 @@
-// The Pulumi program: reads and validates the stack configuration, then deploys the registry to
-// the stack's target. `pulumi up` per environment; the stack outputs tell clients how to connect.
+// The Pulumi program: reads and validates the stack configuration, deploys the registry server to
+// the stack's target (RegistryServer: this machine, or a Kubernetes cluster), then declares what
+// the registry holds through its API. `pulumi up` per environment; the outputs tell clients how
+// to connect.
 
 import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DeclaredContent, DeclaredProxyCache, LocalRegistry } from "./components";
+import {
+  DeclaredContent,
+  DeclaredProxyCache,
+  FirewallRulesError,
+  KubernetesSettingsError,
+  NetworkZonesError,
+  RegistryServer,
+  RegistryServerError,
+} from "./components";
 import { parseStackConfig, StackConfigError } from "./components/stack-config";
+import { registryServerArgs } from "./components/stack-targets";
 
 function loadStackConfig() {
   const entries = pulumi.runtime.allConfig();
@@ -24,61 +36,90 @@ function loadStackConfig() {
   }
 }
 
-const config = loadStackConfig();
-if (config.target !== "local") {
-  // The Kubernetes and AWS components are not in this release; refuse rather than deploy locally.
-  throw new pulumi.RunError(`airlock:target "${config.target}" cannot be deployed yet: only "local" is available`);
+/** The components' construction-time checks name every problem: shown without a stack trace. */
+const CHECK_ERRORS = [RegistryServerError, KubernetesSettingsError, NetworkZonesError, FirewallRulesError];
+
+function runError(err: unknown): never {
+  if (CHECK_ERRORS.some((type) => err instanceof type)) throw new pulumi.RunError((err as Error).message);
+  throw err;
 }
+
+const config = loadStackConfig();
 const stack = pulumi.getStack();
-const stateDir = config.local.stateDir ?? path.join(__dirname, ".airlock", stack);
+const renderDir = config.kubernetes.renderYamlToDirectory;
 
-const registry = new LocalRegistry("registry", {
-  port: config.local.port,
-  bindAddress: config.local.bindAddress,
-  hostnames: config.local.hostnames,
-  stateDir,
-  ...(config.local.dataDir !== undefined && { dataDir: config.local.dataDir }),
-  adminUsername: config.adminUsername,
-  ...(config.adminPassword !== undefined && { adminPassword: pulumi.secret(config.adminPassword) }),
-  logLevel: config.local.logLevel,
-  removeDataOnDestroy: config.local.removeDataOnDestroy,
-  upstream: config.upstream,
-  // Only the rules that are set: an empty section would change the server's configuration file.
-  mirror: {
-    ...(config.mirror.defaultProject !== undefined && { defaultProject: config.mirror.defaultProject }),
-    ...(Object.keys(config.mirror.namespaces).length > 0 && { namespaces: config.mirror.namespaces }),
-    ...(Object.keys(config.mirror.hosts).length > 0 && { hosts: config.mirror.hosts }),
-  },
-});
+// The Kubernetes provider: the kubeconfig's cluster, or manifests written to a directory (no
+// cluster at all) when renderYamlToDirectory is set.
+const kubernetesProvider =
+  config.target === "kubernetes"
+    ? new k8s.Provider("kubernetes", {
+        ...(renderDir !== undefined && { renderYamlToDirectory: path.resolve(renderDir) }),
+        ...(config.kubernetes.context !== undefined && { context: config.kubernetes.context }),
+      })
+    : undefined;
 
-// Users, projects, members and robots declared in the stack, created through the registry's API.
-const content = new DeclaredContent("registry", {
-  connection: registry.connection,
-  users: config.users,
-  projects: config.projects,
-});
+let registry: RegistryServer;
+try {
+  registry = new RegistryServer(
+    "registry",
+    registryServerArgs(config, path.join(__dirname, ".airlock", stack)),
+    kubernetesProvider ? { providers: [kubernetesProvider] } : {},
+  );
+} catch (err) {
+  runError(err);
+}
 
-// Upstream endpoints, proxy-cache projects and the images they keep, through the same API.
-const proxyCache = new DeclaredProxyCache("registry", {
-  connection: registry.connection,
-  registries: config.registries,
-  proxyProjects: config.proxyProjects,
-  users: content.users,
-});
+// What the registry holds, through its API. Rendered manifests start no server to talk to, so a
+// render declares none of it (the preview of a real deployment shows it all).
+const manageContent = !(config.target === "kubernetes" && renderDir !== undefined);
+if (!manageContent) {
+  const count = config.projects.length + config.users.length + config.registries.length + config.proxyProjects.length;
+  void pulumi.log.info(
+    `rendering manifests to ${renderDir}: the registry's content (${count} users, projects, endpoints and proxy ` +
+      "projects) is not declared, as no server runs to hold it",
+  );
+}
+const content = manageContent
+  ? new DeclaredContent("registry", { connection: registry.connection, users: config.users, projects: config.projects })
+  : undefined;
+const proxyCache =
+  manageContent && content
+    ? new DeclaredProxyCache("registry", {
+        connection: registry.connection,
+        registries: config.registries,
+        proxyProjects: config.proxyProjects,
+        users: content.users,
+      })
+    : undefined;
 
-/** Base URL of the registry. */
-export const url = registry.url;
-/** The CA clients must trust (PEM). */
-export const caCertificate = registry.caCertPem;
-export const adminUsername = registry.adminUsername;
-/** Secret: `pulumi stack output adminPassword --show-secrets`. */
-export const adminPassword = registry.adminPassword;
-export const serverPid = registry.pid;
-export const dataDir = registry.dataDir;
-export const logFile = registry.logFile;
-/** Robot credentials by "<project>/<robot>" (secret): log in with username and password. */
-export const robots = pulumi.secret({ ...content.robots, ...proxyCache.robots });
-/** Upstream endpoint ids by name. */
-export const registryIds = proxyCache.registryIds;
-/** The digest each preheated image resolved to, by proxy-cache project. */
-export const preheated = proxyCache.preheated;
+// The stack's outputs, only those the target has (an undefined output would only warn).
+export = {
+  /** Where the registry runs: local or kubernetes. */
+  target: registry.target,
+  /** Base URL of the registry. */
+  url: registry.url,
+  /** The CA clients must trust (PEM). */
+  caCertificate: registry.caCertPem,
+  adminUsername: registry.adminUsername,
+  /** Secret: `pulumi stack output adminPassword --show-secrets`. */
+  adminPassword: registry.adminPassword,
+  ...(registry.local && {
+    serverPid: registry.local.pid,
+    dataDir: registry.local.dataDir,
+    logFile: registry.local.logFile,
+  }),
+  ...(registry.kubernetes && {
+    /** The registry's Kubernetes namespace. */
+    namespace: registry.kubernetes.namespace,
+    /** The firewall rules derived from the zones, one NetworkPolicy each. */
+    firewallRules: (registry.kubernetes.firewall?.rules ?? []).map((rule) => `${rule.name}: ${rule.purpose}`),
+  }),
+  /** Robot credentials by "<project>/<robot>" (secret): log in with username and password. */
+  robots: pulumi.secret({ ...content?.robots, ...proxyCache?.robots }),
+  ...(proxyCache && {
+    /** Upstream endpoint ids by name. */
+    registryIds: proxyCache.registryIds,
+    /** The digest each preheated image resolved to, by proxy-cache project. */
+    preheated: proxyCache.preheated,
+  }),
+};

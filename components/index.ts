@@ -38,3 +38,51 @@ export {
   validatePullSecretArgs,
   type RegistryPullSecretArgs,
 } from "./kubernetes/pull-secret";
+export {
+  RegistryServer,
+  RegistryServerError,
+  REGISTRY_SERVER_TARGETS,
+  validateRegistryServerArgs,
+  type KubernetesTargetArgs,
+  type LocalTargetArgs,
+  type RegistryServerArgs,
+  type RegistryServerTarget,
+} from "./registry-server";
+export { KubernetesRegistry, type KubernetesRegistryArgs } from "./kubernetes/kubernetes-registry";
+export {
+  KubernetesSettingsError,
+  replicaProblem,
+  validateKubernetesSettings,
+  type FilesystemStorage,
+  type IngressSettings,
+  type MetadataSettings,
+  type MonitoringSettings,
+  type PostgresMetadata,
+  type ResourceSettings,
+  type S3Storage,
+  type SqliteMetadata,
+  type StorageSettings,
+  type TlsSettings,
+} from "./kubernetes/registry-settings";
+export { alertRules } from "./kubernetes/monitoring";
+export { ingressAnnotations } from "./kubernetes/ingress";
+export { registryPodTemplate } from "./kubernetes/pod-template";
+export { serverConfig } from "./kubernetes/server-config";
+export { ServerKeys, type ServerKeysArgs } from "./secrets/server-keys";
+export {
+  NetworkZones,
+  NetworkZonesError,
+  declareZones,
+  type DeclaredZones,
+  type NetworkZonesArgs,
+} from "./network/network-zones";
+export { FirewallRules, type FirewallRulesArgs } from "./network/firewall-rules";
+export {
+  deriveFirewallRules,
+  ingressSourceRanges,
+  proxyForUpstream,
+  FirewallRulesError,
+  type FirewallRule,
+  type UpstreamEndpoint,
+} from "./network/derive-rules";
+export { networkPolicyManifests } from "./network/network-policies";

@@ -4,6 +4,8 @@
 
 import { isIP } from "node:net";
 import { z } from "zod";
+import { replicaProblem } from "./kubernetes/registry-settings";
+import { isCidr } from "./network/network-zones";
 import { REGISTRY_ENDPOINT_TYPES } from "./registry/registry-endpoint";
 
 export const CONFIG_NAMESPACE = "airlock";
@@ -38,6 +40,145 @@ const localTargetSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default("info"),
   /** Delete content and state on `pulumi destroy`. Default false: they are kept. */
   removeDataOnDestroy: z.boolean().default(false),
+});
+
+const namespaceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a namespace name (lowercase letters, digits, -)");
+const resourceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "expected a Kubernetes object name (lowercase, digits, - and .)");
+const quantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P)?$/, "expected a quantity, e.g. 500m, 2, 512Mi, 100Gi");
+const cidr = z.string().refine((value) => isCidr(value), "expected a CIDR, e.g. 10.0.0.0/16");
+const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { error: "expected PEM certificate(s)" });
+
+const storageSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    /** Blobs and metadata on a PersistentVolumeClaim: one replica. */
+    type: z.literal("filesystem"),
+    size: quantity.default("100Gi"),
+    storageClass: resourceName.optional(),
+  }),
+  z.strictObject({
+    /** Blobs in an S3 bucket (AWS or an S3-compatible store). */
+    type: z.literal("s3"),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected a bucket name"),
+    region: z.string().min(1).default("us-east-1"),
+    endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+    forcePathStyle: z.boolean().default(false),
+    prefix: z.string().optional(),
+    caCertificate: pem.optional(),
+    accessKeyId: z.string().min(1).optional(),
+    /** Set with `pulumi config set --secret --path 'airlock:kubernetes.storage.secretAccessKey' …`. */
+    secretAccessKey: z.string().min(1).optional(),
+    /** A Secret of the namespace with `access-key-id` and `secret-access-key`, instead. */
+    existingSecret: resourceName.optional(),
+    /** Where the endpoint is, for the NetworkPolicy that lets the registry reach it. */
+    cidrs: z.array(cidr).default([]),
+  }),
+]);
+
+const metadataSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("sqlite") }),
+  z.strictObject({
+    type: z.literal("postgres"),
+    /** postgres:// URL without the password. */
+    url: z.url({ protocol: /^postgres(ql)?$/, error: "expected a postgres:// URL" }),
+    /** Set with `pulumi config set --secret --path 'airlock:kubernetes.metadata.password' …`. */
+    password: z.string().min(1).optional(),
+    /** A Secret of the namespace with the password under `password`, instead. */
+    existingSecret: resourceName.optional(),
+    /** Connections per replica at most. */
+    maxConnections: z.number().int().min(2).max(1000).optional(),
+    cidrs: z.array(cidr).default([]),
+  }),
+]);
+
+const zonesSchema = z.strictObject({
+  internet: z.strictObject({ endpoints: z.record(z.string(), z.array(cidr).min(1)).default({}) }).prefault({}),
+  proxy: z
+    .strictObject({
+      egressProxyCidrs: z.array(cidr).default([]),
+      ingressControllerNamespace: namespaceName.default("ingress-nginx"),
+    })
+    .prefault({}),
+  production: z
+    .strictObject({ namespaces: z.array(namespaceName).default([]), cidrs: z.array(cidr).default([]) })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      nodeCidrs: z.array(cidr).default([]),
+      dnsNamespace: namespaceName.default("kube-system"),
+      dnsPodLabels: z.record(z.string(), z.string()).default({ "k8s-app": "kube-dns" }),
+      monitoringNamespace: namespaceName.default("monitoring"),
+    })
+    .prefault({}),
+});
+
+const kubernetesTargetSchema = z.strictObject({
+  /** The server image built from registry-server/Dockerfile, best pinned by digest. Required for this target. */
+  image: z.string().min(1).optional(),
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
+  imagePullSecrets: z.array(resourceName).default([]),
+  namespace: namespaceName.default("airlock"),
+  createNamespace: z.boolean().default(true),
+  replicas: z.number().int("expected a whole number").min(1).max(50).default(1),
+  port: z.number().int().min(1024, "expected a port from 1024 to 65535").max(65535).default(5443),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+  storage: storageSchema.prefault({ type: "filesystem" }),
+  metadata: metadataSchema.prefault({ type: "sqlite" }),
+  tls: z
+    .strictObject({
+      /** A kubernetes.io/tls Secret of the namespace; a CA and certificate are generated otherwise. */
+      existingSecret: resourceName.optional(),
+      caCertificate: pem.optional(),
+      dnsNames: z.array(dnsName).default([]),
+    })
+    .prefault({}),
+  /** Publish through ingress-nginx; left out, the registry is reached through its Service only. */
+  ingress: z
+    .strictObject({
+      host: dnsName,
+      className: resourceName.default("nginx"),
+      timeoutSeconds: z.number().int().min(30).max(86_400).default(900),
+      sourceRanges: z.array(cidr).optional(),
+      annotations: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({}),
+      limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({}),
+    })
+    .prefault({}),
+  /** The DMZ guide's zones: NetworkPolicies are derived from them; left out, none is made. */
+  zones: zonesSchema.optional(),
+  monitoring: z
+    .strictObject({
+      serviceMonitor: z.boolean().default(false),
+      prometheusRule: z.boolean().default(false),
+      labels: z.record(z.string(), z.string()).default({}),
+      interval: z
+        .string()
+        .regex(/^\d+[smh]$/, "expected a duration such as 30s")
+        .default("30s"),
+      diskUsageRatio: z.number().gt(0).lt(1).default(0.85),
+      apiErrorsPerSecond: z.number().positive().default(0.1),
+      upstreamErrorsPerSecond: z.number().positive().default(0.05),
+    })
+    .prefault({}),
+  /** The kubeconfig context to deploy with. Default: the current one. */
+  context: z.string().min(1).optional(),
+  /**
+   * Write the manifests to this directory instead of applying them (no cluster needed): the
+   * registry's content (projects, robots, upstream endpoints…) is then not declared, as there is
+   * no server to create it in.
+   */
+  renderYamlToDirectory: z.string().min(1).optional(),
+  /** The URL Pulumi reaches the registry's API with. Default https://<ingress host>. */
+  apiUrl: z.url({ protocol: /^https$/, error: "expected an https URL" }).optional(),
 });
 
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -155,6 +296,8 @@ export const stackConfigSchema = z
     /** Where the registry runs: this machine, a Kubernetes cluster, or AWS. */
     target: z.enum(["local", "kubernetes", "aws"]).default("local"),
     local: localTargetSchema.prefault({}),
+    /** The Kubernetes target: image, replicas, storage, metadata, TLS, Ingress, zones, monitoring. */
+    kubernetes: kubernetesTargetSchema.prefault({}),
     adminUsername: z
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, "expected a lowercase user name")
@@ -175,6 +318,7 @@ export const stackConfigSchema = z
     proxyProjects: z.array(proxyProjectSchema).default([]),
   })
   .superRefine((config, ctx) => {
+    if (config.target === "kubernetes") refineKubernetesTarget(config.kubernetes, ctx);
     const registries = new Set(config.registries.map((r) => r.name));
     const proxies = new Set(config.proxyProjects.map((p) => p.name));
     config.proxyProjects.forEach((project, index) => {
@@ -211,6 +355,29 @@ export const stackConfigSchema = z
     }
   });
 
+/** What the Kubernetes target needs beyond each field's own rules. */
+function refineKubernetesTarget(k8s: z.infer<typeof kubernetesTargetSchema>, ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string) =>
+    ctx.addIssue({ code: "custom", path: ["kubernetes", ...path], message });
+  if (k8s.image === undefined)
+    issue(["image"], "the Kubernetes target needs the server image (registry-server/Dockerfile)");
+  const replicas = replicaProblem(k8s.replicas, k8s.storage.type, k8s.metadata.type);
+  if (replicas) issue(["replicas"], replicas.replace(/^replicas: /, ""));
+  if (k8s.storage.type === "s3") {
+    const { accessKeyId, secretAccessKey, existingSecret } = k8s.storage;
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+      issue(["storage", "accessKeyId"], "static credentials need both accessKeyId and secretAccessKey");
+    if (existingSecret !== undefined && accessKeyId !== undefined)
+      issue(["storage", "existingSecret"], "give existingSecret or the static credentials, not both");
+  }
+  if (k8s.metadata.type === "postgres") {
+    if (new URL(k8s.metadata.url).password !== "")
+      issue(["metadata", "url"], "put the password in metadata.password (a secret), not in the URL");
+    if ((k8s.metadata.password === undefined) === (k8s.metadata.existingSecret === undefined))
+      issue(["metadata", "password"], "give the database password as password (a secret) or existingSecret");
+  }
+}
+
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
 export class StackConfigError extends Error {
@@ -224,7 +391,20 @@ export interface ParsedStackConfig {
 }
 
 /** Keys whose values may hold secrets: never echoed in errors. */
-const SECRET_KEYS = new Set(["adminPassword", "users", "registries"]);
+const SECRET_KEYS = new Set(["adminPassword", "users", "registries", "kubernetes"]);
+
+/**
+ * Whether an issue's value may be a secret. In the Kubernetes section only the secret fields are,
+ * and the database URL (a refused one may carry a password).
+ */
+function isSecretPath(path: PropertyKey[]): boolean {
+  const head = String(path[0]);
+  if (head !== "kubernetes") return SECRET_KEYS.has(head);
+  return (
+    path.some((part) => part === "secretAccessKey" || part === "password") ||
+    (path[1] === "metadata" && path[2] === "url")
+  );
+}
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
@@ -279,8 +459,7 @@ export function parseStackConfig(entries: Record<string, string>, secretKeys?: R
       if (issue.code === "unrecognized_keys") {
         return issue.keys.map((key) => `  ${keyName([...issue.path, key])}: unknown key`).join("\n");
       }
-      const isSecret =
-        SECRET_KEYS.has(String(issue.path[0])) || Boolean(secretKeys?.has(keyName(issue.path.slice(0, 1))));
+      const isSecret = isSecretPath(issue.path) || Boolean(secretKeys?.has(keyName(issue.path.slice(0, 1))));
       const got = isSecret ? "[secret]" : describe(valueAt(raw, issue.path));
       return `  ${keyName(issue.path)}: ${issue.message} (got ${got})`;
     });
@@ -288,9 +467,19 @@ export function parseStackConfig(entries: Record<string, string>, secretKeys?: R
   }
 
   const warnings: string[] = [];
-  // Registry endpoints without a credential (anonymous pulls) hold no secret.
-  const holdsSecret = (key: string): boolean =>
-    key !== "registries" || result.data.registries.some((r) => r.credential !== undefined);
+  // Registry endpoints without a credential (anonymous pulls) hold no secret, nor does a
+  // Kubernetes section without S3 or database password.
+  const holdsSecret = (key: string): boolean => {
+    if (key === "registries") return result.data.registries.some((r) => r.credential !== undefined);
+    if (key === "kubernetes") {
+      const { storage, metadata } = result.data.kubernetes;
+      return (
+        (storage.type === "s3" && storage.secretAccessKey !== undefined) ||
+        (metadata.type === "postgres" && metadata.password !== undefined)
+      );
+    }
+    return true;
+  };
   for (const key of secretKeys ? SECRET_KEYS : []) {
     const fullKey = `${prefix}${key}`;
     if (entries[fullKey] !== undefined && !secretKeys?.has(fullKey) && holdsSecret(key)) {

@@ -58,6 +58,8 @@ export interface PostgresMetadata {
   password?: pulumi.Input<string>;
   /** An existing Secret of the namespace holding the password under `password`, instead. */
   existingSecret?: string;
+  /** Connections per replica at most (the server's default is 10): mind the database's limit. */
+  maxConnections?: number;
   /** CIDRs of the database, which the NetworkPolicies let the registry reach. */
   cidrs?: string[];
 }

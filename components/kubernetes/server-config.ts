@@ -49,7 +49,7 @@ export interface ServerConfigSettings {
   mirror: MirrorSettings;
 }
 
-/** The `storage` section: none for the filesystem under dataDir, `s3` for a bucket. */
+/** The `storage` section (registry-server/src/storage/storage-config.ts): none for the filesystem under dataDir, `s3` for a bucket. */
 function storageSection(storage: StorageSettings): Record<string, unknown> {
   if (storage.type === "filesystem") return {};
   // Credentials come from the environment (S3_CREDENTIAL_ENV) or the AWS chain, never the file.
@@ -68,12 +68,17 @@ function storageSection(storage: StorageSettings): Record<string, unknown> {
 }
 
 /**
- * The `metadata` section: none for SQLite under dataDir; for PostgreSQL the URL and the file the
- * password is read from. The server's configuration gains this section with its PostgreSQL store.
+ * The `metadata` section (registry-server/src/metadata/metadata-config.ts): none for SQLite under
+ * dataDir; for PostgreSQL the URL and the file the password is read from.
  */
 function metadataSection(metadata: MetadataSettings): Record<string, unknown> {
   if (metadata.type === "sqlite") return {};
-  return { metadata: { postgres: { url: metadata.url, passwordFile: MOUNTS.databasePassword } } };
+  const postgres = {
+    url: metadata.url,
+    passwordFile: MOUNTS.databasePassword,
+    ...(metadata.maxConnections !== undefined && { maxConnections: metadata.maxConnections }),
+  };
+  return { metadata: { postgres } };
 }
 
 /** The configuration as an object: exactly the sections that apply, in the server's order. */

@@ -84,7 +84,7 @@ describe("local stack lifecycle", () => {
     "up starts a registry that answers over HTTPS with the generated CA",
     async () => {
       const result = await test.stack.up();
-      expect(changes(result.summary.resourceChanges)).toEqual({ create: 7 });
+      expect(changes(result.summary.resourceChanges)).toEqual({ create: 9 });
       const outputs = result.outputs;
       expect(outputs["url"]?.value).toBe(`https://localhost:${port}`);
       expect(outputs["adminPassword"]?.secret).toBe(true);
@@ -167,7 +167,7 @@ describe("local stack lifecycle", () => {
     "destroy stops the process and keeps the data by default",
     async () => {
       const result = await test.stack.destroy();
-      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 7 });
+      expect(changes(result.summary.resourceChanges)).toEqual({ delete: 9 });
       // The process is gone once its new parent (init) has reaped it.
       await waitFor(() => !processExists(secondPid), 10_000, "the server process to be reaped");
       await expect(getV2(endpoint, true)).rejects.toThrow(/ECONNREFUSED/);
@@ -224,18 +224,25 @@ describe("invalid stack configuration", () => {
   );
 
   it(
-    "refuses a target that cannot be deployed yet instead of deploying something else",
+    "refuses a target that cannot be deployed yet, or a Kubernetes target without its image, instead of deploying something else",
     async () => {
+      const failure = async (): Promise<Error> =>
+        test.stack.preview().then(
+          () => new Error("the preview should have failed"),
+          (err: unknown) => err as Error,
+        );
       await test.stack.setAllConfig({
-        "airlock:target": { value: "kubernetes" },
+        "airlock:target": { value: "aws" },
         "airlock:local": { value: JSON.stringify({ port: 5443 }) },
       });
       await test.stack.removeConfig("airlock:adminUsernme");
-      const failure = await test.stack.preview().then(
-        () => new Error("the preview should have failed"),
-        (err: unknown) => err as Error,
+      expect((await failure()).message).toContain('RegistryServer: target "aws" is not available yet');
+      await test.stack.setConfig("airlock:target", { value: "kubernetes" });
+      expect((await failure()).message).toContain(
+        "airlock:kubernetes.image: the Kubernetes target needs the server image",
       );
-      expect(failure.message).toContain('airlock:target "kubernetes" cannot be deployed yet');
+      const state = await test.stack.exportStack();
+      expect((state.deployment as { resources?: unknown[] }).resources ?? []).toEqual([]);
     },
     STEP_TIMEOUT_MS,
   );

@@ -104,6 +104,7 @@ describe("preview of a new stack", () => {
         "airlock:local:LocalRegistry",
         "airlock:registry:DeclaredContent",
         "airlock:registry:DeclaredProxyCache",
+        "airlock:server:RegistryServer",
         "local:ServerProcess",
         "pulumi:pulumi:Stack",
         "registry:Preheat",

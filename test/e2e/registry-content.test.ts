@@ -60,7 +60,7 @@ describe("declared registry content", () => {
     "up creates the users, projects, members and robots",
     async () => {
       const result = await test.stack.up();
-      expect(changes(result.summary.resourceChanges)).toEqual({ create: 11 });
+      expect(changes(result.summary.resourceChanges)).toEqual({ create: 13 });
       const ca = result.outputs["caCertificate"]?.value as string;
       const certDir = path.join(test.workDir, "certs");
       mkdirSync(certDir, { recursive: true });

@@ -1,6 +1,7 @@
 // The Kubernetes target's pure functions: the replica and shape checks, the server's configuration
 // file, the Ingress annotations and the alert rules.
 
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ingressAnnotations } from "../../components/kubernetes/ingress";
 import { alertRules } from "../../components/kubernetes/monitoring";
@@ -11,6 +12,8 @@ import {
   type ShapeSettings,
 } from "../../components/kubernetes/registry-settings";
 import { serverConfig } from "../../components/kubernetes/server-config";
+
+const ROOT = path.resolve(__dirname, "..", "..");
 
 const SHAPE: ShapeSettings = {
   namespace: "airlock",
@@ -106,7 +109,7 @@ describe("the server's configuration file", () => {
     mirror: {},
   };
 
-  it("holds only the sections that apply, and no secret", () => {
+  it("holds only the sections that apply, and no secret, in a form the server accepts", async () => {
     expect(serverConfig({ ...base, storage: { type: "filesystem" }, metadata: { type: "sqlite" } })).toEqual({
       http: {
         addr: "0.0.0.0:5443",
@@ -129,7 +132,12 @@ describe("the server's configuration file", () => {
         accessKeyId: "AKIA",
         secretAccessKey: "never-in-the-file",
       },
-      metadata: { type: "postgres", url: "postgres://airlock@db/airlock", password: "never-in-the-file" },
+      metadata: {
+        type: "postgres",
+        url: "postgres://airlock@db/airlock",
+        password: "never-in-the-file",
+        maxConnections: 20,
+      },
     });
     expect(shared["storage"]).toEqual({
       s3: {
@@ -141,11 +149,23 @@ describe("the server's configuration file", () => {
       },
     });
     expect(shared["metadata"]).toEqual({
-      postgres: { url: "postgres://airlock@db/airlock", passwordFile: "/etc/airlock/database/password" },
+      postgres: {
+        url: "postgres://airlock@db/airlock",
+        passwordFile: "/etc/airlock/database/password",
+        maxConnections: 20,
+      },
     });
     expect(shared["upstream"]).toEqual({ httpsProxy: "http://proxy:3128" });
     expect(JSON.stringify(shared)).not.toContain("never-in-the-file");
     expect(JSON.stringify(shared)).not.toContain("AKIA");
+
+    // The server's own parser accepts both files (its storage and metadata sections included).
+    const server = (await import(path.join(ROOT, "registry-server", "src", "config.ts"))) as {
+      parseFileConfig(raw: unknown, source: string): unknown;
+    };
+    expect(() => server.parseFileConfig(shared, "the S3 and PostgreSQL configuration")).not.toThrow();
+    const single = serverConfig({ ...base, storage: { type: "filesystem" }, metadata: { type: "sqlite" } });
+    expect(() => server.parseFileConfig(single, "the single server's configuration")).not.toThrow();
   });
 });
 

@@ -28,6 +28,28 @@ describe("stack configuration", () => {
       mirror: { namespaces: {}, hosts: {} },
       registries: [],
       proxyProjects: [],
+      kubernetes: {
+        imagePullPolicy: "IfNotPresent",
+        imagePullSecrets: [],
+        namespace: "airlock",
+        createNamespace: true,
+        replicas: 1,
+        port: 5443,
+        logLevel: "info",
+        storage: { type: "filesystem", size: "100Gi" },
+        metadata: { type: "sqlite" },
+        tls: { dnsNames: [] },
+        resources: { requests: {}, limits: {} },
+        monitoring: {
+          serviceMonitor: false,
+          prometheusRule: false,
+          labels: {},
+          interval: "30s",
+          diskUsageRatio: 0.85,
+          apiErrorsPerSecond: 0.1,
+          upstreamErrorsPerSecond: 0.05,
+        },
+      },
     });
     expect(warnings).toEqual([]);
   });
@@ -198,5 +220,81 @@ describe("stack configuration", () => {
     const entries = { "airlock:adminPassword": "correct-horse-battery" };
     expect(parse(entries, []).warnings).toEqual([expect.stringContaining("pulumi config set --secret")]);
     expect(parse(entries, ["airlock:adminPassword"]).warnings).toEqual([]);
+  });
+
+  describe("the Kubernetes target", () => {
+    const kubernetes = (settings: Record<string, unknown>) => ({
+      "airlock:target": "kubernetes",
+      "airlock:kubernetes": JSON.stringify({ image: "registry.example/airlock:0.1.0", ...settings }),
+    });
+
+    it("needs the server image", () => {
+      expect(errorOf({ "airlock:target": "kubernetes" })).toContain(
+        "airlock:kubernetes.image: the Kubernetes target needs the server image",
+      );
+    });
+
+    it("refuses several replicas unless storage is S3 and metadata PostgreSQL, naming the key", () => {
+      expect(errorOf(kubernetes({ replicas: 2 }))).toContain(
+        'airlock:kubernetes.replicas: 2 replicas need shared backends, storage "s3" and metadata "postgres" ' +
+          '(got storage "filesystem" and metadata "sqlite")',
+      );
+      const { config } = parse(
+        kubernetes({
+          replicas: 3,
+          storage: {
+            type: "s3",
+            bucket: "airlock",
+            endpoint: "https://minio.dmz.internal:9000",
+            cidrs: ["10.5.0.0/24"],
+          },
+          metadata: {
+            type: "postgres",
+            url: "postgres://airlock@pg.dmz.internal/airlock",
+            existingSecret: "airlock-db",
+          },
+        }),
+      );
+      expect(config.kubernetes.replicas).toBe(3);
+      expect(config.kubernetes.storage).toMatchObject({ type: "s3", region: "us-east-1", forcePathStyle: false });
+    });
+
+    it("reads the zones with their defaults and checks every CIDR", () => {
+      const { config } = parse(kubernetes({ zones: { cluster: { nodeCidrs: ["10.30.0.0/24"] } } }));
+      expect(config.kubernetes.zones).toEqual({
+        internet: { endpoints: {} },
+        proxy: { egressProxyCidrs: [], ingressControllerNamespace: "ingress-nginx" },
+        production: { namespaces: [], cidrs: [] },
+        cluster: {
+          nodeCidrs: ["10.30.0.0/24"],
+          dnsNamespace: "kube-system",
+          dnsPodLabels: { "k8s-app": "kube-dns" },
+          monitoringNamespace: "monitoring",
+        },
+      });
+      expect(errorOf(kubernetes({ zones: { production: { cidrs: ["10.0.0.0/40"] } } }))).toContain(
+        'airlock:kubernetes.zones.production.cidrs[0]: expected a CIDR, e.g. 10.0.0.0/16 (got "10.0.0.0/40")',
+      );
+    });
+
+    it("never echoes the S3 or database secrets, and warns when they are in clear text", () => {
+      const entries = kubernetes({
+        storage: { type: "s3", bucket: "airlock", accessKeyId: "AKIA", secretAccessKey: "" },
+        metadata: { type: "postgres", url: "postgres://airlock:hunter2@db/airlock" },
+      });
+      const message = errorOf(entries);
+      expect(message).toContain("airlock:kubernetes.storage.secretAccessKey");
+      expect(message).toContain("airlock:kubernetes.metadata.url: put the password in metadata.password");
+      expect(message).toContain("airlock:kubernetes.metadata.password: give the database password");
+      expect(message).not.toContain("hunter2");
+      const valid = kubernetes({
+        metadata: { type: "postgres", url: "postgres://airlock@db/airlock", password: "pw" },
+      });
+      expect(parse(valid, []).warnings).toEqual([
+        expect.stringContaining("airlock:kubernetes is stored in clear text"),
+      ]);
+      expect(parse(valid, ["airlock:kubernetes"]).warnings).toEqual([]);
+      expect(parse(kubernetes({}), []).warnings).toEqual([]);
+    });
   });
 });

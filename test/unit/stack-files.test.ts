@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { validateRegistryServerArgs } from "../../components/registry-server";
 import { parseStackConfig } from "../../components/stack-config";
+import { registryServerArgs } from "../../components/stack-targets";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const STACK_FILES = readdirSync(ROOT).filter(
@@ -75,5 +77,20 @@ describe("stack files", () => {
     expect(config.proxyProjects.map((p) => p.registry).sort()).toEqual(config.registries.map((r) => r.name).sort());
     expect(config.upstream.httpsProxy).toBeDefined();
     expect(config.mirror.namespaces["docker.io"]).toBe("dockerhub-proxy");
+  });
+
+  it("deploy the DMZ stack to Kubernetes behind ingress-nginx, with the zones and monitoring, past the components' checks", () => {
+    const document = parse(readFileSync(path.join(ROOT, "Pulumi.dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    standInForInstallSecrets(document.config);
+    const { config } = parseStackConfig(configEntries(document.config));
+    expect(config.target).toBe("kubernetes");
+    expect(config.kubernetes.image).toBeDefined();
+    expect(config.kubernetes.ingress?.host).toBe("registry.dmz.internal");
+    expect(config.kubernetes.zones?.proxy.egressProxyCidrs.length).toBeGreaterThan(0);
+    expect(config.kubernetes.monitoring).toMatchObject({ serviceMonitor: true, prometheusRule: true });
+    // The replica check, the zones and the firewall rules, as RegistryServer runs them.
+    expect(() => validateRegistryServerArgs(registryServerArgs(config, "/unused"))).not.toThrow();
   });
 });
