@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Go tools the tests drive from their modules through the Go module proxy, once per
 # machine, into the cache, and links them into .tools/bin of this checkout: the clients crane,
-# oras and regctl, and versitygw, the S3 server (posix backend) the S3 storage driver is tested on.
+# oras and regctl; versitygw, the S3 server (posix backend) the S3 storage driver is tested on;
+# kubectl-validate, which checks rendered Kubernetes manifests offline against the schemas it embeds.
 # Usage: go-tools.sh [name…]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -12,11 +13,12 @@ TOOLS=(
   "crane github.com/google/go-containerregistry v0.20.6 github.com/google/go-containerregistry/cmd/crane"
   "oras oras.land/oras v1.2.3 oras.land/oras/cmd/oras"
   "regctl github.com/regclient/regclient v0.11.7 github.com/regclient/regclient/cmd/regctl"
+  "kubectl-validate sigs.k8s.io/kubectl-validate v0.0.4 sigs.k8s.io/kubectl-validate"
   "versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw"
 )
 
 go=$(find_go)
-[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw): install Go 1.21+"
+[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate): install Go 1.21+"
 
 mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
 wanted=" $* "
