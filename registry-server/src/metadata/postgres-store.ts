@@ -23,7 +23,7 @@
 //   leaves no partial change and does not end the transaction, as in SQLite.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Pool, PoolClient } from "pg";
+import { DatabaseError, type Pool, type PoolClient } from "pg";
 import type { MetadataAreas, MetadataStore } from "./metadata-store.ts";
 import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
 import { createPool, Db, isRetryable, type PoolOptions, type Run } from "./postgres-connection.ts";
@@ -172,7 +172,15 @@ class PostgresMetadataStore implements MetadataStore {
     });
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      try {
+        await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      } catch (error) {
+        if (error instanceof DatabaseError) throw error;
+        // The connection's failure (it dropped while idle in the pool, the server restarted):
+        // nothing ran, so another connection may run it all.
+        broken = error instanceof Error ? error : new Error(String(error));
+        return { retry: error };
+      }
       let value: T;
       try {
         value = await work(db, transaction);
@@ -232,8 +240,12 @@ async function underSavepoint<T>(db: Db, query: (db: Db) => Promise<T>): Promise
     await db.run(`RELEASE SAVEPOINT ${SAVEPOINT}`);
     return value;
   } catch (error) {
-    await db.run(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-    await db.run(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    try {
+      await db.run(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      await db.run(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    } catch {
+      // The connection is gone: the transaction fails at its end anyway; the write's error says why.
+    }
     throw error;
   }
 }

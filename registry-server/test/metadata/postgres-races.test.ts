@@ -120,8 +120,10 @@ describe("postgres metadata store: two replicas", () => {
     expect(fromA.record).toEqual(fromB.record);
     expect(await a.blobs.get(digestOf("layer"))).toEqual(fromA.record);
     expect(await b.blobs.repositoriesOf(digestOf("layer"))).toEqual(["team/a", "team/b"]);
-    // Both saw no blob, then the loser's transaction failed to serialize and ran again.
-    expect(seen).toEqual([false, false, true]);
+    // Both saw no blob, then a transaction failed to serialize and ran again, finding it. (Under
+    // load PostgreSQL may cancel both once; what counts is that the outcome is a serial one.)
+    expect(seen.slice(0, 2)).toEqual([false, false]);
+    expect(seen.slice(2)).toContain(true);
   });
 
   it("keeps single creates of one blob by two replicas to one record", async () => {
@@ -169,7 +171,7 @@ describe("postgres metadata store: two replicas", () => {
     expect(await a.projects.storageUsed("team")).toBe(100);
     expect(await b.projects.storageUsed("team")).toBe(100);
     // Both checked the quota before either linked: the loser ran again, and then saw the usage.
-    expect(runs).toBe(3);
+    expect(runs).toBeGreaterThanOrEqual(3);
   });
 
   it("makes one administrator account when two replicas start at the same moment", async () => {

@@ -323,6 +323,27 @@ describe("postgres metadata store", () => {
     expect(await reopened.manifests.get("library/app", manifestRecord.digest)).toEqual(manifestRecord);
   });
 
+  it("goes on after its connections are cut (a database restart or failover)", async () => {
+    await freshSchema();
+    const idleErrors: Error[] = [];
+    const store = await openPostgresStore({ url, maxConnections: 3, onIdleError: (error) => idleErrors.push(error) });
+    opened.push(store);
+    await store.manifests.put(manifestRecord, manifestBytes, { blobs: [], manifests: [] });
+    await Promise.all([store.repositories.exists("a"), store.repositories.exists("b")]);
+    const cut = await query<{ cut: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'airlock-registry'`,
+    );
+    expect(cut.length).toBeGreaterThan(0);
+    // The pool hears of it on its idle connections, and drops them.
+    for (let waited = 0; idleErrors.length === 0 && waited < 5_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(idleErrors.length).toBeGreaterThan(0);
+    await store.tags.put("library/app", "after", manifestRecord.digest, new Date(1));
+    expect(await store.tags.list("library/app", {})).toEqual(["after"]);
+  });
+
   it("needs two connections at least", async () => {
     await expect(openPostgresStore({ url: testDatabase().url, maxConnections: 1 })).rejects.toThrow(/at least 2/);
   });
