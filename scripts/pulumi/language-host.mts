@@ -6,11 +6,14 @@
 //
 // Contract with the engine: started as `pulumi-language-nodejs [-flags] <engine-address>`, it
 // prints the port of its gRPC server on the first line of stdout; everything after that line is
-// shown to the user as program output.
+// shown to the user as program output. `RunPlugin` starts plugins written in Node.js, among them
+// policy packs (`pulumi preview --policy-pack <dir>`): the engine asks the language host of the
+// pack's runtime rather than looking for a `pulumi-analyzer-policy` script beside the CLI.
 
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import * as os from "node:os";
 import * as path from "node:path";
 import type * as grpcTypes from "@grpc/grpc-js";
 import type * as emptyPbTypes from "google-protobuf/google/protobuf/empty_pb.js";
@@ -125,15 +128,33 @@ function requiredPlugins(programDir: string): PluginRequirement[] {
   return [...found.values()];
 }
 
-/** Resolves the SDK's `cmd/run` entry point as seen from the program's own directory. */
-function resolveRunScript(programDir: string): string {
+/**
+ * Resolves one of the SDK's entry points (`cmd/run`, `cmd/run-plugin`, `cmd/run-policy-pack`) as
+ * seen from the program's own directory, so a program or policy pack inside a workspace finds the
+ * SDK its dependencies resolve to.
+ */
+function resolveSdkScript(programDir: string, script = "run"): string {
   const programRequire = createRequire(path.join(programDir, "package.json"));
   try {
-    return programRequire.resolve("@pulumi/pulumi/cmd/run");
+    return programRequire.resolve(`@pulumi/pulumi/cmd/${script}`);
   } catch {
     throw new Error(`the Pulumi SDK is not installed in ${programDir}: run "npm install" there first`);
   }
 }
+
+/** `KEY=value` entries (the engine's format for a plugin's environment) as an environment object. */
+function environmentFrom(entries: string[]): NodeJS.ProcessEnv {
+  if (entries.length === 0) return { ...process.env };
+  const env: NodeJS.ProcessEnv = {};
+  for (const entry of entries) {
+    const equals = entry.indexOf("=");
+    if (equals > 0) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return env;
+}
+
+/** The plugins (policy packs…) running under this host, stopped when it is. */
+const plugins = new Set<ChildProcess>();
 
 interface RunOutcome {
   error: string;
@@ -182,7 +203,7 @@ class NodeLanguageHost {
     const options = runtimeOptions(info);
     const entryPoint = info?.getEntryPoint() || req.getProgram() || ".";
 
-    const args = [resolveRunScript(programDir)];
+    const args = [resolveSdkScript(programDir)];
     const flag = (name: string, value: string | number | undefined): void => {
       if (value !== undefined && value !== "") args.push(`--${name}=${value}`);
     };
@@ -221,6 +242,60 @@ class NodeLanguageHost {
         else if (signal) resolve({ error: `Program exited unexpectedly: ${signal}`, bail: false });
         else resolve({ error: `Program exited with non-zero exit code: ${code}`, bail: false });
       });
+    });
+  }
+
+  /**
+   * Runs a plugin written in Node.js and streams its output back: the engine reads the plugin's
+   * gRPC port from the first stdout line, as from any plugin it starts itself. A policy pack
+   * (`kind` analyzer) runs under the SDK's `cmd/run-policy-pack` as `<engine-address> <pack>`,
+   * any other plugin under `cmd/run-plugin` as `<plugin> <args…>`; both from the plugin's directory,
+   * where ts-node finds its tsconfig.json.
+   */
+  runPlugin(
+    call: grpcTypes.ServerWritableStream<languagePbTypes.RunPluginRequest, languagePbTypes.RunPluginResponse>,
+  ): void {
+    const req = call.request;
+    const info = req.getInfo();
+    const pluginDir = info?.getProgramDirectory() || req.getPwd() || process.cwd();
+    const analyzer = req.getKind() === "analyzer";
+    let script: string;
+    try {
+      script = resolveSdkScript(pluginDir, analyzer ? "run-policy-pack" : "run-plugin");
+    } catch (err) {
+      call.destroy(Object.assign(err as Error, { code: grpc.status.FAILED_PRECONDITION }));
+      return;
+    }
+    const options = runtimeOptions(info);
+    const nodeArgs = typeof options["nodeargs"] === "string" ? options["nodeargs"].split(/\s+/).filter(Boolean) : [];
+    const pluginArgs = analyzer ? [...req.getArgsList(), "."] : [".", ...req.getArgsList()];
+    const env = environmentFrom(req.getEnvList());
+    env["PULUMI_NODEJS_TYPESCRIPT"] = options["typescript"] === false ? "false" : "true";
+    if (typeof options["tsconfig"] === "string") env["PULUMI_NODEJS_TSCONFIG_PATH"] = options["tsconfig"];
+
+    const child = spawn(nodeBinary(), [...nodeArgs, script, ...pluginArgs], {
+      cwd: pluginDir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    plugins.add(child);
+    const send = (set: (message: languagePbTypes.RunPluginResponse) => void): void => {
+      const message = new languagePb.RunPluginResponse();
+      set(message);
+      if (!call.cancelled && !call.destroyed) call.write(message);
+    };
+    child.stdout.on("data", (chunk: Buffer) => send((m) => m.setStdout(chunk)));
+    child.stderr.on("data", (chunk: Buffer) => send((m) => m.setStderr(chunk)));
+    // The engine stops a plugin by cancelling this call: the plugin goes with it.
+    call.on("cancelled", () => child.kill("SIGTERM"));
+    child.on("error", (err) => {
+      plugins.delete(child);
+      call.destroy(Object.assign(err, { code: grpc.status.UNKNOWN }));
+    });
+    child.on("close", (code, signal) => {
+      plugins.delete(child);
+      send((m) => m.setExitcode(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+      if (!call.cancelled && !call.destroyed) call.end();
     });
   }
 
@@ -327,7 +402,7 @@ function main(argv: string[]): void {
     about: unary(() => host.about()),
     getProgramDependencies: unary((req) => host.programDependencies(req)),
     cancel: unary(() => new emptyPb.Empty()),
-    runPlugin: (call) => call.destroy(unimplemented("RunPlugin")),
+    runPlugin: (call) => host.runPlugin(call),
     template: (_call, callback) => callback(unimplemented("Template")),
     generateProgram: (_call, callback) => callback(unimplemented("GenerateProgram")),
     generateProject: (_call, callback) => callback(unimplemented("GenerateProject")),
@@ -345,7 +420,11 @@ function main(argv: string[]): void {
   });
   // The engine stops plugins with a signal; finish promptly and quietly.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => server.tryShutdown(() => process.exit(0)));
+    process.on(signal, () => {
+      // Plugins this host started stop with it, never orphaned.
+      for (const child of plugins) child.kill("SIGTERM");
+      server.tryShutdown(() => process.exit(0));
+    });
   }
 }
 
