@@ -50,8 +50,36 @@ describe("stack configuration", () => {
           upstreamErrorsPerSecond: 0.05,
         },
       },
+      aws: {
+        availabilityZones: [],
+        vpcCidr: "10.80.0.0/16",
+        replicas: 1,
+        cpu: 1024,
+        memory: 2048,
+        architecture: "X86_64",
+        port: 5443,
+        logLevel: "info",
+        storage: { type: "s3", noncurrentVersionDays: 30, abortIncompleteUploadDays: 7, forceDestroy: false },
+        metadata: { type: "rds", multiAz: false, backupRetentionDays: 7, deletionProtection: true },
+        tls: {},
+        zones: { internet: { endpoints: {} }, proxy: { egressProxyCidrs: [] }, production: { cidrs: [] } },
+        interfaceEndpoints: true,
+        logRetentionDays: 90,
+        tags: {},
+      },
     });
     expect(warnings).toEqual([]);
+  });
+
+  it("requires the AWS target's image, region, zones and load balancer, and hides a database URL it refuses", () => {
+    const message = errorOf({
+      "airlock:target": "aws",
+      "airlock:aws": JSON.stringify({ metadata: { type: "postgres", url: "mysql://u:hunter2@db", cidrs: [] } }),
+    });
+    for (const key of ["image", "region", "availabilityZones", "loadBalancer", "metadata.url", "metadata.cidrs"]) {
+      expect(message).toContain(`airlock:aws.${key}:`);
+    }
+    expect(message).not.toContain("hunter2");
   });
 
   it("reads registry endpoints, proxy projects with preheat lists, egress and mirror settings", () => {

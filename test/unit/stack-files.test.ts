@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { validateRegistryServerArgs } from "../../components/registry-server";
+import { validateAwsRegistryArgs } from "../../components/aws/aws-registry-args";
+import { awsRegistryArgs } from "../../components/aws/aws-stack-target";
 import { parseStackConfig } from "../../components/stack-config";
 import { registryServerArgs } from "../../components/stack-targets";
 
@@ -92,5 +94,34 @@ describe("stack files", () => {
     expect(config.kubernetes.monitoring).toMatchObject({ serviceMonitor: true, prometheusRule: true });
     // The replica check, the zones and the firewall rules, as RegistryServer runs them.
     expect(() => validateRegistryServerArgs(registryServerArgs(config, "/unused"))).not.toThrow();
+  });
+
+  it("include a sample AWS stack: two tasks on S3 and RDS behind an internal ALB, past AwsRegistry's checks", () => {
+    const document = parse(readFileSync(path.join(ROOT, "Pulumi.aws-dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    standInForInstallSecrets(document.config);
+    const { config } = parseStackConfig(configEntries(document.config));
+    expect(config.target).toBe("aws");
+    expect(config.aws).toMatchObject({
+      replicas: 2,
+      storage: { type: "s3" },
+      metadata: { type: "rds" },
+      loadBalancer: { internal: true, zone: "ingress" },
+    });
+    // The replica check, the TLS and load balancer combination, the subnets and the security
+    // group rules of the zones and endpoints, as AwsRegistry runs them.
+    expect(() => validateAwsRegistryArgs(awsRegistryArgs(config))).not.toThrow();
+  });
+
+  it("refuse an AWS stack with several tasks on ephemeral storage, naming the key", () => {
+    const document = parse(readFileSync(path.join(ROOT, "Pulumi.aws-dmz.yaml"), "utf8")) as {
+      config: Record<string, { storage?: unknown }>;
+    };
+    standInForInstallSecrets(document.config);
+    const aws = { ...document.config["airlock:aws"], storage: { type: "ephemeral" } };
+    expect(() => parseStackConfig(configEntries({ ...document.config, "airlock:aws": aws }))).toThrow(
+      /airlock:aws\.replicas: 2 tasks need shared backends/,
+    );
   });
 });
