@@ -3,13 +3,21 @@
 // settings, the IAM policies' actions and resources, the task definition's containers, the load
 // balancer, and the checks refusing a shape before anything is declared.
 
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { AwsRegistry } from "../../components/aws/aws-registry";
 import { AwsRegistryError, type AwsRegistryArgs } from "../../components/aws/aws-registry-args";
 import type { PolicyDocument } from "../../components/aws/iam-policies";
+import { awsRegistryArgs } from "../../components/aws/aws-stack-target";
 import type { ContainerDefinition } from "../../components/aws/task-definition";
+import { parseStackConfig } from "../../components/stack-config";
+import { publicProductionLoadBalancer } from "../../policy/rules/no-public-production-load-balancer";
+import type { PolicySubject } from "../../policy/rules/policy-subject";
+import { replicasWithoutSharedState } from "../../policy/rules/replicas-need-shared-state";
+import { withoutTls } from "../../policy/rules/tls-everywhere";
 
 interface Registered {
   type: string;
@@ -420,6 +428,54 @@ describe("AwsRegistry", () => {
       protocol: "TCP",
       tags: { "airlock:tls": "passthrough" },
     });
+  });
+
+  it("builds the sample stack Pulumi.aws-dmz.yaml, whose resources keep every rule of the DMZ policy pack", async () => {
+    const document = parse(readFileSync(path.join(__dirname, "..", "..", "Pulumi.aws-dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    // The deployment's keys; the upstreams without their credentials, which are set per installation.
+    const registries = (document.config["airlock:registries"] as Array<Record<string, unknown>>).map(
+      ({ credential: _credential, ...registry }) => registry,
+    );
+    const entries = {
+      "airlock:target": "aws",
+      "airlock:aws": JSON.stringify(document.config["airlock:aws"]),
+      "airlock:upstream": JSON.stringify(document.config["airlock:upstream"]),
+      "airlock:registries": JSON.stringify(registries),
+    };
+    const { config } = parseStackConfig(entries);
+    const registry = new AwsRegistry("registry", awsRegistryArgs(config));
+    expect(await outputOf(registry.url)).toBe("https://registry.dmz.example.com");
+    await settled();
+    expect(all("aws:ec2/subnet:Subnet")).toHaveLength(9);
+    expect(all("aws:rds/instance:Instance")[0]).toMatchObject({
+      multiAz: true,
+      publiclyAccessible: false,
+      storageEncrypted: true,
+    });
+
+    const subjects: PolicySubject[] = registered.map((r) => ({
+      type: r.type,
+      name: r.name,
+      props: plain(r.inputs) as Record<string, unknown>,
+    }));
+    const found = [
+      ...subjects.flatMap((subject) => [...publicProductionLoadBalancer(subject), ...withoutTls(subject)]),
+      ...replicasWithoutSharedState(subjects).map((v) => v.message),
+    ];
+    expect(found).toEqual([]);
+    // And the pack would catch the service had its tags said otherwise.
+    const service = subjects.find((subject) => subject.type === "aws:ecs/service:Service");
+    expect(
+      service &&
+        replicasWithoutSharedState([
+          {
+            ...service,
+            props: { ...service.props, tags: { ...(service.props["tags"] as object), "airlock:metadata": "sqlite" } },
+          },
+        ]),
+    ).toHaveLength(1);
   });
 
   it("refuses several tasks without shared backends, and a public load balancer in the production zone, declaring nothing", () => {
