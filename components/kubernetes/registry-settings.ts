@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 
 /** Blobs on a PersistentVolumeClaim under the data directory: a single replica. */
 export interface FilesystemStorage {
+  /** Which storage. */
   type: "filesystem";
   /** Size of the volume, a Kubernetes quantity. Default `100Gi`. */
   size?: string;
@@ -16,6 +17,7 @@ export interface FilesystemStorage {
 
 /** Blobs in an S3 bucket (AWS or an S3-compatible store): the server's `storage.s3` section. */
 export interface S3Storage {
+  /** Which storage. */
   type: "s3";
   /** Bucket name. */
   bucket: string;
@@ -46,11 +48,13 @@ export type StorageSettings = FilesystemStorage | S3Storage;
 
 /** Metadata in SQLite on the data volume: a single replica. */
 export interface SqliteMetadata {
+  /** Which metadata database. */
   type: "sqlite";
 }
 
 /** Metadata in an existing PostgreSQL database: the server's `metadata.postgres` section. */
 export interface PostgresMetadata {
+  /** Which metadata database. */
   type: "postgres";
   /** Connection URL without the password, e.g. `postgres://airlock@pg.dmz.internal:5432/airlock?sslmode=verify-full`. */
   url: string;
@@ -94,9 +98,19 @@ export interface IngressSettings {
 /** CPU and memory as Kubernetes quantities. */
 export interface ResourceSettings {
   /** What the scheduler reserves. Default 250m CPU, 256Mi. */
-  requests?: { cpu?: string; memory?: string };
+  requests?: {
+    /** CPU, e.g. `250m`. */
+    cpu?: string;
+    /** Memory, e.g. `256Mi`. */
+    memory?: string;
+  };
   /** The ceiling. Default 2 CPUs, 1Gi. */
-  limits?: { cpu?: string; memory?: string };
+  limits?: {
+    /** CPU, e.g. `2`. */
+    cpu?: string;
+    /** Memory, e.g. `1Gi`. */
+    memory?: string;
+  };
 }
 
 export interface MonitoringSettings {

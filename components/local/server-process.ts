@@ -24,15 +24,21 @@ export interface ServerProcessArgs {
   dataDir: pulumi.Input<string>;
   /** Address to listen on. */
   bindAddress: pulumi.Input<string>;
+  /** Port to listen on. */
   port: pulumi.Input<number>;
   /** Host name the health check connects with; must be in the certificate. */
   healthCheckHost: pulumi.Input<string>;
+  /** PEM of the server's certificate (and any intermediates). */
   tlsCertPem: pulumi.Input<string>;
+  /** PEM of the certificate's private key; a secret. */
   tlsKeyPem: pulumi.Input<string>;
   /** CA that signed tlsCertPem: the health check trusts only it. */
   caCertPem: pulumi.Input<string>;
+  /** Admin user name. */
   adminUsername: pulumi.Input<string>;
+  /** Admin password; a secret. */
   adminPassword: pulumi.Input<string>;
+  /** Server log level: fatal, error, warn, info, debug or trace. */
   logLevel: pulumi.Input<string>;
   /** Delete dataDir and stateDir when the resource is deleted. Default false: data is kept. */
   removeDataOnDelete?: pulumi.Input<boolean>;

@@ -27,6 +27,7 @@ export interface BackendService {
   name: string;
   /** Where it is. */
   cidrs: string[];
+  /** Its TCP port. */
   port: number;
 }
 

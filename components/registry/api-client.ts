@@ -6,7 +6,9 @@
 export interface RegistryConnection {
   /** Base URL, e.g. https://localhost:5443. */
   url: string;
+  /** User the resources act as, normally the admin. */
   username: string;
+  /** That user's password. */
   password: string;
   /** PEM CA certificate(s) to trust for the registry's TLS certificate. */
   caPem?: string;

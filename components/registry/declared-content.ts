@@ -9,27 +9,41 @@ import { declareProjectAccess, type DeclaredMember, type DeclaredRobot, type Rob
 import { User } from "./user";
 
 export interface DeclaredUser {
+  /** The login name. */
   username: string;
+  /** 8 to 128 characters with an upper case letter, a lower case letter and a digit; kept as a secret. */
   password: string;
+  /** Change to set the password again (after someone changed it by hand). */
   passwordVersion: number;
+  /** E-mail address. */
   email: string;
+  /** Full name shown in the registry. */
   realname: string;
 }
 
 export interface DeclaredProject {
+  /** Project name: lowercase letters and digits, with . _ - between them. */
   name: string;
+  /** Anonymous users may pull from a public project. */
   public: boolean;
+  /** Storage quota in bytes; -1 for none. */
   storageLimit: number;
+  /** Other Harbor project metadata, e.g. auto_scan. */
   metadata: Record<string, string>;
+  /** The project's members: users of DeclaredContentArgs.users or existing ones. */
   members: DeclaredMember[];
+  /** The project's robot accounts; their credentials are in DeclaredContent.robots. */
   robots: DeclaredRobot[];
 }
 
 export type { RobotCredentials };
 
 export interface DeclaredContentArgs {
+  /** The registry to manage (from RegistryServer's `connection`); a secret. */
   connection: pulumi.Input<RegistryConnection>;
+  /** Local users to create. */
   users: DeclaredUser[];
+  /** Projects to create, with their members and robots. */
   projects: DeclaredProject[];
 }
 

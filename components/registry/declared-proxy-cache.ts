@@ -10,33 +10,54 @@ import { declareProjectAccess, type RobotCredentials } from "./project-access";
 import { ProxyProject } from "./proxy-project";
 import { RegistryEndpoint, type RegistryEndpointType } from "./registry-endpoint";
 
+/** An upstream registry endpoint; the fields are RegistryEndpointArgs's. */
 export interface DeclaredRegistryEndpoint {
+  /** The endpoint's name, unique in the registry; proxy projects refer to it. */
   name: string;
+  /** The upstream's kind: it decides authentication and naming. */
   type: RegistryEndpointType;
+  /** Base URL of the upstream, e.g. https://registry-1.docker.io. */
   url: string;
+  /** Free text shown in the registry. */
   description: string;
+  /** User name (or access key) and password (or token); leave out for anonymous pulls. */
   credential?: { accessKey: string; accessSecret: string } | undefined;
+  /** Change to send the credential again. */
   credentialVersion: number;
+  /** Skip verification of the upstream's TLS certificate; the DMZ policy refuses it. */
   insecure: boolean;
+  /** PEM of a CA to trust for the upstream's certificate. */
   caCertificate?: string | undefined;
 }
 
+/** A proxy-cache project: pulls through it fetch from its endpoint and keep what they fetched. */
 export interface DeclaredProxyProject {
+  /** Project name: lowercase letters and digits, with . _ - between them. */
   name: string;
   /** The name of the endpoint it pulls through. */
   registry: string;
+  /** Anonymous users may pull from a public project. */
   public: boolean;
+  /** Bandwidth towards the upstream, kilobits per second; -1 for no limit. */
   speedKbps: number;
+  /** Concurrent upstream requests; -1 for no limit. */
   maxUpstreamConnections: number;
+  /** Storage quota in bytes; -1 for none. */
   storageLimit: number;
+  /** Images (and platforms of them) to pull into the cache ahead of time. */
   preheat?: { images: string[]; platforms: string[] } | undefined;
+  /** The project's members. */
   members: DeclaredProject["members"];
+  /** The project's robot accounts; their credentials are in DeclaredProxyCache.robots. */
   robots: DeclaredProject["robots"];
 }
 
 export interface DeclaredProxyCacheArgs {
+  /** The registry to manage (from RegistryServer's `connection`); a secret. */
   connection: pulumi.Input<RegistryConnection>;
+  /** The upstream registry endpoints. */
   registries: DeclaredRegistryEndpoint[];
+  /** The proxy-cache projects, each through one of `registries`. */
   proxyProjects: DeclaredProxyProject[];
   /** User resources by name, for memberships (from DeclaredContent). */
   users?: Record<string, pulumi.Resource>;

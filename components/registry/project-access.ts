@@ -8,15 +8,22 @@ import { ProjectMember, type ProjectRole } from "./project-member";
 import { projectAccess, RobotAccount } from "./robot-account";
 
 export interface DeclaredMember {
+  /** A local user's name. */
   username: string;
+  /** The user's role in the project. */
   role: ProjectRole;
 }
 
 export interface DeclaredRobot {
+  /** The short name; clients log in as robot$<project>+<name>. */
   name: string;
+  /** What the robot may do in its project. */
   actions: Array<"pull" | "push" | "delete">;
+  /** Free text shown in the registry. */
   description: string;
+  /** Lifetime in days; -1 never expires. */
   duration: number;
+  /** Change to have the registry generate a new secret. */
   secretVersion: number;
 }
 

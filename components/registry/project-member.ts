@@ -11,6 +11,7 @@ import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnectio
 export type ProjectRole = "projectAdmin" | "maintainer" | "developer" | "guest" | "limitedGuest";
 
 export interface ProjectMemberArgs {
+  /** The registry to manage (from RegistryServer's `connection`); a secret. */
   connection: pulumi.Input<RegistryConnection>;
   /** Project name. */
   project: pulumi.Input<string>;

@@ -34,6 +34,7 @@ export interface RegistryEndpointArgs {
   type: pulumi.Input<RegistryEndpointType>;
   /** Base URL of the upstream, e.g. https://registry-1.docker.io or https://quay.io. */
   url: pulumi.Input<string>;
+  /** Free text shown in the registry. Default empty. */
   description?: pulumi.Input<string>;
   /**
    * User name and password or token (ECR: access key id and secret access key). Leave out for

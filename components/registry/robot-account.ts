@@ -22,6 +22,7 @@ export interface RobotPermission {
 }
 
 export interface RobotAccountArgs {
+  /** The registry to manage (from RegistryServer's `connection`); a secret. */
   connection: pulumi.Input<RegistryConnection>;
   /** The short name; the registry names it robot$<project>+<name> (project) or robot$<name>. */
   name: pulumi.Input<string>;
@@ -29,9 +30,11 @@ export interface RobotAccountArgs {
   project?: pulumi.Input<string>;
   /** What the robot may do. For a project robot: one entry of kind "project" for its project. */
   permissions: pulumi.Input<pulumi.Input<RobotPermission>[]>;
+  /** Free text shown in the registry. Default empty. */
   description?: pulumi.Input<string>;
   /** Lifetime in days; -1 (default) never expires. */
   duration?: pulumi.Input<number>;
+  /** A disabled robot cannot log in. Default false. */
   disabled?: pulumi.Input<boolean>;
   /** Change to have the registry generate a new secret. */
   secretVersion?: pulumi.Input<number>;

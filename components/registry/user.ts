@@ -9,15 +9,21 @@ import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
 
 export interface UserArgs {
+  /** The registry to manage (from RegistryServer's `connection`); a secret. */
   connection: pulumi.Input<RegistryConnection>;
+  /** The login name; changing it replaces the user. */
   username: pulumi.Input<string>;
   /** 8 to 128 characters with an upper case letter, a lower case letter and a digit. */
   password: pulumi.Input<string>;
   /** Change to set the password again (after someone changed it by hand). */
   passwordVersion?: pulumi.Input<number>;
+  /** E-mail address. Default empty. */
   email?: pulumi.Input<string>;
+  /** Full name shown in the registry. Default empty. */
   realname?: pulumi.Input<string>;
+  /** Free text. Default empty. */
   comment?: pulumi.Input<string>;
+  /** Take over an existing user of the same name instead of failing (its password is set). */
   adopt?: pulumi.Input<boolean>;
 }
 
