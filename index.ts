@@ -15,6 +15,7 @@ import {
   RegistryServer,
   RegistryServerError,
 } from "./components";
+import { AwsRegistryError } from "./components/aws/aws-registry-args";
 import { parseStackConfig, StackConfigError } from "./components/stack-config";
 import { registryServerArgs } from "./components/stack-targets";
 
@@ -37,7 +38,13 @@ function loadStackConfig() {
 }
 
 /** The components' construction-time checks name every problem: shown without a stack trace. */
-const CHECK_ERRORS = [RegistryServerError, KubernetesSettingsError, NetworkZonesError, FirewallRulesError];
+const CHECK_ERRORS = [
+  RegistryServerError,
+  KubernetesSettingsError,
+  AwsRegistryError,
+  NetworkZonesError,
+  FirewallRulesError,
+];
 
 function runError(err: unknown): never {
   if (CHECK_ERRORS.some((type) => err instanceof type)) throw new pulumi.RunError((err as Error).message);
@@ -94,7 +101,7 @@ const proxyCache =
 
 // The stack's outputs, only those the target has (an undefined output would only warn).
 export = {
-  /** Where the registry runs: local or kubernetes. */
+  /** Where the registry runs: local, kubernetes or aws. */
   target: registry.target,
   /** Base URL of the registry. */
   url: registry.url,
@@ -107,6 +114,12 @@ export = {
     serverPid: registry.local.pid,
     dataDir: registry.local.dataDir,
     logFile: registry.local.logFile,
+  }),
+  ...(registry.aws && {
+    /** The load balancer clients reach the registry through. */
+    loadBalancerDnsName: registry.aws.loadBalancerDnsName,
+    vpcId: registry.aws.vpcId,
+    logGroupName: registry.aws.logGroupName,
   }),
   ...(registry.kubernetes && {
     /** The registry's Kubernetes namespace. */

@@ -3,9 +3,12 @@
 // through), so that one program deploys the server and then configures it.
 //   local       the bundled server as a process on this machine (LocalRegistry)
 //   kubernetes  a Deployment and its Service, Ingress, volume, NetworkPolicies (KubernetesRegistry)
-//   aws         refused for now: it comes with its own issue
+//   aws         an ECS Fargate service in a VPC with subnets per zone, S3, RDS (AwsRegistry)
 
 import * as pulumi from "@pulumi/pulumi";
+import { AwsRegistry } from "./aws/aws-registry";
+import { validateAwsRegistryArgs } from "./aws/aws-registry-args";
+import type { AwsTargetArgs } from "./aws/aws-stack-target";
 import { KubernetesRegistry, type KubernetesRegistryArgs } from "./kubernetes/kubernetes-registry";
 import { validateKubernetesRegistryArgs } from "./kubernetes/kubernetes-registry-args";
 import { LocalRegistry, type LocalRegistryArgs } from "./local/local-registry";
@@ -33,6 +36,8 @@ export interface RegistryServerArgs {
   local?: LocalTargetArgs;
   /** The Kubernetes target's settings; required when target is `kubernetes`. */
   kubernetes?: KubernetesTargetArgs;
+  /** The AWS target's settings; required when target is `aws`. */
+  aws?: AwsTargetArgs;
   /** Admin user name. Default `admin`. */
   adminUsername?: string;
   /** Admin password; generated (kept secret in the state) when not given. */
@@ -59,13 +64,11 @@ export class RegistryServerError extends Error {
  * (replicas, zones, firewall rules); throws the check's error, naming every problem.
  */
 export function validateRegistryServerArgs(
-  args: Pick<RegistryServerArgs, "target" | "local" | "kubernetes" | "network" | "upstream">,
+  args: Pick<RegistryServerArgs, "target" | "local" | "kubernetes" | "aws" | "network" | "upstream">,
 ): void {
   if (args.target === "aws") {
-    throw new RegistryServerError(
-      'RegistryServer: target "aws" is not available yet (ECS or EKS, S3, RDS and security groups ' +
-        'come with their own issue); use "kubernetes" or "local"',
-    );
+    if (!args.aws) throw new RegistryServerError('RegistryServer: target "aws" needs `aws`');
+    validateAwsRegistryArgs({ ...args.aws, ...(args.upstream && { upstream: args.upstream }) });
   }
   if (!(REGISTRY_SERVER_TARGETS as readonly string[]).includes(args.target)) {
     throw new RegistryServerError(`RegistryServer: unknown target ${JSON.stringify(args.target)}`);
@@ -99,6 +102,8 @@ export class RegistryServer extends pulumi.ComponentResource {
   public readonly local?: LocalRegistry;
   /** The Kubernetes deployment, when target is `kubernetes`. */
   public readonly kubernetes?: KubernetesRegistry;
+  /** The AWS deployment, when target is `aws`. */
+  public readonly aws?: AwsRegistry;
   /** The declared zones, when given. */
   public readonly zones?: NetworkZones;
 
@@ -115,7 +120,7 @@ export class RegistryServer extends pulumi.ComponentResource {
     };
     if (args.network) this.zones = new NetworkZones(name, args.network.zones, { parent: this });
 
-    let deployed: LocalRegistry | KubernetesRegistry;
+    let deployed: LocalRegistry | KubernetesRegistry | AwsRegistry;
     if (args.target === "local" && args.local) {
       // The alias keeps stacks deployed before RegistryServer existed, when LocalRegistry was a
       // child of the stack itself: no replacement, no restart of the running server.
@@ -126,6 +131,10 @@ export class RegistryServer extends pulumi.ComponentResource {
       );
       deployed = this.local;
       this.caCertPem = this.local.caCertPem;
+    } else if (args.target === "aws" && args.aws) {
+      this.aws = new AwsRegistry(name, { ...args.aws, ...shared, logLevel: args.logLevel ?? "info" }, { parent: this });
+      deployed = this.aws;
+      this.caCertPem = this.aws.caCertPem;
     } else if (args.kubernetes) {
       this.kubernetes = new KubernetesRegistry(
         name,

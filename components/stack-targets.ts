@@ -3,6 +3,7 @@
 // graph from Pulumi.dmz.yaml itself.
 
 import * as pulumi from "@pulumi/pulumi";
+import { awsTargetArgs } from "./aws/aws-stack-target";
 import type { KubernetesTargetArgs, RegistryServerArgs } from "./registry-server";
 import type { StackConfig } from "./stack-config";
 
@@ -63,6 +64,9 @@ export function registryServerArgs(config: StackConfig, stateDir: string): Regis
     upstream: config.upstream,
     mirror: mirrorSettings(config),
   };
+  if (config.target === "aws") {
+    return { ...shared, logLevel: config.aws.logLevel, aws: awsTargetArgs(config) };
+  }
   if (config.target !== "kubernetes") {
     const local = config.local;
     return {

@@ -1,6 +1,7 @@
-// The AWS target as a library: `import { AwsRegistry } from "<this package>/components/aws"`. Its
-// own entry point, apart from components/index.ts, so that programs deploying elsewhere never
-// load @pulumi/aws.
+// The AWS target's building blocks as a library: `import { AwsRegistry, DmzNetwork, … } from
+// "<this package>/components/aws"`. RegistryServer deploys AwsRegistry for `target: aws`; the
+// parts (network, security groups, bucket, database, service) are here for programs that compose
+// their own.
 
 export { AwsRegistry, INTERFACE_ENDPOINT_SERVICES, type AwsRegistryArgs } from "./aws-registry";
 export {

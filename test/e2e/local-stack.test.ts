@@ -224,7 +224,7 @@ describe("invalid stack configuration", () => {
   );
 
   it(
-    "refuses a target that cannot be deployed yet, or a Kubernetes target without its image, instead of deploying something else",
+    "refuses an AWS or Kubernetes target without its image, instead of deploying something else",
     async () => {
       const failure = async (): Promise<Error> =>
         test.stack.preview().then(
@@ -236,7 +236,9 @@ describe("invalid stack configuration", () => {
         "airlock:local": { value: JSON.stringify({ port: 5443 }) },
       });
       await test.stack.removeConfig("airlock:adminUsernme");
-      expect((await failure()).message).toContain('RegistryServer: target "aws" is not available yet');
+      expect((await failure()).message).toContain(
+        "airlock:aws.image: the AWS target needs the server image (registry-server/Dockerfile)",
+      );
       await test.stack.setConfig("airlock:target", { value: "kubernetes" });
       expect((await failure()).message).toContain(
         "airlock:kubernetes.image: the Kubernetes target needs the server image",

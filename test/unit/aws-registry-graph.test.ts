@@ -8,6 +8,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { RegistryServer } from "../../components/registry-server";
+import { registryServerArgs } from "../../components/stack-targets";
 import { AwsRegistry } from "../../components/aws/aws-registry";
 import { AwsRegistryError, type AwsRegistryArgs } from "../../components/aws/aws-registry-args";
 import type { PolicyDocument } from "../../components/aws/iam-policies";
@@ -428,6 +430,31 @@ describe("AwsRegistry", () => {
       protocol: "TCP",
       tags: { "airlock:tls": "passthrough" },
     });
+  });
+
+  it("is what RegistryServer deploys for the stack's `aws` target, with the same outputs as the others", async () => {
+    const document = parse(readFileSync(path.join(__dirname, "..", "..", "Pulumi.aws-dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const registries = (document.config["airlock:registries"] as Array<Record<string, unknown>>).map(
+      ({ credential: _credential, ...registry }) => registry,
+    );
+    const { config } = parseStackConfig({
+      "airlock:target": "aws",
+      "airlock:aws": JSON.stringify(document.config["airlock:aws"]),
+      "airlock:upstream": JSON.stringify(document.config["airlock:upstream"]),
+      "airlock:registries": JSON.stringify(registries),
+    });
+    const server = new RegistryServer("registry", registryServerArgs(config, "/unused"));
+    expect(server.target).toBe("aws");
+    expect(server.aws).toBeDefined();
+    expect(server.local).toBeUndefined();
+    expect(await outputOf(server.url)).toBe("https://registry.dmz.example.com");
+    expect(await pulumi.isSecret(server.adminPassword)).toBe(true);
+    await settled();
+    expect(registered.map((r) => r.type)).toEqual(
+      expect.arrayContaining(["airlock:server:RegistryServer", "airlock:aws:AwsRegistry", "aws:ecs/service:Service"]),
+    );
   });
 
   it("builds the sample stack Pulumi.aws-dmz.yaml, whose resources keep every rule of the DMZ policy pack", async () => {

@@ -73,9 +73,9 @@ beforeEach(() => {
 });
 
 describe("RegistryServer", () => {
-  it("refuses the AWS target for now, with a clear message, before declaring anything", () => {
+  it("refuses a target without its settings, with a clear message, before declaring anything", () => {
     expect(() => new RegistryServer("r", { target: "aws" })).toThrow(RegistryServerError);
-    expect(() => validateRegistryServerArgs({ target: "aws" })).toThrow(/target "aws" is not available yet/);
+    expect(() => validateRegistryServerArgs({ target: "aws" })).toThrow(/target "aws" needs `aws`/);
     expect(() => validateRegistryServerArgs({ target: "kubernetes" })).toThrow(/needs `kubernetes`/);
     expect(registered).toEqual([]);
   });
