@@ -4,7 +4,8 @@
 #      stack's committed configuration, stand-ins for the secrets set per installation, and
 #      `airlock:kubernetes.renderYamlToDirectory`, so the Kubernetes provider writes files
 #      instead of calling a cluster;
-#   2. `pulumi preview --diff` of it: the real preview, every resource and its inputs;
+#   2. `pulumi preview --diff` of it with the DMZ policy pack (policy/): the real preview, every
+#      resource and its inputs, and any rule the stack breaks;
 #   3. `pulumi up` of it, since the provider writes the manifests on create only (a preview
 #      renders nothing): nothing is deployed anywhere, the files are the only result;
 #   4. kubectl-validate checks every manifest against the Kubernetes 1.30 schemas it embeds, and
@@ -65,9 +66,9 @@ while IFS= read -r key; do
   run config set --secret --path "$key" "Render-stand-in-0"
 done <<<"$stand_ins"
 
-log "pulumi preview --diff"
+log "pulumi preview --diff --policy-pack policy (the DMZ rules)"
 started=$SECONDS
-run preview --diff
+run preview --diff --policy-pack "$AIRLOCK_ROOT/policy"
 # The provider writes files on create only: a preview leaves the directory empty (checked, since
 # the README says so).
 if [ -n "$(find "$work/rendered" -type f)" ]; then
