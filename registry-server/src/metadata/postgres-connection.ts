@@ -161,6 +161,16 @@ export function isRetryable(error: unknown): boolean {
   return state === "40001" || state === "40P01";
 }
 
+/**
+ * Whether the connection failed rather than the statement: connection exceptions (class 08) and
+ * the server shutting down or restarting (57P01–57P03, sent to connections idle in the pool when
+ * a database restarts or fails over). Nothing ran, so another connection may run it all again.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  const state = sqlState(error);
+  return typeof state === "string" && (state.startsWith("08") || ["57P01", "57P02", "57P03"].includes(state));
+}
+
 /** LIMIT $n takes NULL as "no limit". */
 export function sqlLimit(limit: number | undefined): number | null {
   return limit === undefined ? null : Math.max(0, Math.floor(limit));

@@ -26,7 +26,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
 import type { MetadataAreas, MetadataStore } from "./metadata-store.ts";
 import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
-import { createPool, Db, isRetryable, type PoolOptions, type Run } from "./postgres-connection.ts";
+import { createPool, Db, isConnectionFailure, isRetryable, type PoolOptions, type Run } from "./postgres-connection.ts";
 import { memberArea, projectArea, userArea } from "./postgres-identity.ts";
 import { manifestArea, tagArea } from "./postgres-manifests.ts";
 import { registryArea } from "./postgres-registries.ts";
@@ -67,6 +67,9 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
   };
 }
 
+/** Runs of a read whose connection keeps being cut before the failure is reported. */
+const MAX_READ_ATTEMPTS = 4;
+
 /** Runs of one transaction before its serialization failure is reported to the caller. */
 const MAX_ATTEMPTS = 8;
 
@@ -104,7 +107,7 @@ class PostgresMetadataStore implements MetadataStore {
   constructor(pool: Pool) {
     this.pool = pool;
     const areas = bindAreas(
-      (query) => query(new Db(this.pool)),
+      (query) => this.read(query),
       (query) => this.queueWrite(() => this.withRetries((db) => query(db))),
     );
     this.blobs = areas.blobs;
@@ -137,6 +140,20 @@ class PostgresMetadataStore implements MetadataStore {
         return this.currentTransaction.run(transaction, () => work(bindAreas(run, write)));
       }),
     );
+  }
+
+  /**
+   * Reads change nothing: one whose connection was cut (the database restarted or failed over,
+   * and the pool had not yet heard of it) runs again on another connection, a few times.
+   */
+  private async read<T>(query: (db: Db) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await query(new Db(this.pool));
+      } catch (error) {
+        if (!isConnectionFailure(error) || attempt >= MAX_READ_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /** Queues `job` behind the writes already queued: one write transaction at a time. */
@@ -175,7 +192,7 @@ class PostgresMetadataStore implements MetadataStore {
       try {
         await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
       } catch (error) {
-        if (error instanceof DatabaseError) throw error;
+        if (error instanceof DatabaseError && !isConnectionFailure(error)) throw error;
         // The connection's failure (it dropped while idle in the pool, the server restarted):
         // nothing ran, so another connection may run it all.
         broken = error instanceof Error ? error : new Error(String(error));
