@@ -1,0 +1,49 @@
+// `airlock:users` and `airlock:projects`: what the registry holds, declared (users, projects,
+// members and robot accounts).
+
+import { z } from "zod";
+import { PROJECT_NAME } from "./schema-parts";
+
+export const harborPassword = z
+  .string()
+  .refine(
+    (p) => p.length >= 8 && p.length <= 128 && /[A-Z]/.test(p) && /[a-z]/.test(p) && /\d/.test(p),
+    "expected 8 to 128 characters with an upper case letter, a lower case letter and a digit",
+  );
+
+export const userSchema = z.strictObject({
+  username: z.string().regex(/^[^,"~#$%:\s]{1,255}$/, 'expected a user name without spaces or , " ~ # $ % :'),
+  /** Set with `pulumi config set --secret --path 'airlock:users[0].password' …`. */
+  password: harborPassword,
+  /** Bump to set the password again after someone changed it by hand. */
+  passwordVersion: z.number().int().min(1).default(1),
+  email: z.union([z.literal(""), z.email()]).default(""),
+  realname: z.string().max(255).default(""),
+});
+
+export const memberSchema = z.strictObject({
+  username: z.string().min(1),
+  role: z.enum(["projectAdmin", "maintainer", "developer", "guest", "limitedGuest"]),
+});
+
+export const robotSchema = z.strictObject({
+  /** Short name: the robot logs in as robot$<project>+<name>. */
+  name: z.string().regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  actions: z.array(z.enum(["pull", "push", "delete"])).min(1),
+  description: z.string().max(1024).default(""),
+  /** Lifetime in days; -1 never expires. */
+  duration: z.number().int().min(-1).default(-1),
+  /** Bump to rotate the robot's secret. */
+  secretVersion: z.number().int().min(1).default(1),
+});
+
+export const projectSchema = z.strictObject({
+  name: z.string().max(255).regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  public: z.boolean().default(false),
+  /** Storage quota in bytes; -1 for none. */
+  storageLimit: z.number().int().min(-1).default(-1),
+  /** Other Harbor project metadata, values as strings ("true"). */
+  metadata: z.record(z.string(), z.string()).default({}),
+  members: z.array(memberSchema).default([]),
+  robots: z.array(robotSchema).default([]),
+});

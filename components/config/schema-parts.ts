@@ -1,0 +1,37 @@
+// Small pieces the stack configuration's sections share: names, quantities, CIDRs, PEM, log
+// levels. Each section of the schema lives in its own module beside this one.
+
+import { z } from "zod";
+import { isCidr } from "../network/network-zones";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+export const dnsName = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+    "expected a DNS name",
+  );
+
+export const namespaceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a namespace name (lowercase letters, digits, -)");
+
+export const resourceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "expected a Kubernetes object name (lowercase, digits, - and .)");
+
+export const quantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P)?$/, "expected a quantity, e.g. 500m, 2, 512Mi, 100Gi");
+
+export const cidr = z.string().refine((value) => isCidr(value), "expected a CIDR, e.g. 10.0.0.0/16");
+
+export const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { error: "expected PEM certificate(s)" });
+
+export const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+export const projectName = z
+  .string()
+  .max(255)
+  .regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them");
