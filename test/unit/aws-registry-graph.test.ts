@@ -20,40 +20,10 @@ import { publicProductionLoadBalancer } from "../../policy/rules/no-public-produ
 import type { PolicySubject } from "../../policy/rules/policy-subject";
 import { replicasWithoutSharedState } from "../../policy/rules/replicas-need-shared-state";
 import { withoutTls } from "../../policy/rules/tls-everywhere";
-
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
+import { type Registered, outputOf, plain, settled } from "./mocked-resources";
 
 let registered: Registered[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const ACCOUNT = "123456789012";
-
-/** A value as the mocks see it, secret envelopes opened. */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SECRET_SIG] !== undefined && "value" in record) return plain(record["value"]);
-    return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, plain(item)]));
-  }
-  return value;
-}
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-/** Waits until no more resources register. */
-async function settled(): Promise<void> {
-  let seen = -1;
-  while (seen !== registered.length) {
-    seen = registered.length;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function all<T = Record<string, unknown>>(type: string): Array<T & { name: string }> {
   return registered.filter((r) => r.type === type).map((r) => ({ ...(plain(r.inputs) as T), name: r.name }));
@@ -177,7 +147,7 @@ describe("AwsRegistry", () => {
   it("opens exactly the DMZ's paths: production pulls through the load balancer, the tasks reach the proxy, one direct upstream, S3, the endpoints and the database", async () => {
     const registry = new AwsRegistry("r", dmzArgs());
     await outputOf(registry.connection);
-    await settled();
+    await settled(registered);
 
     // The production subnets of the VPC (planSubnets: ingress, proxy, production; /19 each) and the declared network.
     expect(ruleLines("r")).toEqual(
@@ -219,7 +189,7 @@ describe("AwsRegistry", () => {
 
   it("opens exactly one more path for one more upstream reached directly, and none for one more through the proxy", async () => {
     new AwsRegistry("before", dmzArgs());
-    await settled();
+    await settled(registered);
     const before = ruleLines("before");
     registered = [];
     const withDirect = dmzArgs();
@@ -233,7 +203,7 @@ describe("AwsRegistry", () => {
       internet: { endpoints: { "customer-a": ["203.0.113.10/32"], "customer-b": ["198.51.100.7/32"] } },
     };
     new AwsRegistry("direct", withDirect);
-    await settled();
+    await settled(registered);
     const direct = ruleLines("direct");
     expect(direct.filter((line) => !before.includes(line))).toEqual(["out registry 443 198.51.100.7/32"]);
     expect(before.filter((line) => !direct.includes(line))).toEqual([]);
@@ -242,13 +212,13 @@ describe("AwsRegistry", () => {
     const viaProxy = dmzArgs();
     viaProxy.upstreams = [...(viaProxy.upstreams ?? []), { name: "ghcr", url: "https://ghcr.io" }];
     new AwsRegistry("proxied", viaProxy);
-    await settled();
+    await settled(registered);
     expect(ruleLines("proxied")).toEqual(before);
   });
 
   it("keeps blobs in a private, encrypted, versioned bucket that aborts abandoned uploads and refuses plain HTTP", async () => {
     new AwsRegistry("r", dmzArgs());
-    await settled();
+    await settled(registered);
     expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")).toMatchObject({
       blockPublicAcls: true,
       blockPublicPolicy: true,
@@ -287,7 +257,7 @@ describe("AwsRegistry", () => {
     registered = [];
     const kmsKeyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0000`;
     new AwsRegistry("k", dmzArgs({ kmsKeyArn }));
-    await settled();
+    await settled(registered);
     expect(
       one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")["rules"],
     ).toEqual([
@@ -300,7 +270,7 @@ describe("AwsRegistry", () => {
 
   it("gives the server its bucket's objects under its prefix and nothing else, and the ECS agent the image, the log stream and the task's secrets", async () => {
     new AwsRegistry("r", dmzArgs());
-    await settled();
+    await settled(registered);
     const policies = Object.fromEntries(
       all<{ policy: string }>("aws:iam/rolePolicy:RolePolicy").map((p) => [
         p.name,
@@ -339,7 +309,7 @@ describe("AwsRegistry", () => {
   it("runs the server non-root on a read-only root filesystem, probed, its secrets from Secrets Manager only", async () => {
     const registry = new AwsRegistry("r", dmzArgs());
     const password = await outputOf(registry.adminPassword);
-    await settled();
+    await settled(registered);
     const task = one<{ containerDefinitions: string; cpu: string; memory: string; requiresCompatibilities: string[] }>(
       "aws:ecs/taskDefinition:TaskDefinition",
     );
@@ -400,7 +370,7 @@ describe("AwsRegistry", () => {
 
   it("ends TLS at an internal ALB with the ACM certificate and again at the task, or passes TCP through an NLB to the task's own", async () => {
     new AwsRegistry("r", dmzArgs());
-    await settled();
+    await settled(registered);
     expect(one("aws:lb/loadBalancer:LoadBalancer")).toMatchObject({
       loadBalancerType: "application",
       internal: true,
@@ -422,7 +392,7 @@ describe("AwsRegistry", () => {
     registered = [];
     const registry = new AwsRegistry("n", dmzArgs({ tls: {} }));
     const ca = await outputOf(registry.caCertPem);
-    await settled();
+    await settled(registered);
     expect(ca).toBe("CA-PEM");
     expect(one("aws:lb/loadBalancer:LoadBalancer")).toMatchObject({ loadBalancerType: "network", internal: true });
     expect(one("aws:lb/listener:Listener")).toMatchObject({ protocol: "TCP", tags: { "airlock:tls": "passthrough" } });
@@ -451,7 +421,7 @@ describe("AwsRegistry", () => {
     expect(server.local).toBeUndefined();
     expect(await outputOf(server.url)).toBe("https://registry.dmz.example.com");
     expect(await pulumi.isSecret(server.adminPassword)).toBe(true);
-    await settled();
+    await settled(registered);
     expect(registered.map((r) => r.type)).toEqual(
       expect.arrayContaining(["airlock:server:RegistryServer", "airlock:aws:AwsRegistry", "aws:ecs/service:Service"]),
     );
@@ -474,7 +444,7 @@ describe("AwsRegistry", () => {
     const { config } = parseStackConfig(entries);
     const registry = new AwsRegistry("registry", awsRegistryArgs(config));
     expect(await outputOf(registry.url)).toBe("https://registry.dmz.example.com");
-    await settled();
+    await settled(registered);
     expect(all("aws:ec2/subnet:Subnet")).toHaveLength(9);
     expect(all("aws:rds/instance:Instance")[0]).toMatchObject({
       multiAz: true,

@@ -10,39 +10,9 @@ import { parse } from "yaml";
 import { KubernetesRegistry, type KubernetesRegistryArgs } from "../../components/kubernetes/kubernetes-registry";
 import { KubernetesSettingsError } from "../../components/kubernetes/registry-settings";
 import { declareZones } from "../../components/network/network-zones";
-
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
+import { type Registered, outputOf, plain, settled } from "./mocked-resources";
 
 let registered: Registered[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-/** A value as the mocks see it, secret envelopes opened. */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SECRET_SIG] !== undefined && "value" in record) return plain(record["value"]);
-    return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, plain(item)]));
-  }
-  return value;
-}
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-/** Waits until no more resources register. */
-async function settled(): Promise<void> {
-  let seen = -1;
-  while (seen !== registered.length) {
-    seen = registered.length;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** The inputs of every resource of a type, as plain values typed as the object they describe. */
 function all<T = Record<string, unknown>>(type: string): T[] {
@@ -108,7 +78,7 @@ describe("KubernetesRegistry", () => {
   it("runs one hardened, probed server on a volume, rolled by recreation", async () => {
     const registry = new KubernetesRegistry("r", { image: IMAGE });
     const connection = await outputOf(registry.connection);
-    await settled();
+    await settled(registered);
 
     expect(registered.map((r) => r.type).sort()).toEqual([
       "airlock:kubernetes:KubernetesRegistry",
@@ -248,7 +218,7 @@ describe("KubernetesRegistry", () => {
       },
     });
     await outputOf(registry.connection);
-    await settled();
+    await settled(registered);
     expect(all("kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
     expect(one("pulumi-nodejs:dynamic/secrets:ServerKeys")).toBeDefined();
     const deployment = one<Deployment>(DEPLOYMENT);
@@ -314,7 +284,7 @@ describe("KubernetesRegistry", () => {
     };
     const registry = new KubernetesRegistry("r", args);
     expect((await outputOf(registry.connection)).url).toBe("https://registry.dmz.example");
-    await settled();
+    await settled(registered);
 
     const ingress = one<Ingress>(INGRESS);
     expect(ingress.metadata.annotations).toEqual({
@@ -387,7 +357,7 @@ describe("KubernetesRegistry", () => {
       ingress: { host: "registry.dmz.example" },
     });
     expect((await outputOf(registry.connection)).caPem).toBeUndefined();
-    await settled();
+    await settled(registered);
     expect(registered.some((r) => r.type.includes("tls:"))).toBe(false);
     const ingress = one<Ingress>(INGRESS);
     expect(ingress.spec.tls).toEqual([{ hosts: ["registry.dmz.example"], secretName: "corporate-tls" }]);

@@ -9,18 +9,9 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalRegistry } from "../../components/local/local-registry";
 import { DeclaredContent } from "../../components/registry/declared-content";
 import { DeclaredProxyCache } from "../../components/registry/declared-proxy-cache";
-
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
+import { type Registered, outputOf } from "./mocked-resources";
 
 let registered: Registered[] = [];
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
 
 function inputsOf(type: string): Record<string, unknown> {
   const found = registered.find((r) => r.type.endsWith(type));

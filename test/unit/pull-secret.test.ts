@@ -9,21 +9,9 @@ import {
   registryHost,
   validatePullSecretArgs,
 } from "../../components/kubernetes/pull-secret";
-
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-/** How the mocks see a secret input: Pulumi's secret envelope around the value. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+import { type Registered, SECRET_SIG, outputOf } from "./mocked-resources";
 
 let registered: Registered[] = [];
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
 
 /** The value inside a secret envelope, and whether there was one. */
 function unwrap(value: unknown): { value: unknown; secret: boolean } {

@@ -10,21 +10,10 @@ import { parse } from "yaml";
 import { RegistryServer, RegistryServerError, validateRegistryServerArgs } from "../../components/registry-server";
 import { parseStackConfig, type StackConfig } from "../../components/stack-config";
 import { registryServerArgs } from "../../components/stack-targets";
+import { outputOf, settled } from "./mocked-resources";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 let registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-
-function outputOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-async function settled(): Promise<void> {
-  let seen = -1;
-  while (seen !== registered.length) {
-    seen = registered.length;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Pulumi.dmz.yaml as the program reads it, with stand-ins for the secrets set per installation. */
 function dmzStack(change: (config: Record<string, unknown>) => void = () => {}): StackConfig {
@@ -92,7 +81,7 @@ describe("RegistryServer", () => {
       password: "generated-password",
       caPem: "CA-PEM",
     });
-    await settled();
+    await settled(registered);
     expect(server.local).toBeDefined();
     expect(server.kubernetes).toBeUndefined();
     expect(registered.filter((r) => r.type.startsWith("airlock:")).map((r) => [r.type, r.name])).toEqual([
@@ -105,7 +94,7 @@ describe("RegistryServer", () => {
     const config = dmzStack();
     const server = new RegistryServer("registry", registryServerArgs(config, "/unused"));
     const connection = await outputOf(server.connection);
-    await settled();
+    await settled(registered);
     expect(connection).toMatchObject({ url: "https://registry.dmz.internal", username: "admin", caPem: "CA-PEM" });
     expect(await outputOf(server.url)).toBe("https://registry.dmz.internal");
 
