@@ -62,11 +62,6 @@ export class PullThroughBlobs {
     return (await this.blobs.stat(repository, digest)) !== undefined;
   }
 
-  /** Upstream fetches in progress (for tests and shutdown). */
-  get inFlight(): number {
-    return this.fetches.size;
-  }
-
   async get(target: ProxyTarget, repository: string, digest: string, purpose: BlobPurpose): Promise<BlobSource> {
     const name = target.upstream.endpoint.name;
     const cached = (await this.blobs.stat(repository, digest)) ?? (await this.fromSibling(target, repository, digest));

@@ -16,7 +16,7 @@ import type { Logger } from "../logger.ts";
 import { UpstreamError, type UpstreamManifest } from "../upstream/upstream-registry.ts";
 import type { ProxyMetrics } from "./proxy-metrics.ts";
 import type { ProxyTarget } from "./proxy-projects.ts";
-import { SingleFlight } from "./single-flight.ts";
+import { SingleFlight } from "../single-flight.ts";
 import { failureOf, uncachedFailure } from "./upstream-failure.ts";
 
 /** Every manifest type we store, so that the upstream sends the real thing (an index stays one). */

@@ -7,6 +7,7 @@
 import { describeRequest, statusFailure, transportFailure } from "./upstream-failures.ts";
 import { discard, readBody, type HttpTransport } from "./http-transport.ts";
 import { UpstreamError } from "./upstream-registry.ts";
+import { SingleFlight } from "../single-flight.ts";
 
 export interface BasicCredential {
   readonly username: string;
@@ -39,7 +40,7 @@ export class BearerTokens {
   private readonly transport: HttpTransport;
   private readonly now: () => number;
   private readonly cache = new Map<string, CachedToken>();
-  private readonly inFlight = new Map<string, Promise<CachedToken>>();
+  private readonly inFlight = new SingleFlight<CachedToken>();
 
   constructor(transport: HttpTransport, now: () => number = Date.now) {
     this.transport = transport;
@@ -51,13 +52,8 @@ export class BearerTokens {
     const key = cacheKey(request);
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt > this.now()) return cached.token;
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      // Not tied to one caller's abort signal: other callers may be waiting on the same request.
-      pending = this.fetch(request, credential).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
-    const fresh = await pending;
+    // Not tied to one caller's abort signal: other callers may be waiting on the same request.
+    const fresh = await this.inFlight.run(key, () => this.fetch(request, credential)).promise;
     this.cache.delete(key);
     this.cache.set(key, fresh);
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value ?? "");

@@ -1,7 +1,7 @@
 // The per-project upstream limits and fetch coalescing, as units.
 
 import { describe, expect, it } from "vitest";
-import { SingleFlight } from "../../src/proxy/single-flight.ts";
+import { SingleFlight } from "../../src/single-flight.ts";
 import { Bandwidth, ConnectionLimit, parseLimit } from "../../src/proxy/upstream-limits.ts";
 
 describe("parseLimit", () => {

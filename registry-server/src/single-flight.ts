@@ -1,6 +1,7 @@
 // Coalesces concurrent work on the same key: while a call for a key is in flight, later callers
-// for that key get the same promise instead of starting the work again. This is how sixteen
-// clients pulling one uncached layer cause one upstream fetch.
+// for that key get the same promise instead of starting the work again: sixteen clients pulling
+// one uncached manifest cause one upstream request, and callers needing the same upstream token
+// one token request.
 
 export class SingleFlight<T> {
   private readonly inFlight = new Map<string, Promise<T>>();
