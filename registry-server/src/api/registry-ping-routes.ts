@@ -15,21 +15,13 @@ import { UPSTREAM_TYPES, UpstreamError, type UpstreamFactory } from "../upstream
 import type { ApiAccess } from "./api-access.ts";
 import { ok, readJson } from "./harbor-http.ts";
 import { caBundle, endpointUrl, MASKED_SECRET, requireRegistryReader, upstreamType } from "./registry-json.ts";
-import { existingRegistry } from "./registry-routes.ts";
+import { existingRegistry, registryUpdateSchema } from "./registry-routes.ts";
 
-const pingSchema = z.object({
-  id: z.number().int().min(1).nullish(),
-  type: z.string().nullish(),
-  url: z.string().max(2048).nullish(),
-  credential_type: z.enum(["basic", "oauth"]).nullish(),
-  access_key: z.string().max(1024).nullish(),
-  access_secret: z
-    .string()
-    .max(64 * 1024)
-    .nullish(),
-  insecure: z.boolean().nullish(),
-  ca_certificate: z.string().nullish(),
-});
+// Harbor's RegistryPing: the fields of an update (the connection's), plus the endpoint to start from
+// and its type when there is none.
+const pingSchema = registryUpdateSchema
+  .omit({ name: true, description: true })
+  .extend({ id: z.number().int().min(1).nullish(), type: z.string().nullish() });
 
 export interface RegistryPingRouteDeps {
   store: MetadataStore;

@@ -34,7 +34,7 @@ const registrySchema = z.object({
   ca_certificate: z.string().nullish(),
 });
 // Harbor's RegistryUpdate: every field optional, null meaning "unchanged".
-const registryUpdateSchema = z.object({
+export const registryUpdateSchema = z.object({
   name: nameSchema.nullish(),
   description: z.string().max(1024).nullish(),
   url: z.string().max(2048).nullish(),
