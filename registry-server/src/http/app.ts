@@ -12,6 +12,13 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 export const DISTRIBUTION_API_VERSION_HEADER = "Docker-Distribution-API-Version";
 
+/**
+ * The status logged and counted for a request whose client closed the connection before any
+ * response was sent (nginx's "client closed request"). No such status goes on the wire: the
+ * status the response would have had (200 by default) would be a lie in the logs and metrics.
+ */
+export const CLIENT_CLOSED_STATUS = 499;
+
 function isRegistryPath(pathname: string): boolean {
   return pathname === "/v2" || pathname.startsWith("/v2/");
 }
@@ -77,14 +84,20 @@ export function createRequestListener(
       const bytesIn = socket.bytesRead - bytesReadBefore;
       const bytesOut = socket.bytesWritten - bytesWrittenBefore;
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics?.observe({ method, route, status: res.statusCode, durationSeconds, bytesIn, bytesOut });
+      // Closed with nothing sent: the connection went away before any answer, which is the
+      // client's doing (an interrupted push, a killed client); the server itself only cuts
+      // responses whose status line is out, but for connections still open past a shutdown.
+      const clientClosed = !res.headersSent && !res.writableFinished;
+      const status = clientClosed ? CLIENT_CLOSED_STATUS : res.statusCode;
+      metrics?.observe({ method, route, status, durationSeconds, bytesIn, bytesOut });
       requestLog.info(
         {
           method,
           path: rawPath,
           ...(routedPath !== rawPath && { routedPath }),
           route,
-          status: res.statusCode,
+          status,
+          ...(clientClosed && { clientClosed: true }),
           durationMs: durationSeconds * 1000,
           bytesIn,
           bytesOut,
@@ -97,6 +110,22 @@ export function createRequestListener(
 
     const fail = (error: unknown): void => {
       const known = error instanceof RegistryError || error instanceof HarborError;
+      // The handler failed because its client is gone (reading the body fails with "aborted"
+      // once the connection closes): nobody is left to answer, and nothing went wrong here.
+      // Told apart by the connection's state, never by the error's code, so that a fault of
+      // the server's own (a storage error, whatever its code) still logs at error.
+      if (!res.headersSent && socket.destroyed) {
+        const code = (error as { code?: unknown } | null | undefined)?.code;
+        requestLog.info(
+          {
+            reason: error instanceof Error ? error.message : String(error),
+            ...(typeof code === "string" && { code }),
+          },
+          "request abandoned by the client",
+        );
+        res.destroy();
+        return;
+      }
       if (!known) requestLog.error({ err: error }, "request failed");
       if (res.headersSent) {
         res.destroy();
