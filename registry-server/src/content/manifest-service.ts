@@ -1,9 +1,9 @@
-// Manifests in a repository: push (validated, referenced content checked, stored byte for byte
-// with its tags in one transaction), pull by tag or digest with content negotiation, delete, tags
-// listing and the referrers index.
+// Manifests in a repository: push (validated, referenced content checked against what the
+// repository holds, sizes included, then stored byte for byte with its tags in one transaction),
+// pull by tag or digest with content negotiation, delete, tags listing and the referrers index.
 
 import { RegistryError } from "../http/errors.ts";
-import type { ManifestRecord, MetadataStore } from "../metadata/metadata-store.ts";
+import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { digestOf, parseDigest, type ParsedDigest } from "./digest.ts";
 import { parseManifest, type Descriptor, type ParsedManifest } from "./manifest-parser.ts";
@@ -48,6 +48,15 @@ export function parseReference(text: string): Reference {
 
 const INDEX_TYPES = new Set([OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST]);
 
+/** A descriptor whose size is not that of the content it names. */
+function sizeMismatch(where: string, d: Descriptor, stored: number): RegistryError {
+  return new RegistryError(
+    "MANIFEST_INVALID",
+    `manifest invalid: ${where} declares ${d.size} bytes for ${d.digest}, which has ${stored}`,
+    { detail: { digest: d.digest, declared: d.size, stored } },
+  );
+}
+
 export class ManifestService {
   private readonly metadata: MetadataStore;
   private readonly blobs: BlobStore;
@@ -82,11 +91,12 @@ export class ManifestService {
     }
     const manifest = parseManifest(body, contentType);
     await this.checkBlobs(repository, manifest.blobs);
-    await this.checkChildren(repository, manifest.children);
 
     const tags = [...new Set([...(reference.kind === "tag" ? [reference.tag] : []), ...extraTags])];
     const record = manifestRecord(repository, digest, body, manifest);
     await this.metadata.transaction(async (tx) => {
+      // In the transaction that stores the index, so that a child deleted meanwhile cannot be missed.
+      await this.checkChildren(tx, repository, manifest.children);
       await tx.manifests.put(record, body, references(manifest));
       const now = new Date();
       for (const tag of tags) await tx.tags.put(repository, tag, digest, now);
@@ -195,10 +205,17 @@ export class ManifestService {
       : new RegistryError("NAME_UNKNOWN", "repository name not known to registry");
   }
 
-  /** Every config and layer must be in the repository, or embedded (`data`), or foreign (`urls`). */
+  /**
+   * Every config and layer must be in the repository with the size the manifest declares, or
+   * embedded (`data`), or foreign (`urls`).
+   */
   private async checkBlobs(repository: string, descriptors: readonly Descriptor[]): Promise<void> {
-    for (const d of descriptors) {
-      if (await this.metadata.blobs.isLinked(repository, d.digest)) continue;
+    for (const [i, d] of descriptors.entries()) {
+      const stored = await this.blobs.stat(repository, d.digest);
+      if (stored) {
+        if (stored.size !== d.size) throw sizeMismatch(i === 0 ? "config" : `layers[${i - 1}]`, d, stored.size);
+        continue;
+      }
       if (d.data !== undefined) {
         await this.storeEmbedded(repository, d);
         continue;
@@ -219,22 +236,23 @@ export class ManifestService {
     await this.blobs.writeBytes(repository, d.digest, Buffer.from(d.data ?? "", "base64"));
   }
 
-  /** An index may only reference manifests already in the repository. */
-  private async checkChildren(repository: string, children: readonly Descriptor[]): Promise<void> {
+  /** An index may only list manifests already in the repository, with their sizes. */
+  private async checkChildren(tx: MetadataAreas, repository: string, children: readonly Descriptor[]): Promise<void> {
     if (children.length === 0) return;
-    const present = await this.metadata.manifests.existing(
+    const present = await tx.manifests.existing(
       repository,
       children.map((c) => c.digest),
     );
-    const missing = children.find((c) => !present.has(c.digest));
-    if (missing) {
-      throw new RegistryError(
-        "MANIFEST_BLOB_UNKNOWN",
-        `index references a manifest unknown to the repository: ${missing.digest}`,
-        {
-          detail: { digest: missing.digest },
-        },
-      );
+    for (const [i, child] of children.entries()) {
+      const size = present.get(child.digest);
+      if (size === undefined) {
+        throw new RegistryError(
+          "MANIFEST_BLOB_UNKNOWN",
+          `index references a manifest unknown to the repository: ${child.digest}`,
+          { detail: { digest: child.digest } },
+        );
+      }
+      if (size !== child.size) throw sizeMismatch(`manifests[${i}]`, child, size);
     }
   }
 }

@@ -141,8 +141,8 @@ export interface ManifestMetadata {
    * given, ordered by digest.
    */
   referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]>;
-  /** The subset of `digests` that are manifests of the repository. */
-  existing(repository: string, digests: readonly string[]): Promise<Set<string>>;
+  /** The subset of `digests` that are manifests of the repository, each with its size in bytes. */
+  existing(repository: string, digests: readonly string[]): Promise<Map<string, number>>;
   /** The repository's manifests, newest first (then by digest), with their total count. */
   list(
     repository: string,

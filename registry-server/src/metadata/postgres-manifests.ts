@@ -150,13 +150,13 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
       }),
     existing: (repository, digests) =>
       read(async (db) => {
-        if (digests.length === 0) return new Set<string>();
-        const found = await db.names(
-          "SELECT digest AS name FROM manifests WHERE repository = $1 AND digest = ANY($2::text[])",
+        if (digests.length === 0) return new Map<string, number>();
+        const rows = await db.rows<{ digest: string; size: number }>(
+          "SELECT digest, size FROM manifests WHERE repository = $1 AND digest = ANY($2::text[])",
           repository,
           digests,
         );
-        return new Set(found);
+        return new Map(rows.map((row) => [row.digest, Number(row.size)]));
       }),
     list: (repository, window) =>
       read(async (db) => {

@@ -521,14 +521,14 @@ class Queries extends StatementCache {
     return rows.map(toManifest);
   }
 
-  existingManifests(repository: string, digests: readonly string[]): Set<string> {
-    if (digests.length === 0) return new Set();
-    const rows = this.rows<{ digest: string }>(
-      "SELECT digest FROM manifests WHERE repository = ? AND digest IN (SELECT value FROM json_each(?))",
+  existingManifests(repository: string, digests: readonly string[]): Map<string, number> {
+    if (digests.length === 0) return new Map();
+    const rows = this.rows<{ digest: string; size: number }>(
+      "SELECT digest, size FROM manifests WHERE repository = ? AND digest IN (SELECT value FROM json_each(?))",
       repository,
       JSON.stringify(digests),
     );
-    return new Set(rows.map((row) => row.digest));
+    return new Map(rows.map((row) => [row.digest, row.size]));
   }
 
   listManifests(

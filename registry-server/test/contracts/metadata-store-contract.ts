@@ -375,20 +375,23 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         expect(await store.manifests.referrers("library/none", s)).toEqual([]);
       });
 
-      it("tells which digests are manifests of the repository", async () => {
+      it("tells which digests are manifests of the repository, with their sizes", async () => {
         const one = manifest("library/app", "one");
-        const two = manifest("library/app", "two");
+        const two = manifest("library/app", "two-with-a-longer-name");
         const elsewhere = manifest("library/other", "three");
         await put(store, one);
         await put(store, two);
         await put(store, elsewhere);
         expect(
           await store.manifests.existing("library/app", [one.record.digest, elsewhere.record.digest, digestOf("none")]),
-        ).toEqual(new Set([one.record.digest]));
+        ).toEqual(new Map([[one.record.digest, one.content.length]]));
         expect(await store.manifests.existing("library/app", [two.record.digest, one.record.digest])).toEqual(
-          new Set([one.record.digest, two.record.digest]),
+          new Map([
+            [one.record.digest, one.content.length],
+            [two.record.digest, two.content.length],
+          ]),
         );
-        expect(await store.manifests.existing("library/app", [])).toEqual(new Set());
+        expect(await store.manifests.existing("library/app", [])).toEqual(new Map());
       });
     });
 
