@@ -30,6 +30,17 @@ export type { AwsRegistryArgs } from "./aws-registry-args";
 /** The services the tasks reach through interface endpoints, so they need no way out for them. */
 export const INTERFACE_ENDPOINT_SERVICES = ["secretsmanager", "logs", "ecr.api", "ecr.dkr"] as const;
 
+/**
+ * Where the server may believe X-Forwarded-For: an application load balancer connects from its
+ * subnets and appends the client's address (only its security group reaches the tasks, so
+ * nothing else in those subnets can forge it). A network load balancer adds no header and
+ * passes a client's own through: nothing is trusted, and the server throttles by account and by
+ * the balancer's address.
+ */
+export function trustedProxies(type: "application" | "network", loadBalancerSubnets: string[]): string[] {
+  return type === "application" ? loadBalancerSubnets : [];
+}
+
 export class AwsRegistry extends pulumi.ComponentResource {
   /** Base URL clients use: https://<loadBalancer.hostName>. */
   public readonly url: pulumi.Output<string>;
@@ -205,6 +216,7 @@ export class AwsRegistry extends pulumi.ComponentResource {
         logLevel: args.logLevel ?? "info",
         upstream: args.upstream ?? {},
         mirror: args.mirror ?? {},
+        trustedProxies: trustedProxies(loadBalancerType(args), network.subnetCidrs[zone]),
         tlsCertificatePem: tls.certPem,
         secretArns: secrets.arns,
         secretReferences: secrets.references,

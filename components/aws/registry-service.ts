@@ -30,6 +30,8 @@ export interface RegistryServiceArgs {
   logLevel: string;
   upstream: UpstreamSettings;
   mirror: MirrorSettings;
+  /** Where the load balancer connects from, when it names the client in X-Forwarded-For. */
+  trustedProxies: string[];
   tlsCertificatePem: pulumi.Input<string>;
   secretArns: pulumi.Input<string>[];
   secretReferences: pulumi.Input<TaskSecretReferences>;
@@ -95,6 +97,7 @@ export class RegistryService extends pulumi.ComponentResource {
               }),
               upstream: args.upstream,
               mirror: args.mirror,
+              trustedProxies: args.trustedProxies,
             }),
             tlsCertificatePem: certPem,
             ...(args.databaseCaPem !== undefined && { databaseCaPem: args.databaseCaPem }),

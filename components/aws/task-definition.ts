@@ -38,6 +38,8 @@ export interface TaskConfigSettings {
   s3?: { bucket: string; region: string; prefix?: string };
   upstream: UpstreamSettings;
   mirror: MirrorSettings;
+  /** The load balancer's subnets, when it adds X-Forwarded-For (`http.trustedProxies`). */
+  trustedProxies?: string[];
 }
 
 /** The server's configuration file; no secret in it (those come as environment variables). */
@@ -47,6 +49,8 @@ export function taskServerConfigYaml(settings: TaskConfigSettings): string {
       addr: `0.0.0.0:${settings.port}`,
       tls: { certFile: TASK_PATHS.tlsCert, keyFile: TASK_PATHS.tlsKey },
       shutdownTimeoutSeconds: 30,
+      ...(settings.trustedProxies !== undefined &&
+        settings.trustedProxies.length > 0 && { trustedProxies: settings.trustedProxies }),
     },
     dataDir: TASK_PATHS.data,
     // The password comes from AIRLOCK_ADMIN_PASSWORD, the database URL from AIRLOCK_DATABASE_URL.

@@ -96,6 +96,10 @@ export const kubernetesTargetSchema = z.strictObject({
       timeoutSeconds: z.number().int().min(30).max(86_400).default(900),
       sourceRanges: z.array(cidr).optional(),
       annotations: z.record(z.string(), z.string()).default({}),
+      /** The controller pods' CIDRs, whose X-Forwarded-For the server believes (login throttling, logs). */
+      trustedProxies: z
+        .array(cidr.refine((value) => !value.endsWith("/0"), "a /0 range trusts every client"))
+        .optional(),
     })
     .optional(),
   resources: z

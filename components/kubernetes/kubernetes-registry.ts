@@ -103,6 +103,7 @@ export class KubernetesRegistry extends pulumi.ComponentResource {
             metadata: metadataSettings,
             upstream: args.upstream ?? {},
             mirror: args.mirror ?? {},
+            ...(args.ingress?.trustedProxies && { trustedProxies: args.ingress.trustedProxies }),
           }),
           ...(storage.type === "s3" && storage.caCertificate !== undefined && { [S3_CA_KEY]: storage.caCertificate }),
         },

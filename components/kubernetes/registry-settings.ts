@@ -4,6 +4,7 @@
 // combination fails at construction with every problem named, never half-way through an `up`.
 
 import type * as pulumi from "@pulumi/pulumi";
+import { isCidr } from "../network/network-zones";
 
 /** Blobs on a PersistentVolumeClaim under the data directory: a single replica. */
 export interface FilesystemStorage {
@@ -93,6 +94,14 @@ export interface IngressSettings {
   sourceRanges?: string[];
   /** More annotations, over the computed ones. */
   annotations?: Record<string, string>;
+  /**
+   * CIDRs the controller's pods connect to the registry from (the cluster's pod range, or the
+   * narrower range of the nodes the controller runs on): the server then takes the client's
+   * address from the X-Forwarded-For they add, for login throttling and logs. Pods in these
+   * ranges that reach the registry directly could name any address: keep them narrow. Default
+   * none: every client is the controller's address to the server.
+   */
+  trustedProxies?: string[];
 }
 
 /** CPU and memory as Kubernetes quantities. */
@@ -223,6 +232,12 @@ export function validateKubernetesSettings(settings: ShapeSettings): void {
       Number.isInteger(timeout) && timeout >= 30 && timeout <= 86_400,
       "ingress.timeoutSeconds: expected 30 to 86400",
     );
+    for (const range of settings.ingress.trustedProxies ?? []) {
+      check(
+        isCidr(range) && !range.endsWith("/0"),
+        `ingress.trustedProxies: ${JSON.stringify(range)} is not a CIDR narrower than everything`,
+      );
+    }
   }
   for (const [kind, values] of Object.entries({
     requests: settings.resources.requests,

@@ -47,6 +47,8 @@ export interface ServerConfigSettings {
   metadata: MetadataSettings;
   upstream: UpstreamSettings;
   mirror: MirrorSettings;
+  /** The Ingress controller's pod ranges, whose X-Forwarded-For names the client (`http.trustedProxies`). */
+  trustedProxies?: string[];
 }
 
 /** The `storage` section (registry-server/src/storage/storage-config.ts): none for the filesystem under dataDir, `s3` for a bucket. */
@@ -88,6 +90,8 @@ export function serverConfig(settings: ServerConfigSettings): Record<string, unk
       addr: `0.0.0.0:${settings.port}`,
       tls: { certFile: `${MOUNTS.tls}/tls.crt`, keyFile: `${MOUNTS.tls}/tls.key` },
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
+      ...(settings.trustedProxies !== undefined &&
+        settings.trustedProxies.length > 0 && { trustedProxies: settings.trustedProxies }),
     },
     dataDir: MOUNTS.data,
     // The password comes from --admin-password-file, so the file holds no hash.

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isPasswordHash } from "./auth/password-hash.ts";
+import { parseCidr, type TrustedProxySettings } from "./http/client-address.ts";
 import {
   METADATA_ENVIRONMENT,
   metadataConfigSchema,
@@ -34,6 +35,12 @@ const addrSchema = z
 /** Harbor's project names: lowercase, digits, and ._- inside. */
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
+/** A reverse proxy's address or range; trusting every address would let any client pick its own. */
+const trustedProxySchema = z
+  .string()
+  .refine((text) => parseCidr(text) !== undefined, 'expected an IP address or a CIDR range such as "10.0.0.0/8"')
+  .refine((text) => parseCidr(text)?.prefix !== 0, "a /0 range would trust every client's forwarding header");
+
 const proxyUrlSchema = z
   .url({ protocol: /^https?$/ })
   .refine((url) => new URL(url).hostname !== "", "expected an http:// or https:// proxy URL");
@@ -46,6 +53,14 @@ const fileConfigSchema = z.strictObject({
       tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
       /** How long SIGTERM waits for in-flight requests before closing connections. */
       shutdownTimeoutSeconds: z.number().int().min(0).max(3600).default(30),
+      /**
+       * Reverse proxies (addresses, CIDR ranges) whose forwarding header names the client: the
+       * Ingress controller's pods, a load balancer's subnets. Requests from anywhere else are
+       * taken to come from their peer address, whatever headers they carry.
+       */
+      trustedProxies: z.array(trustedProxySchema).default([]),
+      /** The header those proxies append the client's address to. */
+      forwardedHeader: z.enum(["x-forwarded-for", "forwarded"]).default("x-forwarded-for"),
     })
     .prefault({}),
   /** Root of everything the server stores (blobs, metadata). */
@@ -143,6 +158,8 @@ export interface ConfigOverrides extends StorageOverrides {
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
+  /** `http.trustedProxies`, comma-separated. */
+  trustedProxies?: string;
   /** The metadata database's URL (AIRLOCK_DATABASE_URL only: a flag would show it to `ps`). */
   databaseUrl?: string;
 }
@@ -150,6 +167,8 @@ export interface ConfigOverrides extends StorageOverrides {
 export interface ServerConfig {
   addr: { host: string; port: number };
   tls?: { certFile: string; keyFile: string };
+  /** Reverse proxies whose forwarding header is believed; none when absent. */
+  trustedProxies?: TrustedProxySettings;
   shutdownTimeoutMs: number;
   dataDir: string;
   admin: { username: string; passwordHash?: string; password?: string };
@@ -188,6 +207,7 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_HTTP_PROXY: "httpProxy",
   AIRLOCK_HTTPS_PROXY: "httpsProxy",
   AIRLOCK_NO_PROXY: "noProxy",
+  AIRLOCK_TRUSTED_PROXIES: "trustedProxies",
   ...METADATA_ENVIRONMENT,
   ...STORAGE_ENVIRONMENT,
 };
@@ -275,6 +295,12 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       http: {
         ...file.http,
         ...(overrides.addr !== undefined && { addr: overrides.addr }),
+        ...(overrides.trustedProxies !== undefined && {
+          trustedProxies: overrides.trustedProxies
+            .split(",")
+            .map((entry) => entry.trim())
+            .filter((entry) => entry !== ""),
+        }),
         ...((overrides.tlsCert !== undefined || overrides.tlsKey !== undefined) && {
           tls: {
             certFile: overrides.tlsCert ?? file.http.tls?.certFile,
@@ -320,6 +346,9 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       tls: { certFile: resolve(merged.http.tls.certFile), keyFile: resolve(merged.http.tls.keyFile) },
     }),
     shutdownTimeoutMs: merged.http.shutdownTimeoutSeconds * 1000,
+    ...(merged.http.trustedProxies.length > 0 && {
+      trustedProxies: { cidrs: merged.http.trustedProxies, header: merged.http.forwardedHeader },
+    }),
     dataDir: resolve(merged.dataDir),
     admin: {
       username: admin.username,

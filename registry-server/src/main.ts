@@ -43,6 +43,8 @@ serve flags (each overrides the configuration file; environment variables in bra
   --tls-key FILE              TLS private key, PEM [AIRLOCK_TLS_KEY]
   --admin-password-file FILE  file holding the admin password [AIRLOCK_ADMIN_PASSWORD]
   --log-level LEVEL           fatal, error, warn, info, debug or trace [AIRLOCK_LOG_LEVEL]
+  --trusted-proxies CIDRS     reverse proxies whose X-Forwarded-For is believed, comma-separated
+                              [AIRLOCK_TRUSTED_PROXIES] (default none)
 `;
 
 class UsageError extends Error {}
@@ -62,6 +64,7 @@ function parseServeFlags(args: string[]): { configFile?: string; overrides: Conf
         "tls-key": { type: "string" },
         "admin-password-file": { type: "string" },
         "log-level": { type: "string" },
+        "trusted-proxies": { type: "string" },
       },
     });
   } catch (err) {
@@ -74,6 +77,7 @@ function parseServeFlags(args: string[]): { configFile?: string; overrides: Conf
   if (flags["tls-cert"] !== undefined) overrides.tlsCert = flags["tls-cert"];
   if (flags["tls-key"] !== undefined) overrides.tlsKey = flags["tls-key"];
   if (flags["log-level"] !== undefined) overrides.logLevel = flags["log-level"];
+  if (flags["trusted-proxies"] !== undefined) overrides.trustedProxies = flags["trusted-proxies"];
   if (flags["admin-password-file"] !== undefined) {
     try {
       overrides.adminPassword = readFileSync(flags["admin-password-file"], "utf8").replace(/\r?\n$/, "");

@@ -9,9 +9,9 @@ import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { ensureAdminAccount } from "./auth/admin-account.ts";
 import { CredentialAuthenticator } from "./auth/credential-authenticator.ts";
-import { LoginThrottle } from "./auth/login-throttle.ts";
+import { DEFAULT_LOGIN_LIMITS, LoginThrottle } from "./auth/login-throttle.ts";
 import { hashPassword } from "./auth/password-hash.ts";
-import { basicCredentials, sourceOf, type Principal } from "./auth/principal.ts";
+import { basicCredentials, type Principal } from "./auth/principal.ts";
 import { ProjectAuthorizer } from "./auth/project-authorizer.ts";
 import { TokenAccessGuard } from "./auth/token-access-guard.ts";
 import { addTokenRoutes } from "./auth/token-routes.ts";
@@ -42,6 +42,7 @@ import { addDiscoveryRoutes } from "./distribution/discovery-routes.ts";
 import { addManifestRoutes } from "./distribution/manifest-routes.ts";
 import { addUploadRoutes } from "./distribution/upload-routes.ts";
 import { createRequestListener } from "./http/app.ts";
+import { clientAddressResolver } from "./http/client-address.ts";
 import { RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
 import { Router } from "./http/router.ts";
@@ -73,14 +74,16 @@ export async function startRegistry(
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));
   await ensureAdminAccount(metadata, config.admin.username, passwordHash);
-  const credentials = new CredentialAuthenticator(metadata, new LoginThrottle({ maxFailures: 10, windowMs: 60_000 }));
+  // The client's address: the peer's, or what a trusted reverse proxy says it saw.
+  const clientAddress = clientAddressResolver(config.trustedProxies);
+  const credentials = new CredentialAuthenticator(metadata, new LoginThrottle(DEFAULT_LOGIN_LIMITS));
   /** Basic credentials: the principal, "invalid" when wrong, undefined when absent. */
   const authenticate = async (req: IncomingMessage): Promise<Principal | "invalid" | undefined> => {
     const given = basicCredentials(req);
     if (!given) return undefined;
-    const result = await credentials.authenticate(given, sourceOf(req));
+    const result = await credentials.authenticate(given, clientAddress(req));
     if (result.outcome === "throttled") {
-      throw new RegistryError("TOOMANYREQUESTS", "too many failed logins from this address: try again later", {
+      throw new RegistryError("TOOMANYREQUESTS", "too many failed logins: try again later", {
         headers: { "Retry-After": String(result.retryAfterSeconds) },
       });
     }
@@ -154,7 +157,7 @@ export async function startRegistry(
   metrics.addMetricsRoute(router);
 
   const server = await listen(
-    createRequestListener(router, log, metrics, proxy.rewrite),
+    createRequestListener(router, log, metrics, proxy.rewrite, clientAddress),
     { ...config.addr, ...(config.tls && { tls: config.tls }), shutdownTimeoutMs: config.shutdownTimeoutMs },
     log,
   );

@@ -348,10 +348,13 @@ describe("AwsRegistry", () => {
       storage: unknown;
       upstream: unknown;
     };
+    // The ALB connects from the ingress zone's subnets and appends the client to X-Forwarded-For.
+    expect(registry.network.subnetCidrs.ingress).toHaveLength(2);
     expect(config.http).toEqual({
       addr: "0.0.0.0:5443",
       tls: { certFile: "/etc/airlock/tls/tls.crt", keyFile: "/etc/airlock/tls/tls.key" },
       shutdownTimeoutSeconds: 30,
+      trustedProxies: registry.network.subnetCidrs.ingress,
     });
     expect(config.storage).toEqual({ s3: { bucket: "r-blobs-x1", region: "eu-west-1", prefix: "registry" } });
     expect(config.upstream).toEqual({ httpsProxy: "http://proxy.dmz.internal:3128", noProxy: ".customer-a.com" });
@@ -400,6 +403,13 @@ describe("AwsRegistry", () => {
       protocol: "TCP",
       tags: { "airlock:tls": "passthrough" },
     });
+    // An NLB adds no X-Forwarded-For and passes a client's own through: the server trusts none.
+    const task = one<{ containerDefinitions: string }>("aws:ecs/taskDefinition:TaskDefinition");
+    const [prepare] = JSON.parse(task.containerDefinitions) as ContainerDefinition[];
+    const config = parse(prepare?.environment.find((e) => e.name === "AIRLOCK_PREPARE_CONFIG")?.value ?? "") as {
+      http: Record<string, unknown>;
+    };
+    expect(config.http["trustedProxies"]).toBeUndefined();
   });
 
   it("is what RegistryServer deploys for the stack's `aws` target, with the same outputs as the others", async () => {

@@ -2,7 +2,8 @@
 // Passwords and robot secrets are stored as slow scrypt hashes; to keep registry requests fast,
 // a verified pair is remembered for a few minutes together with the hash it matched, so a
 // changed password or a refreshed robot secret invalidates it at once. Disabled or expired
-// robots never authenticate. Failed attempts are throttled per source.
+// robots never authenticate. Failed attempts are throttled per account and per address
+// (login-throttle.ts): a throttled attempt is refused before anything about it is checked.
 
 import { createHash } from "node:crypto";
 import type { IdentityAreas, RobotRecord, UserRecord } from "../metadata/identity-store.ts";
@@ -49,15 +50,19 @@ export class CredentialAuthenticator {
     this.decoy = hashPassword("decoy password nobody has");
   }
 
-  async authenticate(credentials: Credentials, source: string): Promise<Authentication> {
-    const retryAfterSeconds = this.throttle.retryAfterSeconds(source);
+  /** Checks `credentials` presented from `address` (the client's, as http/client-address.ts gives it). */
+  async authenticate(credentials: Credentials, address: string): Promise<Authentication> {
+    const retryAfterSeconds = this.throttle.retryAfterSeconds(address, credentials.username);
     if (retryAfterSeconds > 0) return { outcome: "throttled", retryAfterSeconds };
 
     const principal = credentials.username.startsWith(ROBOT_PREFIX)
       ? await this.robot(credentials)
       : await this.user(credentials);
-    if (principal) return { outcome: "authenticated", principal };
-    this.throttle.recordFailure(source);
+    if (principal) {
+      this.throttle.recordSuccess(address, credentials.username);
+      return { outcome: "authenticated", principal };
+    }
+    this.throttle.recordFailure(address, credentials.username);
     return { outcome: "invalid" };
   }
 

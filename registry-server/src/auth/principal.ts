@@ -35,8 +35,3 @@ export function basicCredentials(req: IncomingMessage): Credentials | undefined 
   if (colon < 0) return undefined;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
-
-/** The caller's address, for throttling failed logins. */
-export function sourceOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
-}

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Logger } from "../logger.ts";
+import type { ClientAddressOf } from "./client-address.ts";
 import { HarborError, RegistryError, writeErrorBody } from "./errors.ts";
 import type { HttpMetrics } from "./metrics.ts";
 import type { Router } from "./router.ts";
@@ -59,6 +60,7 @@ export function createRequestListener(
   log: Logger,
   metrics?: HttpMetrics,
   rewrite?: PathRewrite,
+  clientAddress?: ClientAddressOf,
 ): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -77,6 +79,7 @@ export function createRequestListener(
     let route = "unmatched";
     let routedPath = rawPath;
     const socket = req.socket;
+    const client = clientAddress?.(req) ?? socket.remoteAddress;
     const bytesReadBefore = socket.bytesRead;
     const bytesWrittenBefore = socket.bytesWritten;
     res.on("close", () => {
@@ -102,7 +105,9 @@ export function createRequestListener(
           bytesIn,
           bytesOut,
           complete: res.writableFinished,
-          remote: socket.remoteAddress,
+          // The client: the peer, or the address a trusted reverse proxy (the peer) forwarded.
+          remote: client,
+          ...(client !== socket.remoteAddress && { peer: socket.remoteAddress }),
         },
         "request",
       );

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialAuthenticator } from "../../src/auth/credential-authenticator.ts";
-import { LoginThrottle } from "../../src/auth/login-throttle.ts";
+import { DEFAULT_LOGIN_LIMITS, LoginThrottle } from "../../src/auth/login-throttle.ts";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
@@ -332,7 +332,7 @@ describe("expired robots", () => {
     let now = createdAt.getTime();
     const authenticator = new CredentialAuthenticator(
       store,
-      new LoginThrottle({ maxFailures: 10, windowMs: 60_000, now: () => now }),
+      new LoginThrottle({ ...DEFAULT_LOGIN_LIMITS, now: () => now }),
       () => now,
     );
     const credentials = { username: "robot$expiring", password: "Expiring1Secret" };
