@@ -1,6 +1,7 @@
 // Manifests in a repository: push (validated, referenced content checked against what the
 // repository holds, sizes included, then stored byte for byte with its tags in one transaction),
-// pull by tag or digest with content negotiation, delete, tags listing and the referrers index.
+// pull by tag or digest with content negotiation, delete (refused while an index lists the
+// manifest), tags listing and the referrers index.
 
 import { RegistryError } from "../http/errors.ts";
 import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
@@ -168,11 +169,34 @@ export class ManifestService {
     );
   }
 
+  /**
+   * Deletes a tag, or a manifest with its tags. A manifest that an index of the repository lists
+   * is kept, as Harbor keeps it: deleting it would leave the index pointing at nothing. Delete
+   * the index first.
+   */
   async delete(repository: string, reference: Reference): Promise<void> {
-    const deleted =
-      reference.kind === "digest"
-        ? await this.metadata.manifests.delete(repository, reference.digest.text)
-        : await this.metadata.tags.delete(repository, reference.tag);
+    if (reference.kind === "tag") {
+      if (!(await this.metadata.tags.delete(repository, reference.tag))) throw await this.unknown(repository);
+      return;
+    }
+    const digest = reference.digest.text;
+    const deleted = await this.metadata.transaction(async (tx) => {
+      if (!(await tx.manifests.get(repository, digest))) return false;
+      const needing = await this.indexesNeeding(tx, repository, digest);
+      if (needing.length > 0) {
+        // Harbor answers 412 with "the deleting artifact is referenced by others" (its code
+        // VIOLATE_FOREIGN_KEY_CONSTRAINT, on /v2 as on its API). The status and message are
+        // Harbor's, so its users' scripts keep working; the code must be one of the OCI
+        // specification's, and UNSUPPORTED ("the operation is unsupported", what registries
+        // answer for deletes they do not allow) says it best: DENIED would read as a missing
+        // permission, and clients react to it by asking for credentials.
+        throw new RegistryError("UNSUPPORTED", "the deleting artifact is referenced by others", {
+          status: 412,
+          detail: { digest, referencedBy: needing },
+        });
+      }
+      return tx.manifests.delete(repository, digest);
+    });
     if (!deleted) throw await this.unknown(repository);
   }
 
@@ -254,6 +278,11 @@ export class ManifestService {
       }
       if (size !== child.size) throw sizeMismatch(`manifests[${i}]`, child, size);
     }
+  }
+
+  /** The indexes of the repository that must keep `digest` as a child, by digest. */
+  private async indexesNeeding(tx: MetadataAreas, repository: string, digest: string): Promise<string[]> {
+    return tx.manifests.parents(repository, digest);
   }
 }
 

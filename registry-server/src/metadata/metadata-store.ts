@@ -143,6 +143,11 @@ export interface ManifestMetadata {
   referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]>;
   /** The subset of `digests` that are manifests of the repository, each with its size in bytes. */
   existing(repository: string, digests: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * The manifests of the repository that list `digest` among their children (the indexes it is
+   * part of), by digest in ASCII order; whether `digest` itself is there or not.
+   */
+  parents(repository: string, digest: string): Promise<string[]>;
   /** The repository's manifests, newest first (then by digest), with their total count. */
   list(
     repository: string,

@@ -158,6 +158,15 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
         );
         return new Map(rows.map((row) => [row.digest, Number(row.size)]));
       }),
+    parents: (repository, digest) =>
+      read((db) =>
+        db.names(
+          `SELECT manifest_digest AS name FROM manifest_child_refs WHERE repository = $1 AND child_digest = $2
+             ORDER BY manifest_digest`,
+          repository,
+          digest,
+        ),
+      ),
     list: (repository, window) =>
       read(async (db) => {
         const rows = await db.rows<ManifestRow>(

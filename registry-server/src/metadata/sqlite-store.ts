@@ -531,6 +531,15 @@ class Queries extends StatementCache {
     return new Map(rows.map((row) => [row.digest, row.size]));
   }
 
+  parentManifests(repository: string, digest: string): string[] {
+    return this.rows<{ digest: string }>(
+      `SELECT manifest_digest AS digest FROM manifest_child_refs WHERE repository = ? AND child_digest = ?
+         ORDER BY manifest_digest`,
+      repository,
+      digest,
+    ).map((row) => row.digest);
+  }
+
   listManifests(
     repository: string,
     window: { offset: number; limit: number },
@@ -714,6 +723,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       delete: (repository, digest) => write((q) => q.deleteManifest(repository, digest)),
       referrers: (repository, subject, artifactType) => read((q) => q.referrers(repository, subject, artifactType)),
       existing: (repository, digests) => read((q) => q.existingManifests(repository, digests)),
+      parents: (repository, digest) => read((q) => q.parentManifests(repository, digest)),
       list: (repository, window) => read((q) => q.listManifests(repository, window)),
     },
     tags: {

@@ -393,6 +393,32 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         );
         expect(await store.manifests.existing("library/app", [])).toEqual(new Map());
       });
+
+      it("lists the indexes of the repository that list a manifest, present or not, until they go", async () => {
+        const child = manifest("library/app", "child");
+        const absent = digestOf("never pushed");
+        const indexOf = (repository: string, name: string, children: string[]): TestManifest => ({
+          ...manifest(repository, name, { mediaType: "application/vnd.oci.image.index.v1+json" }),
+          references: { blobs: [], manifests: children },
+        });
+        const first = indexOf("library/app", "index-1", [child.record.digest, absent]);
+        const second = indexOf("library/app", "index-2", [child.record.digest]);
+        const elsewhere = indexOf("library/other", "index-3", [child.record.digest]);
+        for (const m of [child, first, second, elsewhere]) await put(store, m);
+        const byDigest = (digests: string[]) => [...digests].sort();
+
+        expect(await store.manifests.parents("library/app", child.record.digest)).toEqual(
+          byDigest([first.record.digest, second.record.digest]),
+        );
+        expect(await store.manifests.parents("library/app", absent)).toEqual([first.record.digest]);
+        expect(await store.manifests.parents("library/app", first.record.digest)).toEqual([]);
+        expect(await store.manifests.delete("library/app", second.record.digest)).toBe(true);
+        expect(await store.manifests.parents("library/app", child.record.digest)).toEqual([first.record.digest]);
+        // Put again without the child: the index no longer lists it.
+        await put(store, { ...first, references: { blobs: [], manifests: [absent] } });
+        expect(await store.manifests.parents("library/app", child.record.digest)).toEqual([]);
+        expect(await store.manifests.parents("library/other", child.record.digest)).toEqual([elsewhere.record.digest]);
+      });
     });
 
     describe("tags", () => {
