@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isPasswordHash } from "./auth/password-hash.ts";
 import { parseCidr, type TrustedProxySettings } from "./http/client-address.ts";
+import type { ManifestValidation } from "./content/manifest-validation.ts";
 import {
   METADATA_ENVIRONMENT,
   metadataConfigSchema,
@@ -34,6 +35,45 @@ const addrSchema = z
 
 /** Harbor's project names: lowercase, digits, and ._- inside. */
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/** Distribution 3 spells these "All", "List"…: any case is taken. */
+const lowerCase = (value: unknown): unknown => (typeof value === "string" ? value.toLowerCase() : value);
+
+/**
+ * `validation.manifests`, after CNCF Distribution 3's: which content a pushed manifest must find
+ * already in its repository. Strict by default; sparse indexes and images on request.
+ */
+const validationSchema = z
+  .strictObject({
+    manifests: z
+      .strictObject({
+        indexes: z
+          .strictObject({
+            /** Children of an index that must be there: all (default), none, or those of `platformlist`. */
+            platforms: z.preprocess(lowerCase, z.enum(["all", "none", "list"])).default("all"),
+            platformlist: z
+              .array(z.strictObject({ os: z.string().min(1), architecture: z.string().min(1) }))
+              .optional(),
+          })
+          .prefault({})
+          .superRefine((indexes, ctx) => {
+            if (indexes.platforms === "list" && (indexes.platformlist?.length ?? 0) === 0) {
+              ctx.addIssue({ code: "custom", path: ["platformlist"], message: "platforms: list needs a platformlist" });
+            }
+            if (indexes.platforms !== "list" && indexes.platformlist !== undefined) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["platformlist"],
+                message: "platformlist is read only with platforms: list",
+              });
+            }
+          }),
+        /** Whether an image's config and layers must be there: all (default) or none (sparse images). */
+        blobs: z.preprocess(lowerCase, z.enum(["all", "none"])).default("all"),
+      })
+      .prefault({}),
+  })
+  .prefault({});
 
 /** A reverse proxy's address or range; trusting every address would let any client pick its own. */
 const trustedProxySchema = z
@@ -142,6 +182,8 @@ const fileConfigSchema = z.strictObject({
     .prefault({}),
   /** Where blobs live: `storage.s3` for an S3 bucket, the filesystem under dataDir otherwise. */
   storage: storageConfigSchema,
+  /** What a pushed manifest must find in its repository (sparse indexes and images). */
+  validation: validationSchema,
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -162,6 +204,10 @@ export interface ConfigOverrides extends StorageOverrides {
   trustedProxies?: string;
   /** The metadata database's URL (AIRLOCK_DATABASE_URL only: a flag would show it to `ps`). */
   databaseUrl?: string;
+  /** `validation.manifests.indexes`: "all", "none", or platforms as "linux/amd64,linux/arm64". */
+  indexPlatforms?: string;
+  /** `validation.manifests.blobs`: "all" or "none". */
+  manifestBlobs?: string;
 }
 
 export interface ServerConfig {
@@ -182,6 +228,8 @@ export interface ServerConfig {
   metadata?: MetadataConfig;
   /** Blob storage other than the filesystem under dataDir. */
   storage?: StorageConfig;
+  /** What a pushed manifest must find in its repository; everything when absent. */
+  validation?: ManifestValidation;
 }
 
 export interface UpstreamConfig {
@@ -208,6 +256,8 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_HTTPS_PROXY: "httpsProxy",
   AIRLOCK_NO_PROXY: "noProxy",
   AIRLOCK_TRUSTED_PROXIES: "trustedProxies",
+  AIRLOCK_INDEX_PLATFORMS: "indexPlatforms",
+  AIRLOCK_MANIFEST_BLOBS: "manifestBlobs",
   ...METADATA_ENVIRONMENT,
   ...STORAGE_ENVIRONMENT,
 };
@@ -284,6 +334,42 @@ export function isLoopback(host: string): boolean {
   return host === "::1";
 }
 
+/** The file's `validation` with AIRLOCK_INDEX_PLATFORMS and AIRLOCK_MANIFEST_BLOBS applied. */
+function withValidationOverrides(file: FileConfig["validation"], overrides: ConfigOverrides): unknown {
+  const given = overrides.indexPlatforms?.trim();
+  const platforms = given?.toLowerCase();
+  const indexes =
+    given === undefined
+      ? file.manifests.indexes
+      : platforms === "all" || platforms === "none"
+        ? { platforms }
+        : {
+            platforms: "list",
+            platformlist: given.split(",").map((text) => {
+              const [os, architecture, ...rest] = text.trim().split("/");
+              // Refused as an unknown key: platforms are os and architecture, as in Distribution.
+              return rest.length > 0 ? { os, architecture, variant: rest.join("/") } : { os, architecture };
+            }),
+          };
+  return {
+    manifests: {
+      indexes,
+      blobs: overrides.manifestBlobs ?? file.manifests.blobs,
+    },
+  };
+}
+
+function manifestValidation(validation: FileConfig["validation"]): ManifestValidation {
+  const { indexes, blobs } = validation.manifests;
+  return {
+    indexChildren:
+      indexes.platforms === "list"
+        ? (indexes.platformlist ?? []).map(({ os, architecture }) => ({ os, architecture }))
+        : indexes.platforms,
+    blobs,
+  };
+}
+
 /**
  * Merges the file with the overrides and checks the combination: TLS is required off loopback,
  * and an admin password must be set one way or another (there is no default password).
@@ -318,6 +404,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       },
       metadata: withMetadataOverrides(file.metadata, overrides),
       storage: withStorageOverrides(file.storage, overrides),
+      validation: withValidationOverrides(file.validation, overrides),
     },
     "the command line and environment",
   );
@@ -378,5 +465,6 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
     },
     ...(merged.metadata.postgres && { metadata: resolveMetadata(merged.metadata.postgres, resolve) }),
     ...(merged.storage.s3 && { storage: resolveStorage(merged.storage.s3, resolve) }),
+    validation: manifestValidation(merged.validation),
   };
 }

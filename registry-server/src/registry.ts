@@ -110,7 +110,10 @@ export async function startRegistry(
 
   const blobs = new BlobStore(driver, metadata, log);
   const uploads = new UploadService(driver, metadata, blobs, log);
-  const manifests = new ManifestService(metadata, blobs, { maxManifestBytes: config.limits.maxManifestBytes });
+  const manifests = new ManifestService(metadata, blobs, {
+    maxManifestBytes: config.limits.maxManifestBytes,
+    ...(config.validation && { validation: config.validation }),
+  });
   const metrics = new HttpMetrics();
   // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
   const upstreams = await openUpstreams(config, metadata, log);

@@ -20,7 +20,11 @@ quay.io/prometheus/prometheus:v2.53.0, registry.example:5443/team/app@sha256:...
 
   --output FILE             the bundle to write (written whole or not at all)
   --file FILE               more images, one per line (# comments)
-  --platform OS/ARCH        platforms of multi-platform images to keep (repeatable; default all)
+  --platform OS/ARCH        platforms of multi-platform images to keep (repeatable; default all):
+                            one gives its image, several a new index listing only them
+  --sparse-index            with --platform: keep the index itself (its digest, which deployments
+                            pin) and only the chosen platforms' images; the importing registry
+                            must accept sparse indexes (validation.manifests.indexes)
   --creds-file FILE         docker-style config.json whose "auths" give credentials per registry
   --insecure-registry HOST  do not verify HOST's TLS certificate, or use plain HTTP (repeatable)
   --ca-file FILE            CA certificate to trust for every registry
@@ -83,6 +87,7 @@ export async function exportCommand(args: string[], out: CommandOutput, version:
       output: { type: "string", short: "o" },
       file: { type: "string" },
       platform: { type: "string", multiple: true },
+      "sparse-index": { type: "boolean" },
       "creds-file": { type: "string" },
       "insecure-registry": { type: "string", multiple: true },
       "ca-file": { type: "string" },
@@ -98,6 +103,8 @@ export async function exportCommand(args: string[], out: CommandOutput, version:
   const badPlatform = platforms.find((p) => !PLATFORM.test(p));
   if (badPlatform !== undefined)
     throw new CommandError(`--platform ${badPlatform}: expected os/architecture[/variant]`);
+  const sparseIndex = flags["sparse-index"] === true;
+  if (sparseIndex && platforms.length === 0) throw new CommandError("--sparse-index needs --platform");
   const timeoutMs = Number(flags.timeout ?? "60") * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CommandError("--timeout must be a number of seconds");
   let images: ImageReference[];
@@ -125,6 +132,7 @@ export async function exportCommand(args: string[], out: CommandOutput, version:
     const summary = await exportBundle({
       images,
       platforms,
+      sparseIndex,
       output: flags.output,
       sources,
       toolVersion: version,

@@ -9,8 +9,8 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Transform, pipeline } from "node:stream";
 import { request, Agent } from "undici";
-import { neededBlobs, planImport } from "../transfer/archive-plan.ts";
-import { PlanError, type ImportNaming } from "../transfer/archive-types.ts";
+import { neededBlobs, planImport, sparseIndexRefusal } from "../transfer/archive-plan.ts";
+import { PlanError, type ImportNaming, type ImportPlan } from "../transfer/archive-types.ts";
 import { FileArchive } from "../transfer/file-archive.ts";
 import { TarFormatError } from "../transfer/tar-format.ts";
 import {
@@ -84,6 +84,28 @@ async function checkProject(target: ManagementTarget, project: string): Promise<
   }
 }
 
+/**
+ * Sparse indexes (children the archive does not hold) go first, alone: the registry says at once
+ * whether it takes them, before any blob is sent. Returns the indexes the probe stored, which a
+ * failed import takes back.
+ */
+async function probeSparseIndexes(pusher: RegistryPusher, plan: ImportPlan): Promise<Array<[string, string]>> {
+  const stored: Array<[string, string]> = [];
+  for (const manifest of plan.manifests) {
+    if (manifest.absentChildren.length === 0) continue;
+    if (await pusher.hasManifest(manifest.repository, manifest.digest)) continue;
+    const outcome = await pusher.probeIndex(manifest.repository, manifest.digest, manifest.mediaType, manifest.content);
+    if (outcome === "stored") {
+      stored.push([manifest.repository, manifest.digest]);
+      continue;
+    }
+    // What it lacks but the archive brings arrives below; what the archive lacks never will.
+    const refused = manifest.absentChildren.filter((child) => outcome.required.includes(child.digest));
+    if (refused.length > 0) throw new PlanError(sparseIndexRefusal(manifest, refused));
+  }
+  return stored;
+}
+
 async function pushArchive(
   archive: FileArchive,
   naming: ImportNaming,
@@ -103,8 +125,11 @@ async function pushArchive(
   let pushed = 0;
   let present = 0;
   let bytes = 0;
+  let probed: Array<[string, string]> = [];
+  let done = false;
   try {
     await pusher.check();
+    probed = await probeSparseIndexes(pusher, plan);
     for (const need of needed.values()) {
       for (const repository of need.repositories) {
         const short = `${need.digest.slice(0, 19)}…`;
@@ -146,7 +171,11 @@ async function pushArchive(
       const name = image.tags.length > 0 ? `${image.repository}:${image.tags.join(",")}` : image.repository;
       out.progress.write(`imported ${image.source} as ${name} ${image.digest}\n`);
     }
+    done = true;
   } finally {
+    // No sparse index stays without the images this import was to bring with it.
+    if (!done)
+      for (const [repository, digest] of probed) await pusher.deleteManifest(repository, digest).catch(() => {});
     await pusher.close();
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -126,6 +126,58 @@ export class RegistryPusher {
     throw await this.failure(reply, `storing manifest ${repository}@${digest}`);
   }
 
+  async hasManifest(repository: string, digest: string): Promise<boolean> {
+    const reply = await this.send("HEAD", `/v2/${repository}/manifests/${digest}`);
+    await reply.body.dump();
+    if (reply.statusCode === 200) return true;
+    if (reply.statusCode === 404) return false;
+    throw await this.failure(reply, `checking ${repository}@${digest}`);
+  }
+
+  /**
+   * Tries to put an index before its children: "stored" when the registry took it as it is,
+   * otherwise the children it says it lacks and requires (every one Airlock names in the error's
+   * detail; the first one only, from registries that name one).
+   */
+  async probeIndex(
+    repository: string,
+    digest: string,
+    mediaType: string,
+    content: Buffer,
+  ): Promise<"stored" | { required: string[] }> {
+    const reply = await this.send("PUT", `/v2/${repository}/manifests/${digest}`, {
+      headers: { "content-type": mediaType },
+      body: content,
+    });
+    if (reply.statusCode === 201) {
+      await reply.body.dump();
+      return "stored";
+    }
+    const text = await reply.body.text().catch(() => "");
+    let first: { code?: string; detail?: { digest?: unknown; missing?: unknown } } | undefined;
+    try {
+      first = (JSON.parse(text) as { errors?: Array<NonNullable<typeof first>> }).errors?.[0];
+    } catch {
+      // Not JSON: reported below.
+    }
+    if (first?.code === "MANIFEST_BLOB_UNKNOWN") {
+      const { digest: named, missing } = first.detail ?? {};
+      const required = Array.isArray(missing) ? missing : [named];
+      return { required: required.filter((d): d is string => typeof d === "string") };
+    }
+    throw new PushError(
+      `storing manifest ${repository}@${digest}: ${first ? `${first.code}` : `HTTP ${reply.statusCode}`}`,
+    );
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    const reply = await this.send("DELETE", `/v2/${repository}/manifests/${digest}`);
+    await reply.body.dump();
+    if (reply.statusCode !== 202 && reply.statusCode !== 404) {
+      throw new PushError(`deleting manifest ${repository}@${digest}: HTTP ${reply.statusCode}`);
+    }
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }

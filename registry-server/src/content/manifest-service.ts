@@ -1,13 +1,15 @@
 // Manifests in a repository: push (validated, referenced content checked against what the
 // repository holds, sizes included, then stored byte for byte with its tags in one transaction),
-// pull by tag or digest with content negotiation, delete (refused while an index lists the
-// manifest), tags listing and the referrers index.
+// pull by tag or digest with content negotiation, delete (refused while an index needs the
+// manifest), tags listing and the referrers index. What must be present is the configured
+// ManifestValidation: everything by default, or sparse indexes and images.
 
 import { RegistryError } from "../http/errors.ts";
 import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { digestOf, parseDigest, type ParsedDigest } from "./digest.ts";
 import { parseManifest, type Descriptor, type ParsedManifest } from "./manifest-parser.ts";
+import { childRequired, STRICT_VALIDATION, type ManifestValidation } from "./manifest-validation.ts";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -62,11 +64,17 @@ export class ManifestService {
   private readonly metadata: MetadataStore;
   private readonly blobs: BlobStore;
   private readonly maxBytes: number;
+  private readonly validation: ManifestValidation;
 
-  constructor(metadata: MetadataStore, blobs: BlobStore, options: { maxManifestBytes: number }) {
+  constructor(
+    metadata: MetadataStore,
+    blobs: BlobStore,
+    options: { maxManifestBytes: number; validation?: ManifestValidation },
+  ) {
     this.metadata = metadata;
     this.blobs = blobs;
     this.maxBytes = options.maxManifestBytes;
+    this.validation = options.validation ?? STRICT_VALIDATION;
   }
 
   get maxManifestBytes(): number {
@@ -159,7 +167,16 @@ export class ManifestService {
     if (INDEX_TYPES.has(stored.record.mediaType)) {
       const child = pickDefaultPlatform(stored.content);
       if (child && (accepted.has(OCI_IMAGE_MANIFEST) || accepted.has(DOCKER_MANIFEST))) {
-        const resolved = await load(child);
+        const resolved = await load(child).catch((err: unknown) => {
+          // A sparse index may lack that image here.
+          if (err instanceof RegistryError && err.code === "MANIFEST_UNKNOWN") {
+            throw new RegistryError(
+              "MANIFEST_UNKNOWN",
+              `manifest is an index whose image for old clients (${child.text}) is not in this repository`,
+            );
+          }
+          throw err;
+        });
         if (accepted.has(resolved.record.mediaType)) return resolved;
       }
     }
@@ -170,9 +187,10 @@ export class ManifestService {
   }
 
   /**
-   * Deletes a tag, or a manifest with its tags. A manifest that an index of the repository lists
-   * is kept, as Harbor keeps it: deleting it would leave the index pointing at nothing. Delete
-   * the index first.
+   * Deletes a tag, or a manifest with its tags. A manifest that an index of the repository needs
+   * (every child, by default; with sparse indexes, the children the configuration requires) is
+   * kept, as Harbor keeps it: deleting it would leave the index pointing at nothing. Delete the
+   * index first.
    */
   async delete(repository: string, reference: Reference): Promise<void> {
     if (reference.kind === "tag") {
@@ -231,7 +249,7 @@ export class ManifestService {
 
   /**
    * Every config and layer must be in the repository with the size the manifest declares, or
-   * embedded (`data`), or foreign (`urls`).
+   * embedded (`data`), or foreign (`urls`); with sparse images, absent ones are let through.
    */
   private async checkBlobs(repository: string, descriptors: readonly Descriptor[]): Promise<void> {
     for (const [i, d] of descriptors.entries()) {
@@ -245,6 +263,7 @@ export class ManifestService {
         continue;
       }
       if (d.urls && d.urls.length > 0) continue;
+      if (this.validation.blobs === "none") continue;
       throw new RegistryError(
         "MANIFEST_BLOB_UNKNOWN",
         `manifest references a blob unknown to the repository: ${d.digest}`,
@@ -260,29 +279,74 @@ export class ManifestService {
     await this.blobs.writeBytes(repository, d.digest, Buffer.from(d.data ?? "", "base64"));
   }
 
-  /** An index may only list manifests already in the repository, with their sizes. */
+  /**
+   * An index may only list manifests already in the repository, with their sizes; with sparse
+   * indexes, only the children the configuration requires must be there.
+   */
   private async checkChildren(tx: MetadataAreas, repository: string, children: readonly Descriptor[]): Promise<void> {
     if (children.length === 0) return;
     const present = await tx.manifests.existing(
       repository,
       children.map((c) => c.digest),
     );
+    const missing: string[] = [];
     for (const [i, child] of children.entries()) {
       const size = present.get(child.digest);
       if (size === undefined) {
-        throw new RegistryError(
-          "MANIFEST_BLOB_UNKNOWN",
-          `index references a manifest unknown to the repository: ${child.digest}`,
-          { detail: { digest: child.digest } },
-        );
+        if (childRequired(this.validation, child)) missing.push(child.digest);
+      } else if (size !== child.size) {
+        throw sizeMismatch(`manifests[${i}]`, child, size);
       }
-      if (size !== child.size) throw sizeMismatch(`manifests[${i}]`, child, size);
     }
+    const [first] = missing;
+    if (first !== undefined) {
+      // Every missing child in the detail: an importer probing with a sparse index learns at
+      // once whether what it lacks is needed, before it sends anything.
+      throw new RegistryError(
+        "MANIFEST_BLOB_UNKNOWN",
+        `index references a manifest unknown to the repository: ${first}`,
+        {
+          detail: { digest: first, missing },
+        },
+      );
+    }
+  }
+
+  /**
+   * The children among `absent` (an index's children that an import does not bring) that this
+   * registry would still require of the repository: what makes it refuse a sparse index.
+   */
+  async requiredMissing(repository: string, absent: readonly Descriptor[]): Promise<Descriptor[]> {
+    const required = absent.filter((child) => childRequired(this.validation, child));
+    if (required.length === 0) return [];
+    const present = await this.metadata.manifests.existing(
+      repository,
+      required.map((child) => child.digest),
+    );
+    return required.filter((child) => !present.has(child.digest));
   }
 
   /** The indexes of the repository that must keep `digest` as a child, by digest. */
   private async indexesNeeding(tx: MetadataAreas, repository: string, digest: string): Promise<string[]> {
-    return tx.manifests.parents(repository, digest);
+    const parents = await tx.manifests.parents(repository, digest);
+    if (this.validation.indexChildren === "all") return parents;
+    const needing: string[] = [];
+    for (const parent of parents) {
+      const content = await tx.manifests.content(repository, parent);
+      if (!content) continue;
+      const entries = childEntries(content).filter((entry) => entry.digest === digest);
+      if (entries.some((entry) => childRequired(this.validation, entry))) needing.push(parent);
+    }
+    return needing;
+  }
+}
+
+/** An index's entries as descriptors (as stored, it parsed when it was pushed); none if it no longer does. */
+function childEntries(content: Buffer): Descriptor[] {
+  try {
+    return [...parseManifest(content, undefined).children];
+  } catch {
+    return [];
   }
 }
 
@@ -295,6 +359,7 @@ function manifestRecord(repository: string, digest: string, body: Buffer, manife
     ...(manifest.artifactType !== undefined && { artifactType: manifest.artifactType }),
     ...(manifest.subject && { subject: manifest.subject.digest }),
     ...(manifest.annotations && { annotations: manifest.annotations }),
+    ...(manifest.kind === "image" && manifest.blobs[0] && { configMediaType: manifest.blobs[0].mediaType }),
     createdAt: new Date(),
   };
 }

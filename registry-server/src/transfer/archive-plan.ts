@@ -8,14 +8,17 @@
 // uncompressed layer tars, for which a Docker schema 2 manifest is built).
 
 import { RegistryError } from "../http/errors.ts";
-import { parseManifest } from "../content/manifest-parser.ts";
+import { parseManifest, type Descriptor } from "../content/manifest-parser.ts";
 import { isValidTag } from "../content/names.ts";
 import {
   blobPath,
+  BUNDLE_FILE,
+  bundleDescriptionSchema,
   IMAGE_NAME_ANNOTATION,
   INDEX_FILE,
   layoutIndexSchema,
   OCI_LAYOUT_FILE,
+  platformText,
   REF_NAME_ANNOTATION,
 } from "./bundle-format.ts";
 import { DOCKER_MANIFEST_FILE, planDockerArchive } from "./docker-archive.ts";
@@ -81,24 +84,33 @@ class Planner {
   readonly manifests: PlannedManifest[] = [];
   private readonly seen = new Map<string, PlannedManifest>();
   private readonly contents: ArchiveContents;
+  /** Children the bundle says it leaves out: not waited for while the archive still streams in. */
+  private readonly omitted: ReadonlySet<string>;
 
-  constructor(contents: ArchiveContents) {
+  constructor(contents: ArchiveContents, omitted: ReadonlySet<string>) {
     this.contents = contents;
+    this.omitted = omitted;
   }
 
-  /** Adds a manifest and, first, every manifest it lists. */
+  /** Adds a manifest and, first, every manifest it lists that the archive holds. */
   async add(
     repository: string,
     digest: string,
     mediaType: string | undefined,
     depth: number,
-  ): Promise<PlannedManifest> {
+  ): Promise<PlannedManifest | undefined> {
     const known = this.seen.get(`${repository}@${digest}`);
     if (known) return known;
     if (depth > MAX_DEPTH) throw new PlanError(`indexes nested more than ${MAX_DEPTH} deep at ${digest}`);
     if (this.seen.size >= MAX_MANIFESTS) throw new PlanError(`more than ${MAX_MANIFESTS} manifests`);
-    const content = await this.contents.read(blobPath(digest), MAX_MANIFEST_BYTES);
-    if (!content) throw new PlanError(`the archive lacks manifest ${digest}`);
+    const content = this.omitted.has(digest)
+      ? undefined
+      : await this.contents.read(blobPath(digest), MAX_MANIFEST_BYTES);
+    if (!content) {
+      // A child the archive lacks leaves its index sparse, which the registry may take or not.
+      if (depth > 0) return undefined;
+      throw new PlanError(`the archive lacks manifest ${digest}`);
+    }
     let parsed;
     try {
       parsed = parseManifest(content, mediaType);
@@ -106,7 +118,11 @@ class Planner {
       if (err instanceof RegistryError) throw new PlanError(`${digest}: ${err.message}`);
       throw err;
     }
-    for (const child of parsed.children) await this.add(repository, child.digest, child.mediaType, depth + 1);
+    const absentChildren: Descriptor[] = [];
+    for (const child of parsed.children) {
+      const added = await this.add(repository, child.digest, child.mediaType, depth + 1);
+      if (!added) absentChildren.push(child);
+    }
     const planned: PlannedManifest = {
       repository,
       digest,
@@ -121,6 +137,7 @@ class Planner {
           path: blobPath(d.digest),
           optional: (d.urls?.length ?? 0) > 0,
         })),
+      absentChildren,
     };
     this.seen.set(`${repository}@${digest}`, planned);
     this.manifests.push(planned);
@@ -134,11 +151,12 @@ async function planLayout(contents: ArchiveContents, naming: ImportNaming): Prom
   const index = layoutIndexSchema.safeParse(json(indexBytes, INDEX_FILE));
   if (!index.success) throw new PlanError(`${INDEX_FILE} is not an OCI image index: ${index.error.issues[0]?.message}`);
   if (index.data.manifests.length === 0) throw new PlanError(`${INDEX_FILE} lists no image`);
-  const planner = new Planner(contents);
+  const planner = new Planner(contents, await omittedManifests(contents));
   const images = new Map<string, PlannedImage>();
   for (const entry of index.data.manifests) {
     const name = nameOf(entry.annotations ?? {}, naming, entry.digest);
     const manifest = await planner.add(name.repository, entry.digest, entry.mediaType, 0);
+    if (!manifest) throw new PlanError(`the archive lacks manifest ${entry.digest}`);
     if (name.tag !== undefined && !manifest.tags.includes(name.tag)) manifest.tags.push(name.tag);
     const key = `${name.repository}@${entry.digest}`;
     const image = images.get(key);
@@ -157,6 +175,15 @@ async function planLayout(contents: ArchiveContents, naming: ImportNaming): Prom
   return { format: "oci-layout", images: [...images.values()], manifests: planner.manifests };
 }
 
+/** The manifests our bundles say they leave out (sparse indexes); none for other archives. */
+async function omittedManifests(contents: ArchiveContents): Promise<Set<string>> {
+  if (!contents.has(BUNDLE_FILE)) return new Set();
+  const text = await contents.read(BUNDLE_FILE, MAX_MANIFEST_BYTES);
+  const parsed = text ? bundleDescriptionSchema.safeParse(json(text, BUNDLE_FILE)) : undefined;
+  if (!parsed?.success) return new Set();
+  return new Set(parsed.data.images.flatMap((image) => image.omitted_manifests ?? []));
+}
+
 /** Works out an archive's plan; PlanError says what is wrong with it. */
 export async function planImport(contents: ArchiveContents, naming: ImportNaming): Promise<ImportPlan> {
   const layout = contents.has(INDEX_FILE) && (contents.has(OCI_LAYOUT_FILE) || !contents.has(DOCKER_MANIFEST_FILE));
@@ -164,6 +191,20 @@ export async function planImport(contents: ArchiveContents, naming: ImportNaming
   if (contents.has(DOCKER_MANIFEST_FILE)) return planDockerArchive(contents, naming);
   throw new PlanError(
     `not an image archive: neither an OCI image layout (${INDEX_FILE}) nor a docker save archive (${DOCKER_MANIFEST_FILE})`,
+  );
+}
+
+/**
+ * Why a registry refuses an index that comes without children it requires: said before anything
+ * of the archive is stored.
+ */
+export function sparseIndexRefusal(manifest: PlannedManifest, missing: readonly Descriptor[]): string {
+  const named = missing.map((child) => (child.platform ? platformText(child.platform) : child.digest));
+  return (
+    `${manifest.repository}@${manifest.digest} is an index that comes without its images for ${named.join(", ")} ` +
+    "(a sparse index), and the registry takes indexes only with those images (validation.manifests.indexes " +
+    "in its configuration): nothing was imported. Enable sparse indexes there, or export with --platform " +
+    "but without --sparse-index (a new index of the chosen platforms)"
   );
 }
 

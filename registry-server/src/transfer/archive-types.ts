@@ -1,6 +1,8 @@
 // The vocabulary of an import plan, shared by the planner (archive-plan.ts), the `docker save`
 // reader (docker-archive.ts) and both importers.
 
+import type { Descriptor } from "../content/manifest-parser.ts";
+
 /** Larger than any manifest a registry takes. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -41,6 +43,11 @@ export interface PlannedManifest {
   readonly content: Buffer;
   readonly tags: string[];
   readonly blobs: readonly PlannedBlob[];
+  /**
+   * Children of an index that the archive does not hold (a sparse index: only some platforms
+   * were exported, the index kept byte for byte). The registry decides whether it takes that.
+   */
+  readonly absentChildren: readonly Descriptor[];
 }
 
 export interface PlannedImage {

@@ -5,7 +5,8 @@
 //   oci-layout                      {"imageLayoutVersion": "1.0.0"}
 //   index.json                      one entry per image: ref.name = tag, io.containerd.image.name
 //                                   = the full source reference (containerd's and Docker's key)
-//   airlock-bundle.json             sources, digests, media types, platforms, bytes; tool, time
+//   airlock-bundle.json             sources, digests, media types, platforms, bytes, the children a
+//                                   sparse index leaves out; tool, time
 //   blobs/, blobs/sha256/           directories
 //   blobs/<alg>/<hex>               every manifest and index, then every config, then layers
 //
@@ -33,8 +34,13 @@ export interface BundleImage {
   readonly platforms: readonly string[];
   /** Bytes of its manifests, configs and layers (shared blobs counted for each image). */
   readonly size: number;
-  /** The source's digest, when the bundle holds only some of its platforms. */
+  /** The source's digest, when the bundle holds only some of its platforms in a new index. */
   readonly source_digest?: string;
+  /**
+   * With `--sparse-index`: the children of its index (kept byte for byte, so its digest is the
+   * source's) that the bundle leaves out. Importing it needs a registry that takes sparse indexes.
+   */
+  readonly omitted_manifests?: readonly string[];
 }
 
 export interface BundleDescription {
@@ -61,6 +67,7 @@ export const bundleDescriptionSchema = z.object({
       platforms: z.array(z.string()),
       size: z.number().int().nonnegative(),
       source_digest: z.string().optional(),
+      omitted_manifests: z.array(z.string()).optional(),
     }),
   ),
   blobs: z.number().int().nonnegative(),

@@ -111,7 +111,15 @@ export async function planDockerArchive(contents: ArchiveContents, naming: Impor
       const key = `${target.repository}@${digest}`;
       let manifest = manifests.get(key);
       if (!manifest) {
-        manifest = { repository: target.repository, digest, mediaType: DOCKER_MANIFEST, content, tags: [], blobs };
+        manifest = {
+          repository: target.repository,
+          digest,
+          mediaType: DOCKER_MANIFEST,
+          content,
+          tags: [],
+          blobs,
+          absentChildren: [],
+        };
         manifests.set(key, manifest);
       }
       if (target.tag !== undefined && !manifest.tags.includes(target.tag)) manifest.tags.push(target.tag);

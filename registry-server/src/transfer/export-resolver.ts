@@ -2,7 +2,9 @@
 // written, so that the bundle's small entries (index, description, manifests) can come first
 // and a missing image or platform fails the export before it has downloaded gigabytes.
 // A multi-platform index is kept whole, or cut to the platforms asked for: one platform gives
-// its image manifest (its digest preserved); several give a new index listing only them.
+// its image manifest (its digest preserved); several give a new index listing only them. With
+// `sparseIndex`, the index itself is kept byte for byte (so its digest, which deployments pin)
+// and only the chosen platforms' images come with it: a sparse index, for registries that take them.
 
 import { digestOf } from "../content/digest.ts";
 import { parseManifest, type Descriptor, type Platform } from "../content/manifest-parser.ts";
@@ -35,8 +37,10 @@ export interface ResolvedImage {
   readonly upstream: UpstreamRegistry;
   /** What index.json names for this image. */
   readonly top: { readonly digest: string; readonly mediaType: string; readonly size: number };
-  /** The source's digest when only some platforms were kept. */
+  /** The source's digest when only some platforms were kept in a new index or as one image. */
   readonly sourceDigest?: string;
+  /** Children of the kept index left out (sparse index). */
+  readonly omittedManifests?: readonly string[];
   /** Every manifest (top included), children before parents. */
   readonly manifests: Map<string, { mediaType: string; content: Buffer }>;
   readonly blobs: Map<string, BlobToFetch>;
@@ -98,6 +102,11 @@ class ImageWalk {
     this.manifests.set(digest, { mediaType: manifest.mediaType, content });
   }
 
+  /** Records an index without its children: the caller adds those it keeps (a sparse index). */
+  addIndexOnly(digest: string, mediaType: string, content: Buffer): void {
+    this.manifests.set(digest, { mediaType, content });
+  }
+
   async addChild(child: Descriptor, depth: number): Promise<void> {
     if (this.manifests.has(child.digest)) return;
     const fetched = await this.fetch(child.digest);
@@ -157,6 +166,7 @@ export async function resolveImage(
   ref: ImageReference,
   upstream: UpstreamRegistry,
   platforms: readonly string[],
+  options: { sparseIndex?: boolean } = {},
 ): Promise<ResolvedImage> {
   const source = formatReference(ref);
   const walk = new ImageWalk(upstream, ref.repository, source);
@@ -167,6 +177,7 @@ export async function resolveImage(
   const rootManifest = parsed(root.content, root.mediaType, source);
   let top = { digest: root.digest, mediaType: rootManifest.mediaType, size: root.content.length };
   let sourceDigest: string | undefined;
+  let omittedManifests: string[] | undefined;
   let found: string[] = [];
   const configs = new Map<string, Buffer>();
 
@@ -181,6 +192,11 @@ export async function resolveImage(
     found = chosen.flatMap((c) => (c.platform ? [platformText(c.platform)] : []));
     if (chosen.length === rootManifest.children.length) {
       await walk.add(root.digest, root.mediaType, root.content, 0);
+    } else if (options.sparseIndex) {
+      for (const child of chosen) await walk.addChild(child, 1);
+      walk.addIndexOnly(root.digest, rootManifest.mediaType, root.content);
+      const kept = new Set(chosen.map((c) => c.digest));
+      omittedManifests = [...new Set(rootManifest.children.map((c) => c.digest).filter((d) => !kept.has(d)))];
     } else if (chosen.length === 1 && chosen[0]) {
       await walk.addChild(chosen[0], 1);
       const child = walk.manifests.get(chosen[0].digest);
@@ -224,6 +240,7 @@ export async function resolveImage(
     upstream,
     top,
     ...(sourceDigest !== undefined && { sourceDigest }),
+    ...(omittedManifests !== undefined && { omittedManifests }),
     manifests: walk.manifests,
     blobs: walk.blobs,
     configs,

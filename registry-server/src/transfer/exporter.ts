@@ -37,6 +37,8 @@ export interface ExportProgress {
 export interface ExportRequest {
   readonly images: readonly ImageReference[];
   readonly platforms: readonly string[];
+  /** With platforms: keep each index byte for byte with only their images (a sparse index). */
+  readonly sparseIndex?: boolean;
   readonly output: string;
   readonly sources: ExportSources;
   readonly toolVersion: string;
@@ -77,6 +79,7 @@ function description(
       platforms: image.platforms,
       size: image.size,
       ...(image.sourceDigest !== undefined && { source_digest: image.sourceDigest }),
+      ...(image.omittedManifests !== undefined && { omitted_manifests: image.omittedManifests }),
     })),
     blobs,
     size,
@@ -88,7 +91,9 @@ export async function exportBundle(request: ExportRequest): Promise<ExportSummar
   const images: ResolvedImage[] = [];
   for (const ref of request.images) {
     signal?.throwIfAborted();
-    const image = await resolveImage(ref, await request.sources.forHost(ref.registry), request.platforms);
+    const image = await resolveImage(ref, await request.sources.forHost(ref.registry), request.platforms, {
+      ...(request.sparseIndex !== undefined && { sparseIndex: request.sparseIndex }),
+    });
     images.push(image);
     progress.resolved(image);
   }

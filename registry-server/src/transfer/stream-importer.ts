@@ -15,7 +15,7 @@ import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { StorageDriver } from "../storage/storage-driver.ts";
-import { neededBlobs, planImport } from "./archive-plan.ts";
+import { neededBlobs, planImport, sparseIndexRefusal } from "./archive-plan.ts";
 import {
   MAX_MANIFEST_BYTES,
   PlanError,
@@ -86,7 +86,7 @@ class StreamImport {
       }
       this.archive.complete = true;
       const plan = this.plan ?? (await planImport(this.archive, this.naming));
-      this.setPlan(plan);
+      if (!this.plan) await this.adopt(plan);
       for (const need of this.needed.values()) if (!this.handled.has(need.digest)) await this.fromArchive(need);
       for (const manifest of plan.manifests) {
         await this.deps.manifests.push(
@@ -111,7 +111,17 @@ class StreamImport {
     }
   }
 
-  private setPlan(plan: ImportPlan): void {
+  /**
+   * Takes a plan, once this registry is known to accept it: an index the archive holds without
+   * some children (sparse) is refused before anything is stored, unless the configuration lets
+   * the repository go without them.
+   */
+  private async adopt(plan: ImportPlan): Promise<void> {
+    for (const manifest of plan.manifests) {
+      if (manifest.absentChildren.length === 0) continue;
+      const missing = await this.deps.manifests.requiredMissing(manifest.repository, manifest.absentChildren);
+      if (missing.length > 0) throw new PlanError(sparseIndexRefusal(manifest, missing));
+    }
     this.plan = plan;
     this.needed = neededBlobs(plan);
   }
@@ -121,7 +131,7 @@ class StreamImport {
     if (this.plan || !this.archive.has(INDEX_FILE)) return;
     if (this.waitingFor !== undefined && !this.archive.has(this.waitingFor)) return;
     try {
-      this.setPlan(await planImport(this.archive, this.naming));
+      await this.adopt(await planImport(this.archive, this.naming));
       this.waitingFor = undefined;
     } catch (err) {
       if (!(err instanceof NotYetSeen)) throw err;
