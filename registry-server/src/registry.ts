@@ -68,8 +68,8 @@ export async function startRegistry(
   // Blobs: an S3 bucket or the filesystem under dataDir, with its health check.
   const storage = await openStorageDriver(config, log);
   const driver = storage.driver;
-  // Metadata: PostgreSQL shared by replicas, or SQLite under dataDir.
-  const metadata = await openMetadataStore(config, log);
+  // Metadata: PostgreSQL shared by replicas (with its health check), or SQLite under dataDir.
+  const { store: metadata, healthCheck: databaseHealth } = await openMetadataStore(config, log);
 
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));
@@ -156,7 +156,9 @@ export async function startRegistry(
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
   addImportRoutes(router, { metadata, blobs, manifests, driver, log, access, audit });
-  addSystemRoutes(router, [storage.healthCheck], { version: VERSION, storageProvider: driver.name });
+  // Harbor's order of components: core, database, …, storage.
+  const healthChecks = [...(databaseHealth ? [databaseHealth] : []), storage.healthCheck];
+  addSystemRoutes(router, healthChecks, { version: VERSION, storageProvider: driver.name });
   metrics.addMetricsRoute(router);
 
   const server = await listen(

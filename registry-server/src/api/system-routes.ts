@@ -2,30 +2,9 @@
 // with Harbor's body shape. Health answers 503 when a component is unhealthy so that probes
 // need not parse the body.
 
-import { constants as fsConstants } from "node:fs";
-import { access } from "node:fs/promises";
+import type { ComponentHealth, HealthCheck } from "../health-check.ts";
 import { sendJson, sendText } from "../http/respond.ts";
 import type { Router } from "../http/router.ts";
-
-export interface ComponentHealth {
-  name: string;
-  status: "healthy" | "unhealthy";
-  error?: string;
-}
-
-export type HealthCheck = () => Promise<ComponentHealth>;
-
-/** The data directory must exist and be writable. */
-export function storageHealthCheck(dataDir: string): HealthCheck {
-  return async () => {
-    try {
-      await access(dataDir, fsConstants.W_OK);
-      return { name: "storage", status: "healthy" };
-    } catch (err) {
-      return { name: "storage", status: "unhealthy", error: (err as NodeJS.ErrnoException).code ?? "unavailable" };
-    }
-  };
-}
 
 export interface SystemInfo {
   /** The registry's URL as configured (Harbor's `registry_url`), when known. */

@@ -6,7 +6,7 @@
 import { Readable, pipeline, type Writable } from "node:stream";
 import { pipeline as pipelinePromise } from "node:stream/promises";
 import type { Logger } from "../logger.ts";
-import type { BlobPart, BlobRecord, MetadataStore } from "../metadata/metadata-store.ts";
+import { mayHaveCommitted, type BlobPart, type BlobRecord, type MetadataStore } from "../metadata/metadata-store.ts";
 import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
 import { checkQuota } from "./quota-policy.ts";
@@ -110,8 +110,10 @@ export class BlobStore {
         return result;
       });
     } catch (err) {
-      // Refused (over quota): the bytes written for nothing go. An upload session keeps its parts.
-      if (uploadId === undefined) await this.deleteParts(parts);
+      // Refused (over quota): the bytes written for nothing go. An upload session keeps its parts,
+      // and so does a commit cut off on its way (the database went down): it may have landed, and
+      // a blob recorded without its bytes would be corrupt where a stray object is only waste.
+      if (uploadId === undefined && !mayHaveCommitted(err)) await this.deleteParts(parts);
       throw err;
     }
     if (!outcome.created) await this.deleteParts(parts);

@@ -9,7 +9,13 @@ import { randomUUID, type Hash } from "node:crypto";
 import { pipeline, type Readable } from "node:stream";
 import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
-import type { BlobPart, DigestAlgorithm, MetadataStore, UploadRecord } from "../metadata/metadata-store.ts";
+import {
+  mayHaveCommitted,
+  type BlobPart,
+  type DigestAlgorithm,
+  type MetadataStore,
+  type UploadRecord,
+} from "../metadata/metadata-store.ts";
 import type { StorageDriver } from "../storage/storage-driver.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
@@ -123,7 +129,8 @@ export class UploadService {
           this.hashes.delete(id);
           return blob;
         } catch (err) {
-          if (written.part) await this.blobs.deleteParts([written.part]);
+          // A commit cut off on its way may have recorded the blob: its last part stays then.
+          if (written.part && !mayHaveCommitted(err)) await this.blobs.deleteParts([written.part]);
           throw err;
         }
       }

@@ -1,8 +1,11 @@
 // The request pipeline shared by every route: request ids, access logs, routing, and turning
-// thrown errors into the right protocol's error JSON (OCI under /v2, Harbor under /api).
+// thrown errors into the right protocol's error JSON (OCI under /v2, Harbor under /api): a
+// backend that cannot be reached (DependencyUnavailableError) becomes a 503 with Retry-After,
+// anything else unknown a 500.
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { unavailableDependency, type DependencyUnavailableError } from "../dependency-unavailable.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientAddressOf } from "./client-address.ts";
 import { HarborError, RegistryError, writeErrorBody } from "./errors.ts";
@@ -42,6 +45,23 @@ function internalError(pathname: string): RegistryError | HarborError {
   return isRegistryPath(pathname)
     ? new RegistryError("UNSUPPORTED", "internal server error", { status: 500 })
     : new HarborError("INTERNAL_SERVER_ERROR", "internal server error");
+}
+
+/**
+ * The seconds a client is asked to wait when a backend is down: a database restart or failover
+ * takes a few, and clients that honour it then find the registry back rather than failing again.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+const DEPENDENCY_NAMES = { database: "the metadata database", storage: "the blob storage" } as const;
+
+/** The metadata database or the blob storage cannot be reached: 503 and Retry-After, never a 500. */
+function dependencyUnavailable(pathname: string, error: DependencyUnavailableError): RegistryError | HarborError {
+  const message = `${DEPENDENCY_NAMES[error.dependency]} is unavailable: retry later`;
+  const headers = { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_SECONDS) };
+  return isRegistryPath(pathname)
+    ? new RegistryError("UNAVAILABLE", message, { headers })
+    : new HarborError("SERVICE_UNAVAILABLE", message, { headers });
 }
 
 /**
@@ -131,12 +151,20 @@ export function createRequestListener(
         res.destroy();
         return;
       }
-      if (!known) requestLog.error({ err: error }, "request failed");
+      // A backend down for now is not the server's fault: a warning, and the client retries.
+      const unavailable = known ? undefined : unavailableDependency(error);
+      if (unavailable) {
+        const cause = unavailable.cause instanceof Error ? unavailable.cause.message : undefined;
+        requestLog.warn({ dependency: unavailable.dependency, reason: unavailable.reason, cause }, unavailable.message);
+      } else if (!known) {
+        requestLog.error({ err: error }, "request failed");
+      }
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      writeErrorBody(res, known ? error : internalError(rawPath));
+      const answer = known ? error : unavailable ? dependencyUnavailable(rawPath, unavailable) : internalError(rawPath);
+      writeErrorBody(res, answer);
     };
 
     const dispatch = (path: string): void => {

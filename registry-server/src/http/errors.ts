@@ -41,6 +41,9 @@ export const HARBOR_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,
+  // Not among Harbor's codes, whose server errors are all UNKNOWN/500: the database or the blob
+  // storage is down for now, and the client should come back after Retry-After.
+  SERVICE_UNAVAILABLE: 503,
 } as const;
 
 export type HarborErrorCode = keyof typeof HARBOR_ERRORS;

@@ -14,6 +14,7 @@
 //
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
 
+import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 import type { IdentityAreas } from "./identity-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
 
@@ -210,7 +211,35 @@ export interface MetadataStore extends MetadataAreas {
    * writes; reads through the store outside see only committed data. Keep transactions short:
    * no storage or network I/O inside. `work` may run more than once (the PostgreSQL store runs it
    * again when it lost a race with another replica), so it acts only through `tx`.
+   * One rejection leaves the outcome open: a MetadataUnavailableError whose `outcomeUnknown` is
+   * set (the connection dropped while the commit was on its way), after which the writes may
+   * have committed; the caller must then keep whatever they point at.
    */
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * The database cannot be reached (restarting, failing over, refusing connections): reads and
+ * writes fail with this until it answers again. A write that failed so did not happen, unless
+ * `outcomeUnknown` says the failure came while it was being committed.
+ */
+export class MetadataUnavailableError extends DependencyUnavailableError {
+  override name = "MetadataUnavailableError";
+  readonly outcomeUnknown: boolean;
+
+  constructor(reason: string, options: { cause?: unknown; outcomeUnknown?: boolean } = {}) {
+    super(
+      "database",
+      reason,
+      `the metadata database is unavailable (${reason})${options.outcomeUnknown ? ": a commit's outcome is unknown" : ""}`,
+      { cause: options.cause },
+    );
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
+  }
+}
+
+/** Whether a failed write may have taken effect after all (see MetadataUnavailableError). */
+export function mayHaveCommitted(error: unknown): boolean {
+  return error instanceof MetadataUnavailableError && error.outcomeUnknown;
 }

@@ -1,24 +1,35 @@
 // Picks and opens the metadata store the configuration asks for: PostgreSQL when
 // `metadata.postgres` is set (replicas share it), otherwise SQLite under dataDir. The rest of the
-// registry sees a MetadataStore, whichever it is.
+// registry sees a MetadataStore, whichever it is, and with PostgreSQL the "database" component of
+// /api/v2.0/health (a file beside the data has no health of its own to report).
 
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { ServerConfig } from "../config.ts";
+import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
-import type { MetadataStore } from "./metadata-store.ts";
+import { MetadataUnavailableError, type MetadataStore } from "./metadata-store.ts";
 import { redactedUrl } from "./postgres-connection.ts";
-import { openPostgresStore } from "./postgres-store.ts";
+import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 
-export async function openMetadataStore(config: ServerConfig, log: Logger): Promise<MetadataStore> {
+export interface OpenedMetadata {
+  readonly store: MetadataStore;
+  /** The "database" component of /api/v2.0/health, when the store has one. */
+  readonly healthCheck?: HealthCheck;
+}
+
+/** How long the health check waits for the database's answer. */
+const DATABASE_CHECK_TIMEOUT_MS = 5_000;
+
+export async function openMetadataStore(config: ServerConfig, log: Logger): Promise<OpenedMetadata> {
   const postgres = config.metadata?.postgres;
-  if (!postgres) return openSqliteStore(path.join(config.dataDir, "metadata", "registry.db"));
+  if (!postgres) return { store: await openSqliteStore(path.join(config.dataDir, "metadata", "registry.db")) };
 
   const password = postgres.passwordFile === undefined ? undefined : await readPassword(postgres.passwordFile);
   // Where, never with what password.
   const where = redactedUrl(postgres.url);
-  let store: MetadataStore;
+  let store: PostgresStore;
   try {
     store = await openPostgresStore({
       url: postgres.url,
@@ -32,7 +43,20 @@ export async function openMetadataStore(config: ServerConfig, log: Logger): Prom
     throw new Error(`cannot open the metadata database ${where}: ${(error as Error).message}`, { cause: error });
   }
   log.info({ database: where, maxConnections: postgres.maxConnections }, "metadata store: PostgreSQL");
-  return store;
+  return { store, healthCheck: databaseHealthCheck(store) };
+}
+
+function databaseHealthCheck(store: PostgresStore): HealthCheck {
+  return async () => {
+    try {
+      await store.ping(DATABASE_CHECK_TIMEOUT_MS);
+      return { name: "database", status: "healthy" };
+    } catch (error) {
+      // How it is unavailable ("unreachable (ECONNREFUSED)"); pg's message could name the host.
+      const reason = error instanceof MetadataUnavailableError ? error.reason : "error";
+      return { name: "database", status: "unhealthy", error: reason };
+    }
+  };
 }
 
 async function readPassword(file: string): Promise<string> {

@@ -3,7 +3,7 @@
 // are written against, and the classification of PostgreSQL's errors.
 
 import { createHash } from "node:crypto";
-import { Pool, types, type CustomTypesConfig, type QueryResultRow } from "pg";
+import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
 export type Param = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
@@ -169,6 +169,76 @@ export function isRetryable(error: unknown): boolean {
 export function isConnectionFailure(error: unknown): boolean {
   const state = sqlState(error);
   return typeof state === "string" && (state.startsWith("08") || ["57P01", "57P02", "57P03"].includes(state));
+}
+
+/** Node's errors for a peer that refuses, drops or never answers a connection, or a name that does not resolve. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+]);
+
+/**
+ * pg's own errors (they carry no code) for a connection that ended, never opened in time, or
+ * cannot be used since it failed; and pg-pool's for no connection freed in time.
+ */
+const DRIVER_MESSAGES = [
+  "Connection terminated",
+  "timeout exceeded when trying to connect",
+  "Client has encountered a connection error and is not queryable",
+  "Query read timeout",
+];
+
+/**
+ * SQLSTATEs of a database that is there but will not serve now: it is starting or shutting down
+ * (57P03 cannot_connect_now), has no connection slot left (53300), or is a standby that takes no
+ * writes (25006, the old primary seen during a failover before the address moved).
+ */
+const UNAVAILABLE_STATES = new Set(["57P03", "53300", "25006"]);
+
+/**
+ * Why the database could not serve `error`'s statement, when the database (not the statement)
+ * failed: a short reason for health reports and logs, with the code and no host nor query.
+ * Undefined for the statement's own failures (a constraint, a serialization failure, a bug).
+ */
+export function unreachableReason(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const state = sqlState(error);
+  if (typeof state === "string" && UNAVAILABLE_STATES.has(state)) return `not serving (${state})`;
+  if (isConnectionFailure(error)) return `connection lost (${String(state)})`;
+  if (typeof state === "string" && NETWORK_CODES.has(state)) return `unreachable (${state})`;
+  if (error instanceof AggregateError) {
+    // Node tries every address of a name and reports them together (ECONNREFUSED on ::1 and 127.0.0.1).
+    for (const inner of error.errors) {
+      const reason = unreachableReason(inner);
+      if (reason !== undefined) return reason;
+    }
+  }
+  if (DRIVER_MESSAGES.some((message) => error.message.startsWith(message))) {
+    return error.message.includes("timeout") ? "timed out" : "connection lost";
+  }
+  // pg-pool wraps a connection timeout's cause.
+  return error.cause === undefined || error.cause === error ? undefined : unreachableReason(error.cause);
+}
+
+/**
+ * Keeps a client taken out of the pool from crashing the process: pg emits `error` on a client
+ * whose connection ends (the database restarted) even while a query holds it, and the pool
+ * listens only to clients it holds idle. The statement in flight fails on its own; the listener
+ * just records that the client is broken, so that it is closed rather than pooled again.
+ * Call the returned function before releasing the client.
+ */
+export function watchCheckedOut(client: PoolClient, onError: (error: Error) => void): () => void {
+  client.on("error", onError);
+  return () => client.off("error", onError);
 }
 
 /** LIMIT $n takes NULL as "no limit". */

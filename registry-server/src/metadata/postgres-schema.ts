@@ -11,6 +11,7 @@
 
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
+import { watchCheckedOut } from "./postgres-connection.ts";
 
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
@@ -211,6 +212,8 @@ function checksum(step: string): string {
  */
 export async function migrate(pool: Pool, steps: readonly string[] = MIGRATIONS): Promise<void> {
   const client = await pool.connect();
+  // A connection cut meanwhile fails the statement in flight; unheard, its event would end the process.
+  const unwatch = watchCheckedOut(client, () => undefined);
   try {
     // lock_timeout bounds the wait for the advisory lock as for any other lock.
     await client.query(`SET lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
@@ -219,6 +222,7 @@ export async function migrate(pool: Pool, steps: readonly string[] = MIGRATIONS)
     await applySteps(client, steps);
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
   } finally {
+    unwatch();
     // Closed rather than pooled: whatever went wrong, the session and its lock end here.
     client.release(true);
   }

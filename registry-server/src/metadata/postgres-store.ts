@@ -21,12 +21,26 @@
 //   pause; hand-taken row locks would need every caller's pattern to be known in advance.
 // - Inside a transaction, each write runs under a savepoint: a write that fails (a name taken)
 //   leaves no partial change and does not end the transaction, as in SQLite.
+// - A database that cannot be reached (restarting, failing over, refusing connections) fails
+//   each read and write with MetadataUnavailableError, at once rather than after a wait: the
+//   pool opens a new connection per attempt, so the store works again as soon as the database
+//   answers. A connection cut under a transaction's client only fails that transaction (pg emits
+//   the cut as an event the client must listen to, or the process dies).
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
-import type { MetadataAreas, MetadataStore } from "./metadata-store.ts";
+import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "./metadata-store.ts";
 import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
-import { createPool, Db, isConnectionFailure, isRetryable, type PoolOptions, type Run } from "./postgres-connection.ts";
+import {
+  createPool,
+  Db,
+  isConnectionFailure,
+  isRetryable,
+  unreachableReason,
+  watchCheckedOut,
+  type PoolOptions,
+  type Run,
+} from "./postgres-connection.ts";
 import { memberArea, projectArea, userArea } from "./postgres-identity.ts";
 import { manifestArea, tagArea } from "./postgres-manifests.ts";
 import { registryArea } from "./postgres-registries.ts";
@@ -35,8 +49,16 @@ import { migrate } from "./postgres-schema.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
+export interface PostgresStore extends MetadataStore {
+  /**
+   * Resolves when the database answers a statement within `timeoutMs`; rejects otherwise, with
+   * MetadataUnavailableError when it cannot be reached (the health check's question).
+   */
+  ping(timeoutMs: number): Promise<void>;
+}
+
 /** Opens a pool to the database and migrates its schema (waiting for another replica's migration). */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<MetadataStore> {
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   if (!Number.isInteger(options.maxConnections) || options.maxConnections < 2) {
     // One connection writes; reads made meanwhile (even from inside a transaction) need another.
     throw new Error("the PostgreSQL metadata store needs at least 2 connections");
@@ -84,7 +106,7 @@ type Attempt<T> = { readonly value: T } | { readonly retry: unknown };
 
 const SAVEPOINT = "airlock_write";
 
-class PostgresMetadataStore implements MetadataStore {
+class PostgresMetadataStore implements PostgresStore {
   readonly blobs: MetadataAreas["blobs"];
   readonly uploads: MetadataAreas["uploads"];
   readonly manifests: MetadataAreas["manifests"];
@@ -108,7 +130,7 @@ class PostgresMetadataStore implements MetadataStore {
     this.pool = pool;
     const areas = bindAreas(
       (query) => this.read(query),
-      (query) => this.queueWrite(() => this.withRetries((db) => query(db))),
+      (query) => reportFailure(this.queueWrite(() => this.withRetries((db) => query(db)))),
     );
     this.blobs = areas.blobs;
     this.uploads = areas.uploads;
@@ -124,7 +146,7 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
-    return this.queueWrite(() =>
+    const result = this.queueWrite(() =>
       this.withRetries((db, transaction) => {
         let writing: Promise<unknown> = Promise.resolve();
         const run: Run = async (query) => {
@@ -140,6 +162,19 @@ class PostgresMetadataStore implements MetadataStore {
         return this.currentTransaction.run(transaction, () => work(bindAreas(run, write)));
       }),
     );
+    return reportFailure(result);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MetadataUnavailableError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.read((db) => db.count("SELECT 1 AS n")), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -151,7 +186,7 @@ class PostgresMetadataStore implements MetadataStore {
       try {
         return await query(new Db(this.pool));
       } catch (error) {
-        if (!isConnectionFailure(error) || attempt >= MAX_READ_ATTEMPTS) throw error;
+        if (!isConnectionFailure(error) || attempt >= MAX_READ_ATTEMPTS) throw reported(error);
       }
     }
   }
@@ -188,6 +223,9 @@ class PostgresMetadataStore implements MetadataStore {
       if (isRetryable(error)) transaction.lostRace = true;
     });
     let broken: Error | undefined;
+    const unwatch = watchCheckedOut(client, (error) => {
+      broken ??= error;
+    });
     try {
       try {
         await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
@@ -220,10 +258,11 @@ class PostgresMetadataStore implements MetadataStore {
         // outcome unknown (the connection dropped): reported, never retried.
         if (isRetryable(error)) return { retry: error };
         broken = error instanceof Error ? error : new Error(String(error));
-        throw error;
+        throw reported(error, { outcomeUnknown: true });
       }
       return { value };
     } finally {
+      unwatch();
       // A client whose state is unknown is closed rather than handed to the next query.
       client.release(broken);
     }
@@ -236,6 +275,25 @@ class PostgresMetadataStore implements MetadataStore {
       await this.pool.end();
     })();
     return this.closing;
+  }
+}
+
+/**
+ * `error` as the store reports it: a MetadataUnavailableError when the database failed rather
+ * than the statement (the cause keeps pg's error for the logs), otherwise `error` itself.
+ */
+function reported(error: unknown, options: { outcomeUnknown?: boolean } = {}): unknown {
+  if (error instanceof MetadataUnavailableError) return error;
+  const reason = unreachableReason(error);
+  return reason === undefined ? error : new MetadataUnavailableError(reason, { cause: error, ...options });
+}
+
+/** Rejects as `reported` says: the writes' and transactions' failures, wherever they arose. */
+async function reportFailure<T>(result: Promise<T>): Promise<T> {
+  try {
+    return await result;
+  } catch (error) {
+    throw reported(error);
   }
 }
 

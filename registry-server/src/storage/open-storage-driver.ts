@@ -2,11 +2,11 @@
 // set, otherwise the filesystem under dataDir. The rest of the registry sees a StorageDriver and a
 // health check, whichever it is.
 
-import { mkdir, readFile } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { access, mkdir, readFile } from "node:fs/promises";
 import * as path from "node:path";
-import type { HealthCheck } from "../api/system-routes.ts";
-import { storageHealthCheck } from "../api/system-routes.ts";
 import type { ServerConfig } from "../config.ts";
+import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import { FilesystemDriver } from "./filesystem-driver.ts";
 import { createS3Client } from "./s3-client.ts";
@@ -31,8 +31,20 @@ export async function openStorageDriver(config: ServerConfig, log: Logger): Prom
   await mkdir(root, { recursive: true, mode: 0o700 });
   return {
     driver: new FilesystemDriver(root),
-    healthCheck: storageHealthCheck(config.dataDir),
+    healthCheck: directoryHealthCheck(config.dataDir),
     close: async () => undefined,
+  };
+}
+
+/** The data directory must exist and be writable. */
+function directoryHealthCheck(dataDir: string): HealthCheck {
+  return async () => {
+    try {
+      await access(dataDir, fsConstants.W_OK);
+      return { name: "storage", status: "healthy" };
+    } catch (err) {
+      return { name: "storage", status: "unhealthy", error: (err as NodeJS.ErrnoException).code ?? "unavailable" };
+    }
   };
 }
 
