@@ -35,11 +35,15 @@ export class BlobStore {
     const wanted = range ?? { offset: 0, length: blob.size };
     const [only] = blob.parts;
     if (blob.parts.length === 1 && only) return this.driver.read(only.path, range);
-    const slices = sliceParts(blob.parts, wanted);
+    const [first, ...rest] = sliceParts(blob.parts, wanted);
     const driver = this.driver;
+    // The first part is opened here, before any byte goes out: a storage that cannot serve fails
+    // the request with its own error rather than cutting a response already started.
+    const opened = first && (await driver.read(first.path, first.range));
     return Readable.from(
       (async function* () {
-        for (const slice of slices) yield* await driver.read(slice.path, slice.range);
+        if (opened) yield* opened;
+        for (const slice of rest) yield* await driver.read(slice.path, slice.range);
       })(),
       { objectMode: false },
     );

@@ -71,6 +71,12 @@ export function addBlobRoutes(
     try {
       await blobs.send(blob, range, res);
     } catch (err) {
+      if (!res.headersSent && !res.destroyed) {
+        // Nothing went out (the storage failed before the first byte): the error answers in the
+        // error format (503 when the storage is unavailable), without this blob's headers.
+        for (const name of BLOB_HEADERS) res.removeHeader(name);
+        throw err;
+      }
       // The status line is out: a client gone midway only gets a cut connection.
       ctx.log.warn({ err: { message: (err as Error).message }, digest }, "blob download interrupted");
       res.destroy();
@@ -105,6 +111,16 @@ async function sendLive(ctx: RequestContext, source: Extract<BlobSource, { kind:
     res.destroy();
   }
 }
+
+/** What writeBlobHeaders sets, taken back when the bytes cannot be sent after all. */
+const BLOB_HEADERS = [
+  "Docker-Content-Digest",
+  "ETag",
+  "Accept-Ranges",
+  "Content-Type",
+  "Content-Range",
+  "Content-Length",
+];
 
 function writeBlobHeaders(
   res: import("node:http").ServerResponse,

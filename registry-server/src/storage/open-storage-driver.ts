@@ -12,7 +12,7 @@ import { FilesystemDriver } from "./filesystem-driver.ts";
 import { createS3Client } from "./s3-client.ts";
 import { S3Driver } from "./s3-driver.ts";
 import type { S3StorageConfig } from "./storage-config.ts";
-import type { StorageDriver } from "./storage-driver.ts";
+import { StorageUnavailableError, type StorageDriver } from "./storage-driver.ts";
 
 export interface OpenedStorage {
   readonly driver: StorageDriver;
@@ -88,11 +88,18 @@ async function openS3(s3: S3StorageConfig, log: Logger): Promise<OpenedStorage> 
   return {
     driver,
     healthCheck: async () => {
+      const deadline = AbortSignal.timeout(BUCKET_CHECK_TIMEOUT_MS);
       try {
-        await driver.checkBucket(AbortSignal.timeout(BUCKET_CHECK_TIMEOUT_MS));
+        await driver.checkBucket(deadline);
         return { name: "storage", status: "healthy" };
       } catch (error) {
-        return { name: "storage", status: "unhealthy", error: errorName(error) };
+        // How it is unavailable ("unreachable (ECONNREFUSED)"), or the refusal's name (NoSuchBucket).
+        const reason = deadline.aborted
+          ? `no answer within ${BUCKET_CHECK_TIMEOUT_MS} ms`
+          : error instanceof StorageUnavailableError
+            ? error.reason
+            : errorName(error);
+        return { name: "storage", status: "unhealthy", error: reason };
       }
     },
     close: async () => client.destroy(),

@@ -7,6 +7,10 @@
 //
 // Reads stream the response body as it arrives; a range becomes a ranged GetObject, checked
 // against the size S3 reports in Content-Range.
+//
+// An S3 that cannot serve for now (down, cut off, 5xx, throttling) fails a call with
+// StorageUnavailableError, as s3-failures.ts decides; a refusal (no bucket, access denied) is
+// passed on as the SDK reports it.
 
 import {
   DeleteObjectCommand,
@@ -19,6 +23,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
+import { s3BodyFailure, s3Call, s3Failure } from "./s3-failures.ts";
 import { uploadObject, MIN_PART_BYTES, type UploadOptions } from "./s3-upload.ts";
 import {
   assertValidPath,
@@ -76,7 +81,7 @@ export class S3Driver implements StorageDriver {
       maxConcurrentParts: this.#options.maxConcurrentParts,
       onAbortFailure: (uploadId, error) => this.#options.onAbortFailure?.(key, uploadId, error),
     };
-    return uploadObject({ client: this.#client, bucket: this.bucket, key }, body, options);
+    return s3Call(uploadObject({ client: this.#client, bucket: this.bucket, key }, body, options));
   }
 
   async writeBytes(path: string, data: Uint8Array): Promise<void> {
@@ -126,11 +131,15 @@ export class S3Driver implements StorageDriver {
     }
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      // Leaving the loop destroys the body: never buffer more than was allowed.
-      if (total > maxBytes) throw new ObjectTooLargeError(path, maxBytes);
-      chunks.push(chunk);
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        // Leaving the loop destroys the body: never buffer more than was allowed.
+        if (total > maxBytes) throw new ObjectTooLargeError(path, maxBytes);
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      throw s3BodyFailure(error);
     }
     return Buffer.concat(chunks, total);
   }
@@ -142,7 +151,7 @@ export class S3Driver implements StorageDriver {
       return { path, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw s3Failure(error);
     }
   }
 
@@ -152,7 +161,7 @@ export class S3Driver implements StorageDriver {
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(path) }));
     } catch (error) {
       // S3 itself answers 204 for a missing key; some compatible servers answer 404.
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(error)) throw s3Failure(error);
     }
   }
 
@@ -163,13 +172,15 @@ export class S3Driver implements StorageDriver {
     let token: string | undefined;
     // Each round reads one page; a token seen twice (a broken server) ends it with an error.
     for (;;) {
-      const page = await this.#client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: keyPrefix,
-          MaxKeys: LIST_PAGE_KEYS,
-          ...(token !== undefined && { ContinuationToken: token }),
-        }),
+      const page = await s3Call(
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: keyPrefix,
+            MaxKeys: LIST_PAGE_KEYS,
+            ...(token !== undefined && { ContinuationToken: token }),
+          }),
+        ),
       );
       for (const object of page.Contents ?? []) {
         const path = object.Key?.slice(this.#keyPrefix.length);
@@ -184,9 +195,14 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  /** Whether the bucket can be reached with these credentials (HeadBucket). */
+  /**
+   * Whether the bucket can be reached with these credentials (HeadBucket): rejects with
+   * StorageUnavailableError when S3 cannot serve, with the SDK's error when it refuses.
+   */
   async checkBucket(signal?: AbortSignal): Promise<void> {
-    await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), { ...(signal && { abortSignal: signal }) });
+    await s3Call(
+      this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), { ...(signal && { abortSignal: signal }) }),
+    );
   }
 
   /** GetObject, a missing key becoming ObjectNotFoundError. */
@@ -201,7 +217,7 @@ export class S3Driver implements StorageDriver {
       );
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(path);
-      throw error;
+      throw s3Failure(error);
     }
   }
 

@@ -7,11 +7,15 @@
 //     its parts (kept by the metadata store);
 //   - reads may ask for a byte range;
 //   - paths are relative, "/"-separated, made of [A-Za-z0-9._-] segments; drivers refuse
-//     anything else (no "..", no leading "/", no empty segment).
+//     anything else (no "..", no leading "/", no empty segment);
+//   - a backend that cannot be reached for now (refused or cut connections, timeouts, its own
+//     5xx and throttling) fails the call with StorageUnavailableError, which clients are told to
+//     retry; any other failure is passed on as it is.
 //
 // Every backend runs the shared contract suite in test/contracts/storage-driver-contract.ts.
 
 import type { Readable, Writable } from "node:stream";
+import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 
 export interface ObjectInfo {
   /** The object's path, as given to the driver. */
@@ -105,6 +109,14 @@ export class InvalidRangeError extends Error {
     this.path = path;
     this.range = range;
     this.size = size;
+  }
+}
+
+/** The backend cannot serve for now (see the contract above); `reason` names how, briefly. */
+export class StorageUnavailableError extends DependencyUnavailableError {
+  override name = "StorageUnavailableError";
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super("storage", reason, `the blob storage is unavailable (${reason})`, options);
   }
 }
 
