@@ -178,6 +178,16 @@ const fileConfigSchema = z.strictObject({
         .min(0.01)
         .max(24 * 30)
         .default(24),
+      /**
+       * The largest archive one import (POST /api/v2.0/projects/{p}/imports) takes, in bytes,
+       * as sent and once decompressed: a gzip bomb stops here. 32 GiB by default.
+       */
+      maxImportBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .max(16 * 1024 ** 4)
+        .default(32 * 1024 ** 3),
     })
     .prefault({}),
   /** Where blobs live: `storage.s3` for an S3 bucket, the filesystem under dataDir otherwise. */
@@ -220,7 +230,12 @@ export interface ServerConfig {
   admin: { username: string; passwordHash?: string; password?: string };
   logLevel: (typeof LOG_LEVELS)[number];
   token: { realm?: string; service: string; ttlSeconds: number };
-  limits: { maxManifestBytes: number; uploadIdleHours: number };
+  limits: {
+    maxManifestBytes: number;
+    uploadIdleHours: number;
+    /** The largest import, as sent and decompressed; 32 GiB when absent. */
+    maxImportBytes?: number;
+  };
   mirror: { defaultProject?: string; namespaces: Record<string, string>; hosts: Record<string, string> };
   /** Egress to upstream registries (proxy cache, pings, health checks). */
   upstream: UpstreamConfig;
@@ -448,7 +463,11 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ttlSeconds: merged.token.ttlSeconds,
       ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
     },
-    limits: { maxManifestBytes: merged.limits.maxManifestBytes, uploadIdleHours: merged.limits.uploadIdleHours },
+    limits: {
+      maxManifestBytes: merged.limits.maxManifestBytes,
+      uploadIdleHours: merged.limits.uploadIdleHours,
+      maxImportBytes: merged.limits.maxImportBytes,
+    },
     mirror: {
       ...(merged.mirror.defaultProject !== undefined && { defaultProject: merged.mirror.defaultProject }),
       namespaces: merged.mirror.namespaces,

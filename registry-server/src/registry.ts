@@ -155,7 +155,16 @@ export async function startRegistry(
   addRegistryRoutes(router, { store: metadata, access, endpoints, onChange: (id) => upstreams.health.checkSoon(id) });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
-  addImportRoutes(router, { metadata, blobs, manifests, driver, log, access, audit });
+  addImportRoutes(router, {
+    metadata,
+    blobs,
+    manifests,
+    driver,
+    log,
+    access,
+    audit,
+    ...(config.limits.maxImportBytes !== undefined && { limits: { maxImportBytes: config.limits.maxImportBytes } }),
+  });
   // Harbor's order of components: core, database, …, storage.
   const healthChecks = [...(databaseHealth ? [databaseHealth] : []), storage.healthCheck];
   addSystemRoutes(router, healthChecks, { version: VERSION, storageProvider: driver.name });

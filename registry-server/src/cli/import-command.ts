@@ -4,6 +4,9 @@
 // after an interruption sends only what is missing; uploads carry their digest, which the
 // registry verifies; manifests go last, children first. `--via-api` instead sends the whole
 // file to the import API, which reads it as a stream (for the server to do the work).
+// Exit status: 0 imported, 1 failed, 2 usage, 3 refused for a limit (the archive is larger than the
+// registry takes in one import, its metadata larger than a manifest may be, or the project's
+// quota has no room): running it again as it is fails again.
 
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -12,6 +15,7 @@ import { request, Agent } from "undici";
 import { neededBlobs, planImport, sparseIndexRefusal } from "../transfer/archive-plan.ts";
 import { PlanError, type ImportNaming, type ImportPlan } from "../transfer/archive-types.ts";
 import { FileArchive } from "../transfer/file-archive.ts";
+import { OversizedEntryError } from "../transfer/import-limits.ts";
 import { TarFormatError } from "../transfer/tar-format.ts";
 import {
   apiError,
@@ -38,7 +42,18 @@ Blobs the registry already has are not sent again: run it again after an interru
   --username NAME            (or AIRLOCK_USERNAME; default admin)
   --password-file FILE       (or AIRLOCK_PASSWORD)
   --ca-file FILE             CA certificate to trust for the registry
+
+Exit status: 0 imported, 1 failed, 2 usage error, 3 refused for a limit (import size, metadata
+size or the project's quota): the same archive will be refused again.
 `;
+
+/** The registry or the archive's own sizes refuse this import: exit status 3. */
+class LimitRefusal extends PushError {
+  override name = "LimitRefusal";
+}
+
+/** Harbor's wording of a quota refusal, on /v2 and the import API alike. */
+const QUOTA_REFUSAL = /will exceed the configured upper limit/;
 
 /** Writes progress lines (stderr) and the summary (stdout). */
 export interface CommandOutput {
@@ -226,9 +241,10 @@ async function postArchive(
     };
     if (reply.statusCode !== 200) {
       const first = json.errors?.[0];
-      throw new PushError(
-        `the import API refused the archive: ${first ? `${first.code}: ${first.message}` : `HTTP ${reply.statusCode}`}`,
-      );
+      const message = `the import API refused the archive: ${first ? `${first.code}: ${first.message}` : `HTTP ${reply.statusCode}`}`;
+      const overLimit =
+        reply.statusCode === 413 || (reply.statusCode === 403 && QUOTA_REFUSAL.test(first?.message ?? ""));
+      throw overLimit ? new LimitRefusal(message) : new PushError(message);
     }
     for (const image of json.images ?? []) {
       out.progress.write(`imported ${image.source} as ${image.repository}:${image.tags.join(",")} ${image.digest}\n`);
@@ -278,6 +294,14 @@ export async function importCommand(args: string[], out: CommandOutput): Promise
     }
     return 0;
   } catch (err) {
+    if (
+      err instanceof OversizedEntryError ||
+      err instanceof LimitRefusal ||
+      (err instanceof PushError && QUOTA_REFUSAL.test(err.message))
+    ) {
+      out.progress.write(`airlock-registry import: ${err.message}\n`);
+      return 3;
+    }
     if (
       err instanceof PlanError ||
       err instanceof TarFormatError ||

@@ -38,6 +38,9 @@ export const HARBOR_ERRORS = {
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PRECONDITION: 412,
+  // Not among Harbor's codes (it has no request it refuses for size): an import larger than
+  // limits.maxImportBytes, or an archive entry larger than a manifest may be.
+  PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,

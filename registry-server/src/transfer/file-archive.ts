@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import { digestOf, parseDigest } from "../content/digest.ts";
 import type { ArchiveContents } from "./archive-types.ts";
 import { digestOfPath } from "./bundle-format.ts";
+import { OversizedEntryError } from "./import-limits.ts";
 import { readAt, scanTarFile, type TarFileEntry } from "./tar-file.ts";
 import { TarFormatError } from "./tar-format.ts";
 
@@ -67,9 +68,12 @@ export class FileArchive implements ArchiveContents {
     return this.entry(name)?.size;
   }
 
+  /** A small file's bytes; OversizedEntryError when it is larger than `maxBytes` (not "absent"). */
   async read(name: string, maxBytes: number): Promise<Buffer | undefined> {
     const entry = this.entry(name);
-    if (!entry || entry.size > maxBytes) return undefined;
+    if (!entry) return undefined;
+    // Refused from the size its header gives: a 1 GiB index.json is never read into memory.
+    if (entry.size > maxBytes) throw new OversizedEntryError(name, entry.size, maxBytes);
     const data = await readAt(this.handle, entry.offset, entry.size);
     const named = digestOfPath(name);
     const parsed = named === undefined ? undefined : parseDigest(named);

@@ -14,6 +14,7 @@ import type { BlobPart } from "../metadata/metadata-store.ts";
 import type { StorageDriver } from "../storage/storage-driver.ts";
 import { PlanError, type ArchiveContents } from "./archive-types.ts";
 import { digestOfPath } from "./bundle-format.ts";
+import { OversizedEntryError } from "./import-limits.ts";
 import type { TarEntry } from "./tar-reader.ts";
 
 /** Thrown by reads of a file the stream has not delivered yet. */
@@ -120,13 +121,17 @@ export class StagedArchive implements ArchiveContents {
     return file;
   }
 
+  /** A small file's bytes; OversizedEntryError when it is larger than `maxBytes` (not "absent"). */
   async read(name: string, maxBytes: number): Promise<Buffer | undefined> {
     const file = this.resolve(name);
     const held = this.memory.get(file);
-    if (held) return held.length <= maxBytes ? held : undefined;
+    if (held) {
+      if (held.length > maxBytes) throw new OversizedEntryError(name, held.length, maxBytes);
+      return held;
+    }
     const staged = this.staged.get(file);
     if (staged) {
-      if (staged.size > maxBytes) return undefined;
+      if (staged.size > maxBytes) throw new OversizedEntryError(name, staged.size, maxBytes);
       const chunks: Buffer[] = [];
       for (const part of staged.parts) chunks.push(await this.driver.readBytes(part.path, maxBytes));
       return Buffer.concat(chunks);

@@ -5,6 +5,9 @@
 // other order (skopeo's, `docker save`) are staged and sorted out at the end. Manifests are
 // stored last, children first, each only once everything it references is there: an archive
 // that turns out corrupt halfway leaves no manifest, only verified blobs a rerun will skip.
+// What the archive may make the server read and write is bounded as it streams (import-limits.ts):
+// its decompressed size, each metadata entry's size (refused from its header), and what it writes
+// against the project's remaining quota (reserved from each entry's header before writing).
 
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
@@ -24,6 +27,7 @@ import {
   type PlannedBlob,
 } from "./archive-types.ts";
 import { digestOfPath, INDEX_FILE } from "./bundle-format.ts";
+import { checkEntrySize, ImportBudget, metadataLimit, type ImportLimits } from "./import-limits.ts";
 import { CorruptArchiveError, NotYetSeen, StagedArchive } from "./staged-archive.ts";
 import { readEntry, readTar, type TarEntry } from "./tar-reader.ts";
 
@@ -33,7 +37,12 @@ export interface ImportDeps {
   readonly manifests: ManifestService;
   readonly driver: StorageDriver;
   readonly log: Logger;
+  /** The largest archive taken; DEFAULT_IMPORT_LIMITS when not given. */
+  readonly limits?: ImportLimits;
 }
+
+/** limits.maxImportBytes's default: 32 GiB of archive, decompressed. */
+export const DEFAULT_IMPORT_LIMITS: ImportLimits = { maxImportBytes: 32 * 1024 * 1024 * 1024 };
 
 export interface ImportSummary {
   readonly format: ImportPlan["format"];
@@ -66,6 +75,7 @@ class StreamImport {
   private needed = new Map<string, Needed>();
   private waitingFor: string | undefined;
   private readonly handled = new Set<string>();
+  private budget = new ImportBudget(0);
   stored = 0;
   skipped = 0;
   bytesStored = 0;
@@ -79,8 +89,14 @@ class StreamImport {
 
   async run(source: AsyncIterable<Buffer>): Promise<ImportSummary> {
     try {
-      for await (const entry of readTar(source)) {
+      this.budget = new ImportBudget(
+        (this.deps.limits ?? DEFAULT_IMPORT_LIMITS).maxImportBytes,
+        await this.remainingQuota(),
+      );
+      for await (const entry of readTar(this.budget.meter(source))) {
         this.bytesRead += entry.size;
+        // The archive's declared size: an entry that would take it past the limit is not read.
+        this.budget.declare(entry.size);
         if (entry.type === "symlink" || entry.type === "hardlink") this.archive.link(entry);
         else if (entry.type === "file") await this.accept(entry);
       }
@@ -139,6 +155,19 @@ class StreamImport {
     }
   }
 
+  /** The project's quota and what it uses now, when it has one. */
+  private async remainingQuota(): Promise<{ limit: number; used: number } | undefined> {
+    const project = await this.deps.metadata.projects.getByName(this.naming.project);
+    if (!project || project.storageLimit < 0) return undefined;
+    return { limit: project.storageLimit, used: await this.deps.metadata.projects.storageUsed(project.name) };
+  }
+
+  /** Stages a file in storage, once the quota has room for it. */
+  private async stage(entry: TarEntry): Promise<void> {
+    this.budget.reserve(entry.size);
+    await this.archive.stage(entry);
+  }
+
   /** Whether a file may be kept in memory: small, and within the budget of the whole import. */
   private fits(size: number, limit: number): boolean {
     return size <= limit && this.archive.memoryBytes + size <= MEMORY_BUDGET;
@@ -147,11 +176,13 @@ class StreamImport {
   private async accept(entry: TarEntry): Promise<void> {
     const digest = digestOfPath(entry.name);
     if (digest === undefined) {
+      // A 1 GiB index.json is refused here, from its header, not staged.
+      checkEntrySize(entry.name, entry.size, metadataLimit(entry.name));
       // docker save: configs and manifest.json in memory, layer tars staged with their digest.
       if (TOP_LEVEL_SMALL.test(entry.name) && this.fits(entry.size, MAX_MANIFEST_BYTES)) {
         this.archive.keep(entry.name, await readEntry(entry));
       } else {
-        await this.archive.stage(entry);
+        await this.stage(entry);
       }
       return;
     }
@@ -159,6 +190,8 @@ class StreamImport {
     // delivered every manifest, and one attempt at the plan settles where everything goes.
     const small = this.fits(entry.size, SMALL_FILE_BYTES);
     if (!this.plan && !small) await this.tryPlan();
+    // The manifest the plan waits for (index.json names it) is refused from its header when too large.
+    if (!this.plan && entry.name === this.waitingFor) checkEntrySize(entry.name, entry.size, MAX_MANIFEST_BYTES);
     if (this.plan) {
       const need = this.needed.get(digest);
       if (need && !this.handled.has(digest)) await this.direct(entry, need);
@@ -166,7 +199,7 @@ class StreamImport {
       return;
     }
     if (small) this.archive.keep(entry.name, await readEntry(entry));
-    else await this.archive.stage(entry);
+    else await this.stage(entry);
   }
 
   /** Repositories that still lack the blob, and whether the project holds it anywhere. */
@@ -204,6 +237,7 @@ class StreamImport {
       await this.link(missing, need.digest);
     } else {
       const [first, ...others] = missing as [string, ...string[]];
+      this.budget.reserve(entry.size);
       try {
         await this.deps.blobs.write(first, digest, Readable.from(entry.body), entry.size);
       } catch (err) {
@@ -237,6 +271,7 @@ class StreamImport {
     if (known) {
       await this.link(missing, need.digest);
     } else if (content.kind === "memory") {
+      this.budget.reserve(content.data.length);
       await this.deps.blobs.writeBytes(first, need.digest, content.data);
       this.bytesStored += need.size;
     } else {
@@ -253,7 +288,10 @@ function corrupt(name: string): CorruptArchiveError {
   return new CorruptArchiveError(`${name} does not match its digest: the archive is corrupt`);
 }
 
-/** Imports an archive read from `source`; PlanError and CorruptArchiveError say what is wrong. */
+/**
+ * Imports an archive read from `source`; PlanError and CorruptArchiveError say what is wrong,
+ * ImportTooLargeError, OversizedEntryError and ImportOverQuotaError which limit it went past.
+ */
 export async function importArchive(
   deps: ImportDeps,
   source: AsyncIterable<Buffer>,
