@@ -2,7 +2,10 @@
 # Builds the Go tools the tests drive from their modules through the Go module proxy, once per
 # machine, into the cache, and links them into .tools/bin of this checkout: the clients crane,
 # oras and regctl; versitygw, the S3 server (posix backend) the S3 storage driver is tested on;
-# kubectl-validate, which checks rendered Kubernetes manifests offline against the schemas it embeds.
+# kubectl-validate, which checks rendered Kubernetes manifests offline against the schemas it embeds;
+# oci-conformance, the OCI distribution-spec conformance suite (a main package since it moved off
+# Ginkgo: `go build`, as its README says, rather than the deprecated `go test -c`), run against the
+# server by registry-server/test/distribution/conformance-suite.test.ts.
 # Usage: go-tools.sh [name…]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -15,10 +18,12 @@ TOOLS=(
   "regctl github.com/regclient/regclient v0.11.7 github.com/regclient/regclient/cmd/regctl"
   "kubectl-validate sigs.k8s.io/kubectl-validate v0.0.4 sigs.k8s.io/kubectl-validate"
   "versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw"
+  # The proxy serves this module at this pseudo-version only (the older ones are refused).
+  "oci-conformance github.com/opencontainers/distribution-spec/conformance v0.0.0-20260831232431-97274622c111 github.com/opencontainers/distribution-spec/conformance"
 )
 
 go=$(find_go)
-[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate): install Go 1.21+"
+[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate, oci-conformance): install Go 1.24+"
 
 mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
 wanted=" $* "
@@ -29,7 +34,10 @@ for entry in "${TOOLS[@]}"; do
   if [ ! -x "$binary" ]; then
     log "building $name $version from $module (Go module proxy)"
     started=$SECONDS
-    go_build_main "$go" "$module" "$version" "$package" "$binary" || die "could not build $name from $module@$version"
+    # The suite reports the version it was built from (its main.Version; no VCS stamp in a module build).
+    ldflags=""
+    [ "$name" != oci-conformance ] || ldflags="-X main.Version=$version"
+    GO_BUILD_LDFLAGS=$ldflags go_build_main "$go" "$module" "$version" "$package" "$binary" || die "could not build $name from $module@$version"
     log "built $name in $((SECONDS - started))s"
   fi
   ln -sfn "$binary" "$AIRLOCK_TOOLS_DIR/bin/$name"
