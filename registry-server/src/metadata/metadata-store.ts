@@ -2,7 +2,8 @@
 // bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
 // live in the storage driver; everything else lives here.
 // It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts
-// and the upstream registry endpoints of registry-store.ts.
+// the upstream registry endpoints of registry-store.ts and the management API's view of the
+// content (ids, descriptions, listings) of artifact-store.ts.
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -15,6 +16,7 @@
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
 
 import { DependencyUnavailableError } from "../dependency-unavailable.ts";
+import type { ArtifactMetadata } from "./artifact-store.ts";
 import type { IdentityAreas } from "./identity-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
 
@@ -63,6 +65,11 @@ export interface ManifestRecord {
   readonly subject?: string;
   /** The manifest's own annotations, copied into referrers descriptors. */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * The media type of an image manifest's config (what Harbor reports as the artifact's media
+   * type, and types it by); undefined for an index.
+   */
+  readonly configMediaType?: string;
   readonly createdAt: Date;
 }
 
@@ -201,6 +208,7 @@ export interface MetadataAreas extends IdentityAreas {
   readonly manifests: ManifestMetadata;
   readonly tags: TagMetadata;
   readonly repositories: RepositoryMetadata;
+  readonly artifacts: ArtifactMetadata;
   readonly registries: RegistryMetadata;
 }
 

@@ -15,9 +15,11 @@ interface ManifestRow {
   subject: string | null;
   annotations: Record<string, string> | null;
   created_at: Date;
+  config_media_type: string | null;
 }
 
-const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, subject, annotations, created_at";
+const MANIFEST_COLUMNS =
+  "repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type";
 
 function toManifest(row: ManifestRow): ManifestRecord {
   return {
@@ -28,6 +30,7 @@ function toManifest(row: ManifestRow): ManifestRecord {
     ...(row.artifact_type !== null && { artifactType: row.artifact_type }),
     ...(row.subject !== null && { subject: row.subject }),
     ...(row.annotations !== null && { annotations: row.annotations }),
+    ...(row.config_media_type !== null && { configMediaType: row.config_media_type }),
     createdAt: row.created_at,
   };
 }
@@ -61,10 +64,11 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
         );
         // An upsert: deleting and inserting again would take the manifest's tags with it.
         await db.run(
-          `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8)
+          `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9)
              ON CONFLICT (repository, digest) DO UPDATE SET
                media_type = excluded.media_type, size = excluded.size, artifact_type = excluded.artifact_type,
-               subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at`,
+               subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at,
+               config_media_type = excluded.config_media_type`,
           record.repository,
           record.digest,
           record.mediaType,
@@ -73,6 +77,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
           record.subject ?? null,
           record.annotations ? JSON.stringify(record.annotations) : null,
           record.createdAt,
+          record.configMediaType ?? null,
         );
         await db.run(
           "DELETE FROM manifest_blob_refs WHERE repository = $1 AND manifest_digest = $2",

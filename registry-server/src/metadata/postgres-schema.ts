@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { watchCheckedOut } from "./postgres-connection.ts";
+import { ARTIFACT_IDS_STEP } from "./postgres-artifacts.ts";
 
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
@@ -188,6 +189,8 @@ export const MIGRATIONS: readonly string[] = [
     CHECK ((credential_type IS NULL) = (access_key IS NULL) AND (access_key IS NULL) = (sealed_secret IS NULL))
   );
   `,
+  // Ids for repositories, manifests and tags; repository descriptions (postgres-artifacts.ts).
+  ARTIFACT_IDS_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

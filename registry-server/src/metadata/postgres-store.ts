@@ -1,7 +1,7 @@
 // The PostgreSQL metadata store, for scale-out: several replicas share one database. The areas'
 // queries live in postgres-content.ts, postgres-manifests.ts, postgres-identity.ts,
-// postgres-robots.ts and postgres-registries.ts; the schema in postgres-schema.ts. This module
-// decides where each query runs.
+// postgres-robots.ts, postgres-registries.ts and postgres-artifacts.ts; the schema in
+// postgres-schema.ts. This module decides where each query runs.
 //
 // - Reads outside transactions go to any pooled connection, as single statements in autocommit
 //   (READ COMMITTED): they see the last committed state, never an open transaction's writes.
@@ -30,6 +30,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
 import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "./metadata-store.ts";
+import { artifactArea } from "./postgres-artifacts.ts";
 import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
 import {
   createPool,
@@ -86,6 +87,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     robots: robotArea(read, write),
     audit: auditArea(read, write),
     registries: registryArea(read, write),
+    artifacts: artifactArea(read, write),
   };
 }
 
@@ -118,6 +120,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly robots: MetadataAreas["robots"];
   readonly audit: MetadataAreas["audit"];
   readonly registries: MetadataAreas["registries"];
+  readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -143,6 +146,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.robots = areas.robots;
     this.audit = areas.audit;
     this.registries = areas.registries;
+    this.artifacts = areas.artifacts;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

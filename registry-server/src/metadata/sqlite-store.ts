@@ -28,13 +28,14 @@ import type {
 } from "./metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
 import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-registries.ts";
+import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./sqlite-artifacts.ts";
 import { StatementCache } from "./sqlite-statements.ts";
 
 /**
  * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never
  * edit a released one. Times are integers (ms since the epoch); JSON columns hold text.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE repositories (
     name TEXT PRIMARY KEY,
@@ -190,6 +191,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Upstream registry endpoints (queries in sqlite-registries.ts).
   REGISTRIES_SCHEMA,
+  // Ids for repositories, manifests and tags; repository descriptions (sqlite-artifacts.ts).
+  ARTIFACT_IDS_SCHEMA,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
@@ -234,21 +237,36 @@ function migrate(db: DatabaseSync, file: string): void {
   if (userVersion() > MIGRATIONS.length) {
     throw new Error(`${file}: schema version ${userVersion()} is newer than this server's (${MIGRATIONS.length})`);
   }
-  while (userVersion() < MIGRATIONS.length) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      // Read again under the write lock: another process may have migrated meanwhile.
-      const version = userVersion();
-      const step = MIGRATIONS[version];
-      if (step !== undefined) {
-        db.exec(step);
-        db.exec(`PRAGMA user_version = ${version + 1}`);
+  if (userVersion() === MIGRATIONS.length) return;
+  // A step may rebuild a table others reference (SQLite cannot alter a column's kind): SQLite's
+  // procedure turns foreign keys off around it (the pragma is ignored inside a transaction) and
+  // checks them before the step commits, so that a rebuild cannot leave a dangling reference.
+  db.exec("PRAGMA foreign_keys = OFF");
+  try {
+    while (userVersion() < MIGRATIONS.length) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        // Read again under the write lock: another process may have migrated meanwhile.
+        const version = userVersion();
+        const step = MIGRATIONS[version];
+        if (step !== undefined) {
+          db.exec(step);
+          const dangling = db.prepare("PRAGMA foreign_key_check").all();
+          if (dangling.length > 0) {
+            throw new Error(
+              `${file}: schema step ${version + 1} leaves references dangling: ${JSON.stringify(dangling.slice(0, 5))}`,
+            );
+          }
+          db.exec(`PRAGMA user_version = ${version + 1}`);
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
       }
-      db.exec("COMMIT");
-    } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw error;
     }
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
   }
 }
 
@@ -278,6 +296,7 @@ interface ManifestRow {
   subject: string | null;
   annotations: string | null;
   created_at: number;
+  config_media_type: string | null;
 }
 
 interface TagRow {
@@ -289,7 +308,8 @@ interface TagRow {
 
 const BLOB_COLUMNS = "digest, size, parts, created_at";
 const UPLOAD_COLUMNS = "id, repository, algorithm, size, parts, created_at, updated_at";
-const MANIFEST_COLUMNS = "repository, digest, media_type, size, artifact_type, subject, annotations, created_at";
+const MANIFEST_COLUMNS =
+  "repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type";
 
 /**
  * The store's queries on one connection, synchronous. Statements are prepared once per
@@ -300,10 +320,13 @@ class Queries extends StatementCache {
   readonly identity: IdentityQueries;
   /** The registries area's queries, on the same connection. */
   readonly registries: RegistryQueries;
+  /** The artifacts area's queries, on the same connection. */
+  readonly artifacts: ArtifactQueries;
 
   constructor(db: DatabaseSync) {
     super(db);
     this.registries = new RegistryQueries(db);
+    this.artifacts = new ArtifactQueries(db);
     this.identity = new IdentityQueries(db);
   }
 
@@ -420,10 +443,11 @@ class Queries extends StatementCache {
     // An upsert, not INSERT OR REPLACE: replacing deletes the row first, and the cascade would
     // take the manifest's tags with it.
     this.run(
-      `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (repository, digest) DO UPDATE SET
            media_type = excluded.media_type, size = excluded.size, artifact_type = excluded.artifact_type,
-           subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at`,
+           subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at,
+           config_media_type = excluded.config_media_type`,
       record.repository,
       record.digest,
       record.mediaType,
@@ -432,6 +456,7 @@ class Queries extends StatementCache {
       record.subject ?? null,
       record.annotations ? JSON.stringify(record.annotations) : null,
       record.createdAt.getTime(),
+      record.configMediaType ?? null,
     );
     this.run(
       "DELETE FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
@@ -690,6 +715,7 @@ function toManifest(row: ManifestRow): ManifestRecord {
     ...(row.artifact_type !== null && { artifactType: row.artifact_type }),
     ...(row.subject !== null && { subject: row.subject }),
     ...(row.annotations !== null && { annotations: JSON.parse(row.annotations) as Record<string, string> }),
+    ...(row.config_media_type !== null && { configMediaType: row.config_media_type }),
     createdAt: new Date(row.created_at),
   };
 }
@@ -747,6 +773,10 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       (query) => read((q) => query(q.registries)),
       (query) => write((q) => query(q.registries)),
     ),
+    artifacts: bindArtifactArea(
+      (query) => read((q) => query(q.artifacts)),
+      (query) => write((q) => query(q.artifacts)),
+    ),
   };
 }
 
@@ -776,6 +806,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly robots: MetadataAreas["robots"];
   readonly audit: MetadataAreas["audit"];
   readonly registries: MetadataAreas["registries"];
+  readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly reader: Queries;
   private readonly writer: Queries;
@@ -804,6 +835,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.robots = areas.robots;
     this.audit = areas.audit;
     this.registries = areas.registries;
+    this.artifacts = areas.artifacts;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

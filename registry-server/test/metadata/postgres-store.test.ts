@@ -12,6 +12,7 @@ import { openPostgresStore } from "../../src/metadata/postgres-store.ts";
 import { identityStoreContract } from "../contracts/identity-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
+import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -40,6 +41,7 @@ async function openContractStore(): Promise<ContractStore> {
 metadataStoreContract("postgres", openContractStore);
 identityStoreContract("postgres", openContractStore);
 registryStoreContract("postgres", openContractStore);
+artifactStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {

@@ -12,6 +12,7 @@ import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
 import { identityStoreContract } from "../contracts/identity-store-contract.ts";
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
+import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -51,6 +52,7 @@ async function openContractStore(): Promise<ContractStore> {
 metadataStoreContract("sqlite", openContractStore);
 identityStoreContract("sqlite", openContractStore);
 registryStoreContract("sqlite", openContractStore);
+artifactStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
