@@ -6,6 +6,7 @@ import type { IncomingMessage } from "node:http";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
 import { HarborError, RegistryError } from "../http/errors.ts";
 import { ROLES, type IdentityAreas, type ProjectRecord, type RoleId } from "../metadata/identity-store.ts";
+import { publicAllows, roleAllows, robotAllows, type ProjectAction, type ProjectResource } from "./project-rbac.ts";
 
 export type AuthenticateBasic = (req: IncomingMessage) => Promise<Principal | undefined | "invalid">;
 
@@ -57,6 +58,41 @@ export class ApiAccess {
     return principal.level === "system"
       ? principal.permissions.some((p) => p.namespace === "*" || p.namespace === project.name)
       : principal.projectId === project.id;
+  }
+
+  /**
+   * Whether the caller may act on a resource of the project by Harbor's policy table: the
+   * administrator always; anyone for a public project's reads; a user by their role; a robot by
+   * its permissions.
+   */
+  async can(
+    principal: Principal | undefined,
+    project: ProjectRecord,
+    resource: ProjectResource,
+    action: ProjectAction,
+  ): Promise<boolean> {
+    if (isSysadmin(principal)) return true;
+    if (project.metadata["public"] === "true" && publicAllows(resource, action)) return true;
+    if (principal?.kind === "user") {
+      const role = await this.identity.members.roleOf(project.id, principal.userId);
+      return role !== undefined && roleAllows(role, resource, action);
+    }
+    if (principal?.kind !== "robot") return false;
+    const ownsProject = principal.level === "system" || principal.projectId === project.id;
+    return ownsProject && robotAllows(principal.permissions, project.name, resource, action);
+  }
+
+  /** Refuses unless the caller may act on the resource (see `can`): 401 anonymous, 403 otherwise. */
+  async requirePermission(
+    req: IncomingMessage,
+    project: ProjectRecord,
+    resource: ProjectResource,
+    action: ProjectAction,
+  ): Promise<Principal | undefined> {
+    const principal = await this.caller(req);
+    if (await this.can(principal, project, resource, action)) return principal;
+    if (!principal) throw new HarborError("UNAUTHORIZED", "authentication required");
+    throw new HarborError("FORBIDDEN", `forbidden: no ${action} permission on ${resource} in project ${project.name}`);
   }
 
   /** Refuses unless the caller holds one of `roles` in the project: 401 anonymous, 403 otherwise. */

@@ -1,0 +1,206 @@
+// Harbor's artifacts API under a repository: list (page, page_size, q, sort, with_tag,
+// with_accessory…), get and delete by reference (a digest or a tag), and the additions (build
+// history, chart files; vulnerabilities, empty until scanning exists). An artifact is a manifest
+// of the repository; artifact-view.ts builds its JSON. Deleting goes through the same domain
+// code as /v2's DELETE (content/manifest-service.ts): tags go with it, the blobs it alone used
+// leave the project's quota, and an artifact an index needs is refused (412, as Harbor).
+
+import type { BlobStore } from "../content/blob-store.ts";
+import { parseDigest } from "../content/digest.ts";
+import type { ManifestService } from "../content/manifest-service.ts";
+import { HarborError, RegistryError } from "../http/errors.ts";
+import { sendJson } from "../http/respond.ts";
+import type { RequestContext, Router } from "../http/router.ts";
+import type { ArtifactRecord } from "../metadata/artifact-store.ts";
+import type { ProjectRecord } from "../metadata/identity-store.ts";
+import type { MetadataStore } from "../metadata/metadata-store.ts";
+import type { ApiAccess } from "./api-access.ts";
+import { additionContent } from "./artifact-additions.ts";
+import type { ArtifactContext, ArtifactOptions, ArtifactView } from "./artifact-view.ts";
+import type { AuditLog } from "./audit-log.ts";
+import { artifactQuery } from "./content-queries.ts";
+import { ok, paging, setPageHeaders } from "./harbor-http.ts";
+import { pathProject, repositoryName } from "./repository-routes.ts";
+
+const REPOSITORY_PATH = String.raw`^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/repositories\/(?<repository>[^/]+)`;
+const ARTIFACTS = new RegExp(`${REPOSITORY_PATH}\\/artifacts\\/?$`);
+const ARTIFACT = new RegExp(`${REPOSITORY_PATH}\\/artifacts\\/(?<reference>[^/]+)$`);
+const ADDITION = new RegExp(`${REPOSITORY_PATH}\\/artifacts\\/(?<reference>[^/]+)\\/additions\\/(?<addition>[^/]+)$`);
+
+export interface ArtifactRouteDeps {
+  store: MetadataStore;
+  access: ApiAccess;
+  audit: AuditLog;
+  manifests: ManifestService;
+  blobs: BlobStore;
+  view: ArtifactView;
+}
+
+/** A boolean query parameter as go-openapi reads one; absent gives `fallback`. */
+export function flag(url: URL, name: string, fallback: boolean): boolean {
+  const value = url.searchParams.get(name);
+  if (value === null || value === "") return fallback;
+  if (["true", "1", "yes", "y", "on"].includes(value.toLowerCase())) return true;
+  if (["false", "0", "no", "n", "off"].includes(value.toLowerCase())) return false;
+  throw new HarborError("BAD_REQUEST", `${name} must be true or false`);
+}
+
+/** What an artifact listing or get shows: Harbor's defaults, tags and accessories included. */
+function artifactOptions(url: URL): ArtifactOptions {
+  // with_label, with_scan_overview, with_sbom_overview, with_signature, with_immutable_status and
+  // the X-Accept-Vulnerabilities header are accepted: there are no labels nor scans to show yet.
+  for (const name of [
+    "with_label",
+    "with_scan_overview",
+    "with_sbom_overview",
+    "with_signature",
+    "with_immutable_status",
+  ]) {
+    flag(url, name, false);
+  }
+  return { withTag: flag(url, "with_tag", true), withAccessory: flag(url, "with_accessory", true) };
+}
+
+/** The repository of the path with the ids artifact JSON needs; undefined when there is none. */
+export async function artifactContext(
+  store: MetadataStore,
+  project: ProjectRecord,
+  param: string | undefined,
+): Promise<ArtifactContext | undefined> {
+  const name = repositoryName(project, param);
+  const repository = await store.artifacts.repository(name);
+  return (
+    repository && { projectId: project.id, projectName: project.name, repositoryId: repository.id, repository: name }
+  );
+}
+
+/**
+ * The artifact a `{reference}` names: a digest (when it parses as one) or a tag, as Harbor's
+ * controller reads it. Absent, or in no repository: 404 with Harbor's message.
+ */
+export async function resolveArtifact(
+  store: MetadataStore,
+  repository: string,
+  param: string | undefined,
+): Promise<ArtifactRecord> {
+  let reference = param ?? "";
+  try {
+    reference = decodeURIComponent(reference);
+  } catch {
+    // Left as it is: it names nothing, and the lookup says so.
+  }
+  const digest = parseDigest(reference);
+  if (typeof digest !== "string") {
+    const found = await store.artifacts.artifact(repository, digest.text);
+    if (!found) throw new HarborError("NOT_FOUND", `artifact ${repository}@${reference} not found`);
+    return found;
+  }
+  const tag = await store.tags.get(repository, reference);
+  const found = tag && (await store.artifacts.artifact(repository, tag.digest));
+  if (!found) throw new HarborError("NOT_FOUND", `artifact ${repository}:${reference} not found`);
+  return found;
+}
+
+/** The repository of the path, which must exist (404 otherwise). */
+export async function contextOrNotFound(
+  ctx: RequestContext,
+  store: MetadataStore,
+  project: ProjectRecord,
+): Promise<ArtifactContext> {
+  const context = await artifactContext(store, project, ctx.params["repository"]);
+  if (!context) {
+    throw new HarborError("NOT_FOUND", `repository ${repositoryName(project, ctx.params["repository"])} not found`);
+  }
+  return context;
+}
+
+export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void {
+  const { store, access, audit, manifests, blobs, view } = deps;
+
+  router.add("artifact_list", "GET", ARTIFACTS, async (ctx) => {
+    const project = await pathProject(ctx, deps);
+    await access.requirePermission(ctx.req, project, "artifact", "list");
+    const options = artifactOptions(ctx.url);
+    const page = paging(ctx.url);
+    const context = await artifactContext(store, project, ctx.params["repository"]);
+    // As Harbor: a repository that does not exist lists no artifacts.
+    if (!context) {
+      artifactQuery(ctx.url, { projectId: project.id, repositoryId: 0, repository: "" });
+      setPageHeaders(ctx.res, ctx.url, page, 0);
+      sendJson(ctx.res, 200, []);
+      return;
+    }
+    const listing = await store.artifacts.artifacts(context.repository, artifactQuery(ctx.url, context), page);
+    setPageHeaders(ctx.res, ctx.url, page, listing.total);
+    const body = [];
+    for (const record of listing.items) {
+      const json = await view.json(context, record, options);
+      if (json) body.push(json);
+    }
+    sendJson(ctx.res, 200, body);
+  });
+
+  router.add("artifact_get", "GET", ARTIFACT, async (ctx) => {
+    const project = await pathProject(ctx, deps);
+    await access.requirePermission(ctx.req, project, "artifact", "read");
+    const options = artifactOptions(ctx.url);
+    const context = await contextOrNotFound(ctx, store, project);
+    const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
+    const json = await view.json(context, record, options);
+    if (!json) throw new HarborError("NOT_FOUND", `artifact ${context.repository}@${record.digest} not found`);
+    sendJson(ctx.res, 200, json);
+  });
+
+  router.add("artifact_delete", "DELETE", ARTIFACT, async (ctx) => {
+    const project = await pathProject(ctx, deps);
+    const caller = await access.requirePermission(ctx.req, project, "artifact", "delete");
+    const context = await contextOrNotFound(ctx, store, project);
+    const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
+    const digest = parseDigest(record.digest);
+    if (typeof digest === "string") throw new Error(`stored digest ${record.digest} does not parse`);
+    let success = false;
+    try {
+      await manifests.delete(context.repository, { kind: "digest", digest });
+      success = true;
+    } catch (err) {
+      throw harborError(err, context.repository, record.digest);
+    } finally {
+      audit.record({
+        username: caller?.username ?? "anonymous",
+        resource: `${context.repository}@${record.digest}`,
+        resourceType: "artifact",
+        operation: "delete",
+        success,
+        project: project.name,
+      });
+    }
+    ok(ctx.res);
+  });
+
+  router.add("artifact_addition", "GET", ADDITION, async (ctx) => {
+    const project = await pathProject(ctx, deps);
+    await access.requirePermission(ctx.req, project, "artifact-addition", "read");
+    const context = await contextOrNotFound(ctx, store, project);
+    const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
+    const name = decodeURIComponent(ctx.params["addition"] ?? "");
+    // Harbor answers the scan reports it has, by mime type: none until scanning exists.
+    const addition =
+      name.toLowerCase() === "vulnerabilities"
+        ? { contentType: "application/json", body: Buffer.from("{}") }
+        : await additionContent({ view, blobs }, context.repository, record, name);
+    ctx.res.statusCode = 200;
+    ctx.res.setHeader("Content-Type", addition.contentType);
+    ctx.res.setHeader("Content-Length", addition.body.length);
+    ctx.res.end(addition.body);
+  });
+}
+
+/** The domain's refusal of a delete in Harbor's terms. */
+function harborError(err: unknown, repository: string, digest: string): unknown {
+  if (!(err instanceof RegistryError)) return err;
+  if (err.status === 412) return new HarborError("PRECONDITION", err.message);
+  if (err.code === "MANIFEST_UNKNOWN" || err.code === "NAME_UNKNOWN") {
+    return new HarborError("NOT_FOUND", `artifact ${repository}@${digest} not found`);
+  }
+  return err;
+}

@@ -1,0 +1,81 @@
+// Harbor's project permissions for the content of a project (repositories, artifacts, tags), as
+// its RBAC policy table gives them (src/common/rbac/project/rbac_role.go and the policies every
+// caller holds on a public project): which role may do what, and how a robot's permission list
+// grants the same. Pure functions over the caller's role or permissions; api-access.ts applies
+// them to a request.
+
+import { ROLES, type RobotPermission, type RoleId } from "../metadata/identity-store.ts";
+
+/** The resources of Harbor's policy table this registry has routes for. */
+export type ProjectResource = "repository" | "artifact" | "tag" | "artifact-addition" | "accessory";
+export type ProjectAction = "list" | "read" | "create" | "update" | "delete";
+
+type Policy = `${ProjectResource}:${ProjectAction}`;
+
+const READ: readonly Policy[] = [
+  "repository:list",
+  "repository:read",
+  "artifact:list",
+  "artifact:read",
+  "artifact-addition:read",
+  "tag:list",
+  "accessory:list",
+];
+
+const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
+  [ROLES.projectAdmin]: new Set([
+    ...READ,
+    "repository:update",
+    "repository:delete",
+    "artifact:delete",
+    "tag:create",
+    "tag:delete",
+  ]),
+  [ROLES.maintainer]: new Set([
+    ...READ,
+    "repository:update",
+    "repository:delete",
+    "artifact:delete",
+    "tag:create",
+    "tag:delete",
+  ]),
+  // Developers describe repositories and add tags, but delete nothing.
+  [ROLES.developer]: new Set([...READ, "repository:update", "tag:create"]),
+  [ROLES.guest]: new Set(READ),
+  // A limited guest lists repositories without reading one.
+  [ROLES.limitedGuest]: new Set(READ.filter((policy) => policy !== "repository:read")),
+};
+
+/** What anyone, anonymous callers included, may do in a public project. */
+const PUBLIC_POLICIES: ReadonlySet<Policy> = new Set(READ.filter((policy) => policy !== "repository:read"));
+
+export function roleAllows(role: RoleId, resource: ProjectResource, action: ProjectAction): boolean {
+  return ROLE_POLICIES[role].has(`${resource}:${action}`);
+}
+
+export function publicAllows(resource: ProjectResource, action: ProjectAction): boolean {
+  return PUBLIC_POLICIES.has(`${resource}:${action}`);
+}
+
+/**
+ * Whether a robot's permissions grant the action in the project: an entry of kind "project" for
+ * the project (or "*") with that resource and action, not denied. Robots are given Harbor's
+ * resource names, so a robot made for Harbor works here unchanged.
+ */
+export function robotAllows(
+  permissions: readonly RobotPermission[],
+  project: string,
+  resource: ProjectResource,
+  action: ProjectAction,
+): boolean {
+  let allowed = false;
+  for (const permission of permissions) {
+    if (permission.kind !== "project" || (permission.namespace !== project && permission.namespace !== "*")) continue;
+    for (const access of permission.access) {
+      if (access.resource !== resource || access.action !== action) continue;
+      if (access.effect === "deny") return false;
+      allowed = true;
+    }
+  }
+  return allowed;
+}
