@@ -228,19 +228,26 @@ export const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOu
       ...robotBody(inputs),
       ...(inputs.secret !== undefined && { secret: inputs.secret }),
     });
-    const fullName = inputs.project === undefined ? `robot$${inputs.name}` : `robot$${inputs.project}+${inputs.name}`;
+    // The registry names it <robot_name_prefix><project>+<name>; the prefix is robot$ unless an
+    // administrator changed it, so an existing robot is recognised by what follows the prefix.
+    const suffix = inputs.project === undefined ? inputs.name : `${inputs.project}+${inputs.name}`;
+    const fullName = `robot$${suffix}`;
     if (reply.status === 409 && inputs.adopt) {
       const list = expectStatus(
-        await apiRequest(inputs.connection, "GET", `/robots?q=name%3D${encodeURIComponent(fullName)}&page_size=100`),
+        await apiRequest(
+          inputs.connection,
+          "GET",
+          `/robots?q=${encodeURIComponent(`name=~${suffix}`)}&page=0&page_size=0`,
+        ),
         "adopting the robot",
         200,
       );
       const found = (list.body as Array<{ id: number; name: string; expires_at: number }>).find(
-        (r) => r.name === fullName,
+        (r) => r.name.endsWith(suffix) && !r.name.slice(0, -suffix.length).includes("+"),
       );
       if (!found) throw new Error(`robot ${fullName} conflicts but cannot be found`);
       expectStatus(
-        await apiRequest(inputs.connection, "PUT", `/robots/${found.id}`, { ...robotBody(inputs), name: fullName }),
+        await apiRequest(inputs.connection, "PUT", `/robots/${found.id}`, { ...robotBody(inputs), name: found.name }),
         "adopting the robot",
         200,
       );
@@ -252,7 +259,7 @@ export const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOu
       ).body as { expires_at: number };
       return {
         id: String(found.id),
-        outs: { ...inputs, robotId: found.id, fullName, robotSecret, expiresAt: live.expires_at },
+        outs: { ...inputs, robotId: found.id, fullName: found.name, robotSecret, expiresAt: live.expires_at },
       };
     }
     const what = `creating robot ${fullName}${reply.status === 409 ? " (it exists: set adopt to take it over)" : ""}`;
@@ -273,6 +280,7 @@ export const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOu
     const reply = await apiRequest(props.connection, "GET", `/robots/${id}`);
     if (reply.status === 404) return { id: "", props };
     const live = expectStatus(reply, `reading robot ${props.fullName}`, 200).body as {
+      name: string;
       description: string;
       duration: number;
       disable: boolean;
@@ -286,10 +294,11 @@ export const robotProvider: pulumi.dynamic.ResourceProvider<RobotInputs, RobotOu
       disabled: live.disable,
       permissions: normalisePermissions(live.permissions),
     };
-    const { robotId, fullName, robotSecret } = props;
+    const { robotId, robotSecret } = props;
+    // The name clients log in with follows the registry's robot name prefix.
     return {
       id,
-      props: { ...inputs, robotId, fullName, robotSecret, expiresAt: live.expires_at },
+      props: { ...inputs, robotId, fullName: live.name, robotSecret, expiresAt: live.expires_at },
       inputs: readInputs<RobotOutputs>(inputs),
     };
   },

@@ -33,6 +33,18 @@ import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes } from "./api/system-routes.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
+import { addConfigurationRoutes } from "./api/configuration-routes.ts";
+import { addPermissionRoutes } from "./api/permission-routes.ts";
+import { addProjectMetadataRoutes } from "./api/project-metadata-routes.ts";
+import { addPurgeAuditRoutes } from "./api/purge-audit-routes.ts";
+import { addSearchRoutes } from "./api/search-routes.ts";
+import { addStatisticsRoutes } from "./api/statistics-routes.ts";
+import { addUsergroupRoutes } from "./api/usergroup-routes.ts";
+import { auditPurgeJob } from "./audit/audit-purge-job.ts";
+import { probeEndpoint } from "./audit/syslog-forwarder.ts";
+import { JobService } from "./jobs/job-service.ts";
+import { readOnlyGuard } from "./settings/read-only-guard.ts";
+import { SettingsService } from "./settings/system-settings.ts";
 import { BlobStore } from "./content/blob-store.ts";
 import { ConfigReader } from "./content/config-reader.ts";
 import { LocalContent } from "./content/content-source.ts";
@@ -47,7 +59,7 @@ import { addManifestRoutes } from "./distribution/manifest-routes.ts";
 import { addUploadRoutes } from "./distribution/upload-routes.ts";
 import { createRequestListener } from "./http/app.ts";
 import { clientAddressResolver } from "./http/client-address.ts";
-import { RegistryError } from "./http/errors.ts";
+import { HarborError, RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
@@ -75,12 +87,22 @@ export async function startRegistry(
   // Metadata: PostgreSQL shared by replicas (with its health check), or SQLite under dataDir.
   const { store: metadata, healthCheck: databaseHealth } = await openMetadataStore(config, log);
 
+  // System settings changed through the API, shared by replicas through the database.
+  const settings = new SettingsService(metadata.settings, {
+    tokenExpirationMinutes: Math.ceil(config.token.ttlSeconds / 60),
+  });
+
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));
   await ensureAdminAccount(metadata, config.admin.username, passwordHash);
   // The client's address: the peer's, or what a trusted reverse proxy says it saw.
   const clientAddress = clientAddressResolver(config.trustedProxies);
-  const credentials = new CredentialAuthenticator(metadata, new LoginThrottle(DEFAULT_LOGIN_LIMITS));
+  const credentials = new CredentialAuthenticator(
+    metadata,
+    new LoginThrottle(DEFAULT_LOGIN_LIMITS),
+    Date.now,
+    async () => (await settings.current()).robotNamePrefix,
+  );
   /** Basic credentials: the principal, "invalid" when wrong, undefined when absent. */
   const authenticate = async (req: IncomingMessage): Promise<Principal | "invalid" | undefined> => {
     const given = basicCredentials(req);
@@ -112,7 +134,7 @@ export async function startRegistry(
     ...(config.token.realm !== undefined && { realm: config.token.realm }),
   });
 
-  const blobs = new BlobStore(driver, metadata, log);
+  const blobs = new BlobStore(driver, metadata, log, async () => (await settings.current()).quotaPerProjectEnable);
   const uploads = new UploadService(driver, metadata, blobs, log);
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
@@ -134,27 +156,52 @@ export async function startRegistry(
     log,
   });
   const content = proxy.content;
-  const audit = new AuditLog(metadata, log);
+  const audit = new AuditLog(metadata, settings, log);
+  // Background work: one job system, each execution run once across processes and replicas.
+  const jobs = new JobService({ store: metadata, log }).register(auditPurgeJob(metadata));
   const stopUploadExpiry = scheduleUploadExpiry(
     { metadata, blobs, log },
     { maxIdleMs: config.limits.uploadIdleHours * 3_600_000, intervalMs: 10 * 60_000 },
   );
 
-  const router = new Router();
+  const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard, content });
   addBlobRoutes(router, { blobs, content, guard });
   addManifestRoutes(router, { manifests, content, guard, audit });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
-  addTokenRoutes(router, { tokens, authorizer, authenticate: authenticateBasic, service: config.token.service });
+  addTokenRoutes(router, {
+    tokens,
+    authorizer,
+    authenticate: authenticateBasic,
+    service: config.token.service,
+    ttlSeconds: async () => (await settings.current()).tokenExpirationMinutes * 60,
+  });
   const access = new ApiAccess(authenticate, metadata);
-  addProjectRoutes(router, { identity: metadata, access });
+  addProjectRoutes(router, { identity: metadata, access, settings });
+  addProjectMetadataRoutes(router, { identity: metadata, access });
   addMemberRoutes(router, { store: metadata, access });
   addUserRoutes(router, { store: metadata, access });
-  addRobotRoutes(router, { store: metadata, access });
+  addRobotRoutes(router, { store: metadata, access, settings, audit });
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
+  addPurgeAuditRoutes(router, { store: metadata, jobs, access });
+  addConfigurationRoutes(router, {
+    settings,
+    access,
+    audit,
+    checkAuditEndpoint: async (endpoint) => {
+      const reason = await probeEndpoint(endpoint);
+      if (reason !== undefined) {
+        throw new HarborError("BAD_REQUEST", `could not connect to the audit endpoint ${endpoint}: ${reason}`);
+      }
+    },
+  });
+  addPermissionRoutes(router, { store: metadata, access });
+  addUsergroupRoutes(router, { access });
+  addStatisticsRoutes(router, { store: metadata, access });
+  addSearchRoutes(router, { store: metadata, access });
   addRepositoryRoutes(router, { store: metadata, access, audit });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
   const view = new ArtifactView(metadata, new ConfigReader(blobs));
@@ -175,7 +222,11 @@ export async function startRegistry(
   });
   // Harbor's order of components: core, database, …, storage.
   const healthChecks = [...(databaseHealth ? [databaseHealth] : []), storage.healthCheck];
-  addSystemRoutes(router, healthChecks, { version: VERSION, storageProvider: driver.name });
+  addSystemRoutes(router, healthChecks, {
+    version: VERSION,
+    storageProvider: driver.name,
+    settings: () => settings.current(),
+  });
   metrics.addMetricsRoute(router);
 
   const server = await listen(
@@ -183,11 +234,13 @@ export async function startRegistry(
     { ...config.addr, ...(config.tls && { tls: config.tls }), shutdownTimeoutMs: config.shutdownTimeoutMs },
     log,
   );
+  jobs.start();
   return {
     ...server,
     stop: async () => {
       stopUploadExpiry();
       await server.stop();
+      await jobs.stop();
       await upstreams.stop();
       await proxy.close();
       await audit.close();

@@ -44,6 +44,16 @@ export class ApiAccess {
     return principal;
   }
 
+  /**
+   * Harbor's system-level check: the administrator, or a system robot holding `action` on
+   * `resource` in a permission of kind system (`configuration` read, `purge-audit` create…).
+   */
+  async requireSystemAccess(req: IncomingMessage, resource: string, action: string): Promise<Principal> {
+    const principal = await this.requireCaller(req);
+    if (isSysadmin(principal) || holdsSystemPermission(principal, resource, action)) return principal;
+    throw new HarborError("FORBIDDEN", `forbidden: this needs the system administrator or ${action} on ${resource}`);
+  }
+
   /** The caller's role in the project (projectAdmin for the system administrator). */
   async roleIn(principal: Principal | undefined, project: ProjectRecord): Promise<RoleId | undefined> {
     if (isSysadmin(principal)) return ROLES.projectAdmin;
@@ -106,6 +116,19 @@ export class ApiAccess {
       `forbidden: this needs a role of ${roles.join(", ")} in project ${project.name}`,
     );
   }
+}
+
+/** Whether a system robot holds `action` on `resource` in a permission of kind system. */
+export function holdsSystemPermission(principal: Principal, resource: string, action: string): boolean {
+  return (
+    principal.kind === "robot" &&
+    principal.level === "system" &&
+    principal.permissions.some(
+      (p) =>
+        p.kind === "system" &&
+        p.access.some((a) => a.resource === resource && a.action === action && a.effect !== "deny"),
+    )
+  );
 }
 
 /** Roles allowed to administer a project (members, robots, settings). */

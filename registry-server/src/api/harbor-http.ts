@@ -10,32 +10,47 @@ import { HarborError } from "../http/errors.ts";
 export const API_PREFIX = "/api/v2.0";
 const DEFAULT_PAGE_SIZE = 10;
 const MAX_PAGE_SIZE = 100;
+/**
+ * What `page_size=0` (or negative) returns: everything, as Harbor reads it (its clients resolve a
+ * name to an id that way), but never more than this many items in one answer, so that one request
+ * cannot make the server build an unbounded reply. `X-Total-Count` still tells the whole count.
+ */
+export const UNPAGED_LIMIT = 100_000;
 /** Request bodies of the management API are small documents. */
 const MAX_JSON_BYTES = 1024 * 1024;
 
 export interface Paging {
   page: number;
+  /** As asked (after the default and the maximum); 0 when the caller asked for no paging. */
   pageSize: number;
   offset: number;
   limit: number;
 }
 
+/**
+ * `page` and `page_size` as Harbor's handlers read them: absent means page 1 of 10; a page size
+ * of 0 or less means no paging (every item, from the first); a page of 0 or less means the first
+ * page; a page size over 100 is read as 100. Only text that is not an integer is refused.
+ */
 export function paging(url: URL): Paging {
-  const number = (name: string, fallback: number, max: number): number => {
+  const integer = (name: string, fallback: number): number => {
     const text = url.searchParams.get(name);
-    if (text === null || text === "") return fallback;
-    if (!/^\d+$/.test(text) || Number(text) < 1)
-      throw new HarborError("BAD_REQUEST", `${name} must be a positive integer`);
-    return Math.min(Number(text), max);
+    if (text === null || text.trim() === "") return fallback;
+    if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new HarborError("BAD_REQUEST", `${name} must be an integer`);
+    return Number(text);
   };
-  const page = number("page", 1, Number.MAX_SAFE_INTEGER);
-  const pageSize = number("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-  return { page, pageSize, offset: (page - 1) * pageSize, limit: pageSize };
+  const pageSize = integer("page_size", DEFAULT_PAGE_SIZE);
+  if (pageSize <= 0) return { page: 1, pageSize: 0, offset: 0, limit: UNPAGED_LIMIT };
+  const size = Math.min(pageSize, MAX_PAGE_SIZE);
+  const page = Math.min(Math.max(integer("page", 1), 1), Math.floor(Number.MAX_SAFE_INTEGER / size));
+  return { page, pageSize: size, offset: (page - 1) * size, limit: size };
 }
 
 /** `X-Total-Count` and, when there are more pages around, RFC 5988 `Link` like Harbor's. */
 export function setPageHeaders(res: ServerResponse, url: URL, paging: Paging, total: number): void {
   res.setHeader("X-Total-Count", String(total));
+  // Harbor sends no links for an unpaged answer.
+  if (paging.pageSize === 0) return;
   const link = (page: number, rel: string): string => {
     const query = new URLSearchParams(url.searchParams);
     query.set("page", String(page));
@@ -43,45 +58,107 @@ export function setPageHeaders(res: ServerResponse, url: URL, paging: Paging, to
     return `<${url.pathname}?${query.toString()}>; rel="${rel}"`;
   };
   const links: string[] = [];
-  if (paging.page > 1) links.push(link(paging.page - 1, "prev"));
+  if (paging.page > 1 && (paging.page - 1) * paging.pageSize < total) links.push(link(paging.page - 1, "prev"));
   if (paging.page * paging.pageSize < total) links.push(link(paging.page + 1, "next"));
   if (links.length > 0) res.setHeader("Link", links.join(" , "));
 }
 
 export interface QueryTerm {
-  /** The value as written (for a range, the bracketed text). */
+  /** The value as written (for a range or a list, the bracketed text). */
   readonly value: string;
   /** `key=~value`: a substring match. */
   readonly fuzzy: boolean;
   /** `key=[from~to]`, either bound may be empty: only for the keys the caller allows. */
   readonly range?: { readonly from?: string; readonly to?: string };
+  /** `key={a b}` (any of them) or `key=(a b)` (all of them), values without their quotes. */
+  readonly list?: { readonly op: "or" | "and"; readonly values: readonly string[] };
 }
 
 /**
- * Harbor's `q`: comma-separated `key=value` (exact), `key=~value` (substring) or, for the keys in
- * `ranges`, `key=[from~to]`. Other forms (lists, ranges elsewhere) are refused rather than
- * silently ignored.
+ * Go's url.QueryUnescape: `+` is a space and `%XX` a byte; text that is not a valid escape is
+ * left as it was, as Harbor's query builder does when its second unescaping fails.
+ */
+export function queryUnescape(text: string): string {
+  if (!/[%+]/.test(text)) return text;
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Harbor's `q`: comma-separated `key=value` (exact), `key=~value` (substring), `key=[from~to]`
+ * (a range, for the keys in `ranges`), `key={a b}` and `key=(a b)` (lists). As Harbor's query
+ * builder, the value is unescaped once more (clients that encode `q` twice are served), and each
+ * route reads the keys it knows and ignores the others. A term without `=` or with an empty key
+ * is refused, as Harbor refuses it.
  */
 export function parseQuery(url: URL, options: { ranges?: readonly string[] } = {}): Map<string, QueryTerm> {
-  const q = url.searchParams.get("q");
+  const raw = url.searchParams.get("q");
   const terms = new Map<string, QueryTerm>();
-  if (q === null || q.trim() === "") return terms;
+  if (raw === null || raw.trim() === "") return terms;
+  const q = queryUnescape(raw);
   for (const part of q.split(",")) {
     const match = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(~?)(.*?)\s*$/.exec(part);
     const key = match?.[1];
-    if (!key) throw new HarborError("BAD_REQUEST", `invalid query term ${JSON.stringify(part)}`);
+    if (!key) {
+      throw new HarborError(
+        "BAD_REQUEST",
+        `invalid query term ${JSON.stringify(part)}: the query string must contain "=" and the key cannot be empty`,
+      );
+    }
     const value = match[3] ?? "";
+    const fuzzy = match[2] === "~";
     const range = /^\[([^~\]]*)~([^~\]]*)\]$/.exec(value);
-    if (range && match[2] === "" && options.ranges?.includes(key)) {
-      const from = range[1]?.trim();
-      const to = range[2]?.trim();
+    if (range && !fuzzy && options.ranges?.includes(key)) {
+      const from = unquote(range[1] ?? "");
+      const to = unquote(range[2] ?? "");
       terms.set(key, { value, fuzzy: false, range: { ...(from && { from }), ...(to && { to }) } });
       continue;
     }
-    if (/^[[{(]/.test(value)) throw new HarborError("BAD_REQUEST", `unsupported query term ${JSON.stringify(part)}`);
-    terms.set(key, { value, fuzzy: match[2] === "~" });
+    if (!fuzzy && value.startsWith("[") && !range) {
+      throw new HarborError("BAD_REQUEST", `invalid query string value: ${value}: a range is [min~max]`);
+    }
+    const list = /^([{(])(.*)([})])$/.exec(value);
+    if (!fuzzy && /^[{(]/.test(value) && !(list && (list[1] === "{") === (list[3] === "}"))) {
+      throw new HarborError("BAD_REQUEST", `invalid query string value: ${value}: a list is {a b} or (a b)`);
+    }
+    if (list && !fuzzy) {
+      const values = (list[2] ?? "").split(" ").map(unquote).filter(Boolean);
+      terms.set(key, { value, fuzzy: false, list: { op: list[1] === "{" ? "or" : "and", values } });
+      continue;
+    }
+    // Harbor's escape for a value that starts with a pattern character: `\[literal`.
+    terms.set(key, { value: value.startsWith("\\") ? value.slice(1) : value, fuzzy });
   }
   return terms;
+}
+
+/** A list value without its surrounding quotes, as Harbor's parser reads `"a"` and `'a'`. */
+function unquote(text: string): string {
+  return text.trim().replace(/^["']+|["']+$/g, "");
+}
+
+/**
+ * Whether a value satisfies a term, as Harbor's database query would: exact, fuzzy (substring,
+ * ignoring case), or-list (any value), and-list and ranges (never, for a single text value).
+ */
+export function termMatches(term: QueryTerm, value: string): boolean {
+  if (term.range) return false;
+  if (term.list) return term.list.op === "or" ? term.list.values.includes(value) : false;
+  return term.fuzzy ? value.toLowerCase().includes(term.value.toLowerCase()) : value === term.value;
+}
+
+/**
+ * The values an exact or list term accepts: `key=a` gives ["a"], `key={a b}` gives ["a", "b"];
+ * undefined when the term is absent, fuzzy, a range, or an and-list (which routes cannot match
+ * on one field).
+ */
+export function anyOf(term: QueryTerm | undefined): readonly string[] | undefined {
+  if (!term || term.fuzzy || term.range) return undefined;
+  if (term.list) return term.list.op === "or" ? term.list.values : undefined;
+  return [term.value];
 }
 
 /** A time in a `q` range, as Harbor's clients write it ("2024-01-31 23:59:59", UTC) or RFC 3339. */

@@ -14,13 +14,21 @@ import { readJson } from "./harbor-http.ts";
 import { visibleProject } from "./project-routes.ts";
 
 const roleId = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]);
+/** Harbor's clients send the member object they do not use as `{}`: it means "not given". */
+const absentWhenEmpty = (value: unknown): unknown =>
+  value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0
+    ? undefined
+    : value;
 const memberSchema = z.object({
   role_id: roleId,
-  member_user: z
-    .object({ user_id: z.number().int().positive().optional(), username: z.string().min(1).optional() })
-    .refine((u) => u.user_id !== undefined || u.username !== undefined, "user_id or username is required")
-    .optional(),
-  member_group: z.unknown().optional(),
+  member_user: z.preprocess(
+    absentWhenEmpty,
+    z
+      .object({ user_id: z.number().int().positive().optional(), username: z.string().min(1).optional() })
+      .refine((u) => u.user_id !== undefined || u.username !== undefined, "user_id or username is required")
+      .optional(),
+  ),
+  member_group: z.preprocess(absentWhenEmpty, z.unknown().optional()),
 });
 const roleSchema = z.object({ role_id: roleId });
 
@@ -68,10 +76,11 @@ export function addMemberRoutes(router: Router, deps: { store: MetadataStore; ac
       throw new HarborError("BAD_REQUEST", "group members are not supported: add users");
     }
     const wanted = body.member_user;
+    if (!wanted) throw new HarborError("BAD_REQUEST", "invalid member_user: a user_id or username is required");
     const user =
-      wanted?.user_id !== undefined
+      wanted.user_id !== undefined
         ? await store.users.get(wanted.user_id)
-        : await store.users.getByName(wanted?.username ?? "");
+        : await store.users.getByName(wanted.username ?? "");
     if (!user) throw new HarborError("NOT_FOUND", "user not found");
     try {
       const added = await store.members.add(project.id, user.id, body.role_id, new Date());

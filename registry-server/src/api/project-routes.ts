@@ -1,6 +1,9 @@
 // Harbor's projects API: /api/v2.0/projects (list, create, head), /projects/{project_name_or_id}
-// (get, update, delete) and its summary. Metadata values are strings ("true"), as Harbor sends
-// them; `storage_limit` sets the project's quota; `registry_id` marks a proxy-cache project.
+// (get, update, delete), its summary and its metadata (/metadatas). Metadata values are strings
+// ("true"), as Harbor sends them (project-metadata.ts); `storage_limit` sets the quota of a new
+// project (0 or absent: the system default), later changed through /quotas as in Harbor;
+// `registry_id` marks a proxy-cache project. Unknown fields are ignored, as Harbor's decoding
+// ignores them.
 
 import { z } from "zod";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
@@ -9,30 +12,22 @@ import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import { ConflictError, ROLES, type ProjectRecord } from "../metadata/identity-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
-import { ADMIN_ROLES, ANY_ROLE, type ApiAccess } from "./api-access.ts";
-import { created, nameOrId, ok, paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
+import type { SystemSettings } from "../settings/system-settings.ts";
+import { ADMIN_ROLES, ANY_ROLE, holdsSystemPermission, type ApiAccess } from "./api-access.ts";
+import { applicableMetadata, normaliseMetadata } from "./project-metadata.ts";
+import {
+  created,
+  nameOrId,
+  ok,
+  paging,
+  parseQuery,
+  readJson,
+  setPageHeaders,
+  time,
+  UNPAGED_LIMIT,
+} from "./harbor-http.ts";
 
 export const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-const BOOLEAN_STRING = z.enum(["true", "false"]);
-const metadataSchema = z.strictObject({
-  public: BOOLEAN_STRING.optional(),
-  enable_content_trust: BOOLEAN_STRING.optional(),
-  enable_content_trust_cosign: BOOLEAN_STRING.optional(),
-  prevent_vul: BOOLEAN_STRING.optional(),
-  severity: z.enum(["none", "low", "medium", "high", "critical"]).optional(),
-  auto_scan: BOOLEAN_STRING.optional(),
-  auto_sbom_generation: BOOLEAN_STRING.optional(),
-  reuse_sys_cve_allowlist: BOOLEAN_STRING.optional(),
-  retention_id: z.string().regex(/^\d*$/).optional(),
-  proxy_speed_kb: z
-    .string()
-    .regex(/^-?\d+$/)
-    .optional(),
-  max_upstream_conn: z
-    .string()
-    .regex(/^-?\d+$/)
-    .optional(),
-});
 const projectReqSchema = z.object({
   project_name: z
     .string()
@@ -41,8 +36,9 @@ const projectReqSchema = z.object({
     .regex(PROJECT_NAME, "lowercase letters, digits and . _ - separators")
     .optional(),
   public: z.boolean().optional(),
-  metadata: metadataSchema.optional(),
-  storage_limit: z.number().int().min(-1).optional(),
+  // Checked by project-metadata.ts: unknown keys dropped, known ones normalised.
+  metadata: z.unknown().optional(),
+  storage_limit: z.number().int().min(-1).nullish(),
   registry_id: z.number().int().min(1).nullable().optional(),
   cve_allowlist: z.unknown().optional(),
 });
@@ -51,6 +47,12 @@ export interface ProjectRouteDeps {
   identity: MetadataStore;
   access: ApiAccess;
 }
+
+/** What project creation reads of the system settings. */
+type CreationSettings = Pick<
+  SystemSettings,
+  "projectCreationRestriction" | "quotaPerProjectEnable" | "storagePerProject"
+>;
 
 const PROJECTS = /^\/api\/v2\.0\/projects\/?$/;
 const PROJECT = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)$/;
@@ -85,7 +87,7 @@ async function requireProxyRegistry(deps: ProjectRouteDeps, caller: Principal, r
   }
 }
 
-async function projectJson(
+export async function projectJson(
   deps: ProjectRouteDeps,
   project: ProjectRecord,
   caller: Principal | undefined,
@@ -111,8 +113,11 @@ async function projectJson(
   };
 }
 
-export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
-  const { identity, access } = deps;
+export function addProjectRoutes(
+  router: Router,
+  deps: ProjectRouteDeps & { settings: { current(): Promise<CreationSettings> } },
+): void {
+  const { identity, access, settings } = deps;
 
   router.add("project_list", "GET", PROJECTS, async (ctx) => {
     const caller = await access.caller(ctx.req);
@@ -154,12 +159,38 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
 
   router.add("project_create", "POST", PROJECTS, async (ctx) => {
     const caller = await access.requireCaller(ctx.req);
-    if (caller.kind !== "user") throw new HarborError("FORBIDDEN", "robot accounts cannot create projects");
+    const system = await settings.current();
+    // Users may create projects unless only the administrator may; robots only at system level
+    // with the project create permission (their projects belong to the administrator).
+    if (caller.kind === "robot" && !holdsSystemPermission(caller, "project", "create")) {
+      throw new HarborError("FORBIDDEN", "Only system level robot can create project");
+    }
+    if (system.projectCreationRestriction === "adminonly" && !isSysadmin(caller) && caller.kind === "user") {
+      throw new HarborError("FORBIDDEN", "Only system admin can create project");
+    }
     const body = await readJson(ctx.req, projectReqSchema);
     if (!body.project_name) throw new HarborError("BAD_REQUEST", "invalid project_name: required");
     if (body.registry_id != null) await requireProxyRegistry(deps, caller, body.registry_id);
-    const metadata: Record<string, string> = { public: "false", ...body.metadata };
-    if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
+    const given = normaliseMetadata(body.metadata);
+    if (given["retention_id"] !== undefined) {
+      throw new HarborError(
+        "BAD_REQUEST",
+        "the retention_id in the request's payload when creating a project should be omitted, alternatively passing an empty string",
+      );
+    }
+    const metadata: Record<string, string> = {
+      public: "false",
+      ...applicableMetadata(given, body.registry_id != null),
+    };
+    if (body.public != null && given["public"] === undefined) metadata["public"] = String(body.public);
+    // Harbor's rule: the system default unless the administrator gives a limit other than 0;
+    // no limit at all while per-project quotas are off.
+    const storageLimit = !system.quotaPerProjectEnable
+      ? -1
+      : body.storage_limit == null || body.storage_limit === 0 || !isSysadmin(caller)
+        ? system.storagePerProject
+        : body.storage_limit;
+    const ownerId = caller.kind === "user" ? caller.userId : await firstAdministrator();
     const now = new Date();
     let project: ProjectRecord;
     try {
@@ -167,14 +198,14 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
         const made = await tx.projects.create(
           {
             name: body.project_name ?? "",
-            ownerId: caller.userId,
+            ownerId,
             metadata,
-            storageLimit: body.storage_limit ?? -1,
+            storageLimit,
             ...(body.registry_id !== undefined && body.registry_id !== null && { registryId: body.registry_id }),
           },
           now,
         );
-        await tx.members.add(made.id, caller.userId, ROLES.projectAdmin, now);
+        await tx.members.add(made.id, ownerId, ROLES.projectAdmin, now);
         return made;
       });
     } catch (err) {
@@ -184,6 +215,14 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
     }
     created(ctx.res, `/api/v2.0/projects/${project.id}`);
   });
+
+  /** The owner of a project a robot creates: the first administrator, as in Harbor. */
+  async function firstAdministrator(): Promise<number> {
+    const users = await identity.users.list({}, { offset: 0, limit: UNPAGED_LIMIT });
+    const admin = users.items.find((user) => user.sysadmin);
+    if (!admin) throw new HarborError("INTERNAL_SERVER_ERROR", "cannot create project as no system admin found");
+    return admin.id;
+  }
 
   router.add("project_get", "GET", PROJECT, async (ctx) => {
     const { project, caller } = await visibleProject(ctx, deps);
@@ -205,15 +244,23 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
         throw new HarborError("BAD_REQUEST", "a project that is not a proxy cache cannot become one");
       }
     }
-    const metadata: Record<string, string> = { ...project.metadata, ...body.metadata };
-    if (body.public !== undefined && body.metadata?.public === undefined) metadata["public"] = String(body.public);
+    const given = normaliseMetadata(body.metadata);
+    const retentionId = given["retention_id"];
+    if (retentionId !== undefined && retentionId !== project.metadata["retention_id"]) {
+      throw new HarborError(
+        "BAD_REQUEST",
+        "the retention_id in the request's payload when updating a project should be omitted, alternatively passing the one that has already been associated to this project",
+      );
+    }
+    const metadata: Record<string, string> = {
+      ...project.metadata,
+      ...applicableMetadata(given, project.registryId !== undefined),
+    };
+    if (body.public != null && given["public"] === undefined) metadata["public"] = String(body.public);
+    // storage_limit is ignored here, as in Harbor: the quota changes through /quotas.
     await identity.projects.update(
       project.id,
-      {
-        metadata,
-        ...(body.storage_limit !== undefined && { storageLimit: body.storage_limit }),
-        ...(registryId !== undefined && { registryId }),
-      },
+      { metadata, ...(registryId !== undefined && { registryId }) },
       new Date(),
     );
     ok(ctx.res);
@@ -227,6 +274,13 @@ export function addProjectRoutes(router: Router, deps: ProjectRouteDeps): void {
     }
     await identity.projects.delete(project.id);
     ok(ctx.res);
+  });
+
+  // Harbor answers the project's scanner registration; none exists until scanning does, and the
+  // Terraform provider reads 404 as "no scanner".
+  router.add("project_scanner", "GET", /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner$/, async (ctx) => {
+    await visibleProject(ctx, deps);
+    throw new HarborError("NOT_FOUND", "no scanner is registered for this project");
   });
 
   router.add("project_summary", "GET", SUMMARY, async (ctx) => {

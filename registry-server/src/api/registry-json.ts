@@ -11,7 +11,7 @@ import type { RegistryRecord } from "../metadata/registry-store.ts";
 import { defaultUrl } from "../upstream/adapter-catalog.ts";
 import { isUpstreamType } from "../upstream/registry-endpoints.ts";
 import type { UpstreamType } from "../upstream/upstream-registry.ts";
-import type { ApiAccess } from "./api-access.ts";
+import { holdsSystemPermission, type ApiAccess } from "./api-access.ts";
 import { time } from "./harbor-http.ts";
 
 /** What Harbor shows in place of a stored secret; sent back unchanged, it keeps the secret. */
@@ -94,22 +94,14 @@ export function caBundle(value: string | null | undefined): string | null | unde
   return `${blocks.join("\n")}\n`;
 }
 
-/** May the caller read a system robot's way: a `registry` permission of kind system. */
-function robotMayRead(principal: Principal): boolean {
-  return (
-    principal.kind === "robot" &&
-    principal.level === "system" &&
-    principal.permissions.some(
-      (p) =>
-        p.kind === "system" &&
-        p.access.some((a) => a.resource === "registry" && (a.action === "read" || a.action === "list")),
-    )
-  );
-}
-
 /** Reading endpoints is a system permission, as in Harbor: the administrator, or such a robot. */
 export async function requireRegistryReader(access: ApiAccess, req: IncomingMessage): Promise<Principal> {
   const principal = await access.requireCaller(req);
-  if (isSysadmin(principal) || robotMayRead(principal)) return principal;
+  if (
+    isSysadmin(principal) ||
+    holdsSystemPermission(principal, "registry", "read") ||
+    holdsSystemPermission(principal, "registry", "list")
+  )
+    return principal;
   throw new HarborError("FORBIDDEN", "only the system administrator may read registry endpoints");
 }

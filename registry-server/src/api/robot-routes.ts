@@ -19,11 +19,11 @@ import {
   type RobotRecord,
 } from "../metadata/identity-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
+import type { SystemSettings } from "../settings/system-settings.ts";
+import type { AuditLog } from "./audit-log.ts";
 import { ADMIN_ROLES, type ApiAccess } from "./api-access.ts";
 import { paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
 
-/** What "duration 0" means: Harbor's default robot lifetime. */
-const DEFAULT_DURATION_DAYS = 30;
 const DAY_SECONDS = 86_400;
 const SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -75,16 +75,26 @@ const robotUpdateSchema = z.object({
 });
 const robotSecretSchema = z.object({ secret: secretSchema.optional() }).nullable();
 
-export function expiresAt(createdAt: Date, durationDays: number): number {
+/** Unix seconds a robot expires at; `duration` 0 means the system's default lifetime. */
+export function expiresAt(createdAt: Date, durationDays: number, defaultDays: number): number {
   if (durationDays === -1) return -1;
-  const days = durationDays === 0 ? DEFAULT_DURATION_DAYS : durationDays;
+  const days = durationDays === 0 ? defaultDays : durationDays;
   return Math.floor(createdAt.getTime() / 1000) + days * DAY_SECONDS;
 }
 
-function robotJson(robot: RobotRecord): Record<string, unknown> {
+/**
+ * A robot's name as clients see and log in with it: the `robot_name_prefix` setting in front of
+ * the name stored after ROBOT_PREFIX (so that changing the prefix renames every robot, as in
+ * Harbor, without rewriting them).
+ */
+export function robotDisplayName(stored: string, prefix: string): string {
+  return stored.startsWith(ROBOT_PREFIX) ? prefix + stored.slice(ROBOT_PREFIX.length) : stored;
+}
+
+function robotJson(robot: RobotRecord, prefix: string): Record<string, unknown> {
   return {
     id: robot.id,
-    name: robot.name,
+    name: robotDisplayName(robot.name, prefix),
     description: robot.description,
     level: robot.level,
     duration: robot.duration,
@@ -100,13 +110,37 @@ function robotJson(robot: RobotRecord): Record<string, unknown> {
 export interface RobotRouteDeps {
   store: MetadataStore;
   access: ApiAccess;
+  settings: { current(): Promise<Pick<SystemSettings, "robotNamePrefix" | "robotTokenDurationDays">> };
+  audit: AuditLog;
+}
+
+/** The name a robot was created with: what follows `robot$` or `robot$<project>+`. */
+function shortName(robot: RobotRecord): string {
+  const bare = robot.name.slice(ROBOT_PREFIX.length);
+  return robot.level === "project" ? bare.slice(bare.indexOf("+") + 1) : bare;
 }
 
 const ROBOTS = /^\/api\/v2\.0\/robots\/?$/;
 const ROBOT = /^\/api\/v2\.0\/robots\/(?<id>\d+)$/;
 
 export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
-  const { store, access } = deps;
+  const { store, access, settings, audit } = deps;
+
+  /** Records a robot change in the audit log, under its project for a project robot. */
+  function record(caller: Principal, robot: RobotRecord, operation: string, project?: string): void {
+    audit.record({
+      username: caller.username,
+      resource: robot.name,
+      resourceType: "robot",
+      operation,
+      success: true,
+      ...(project !== undefined && { project }),
+    });
+  }
+
+  async function projectName(robot: RobotRecord): Promise<string | undefined> {
+    return robot.projectId === undefined ? undefined : (await store.projects.get(robot.projectId))?.name;
+  }
 
   /** The project of a project robot's permissions; exactly one, naming an existing project. */
   async function robotProject(permissions: readonly RobotPermission[]): Promise<ProjectRecord> {
@@ -146,6 +180,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
     const project = body.level === "project" ? await robotProject(body.permissions) : undefined;
     const name = project ? `${ROBOT_PREFIX}${project.name}+${body.name}` : `${ROBOT_PREFIX}${body.name}`;
     const secret = body.secret ?? generateSecret();
+    const system = await settings.current();
     const now = new Date();
     let robot: RobotRecord;
     try {
@@ -156,7 +191,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
           level: body.level,
           ...(project && { projectId: project.id }),
           duration: body.duration,
-          expiresAt: expiresAt(now, body.duration),
+          expiresAt: expiresAt(now, body.duration, system.robotTokenDurationDays),
           disabled: body.disable,
           secretHash: await hashPassword(secret),
           permissions: body.permissions,
@@ -167,19 +202,11 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
       if (err instanceof ConflictError) throw new HarborError("CONFLICT", `robot ${name} already exists`);
       throw err;
     }
-    await store.audit.append({
-      username: caller.username,
-      resource: name,
-      resourceType: "robot",
-      operation: "create",
-      success: true,
-      ...(project && { projectId: project.id }),
-      opTime: now,
-    });
+    record(caller, robot, "create", project?.name);
     ctx.res.setHeader("Location", `/api/v2.0/robots/${robot.id}`);
     sendJson(ctx.res, 201, {
       id: robot.id,
-      name: robot.name,
+      name: robotDisplayName(robot.name, system.robotNamePrefix),
       secret,
       creation_time: time(robot.createdAt),
       expires_at: robot.expiresAt,
@@ -209,17 +236,27 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
       page,
     );
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
-    sendJson(ctx.res, 200, listing.items.map(robotJson));
+    const { robotNamePrefix } = await settings.current();
+    sendJson(
+      ctx.res,
+      200,
+      listing.items.map((robot) => robotJson(robot, robotNamePrefix)),
+    );
   });
 
   router.add("robot_get", "GET", ROBOT, async (ctx) => {
-    sendJson(ctx.res, 200, robotJson(await existing(ctx)));
+    const robot = await existing(ctx);
+    sendJson(ctx.res, 200, robotJson(robot, (await settings.current()).robotNamePrefix));
   });
 
   router.add("robot_update", "PUT", ROBOT, async (ctx) => {
     const robot = await existing(ctx);
+    const caller = await access.requireCaller(ctx.req);
     const body = await readJson(ctx.req, robotUpdateSchema);
-    if (body.name !== undefined && body.name !== robot.name)
+    const system = await settings.current();
+    // Clients send back the name they read (prefixed), or the short one they created it with.
+    const names = [robot.name, robotDisplayName(robot.name, system.robotNamePrefix), shortName(robot)];
+    if (body.name !== undefined && !names.includes(body.name))
       throw new HarborError("BAD_REQUEST", "a robot cannot be renamed");
     if (body.level !== undefined && body.level !== robot.level)
       throw new HarborError("BAD_REQUEST", "a robot's level cannot change");
@@ -238,10 +275,11 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
         ...(body.disable !== undefined && { disabled: body.disable }),
         ...(body.permissions !== undefined && { permissions: body.permissions }),
         duration,
-        expiresAt: expiresAt(robot.createdAt, duration),
+        expiresAt: expiresAt(robot.createdAt, duration, system.robotTokenDurationDays),
       },
       new Date(),
     );
+    record(caller, robot, "update", await projectName(robot));
     ctx.res.statusCode = 200;
     ctx.res.end();
   });
@@ -258,15 +296,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
     const robot = await existing(ctx);
     const caller = await access.requireCaller(ctx.req);
     await store.robots.delete(robot.id);
-    await store.audit.append({
-      username: caller.username,
-      resource: robot.name,
-      resourceType: "robot",
-      operation: "delete",
-      success: true,
-      ...(robot.projectId !== undefined && { projectId: robot.projectId }),
-      opTime: new Date(),
-    });
+    record(caller, robot, "delete", await projectName(robot));
     ctx.res.statusCode = 200;
     ctx.res.end();
   });

@@ -3,6 +3,7 @@
 // need not parse the body.
 
 import type { ComponentHealth, HealthCheck } from "../health-check.ts";
+import type { SystemSettings } from "../settings/system-settings.ts";
 import { sendJson, sendText } from "../http/respond.ts";
 import type { Router } from "../http/router.ts";
 
@@ -11,25 +12,31 @@ export interface SystemInfo {
   externalUrl?: string;
   version: string;
   storageProvider: string;
+  /** The system settings systeminfo reports (read-only mode, who may create projects, the banner). */
+  settings?: () => Promise<
+    Pick<SystemSettings, "readOnly" | "projectCreationRestriction" | "bannerMessage" | "notificationEnable">
+  >;
 }
 
 export function addSystemRoutes(router: Router, checks: HealthCheck[], info?: SystemInfo): void {
   // Harbor's general information, which clients read before logging in; no authentication.
-  router.add("systeminfo", "GET", /^\/api\/v2\.0\/systeminfo$/, ({ req, res }) => {
+  router.add("systeminfo", "GET", /^\/api\/v2\.0\/systeminfo$/, async ({ req, res }) => {
     const host = req.headers.host ?? "";
+    const settings = await info?.settings?.();
     sendJson(res, 200, {
       current_time: new Date().toISOString(),
       registry_url: info?.externalUrl ? new URL(info.externalUrl).host : host,
       external_url: info?.externalUrl ?? "",
       auth_mode: "db_auth",
       primary_auth_mode: false,
-      project_creation_restriction: "everyone",
+      project_creation_restriction: settings?.projectCreationRestriction ?? "everyone",
       self_registration: false,
       has_ca_root: false,
       harbor_version: `airlock-${info?.version ?? "dev"}`,
       registry_storage_provider_name: info?.storageProvider ?? "filesystem",
-      read_only: false,
-      notification_enable: false,
+      read_only: settings?.readOnly ?? false,
+      notification_enable: settings?.notificationEnable ?? false,
+      banner_message: settings?.bannerMessage ?? "",
     });
   });
 

@@ -11,7 +11,17 @@ import type { RequestContext, Router } from "../http/router.ts";
 import { ConflictError, type UserRecord } from "../metadata/identity-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { ApiAccess } from "./api-access.ts";
-import { created, ok, paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
+import {
+  created,
+  ok,
+  paging,
+  parseQuery,
+  readJson,
+  setPageHeaders,
+  termMatches,
+  time,
+  UNPAGED_LIMIT,
+} from "./harbor-http.ts";
 
 /** Harbor's password rule: 8 to 128 characters with an upper case letter, a lower case letter and a digit. */
 export function isAcceptablePassword(password: string): boolean {
@@ -105,8 +115,23 @@ export function addUserRoutes(router: Router, deps: { store: MetadataStore; acce
   router.add("user_list", "GET", USERS, async (ctx) => {
     await access.requireSysadmin(ctx.req);
     const page = paging(ctx.url);
-    const name = parseQuery(ctx.url).get("username")?.value;
-    const listing = await store.users.list(name ? { username: name } : {}, page);
+    const query = parseQuery(ctx.url);
+    const nameTerm = query.get("username");
+    const emailTerm = query.get("email");
+    let listing: { items: UserRecord[]; total: number };
+    if (!nameTerm && !emailTerm) {
+      listing = await store.users.list({}, page);
+    } else {
+      // Harbor's exact, fuzzy (any case) and list matches; an exact name narrows the look-up first.
+      const exact = nameTerm && !nameTerm.fuzzy && !nameTerm.list && !nameTerm.range;
+      const coarse = exact ? { username: nameTerm.value } : {};
+      const candidates = await store.users.list(coarse, { offset: 0, limit: UNPAGED_LIMIT });
+      const matching = candidates.items.filter(
+        (user) =>
+          (!nameTerm || termMatches(nameTerm, user.username)) && (!emailTerm || termMatches(emailTerm, user.email)),
+      );
+      listing = { items: matching.slice(page.offset, page.offset + page.limit), total: matching.length };
+    }
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
     sendJson(ctx.res, 200, listing.items.map(userJson));
   });

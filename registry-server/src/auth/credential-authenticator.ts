@@ -1,4 +1,5 @@
-// Checks basic credentials against local users and robot accounts (names starting "robot$").
+// Checks basic credentials against local users and robot accounts (names starting with the robot
+// name prefix: `robot$` unless the administrator changed the `robot_name_prefix` setting).
 // Passwords and robot secrets are stored as slow scrypt hashes; to keep registry requests fast,
 // a verified pair is remembered for a few minutes together with the hash it matched, so a
 // changed password or a refreshed robot secret invalidates it at once. Disabled or expired
@@ -39,14 +40,19 @@ export class CredentialAuthenticator {
   /** Hashed against when the name is unknown, so timing does not reveal which names exist. */
   private readonly decoy: Promise<string>;
 
+  /** The prefix robots log in with (the `robot_name_prefix` setting); stored names use ROBOT_PREFIX. */
+  private readonly robotPrefix: () => Promise<string>;
+
   constructor(
     identity: Pick<IdentityAreas, "users" | "robots">,
     throttle: LoginThrottle,
     now: () => number = Date.now,
+    robotPrefix: () => Promise<string> = async () => ROBOT_PREFIX,
   ) {
     this.identity = identity;
     this.throttle = throttle;
     this.now = now;
+    this.robotPrefix = robotPrefix;
     this.decoy = hashPassword("decoy password nobody has");
   }
 
@@ -55,8 +61,9 @@ export class CredentialAuthenticator {
     const retryAfterSeconds = this.throttle.retryAfterSeconds(address, credentials.username);
     if (retryAfterSeconds > 0) return { outcome: "throttled", retryAfterSeconds };
 
-    const principal = credentials.username.startsWith(ROBOT_PREFIX)
-      ? await this.robot(credentials)
+    const prefix = await this.robotPrefix();
+    const principal = credentials.username.startsWith(prefix)
+      ? await this.robot({ ...credentials, username: ROBOT_PREFIX + credentials.username.slice(prefix.length) })
       : await this.user(credentials);
     if (principal) {
       this.throttle.recordSuccess(address, credentials.username);

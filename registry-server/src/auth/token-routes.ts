@@ -20,6 +20,8 @@ export interface TokenRouteDeps {
   authenticate: (req: IncomingMessage) => Promise<Principal | undefined>;
   /** This registry's service name: the `service` clients must ask for and the tokens' audience. */
   service: string;
+  /** How long a new token lives, in seconds (the `token_expiration` setting); the service's own when absent. */
+  ttlSeconds?: () => Promise<number>;
 }
 
 const TOKEN_PATH = /^\/service\/token$/;
@@ -37,7 +39,7 @@ async function issueToken(
   requested: AccessEntry[],
 ): Promise<void> {
   const granted = await deps.authorizer.authorize(principal, requested);
-  const issued = deps.tokens.issue(principal?.username ?? "", granted);
+  const issued = deps.tokens.issue(principal?.username ?? "", granted, await deps.ttlSeconds?.());
   // Tokens are credentials: no cache may keep them (RFC 6749, section 5.1).
   res.setHeader("Cache-Control", "no-store");
   res.setHeader("Pragma", "no-cache");

@@ -123,14 +123,16 @@ export class TokenService {
     if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) throw new Error("token TTL must be positive");
   }
 
-  issue(subject: string, access: AccessEntry[]): IssuedToken {
+  /** A token for `subject` granting `access`, valid `ttlSeconds` (the service's default when absent). */
+  issue(subject: string, access: AccessEntry[], ttlSeconds: number = this.ttlSeconds): IssuedToken {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error("token TTL must be positive");
     const issuedAtMs = this.now();
     const iat = Math.floor(issuedAtMs / 1000);
     const claims: TokenClaims = {
       iss: this.issuer,
       sub: subject,
       aud: this.service,
-      exp: iat + this.ttlSeconds,
+      exp: iat + ttlSeconds,
       nbf: iat,
       iat,
       jti: randomUUID(),
@@ -140,7 +142,7 @@ export class TokenService {
     const signature = sign("sha256", Buffer.from(signingInput), { key: this.signingKey, dsaEncoding: "ieee-p1363" });
     return {
       token: `${signingInput}.${base64url(signature)}`,
-      expiresIn: this.ttlSeconds,
+      expiresIn: ttlSeconds,
       issuedAt: new Date(iat * 1000),
     };
   }

@@ -17,11 +17,19 @@ export class BlobStore {
   private readonly driver: StorageDriver;
   private readonly metadata: MetadataStore;
   private readonly log: Logger;
+  /** Whether project quotas are enforced (the `quota_per_project_enable` setting). */
+  private readonly quotasEnforced: () => Promise<boolean>;
 
-  constructor(driver: StorageDriver, metadata: MetadataStore, log: Logger) {
+  constructor(
+    driver: StorageDriver,
+    metadata: MetadataStore,
+    log: Logger,
+    quotasEnforced: () => Promise<boolean> = async () => true,
+  ) {
     this.driver = driver;
     this.metadata = metadata;
     this.log = log;
+    this.quotasEnforced = quotasEnforced;
   }
 
   /** The blob, if it is linked in the repository. */
@@ -106,8 +114,9 @@ export class BlobStore {
   ): Promise<BlobRecord> {
     let outcome: { record: BlobRecord; created: boolean };
     try {
+      const enforced = await this.quotasEnforced();
       outcome = await this.metadata.transaction(async (tx) => {
-        if (!(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, size);
+        if (enforced && !(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, size);
         const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
         await tx.blobs.link(repository, digest);
         if (uploadId !== undefined) await tx.uploads.delete(uploadId);
@@ -135,8 +144,11 @@ export class BlobStore {
       const holders = new Set(await this.metadata.blobs.repositoriesOf(digest));
       if (!sources.some((source) => holders.has(source))) return undefined;
     }
+    const enforced = await this.quotasEnforced();
     await this.metadata.transaction(async (tx) => {
-      if (!(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, blob.size);
+      if (enforced && !(await tx.blobs.isLinked(repository, digest))) {
+        await checkQuota(tx, repository, digest, blob.size);
+      }
       await tx.blobs.link(repository, digest);
     });
     return blob;

@@ -34,6 +34,8 @@ export const HARBOR_ERRORS = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  // Harbor's code for a change refused by the system's read-only mode.
+  DENIED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,

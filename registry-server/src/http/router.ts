@@ -15,6 +15,12 @@ export interface RequestContext {
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
+/**
+ * A check every matched request passes before its handler runs (the read-only mode): it throws
+ * the error to answer, in the protocol of the request's path. `route` is the route's name.
+ */
+export type Guard = (ctx: RequestContext, route: string) => Promise<void> | void;
+
 interface Route {
   methods: ReadonlySet<string>;
   pattern: RegExp;
@@ -29,6 +35,22 @@ export type RouteMatch =
 
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly guards: Guard[] = [];
+
+  /** Adds a guard run before the handler of every route, in the order guards were added. */
+  guard(check: Guard): this {
+    this.guards.push(check);
+    return this;
+  }
+
+  /** The route's handler behind the guards. */
+  private guarded(route: Route): Handler {
+    if (this.guards.length === 0) return route.handler;
+    return async (ctx) => {
+      for (const check of this.guards) await check(ctx, route.name);
+      await route.handler(ctx);
+    };
+  }
 
   /**
    * Adds a route; a GET route answers HEAD too unless HEAD has its own route. `name` labels the
@@ -47,7 +69,7 @@ export class Router {
       const groups = route.pattern.exec(pathname);
       if (!groups) continue;
       const params = { ...groups.groups };
-      const found = { kind: "found" as const, handler: route.handler, params, name: route.name };
+      const found = { kind: "found" as const, handler: this.guarded(route), params, name: route.name };
       if (route.methods.has(method)) return found;
       if (method === "HEAD" && route.methods.has("GET")) headFallback ??= found;
       for (const m of route.methods) allowed.add(m);

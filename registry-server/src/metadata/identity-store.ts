@@ -148,9 +148,13 @@ export type NewAuditRecord = Omit<AuditRecord, "id">;
 
 export interface AuditFilter {
   readonly projectId?: number;
+  /** Only entries of any of these projects. */
+  readonly projectIds?: readonly number[];
   readonly username?: string;
-  readonly operation?: string;
-  readonly resourceType?: string;
+  /** Any of these operations. */
+  readonly operations?: readonly string[];
+  /** Any of these resource types. */
+  readonly resourceTypes?: readonly string[];
   /** Substring of the resource. */
   readonly resource?: string;
   readonly from?: Date;
@@ -203,10 +207,25 @@ export interface RobotMetadata {
   delete(id: number): Promise<boolean>;
 }
 
+/**
+ * The entries an audit log purge removes: older than `before`, and either of an operation in
+ * `operations` or of an event type (`<operation>_<resource type>`, Harbor's `create_artifact`) in
+ * `eventTypes`. With both lists empty, none.
+ */
+export interface AuditPurge {
+  readonly before: Date;
+  readonly operations: readonly string[];
+  readonly eventTypes: readonly string[];
+}
+
 export interface AuditMetadata {
   append(entry: NewAuditRecord): Promise<void>;
   /** Newest first. */
   list(filter: AuditFilter, window: Window): Promise<Listing<AuditRecord>>;
+  /** How many entries `purge` selects. */
+  countPurgeable(purge: AuditPurge): Promise<number>;
+  /** Deletes at most `limit` of the entries `purge` selects, oldest first; returns how many went. */
+  deletePurgeable(purge: AuditPurge, limit: number): Promise<number>;
 }
 
 export interface IdentityAreas {

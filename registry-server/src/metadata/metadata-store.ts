@@ -2,8 +2,8 @@
 // bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
 // live in the storage driver; everything else lives here.
 // It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts
-// the upstream registry endpoints of registry-store.ts and the management API's view of the
-// content (ids, descriptions, listings) of artifact-store.ts.
+// the upstream registry endpoints of registry-store.ts, the system settings of settings-store.ts
+// and the management API's view of the content (ids, descriptions, listings) of artifact-store.ts.
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -15,10 +15,12 @@
 //
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
 
-import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 import type { ArtifactMetadata } from "./artifact-store.ts";
+import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 import type { IdentityAreas } from "./identity-store.ts";
+import type { JobMetadata } from "./job-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
+import type { SettingsMetadata } from "./settings-store.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
 
@@ -111,6 +113,8 @@ export interface BlobMetadata {
   unlink(repository: string, digest: string): Promise<boolean>;
   /** The repositories a blob is linked in, in ASCII order. */
   repositoriesOf(digest: string): Promise<string[]>;
+  /** Bytes of the blobs linked in at least one repository, each blob counted once. */
+  totalSize(): Promise<number>;
 }
 
 export interface UploadMetadata {
@@ -210,6 +214,8 @@ export interface MetadataAreas extends IdentityAreas {
   readonly repositories: RepositoryMetadata;
   readonly artifacts: ArtifactMetadata;
   readonly registries: RegistryMetadata;
+  readonly settings: SettingsMetadata;
+  readonly jobs: JobMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -110,6 +110,12 @@ export function blobArea(read: Run, write: Run): BlobMetadata {
       read((db) =>
         db.names("SELECT repository AS name FROM repository_blobs WHERE digest = $1 ORDER BY repository", digest),
       ),
+    totalSize: () =>
+      read((db) =>
+        db.count(
+          "SELECT coalesce(sum(size), 0)::bigint AS n FROM blobs WHERE digest IN (SELECT digest FROM repository_blobs)",
+        ),
+      ),
   };
 }
 

@@ -2,9 +2,16 @@
 // `Db`, bound to the store's connections by postgres-store.ts. Their tables come from
 // postgres-schema.ts; the semantics are the SQLite store's (sqlite-identity.ts).
 
-import type { AuditMetadata, AuditRecord, RobotMetadata, RobotPermission, RobotRecord } from "./identity-store.ts";
+import type {
+  AuditMetadata,
+  AuditPurge,
+  AuditRecord,
+  RobotMetadata,
+  RobotPermission,
+  RobotRecord,
+} from "./identity-store.ts";
 import { conflict, required } from "./postgres-identity.ts";
-import { Conditions, listing, type Run } from "./postgres-connection.ts";
+import { Conditions, listing, windowNumber, type Run } from "./postgres-connection.ts";
 
 interface RobotRow {
   id: number;
@@ -152,11 +159,12 @@ export function auditArea(read: Run, write: Run): AuditMetadata {
     list: (filter, window) =>
       read((db) => {
         const where = new Conditions();
-        const { projectId, username, operation, resourceType, resource, from, to } = filter;
+        const { projectId, projectIds, username, operations, resourceTypes, resource, from, to } = filter;
         if (projectId !== undefined) where.add((p) => `project_id = ${p(projectId)}`);
+        if (projectIds !== undefined) where.add((p) => `project_id = ANY(${p(projectIds)})`);
         if (username !== undefined) where.add((p) => `username = ${p(username)}`);
-        if (operation !== undefined) where.add((p) => `operation = ${p(operation)}`);
-        if (resourceType !== undefined) where.add((p) => `resource_type = ${p(resourceType)}`);
+        if (operations !== undefined) where.add((p) => `operation = ANY(${p(operations)})`);
+        if (resourceTypes !== undefined) where.add((p) => `resource_type = ANY(${p(resourceTypes)})`);
         if (resource !== undefined) where.add((p) => `strpos(resource, ${p(resource)}) > 0`);
         if (from !== undefined) where.add((p) => `op_time >= ${p(from)}`);
         if (to !== undefined) where.add((p) => `op_time <= ${p(to)}`);
@@ -167,5 +175,30 @@ export function auditArea(read: Run, write: Run): AuditMetadata {
           toAudit,
         );
       }),
+    countPurgeable: (purge) =>
+      read(async (db) => {
+        const where = purgeConditions(purge);
+        return db.count(`SELECT count(*) AS n FROM audit_logs ${where.toString()}`, ...where.params);
+      }),
+    deletePurgeable: (purge, limit) =>
+      write(async (db) => {
+        const where = purgeConditions(purge);
+        const next = where.params.length + 1;
+        return db.run(
+          `DELETE FROM audit_logs WHERE id IN
+             (SELECT id FROM audit_logs ${where.toString()} ORDER BY op_time, id LIMIT $${next})`,
+          ...where.params,
+          windowNumber(limit),
+        );
+      }),
   };
+}
+
+function purgeConditions(purge: AuditPurge): Conditions {
+  return new Conditions()
+    .add((p) => `op_time < ${p(purge.before)}`)
+    .add(
+      (p) =>
+        `(operation = ANY(${p(purge.operations)}) OR operation || '_' || resource_type = ANY(${p(purge.eventTypes)}))`,
+    );
 }

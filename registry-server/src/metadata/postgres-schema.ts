@@ -191,6 +191,60 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Ids for repositories, manifests and tags; repository descriptions (postgres-artifacts.ts).
   ARTIFACT_IDS_STEP,
+  `
+  -- System settings changed through the API, one JSON value per key (postgres-settings.ts).
+  CREATE TABLE system_settings (
+    key text COLLATE "C" PRIMARY KEY,
+    value jsonb NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  `,
+  `
+  -- Background jobs (postgres-jobs.ts): executions, their logs, schedules.
+  CREATE TABLE job_executions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    vendor_type text COLLATE "C" NOT NULL,
+    vendor_id bigint NOT NULL,
+    trigger_kind text NOT NULL,
+    parameters jsonb NOT NULL,
+    status text NOT NULL CHECK (status IN ('Pending', 'Running', 'Stopped', 'Error', 'Success')),
+    status_message text NOT NULL,
+    extra_attrs jsonb NOT NULL,
+    attempts integer NOT NULL,
+    stop_requested boolean NOT NULL,
+    owner text,
+    lease_until timestamptz,
+    not_before timestamptz,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    started_at timestamptz,
+    ended_at timestamptz
+  );
+  CREATE INDEX job_executions_by_vendor ON job_executions (vendor_type, vendor_id, id);
+  -- What workers poll: the few executions not yet ended.
+  CREATE INDEX job_executions_open ON job_executions (status, id) WHERE status IN ('Pending', 'Running');
+
+  CREATE TABLE job_logs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    execution_id bigint NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    at timestamptz NOT NULL,
+    line text NOT NULL
+  );
+  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, id);
+
+  CREATE TABLE job_schedules (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    vendor_type text COLLATE "C" NOT NULL,
+    vendor_id bigint NOT NULL,
+    cron_type text NOT NULL,
+    cron text NOT NULL,
+    parameters jsonb NOT NULL,
+    next_run_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    UNIQUE (vendor_type, vendor_id)
+  );
+  `,
 ];
 
 /** The version of a database this code has fully migrated. */

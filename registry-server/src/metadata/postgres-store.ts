@@ -1,7 +1,7 @@
 // The PostgreSQL metadata store, for scale-out: several replicas share one database. The areas'
 // queries live in postgres-content.ts, postgres-manifests.ts, postgres-identity.ts,
-// postgres-robots.ts, postgres-registries.ts and postgres-artifacts.ts; the schema in
-// postgres-schema.ts. This module decides where each query runs.
+// postgres-robots.ts, postgres-registries.ts, postgres-settings.ts and postgres-artifacts.ts; the
+// schema in postgres-schema.ts. This module decides where each query runs.
 //
 // - Reads outside transactions go to any pooled connection, as single statements in autocommit
 //   (READ COMMITTED): they see the last committed state, never an open transaction's writes.
@@ -45,6 +45,8 @@ import {
 import { memberArea, projectArea, userArea } from "./postgres-identity.ts";
 import { manifestArea, tagArea } from "./postgres-manifests.ts";
 import { registryArea } from "./postgres-registries.ts";
+import { jobArea } from "./postgres-jobs.ts";
+import { settingsArea } from "./postgres-settings.ts";
 import { auditArea, robotArea } from "./postgres-robots.ts";
 import { migrate } from "./postgres-schema.ts";
 
@@ -87,6 +89,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     robots: robotArea(read, write),
     audit: auditArea(read, write),
     registries: registryArea(read, write),
+    settings: settingsArea(read, write),
+    jobs: jobArea(read, write),
     artifacts: artifactArea(read, write),
   };
 }
@@ -120,6 +124,8 @@ class PostgresMetadataStore implements PostgresStore {
   readonly robots: MetadataAreas["robots"];
   readonly audit: MetadataAreas["audit"];
   readonly registries: MetadataAreas["registries"];
+  readonly settings: MetadataAreas["settings"];
+  readonly jobs: MetadataAreas["jobs"];
   readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly pool: Pool;
@@ -146,6 +152,8 @@ class PostgresMetadataStore implements PostgresStore {
     this.robots = areas.robots;
     this.audit = areas.audit;
     this.registries = areas.registries;
+    this.settings = areas.settings;
+    this.jobs = areas.jobs;
     this.artifacts = areas.artifacts;
   }
 

@@ -11,6 +11,7 @@ import { StatementCache } from "./sqlite-statements.ts";
 import {
   ConflictError,
   type AuditFilter,
+  type AuditPurge,
   type AuditRecord,
   type IdentityAreas,
   type Listing,
@@ -430,14 +431,45 @@ export class IdentityQueries extends StatementCache {
   listAudit(filter: AuditFilter, window: Window): Listing<AuditRecord> {
     const where = new Conditions();
     if (filter.projectId !== undefined) where.add("project_id = ?", filter.projectId);
+    if (filter.projectIds !== undefined) where.add(anyOf("project_id", filter.projectIds), ...filter.projectIds);
     if (filter.username !== undefined) where.add("username = ?", filter.username);
-    if (filter.operation !== undefined) where.add("operation = ?", filter.operation);
-    if (filter.resourceType !== undefined) where.add("resource_type = ?", filter.resourceType);
+    if (filter.operations !== undefined) where.add(anyOf("operation", filter.operations), ...filter.operations);
+    if (filter.resourceTypes !== undefined) {
+      where.add(anyOf("resource_type", filter.resourceTypes), ...filter.resourceTypes);
+    }
     if (filter.resource !== undefined) where.add("instr(resource, ?) > 0", filter.resource);
     if (filter.from !== undefined) where.add("op_time >= ?", filter.from.getTime());
     if (filter.to !== undefined) where.add("op_time <= ?", filter.to.getTime());
     return this.listing("audit_logs", AUDIT_COLUMNS, where, "op_time DESC, id DESC", window, toAudit);
   }
+
+  countPurgeable(purge: AuditPurge): number {
+    const where = purgeConditions(purge);
+    return this.row<{ n: number }>(`SELECT count(*) AS n FROM audit_logs ${where.toString()}`, ...where.params)?.n ?? 0;
+  }
+
+  deletePurgeable(purge: AuditPurge, limit: number): number {
+    const where = purgeConditions(purge);
+    return this.run(
+      `DELETE FROM audit_logs WHERE id IN (SELECT id FROM audit_logs ${where.toString()} ORDER BY op_time, id LIMIT ?)`,
+      ...where.params,
+      Math.max(0, Math.floor(limit)),
+    );
+  }
+}
+
+/** `column IN (?, ?…)` for `values` (never empty SQL: an empty list matches nothing). */
+function anyOf(column: string, values: readonly unknown[]): string {
+  return values.length === 0 ? "0" : `${column} IN (${values.map(() => "?").join(", ")})`;
+}
+
+function purgeConditions(purge: AuditPurge): Conditions {
+  const where = new Conditions().add("op_time < ?", purge.before.getTime());
+  return where.add(
+    `(${anyOf("operation", purge.operations)} OR ${anyOf("operation || '_' || resource_type", purge.eventTypes)})`,
+    ...purge.operations,
+    ...purge.eventTypes,
+  );
 }
 
 /** An INSERT … RETURNING that returned nothing: it cannot, short of a bug. */
@@ -576,6 +608,8 @@ export function bindIdentityAreas(read: IdentityRun, write: IdentityRun): Identi
     audit: {
       append: (entry) => write((q) => q.appendAudit(entry)),
       list: (filter, window) => read((q) => q.listAudit(filter, window)),
+      countPurgeable: (purge) => read((q) => q.countPurgeable(purge)),
+      deletePurgeable: (purge, limit) => write((q) => q.deletePurgeable(purge, limit)),
     },
   };
 }

@@ -28,6 +28,8 @@ import type {
 } from "./metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
 import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-registries.ts";
+import { JOBS_SCHEMA, JobQueries, bindJobArea } from "./sqlite-jobs.ts";
+import { SETTINGS_SCHEMA, SettingsQueries, bindSettingsArea } from "./sqlite-settings.ts";
 import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./sqlite-artifacts.ts";
 import { StatementCache } from "./sqlite-statements.ts";
 
@@ -193,6 +195,10 @@ export const MIGRATIONS: readonly string[] = [
   REGISTRIES_SCHEMA,
   // Ids for repositories, manifests and tags; repository descriptions (sqlite-artifacts.ts).
   ARTIFACT_IDS_SCHEMA,
+  // System settings (queries in sqlite-settings.ts).
+  SETTINGS_SCHEMA,
+  // Background jobs: executions, their logs, schedules (queries in sqlite-jobs.ts).
+  JOBS_SCHEMA,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
@@ -320,12 +326,18 @@ class Queries extends StatementCache {
   readonly identity: IdentityQueries;
   /** The registries area's queries, on the same connection. */
   readonly registries: RegistryQueries;
+  /** The settings area's queries, on the same connection. */
+  readonly settings: SettingsQueries;
+  /** The jobs area's queries, on the same connection. */
+  readonly jobs: JobQueries;
   /** The artifacts area's queries, on the same connection. */
   readonly artifacts: ArtifactQueries;
 
   constructor(db: DatabaseSync) {
     super(db);
     this.registries = new RegistryQueries(db);
+    this.settings = new SettingsQueries(db);
+    this.jobs = new JobQueries(db);
     this.artifacts = new ArtifactQueries(db);
     this.identity = new IdentityQueries(db);
   }
@@ -381,6 +393,14 @@ class Queries extends StatementCache {
 
   repositoriesOfBlob(digest: string): string[] {
     return this.names("SELECT repository AS name FROM repository_blobs WHERE digest = ? ORDER BY repository", digest);
+  }
+
+  totalBlobSize(): number {
+    return (
+      this.row<{ n: number }>(
+        "SELECT coalesce(sum(size), 0) AS n FROM blobs WHERE digest IN (SELECT digest FROM repository_blobs)",
+      )?.n ?? 0
+    );
   }
 
   // Uploads
@@ -734,6 +754,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       isLinked: (repository, digest) => read((q) => q.isBlobLinked(repository, digest)),
       unlink: (repository, digest) => write((q) => q.unlinkBlob(repository, digest)),
       repositoriesOf: (digest) => read((q) => q.repositoriesOfBlob(digest)),
+      totalSize: () => read((q) => q.totalBlobSize()),
     },
     uploads: {
       create: (record) => write((q) => q.createUpload(record)),
@@ -773,6 +794,14 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       (query) => read((q) => query(q.registries)),
       (query) => write((q) => query(q.registries)),
     ),
+    settings: bindSettingsArea(
+      (query) => read((q) => query(q.settings)),
+      (query) => write((q) => query(q.settings)),
+    ),
+    jobs: bindJobArea(
+      (query) => read((q) => query(q.jobs)),
+      (query) => write((q) => query(q.jobs)),
+    ),
     artifacts: bindArtifactArea(
       (query) => read((q) => query(q.artifacts)),
       (query) => write((q) => query(q.artifacts)),
@@ -806,6 +835,8 @@ class SqliteMetadataStore implements MetadataStore {
   readonly robots: MetadataAreas["robots"];
   readonly audit: MetadataAreas["audit"];
   readonly registries: MetadataAreas["registries"];
+  readonly settings: MetadataAreas["settings"];
+  readonly jobs: MetadataAreas["jobs"];
   readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly reader: Queries;
@@ -835,6 +866,8 @@ class SqliteMetadataStore implements MetadataStore {
     this.robots = areas.robots;
     this.audit = areas.audit;
     this.registries = areas.registries;
+    this.settings = areas.settings;
+    this.jobs = areas.jobs;
     this.artifacts = areas.artifacts;
   }
 

@@ -203,7 +203,9 @@ describe("Harbor project members API", () => {
       "BAD_REQUEST",
       /member_user\.user_id/,
     );
-    expectError(await api.get(`${members()}?page=-1`), 400, "BAD_REQUEST");
+    // Harbor reads a page below 1 as the first page, and refuses only what is not a number.
+    expect((await api.get(`${members()}?page=-1`)).status).toBe(200);
+    expectError(await api.get(`${members()}?page=first`), 400, "BAD_REQUEST");
   });
 
   it("lets only the project's admin add members", async () => {

@@ -625,13 +625,30 @@ export function identityStoreContract(name: string, setup: () => Promise<Contrac
         };
         expect(await resources({ projectId: 1 })).toEqual({ resources: ["p/app:1", "p/app:1"], total: 2 });
         expect(await resources({ projectId: 2 }, { offset: 0, limit: 1 })).toEqual({ resources: ["q/db:2"], total: 2 });
+        expect(await resources({ projectIds: [1, 2] })).toEqual({
+          resources: ["q/db:2", "project/q", "p/app:1", "p/app:1"],
+          total: 4,
+        });
+        expect(await resources({ projectIds: [] })).toEqual({ resources: [], total: 0 });
         // The user name is matched exactly: not alice_x.
         expect(await resources({ username: "alice" })).toEqual({
           resources: ["robot$ops", "project/q", "p/app:1"],
           total: 3,
         });
-        expect(await resources({ operation: "create" })).toEqual({ resources: ["robot$ops", "project/q"], total: 2 });
-        expect(await resources({ resourceType: "artifact" })).toEqual({
+        expect(await resources({ operations: ["create"] })).toEqual({
+          resources: ["robot$ops", "project/q"],
+          total: 2,
+        });
+        expect(await resources({ operations: ["pull", "delete"] })).toEqual({
+          resources: ["q/db:2", "p/app:1"],
+          total: 2,
+        });
+        expect(await resources({ operations: [] })).toEqual({ resources: [], total: 0 });
+        expect(await resources({ resourceTypes: ["project", "robot"] })).toEqual({
+          resources: ["robot$ops", "project/q"],
+          total: 2,
+        });
+        expect(await resources({ resourceTypes: ["artifact"] })).toEqual({
           resources: ["q/db:2", "p/app:1", "p/app:1"],
           total: 3,
         });
@@ -645,10 +662,44 @@ export function identityStoreContract(name: string, setup: () => Promise<Contrac
         });
         expect(await resources({ from: at(4_001) })).toEqual({ resources: ["q/db:2"], total: 1 });
         expect(await resources({ to: at(1_999) })).toEqual({ resources: ["p/app:1"], total: 1 });
-        expect(await resources({ username: "alice", projectId: 2, operation: "create", from: at(0) })).toEqual({
+        expect(await resources({ username: "alice", projectId: 2, operations: ["create"], from: at(0) })).toEqual({
           resources: ["project/q"],
           total: 1,
         });
+      });
+    });
+
+    describe("audit log purge", () => {
+      const append = (resource: string, operation: string, resourceType: string, ms: number): Promise<void> =>
+        store.audit.append(entry({ resource, operation, resourceType, opTime: at(ms) }));
+      const remaining = async (): Promise<string[]> =>
+        (await store.audit.list({}, ALL)).items.map((e) => e.resource).sort();
+
+      it("selects entries older than the cut-off by operation or by event type", async () => {
+        await append("push-old", "create", "artifact", 1_000);
+        await append("pull-old", "pull", "artifact", 2_000);
+        await append("user-old", "create", "user", 3_000);
+        await append("delete-old", "delete", "project", 4_000);
+        await append("pull-new", "pull", "artifact", 9_000);
+        const purge = { before: at(5_000), operations: ["pull"], eventTypes: ["create_artifact"] };
+        expect(await store.audit.countPurgeable(purge)).toBe(2);
+        expect(await store.audit.countPurgeable({ ...purge, operations: [], eventTypes: [] })).toBe(0);
+        expect(await store.audit.countPurgeable({ before: at(10_000), operations: ["create"], eventTypes: [] })).toBe(
+          2,
+        );
+        // The cut-off is exclusive.
+        expect(await store.audit.countPurgeable({ before: at(1_000), operations: ["create"], eventTypes: [] })).toBe(0);
+        expect(await store.audit.deletePurgeable(purge, 100)).toBe(2);
+        expect(await remaining()).toEqual(["delete-old", "pull-new", "user-old"]);
+      });
+
+      it("deletes at most the limit, oldest first", async () => {
+        for (let i = 0; i < 5; i++) await append(`e${i}`, "pull", "artifact", 1_000 + i);
+        const purge = { before: at(9_000), operations: ["pull"], eventTypes: [] };
+        expect(await store.audit.deletePurgeable(purge, 2)).toBe(2);
+        expect(await remaining()).toEqual(["e2", "e3", "e4"]);
+        expect(await store.audit.deletePurgeable(purge, 10)).toBe(3);
+        expect(await store.audit.deletePurgeable(purge, 10)).toBe(0);
       });
     });
 

@@ -108,6 +108,20 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
     openEachTest(setup, (opened) => (store = opened));
 
     describe("blobs", () => {
+      it("totals the bytes of the blobs linked somewhere, each blob once", async () => {
+        expect(await store.blobs.totalSize()).toBe(0);
+        const shared = blob("shared", { size: 100 });
+        const own = blob("own", { size: 7 });
+        const orphan = blob("orphan", { size: 1_000 });
+        for (const record of [shared, own, orphan]) await store.blobs.create(record);
+        await store.blobs.link("p/one", shared.digest);
+        await store.blobs.link("q/two", shared.digest);
+        await store.blobs.link("q/two", own.digest);
+        expect(await store.blobs.totalSize()).toBe(107);
+        await store.blobs.unlink("q/two", own.digest);
+        expect(await store.blobs.totalSize()).toBe(100);
+      });
+
       it("creates a blob and gets it back", async () => {
         const record = blob("a");
         expect(await store.blobs.get(record.digest)).toBeUndefined();

@@ -13,6 +13,8 @@ import { identityStoreContract } from "../contracts/identity-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
+import { jobStoreContract } from "../contracts/job-store-contract.ts";
+import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -41,6 +43,8 @@ async function openContractStore(): Promise<ContractStore> {
 metadataStoreContract("postgres", openContractStore);
 identityStoreContract("postgres", openContractStore);
 registryStoreContract("postgres", openContractStore);
+settingsStoreContract("postgres", openContractStore);
+jobStoreContract("postgres", openContractStore);
 artifactStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
@@ -94,6 +98,9 @@ describe("postgres metadata store", () => {
       MIGRATIONS_TABLE,
       "audit_logs",
       "blobs",
+      "job_executions",
+      "job_logs",
+      "job_schedules",
       "manifest_blob_refs",
       "manifest_child_refs",
       "manifest_contents",
@@ -104,6 +111,7 @@ describe("postgres metadata store", () => {
       "repositories",
       "repository_blobs",
       "robots",
+      "system_settings",
       "tags",
       "uploads",
       "users",

@@ -13,6 +13,8 @@ import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlit
 import { identityStoreContract } from "../contracts/identity-store-contract.ts";
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
+import { jobStoreContract } from "../contracts/job-store-contract.ts";
+import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -52,6 +54,8 @@ async function openContractStore(): Promise<ContractStore> {
 metadataStoreContract("sqlite", openContractStore);
 identityStoreContract("sqlite", openContractStore);
 registryStoreContract("sqlite", openContractStore);
+settingsStoreContract("sqlite", openContractStore);
+jobStoreContract("sqlite", openContractStore);
 artifactStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
@@ -118,6 +122,9 @@ describe("sqlite metadata store", () => {
     expect(tables).toEqual([
       "audit_logs",
       "blobs",
+      "job_executions",
+      "job_logs",
+      "job_schedules",
       "manifest_blob_refs",
       "manifest_child_refs",
       "manifest_contents",
@@ -130,6 +137,7 @@ describe("sqlite metadata store", () => {
       "robots",
       // SQLite's own, for the AUTOINCREMENT ids.
       "sqlite_sequence",
+      "system_settings",
       "tags",
       "uploads",
       "users",
@@ -171,6 +179,7 @@ describe("sqlite metadata store", () => {
     // Back to version 1: the content tables only (sqlite_sequence cannot be dropped; it is empty).
     const writable = new DatabaseSync(file);
     writable.exec(`
+      DROP TABLE job_logs; DROP TABLE job_executions; DROP TABLE job_schedules; DROP TABLE system_settings;
       DROP TABLE registries;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;

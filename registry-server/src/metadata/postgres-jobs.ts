@@ -1,0 +1,285 @@
+// The jobs area of the PostgreSQL metadata store: the queries, written against `Db`, bound to the
+// store's connections by postgres-store.ts. The tables come from postgres-schema.ts; the
+// semantics are the SQLite store's (sqlite-jobs.ts). A claim skips rows another replica is
+// claiming at the same moment (FOR UPDATE SKIP LOCKED) rather than waiting for them.
+
+import type { Db, Run } from "./postgres-connection.ts";
+import { windowNumber } from "./postgres-connection.ts";
+import {
+  MAX_LOG_LINE_LENGTH,
+  MAX_LOG_LINES,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type ExecutionTrigger,
+  type JobMetadata,
+  type ScheduleRecord,
+} from "./job-store.ts";
+
+interface ExecutionRow {
+  id: number;
+  vendor_type: string;
+  vendor_id: number;
+  trigger_kind: string;
+  parameters: Record<string, unknown>;
+  status: string;
+  status_message: string;
+  extra_attrs: Record<string, unknown>;
+  attempts: number;
+  stop_requested: boolean;
+  owner: string | null;
+  lease_until: Date | null;
+  not_before: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+}
+
+interface ScheduleRow {
+  id: number;
+  vendor_type: string;
+  vendor_id: number;
+  cron_type: string;
+  cron: string;
+  parameters: Record<string, unknown>;
+  next_run_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const EXECUTION_COLUMNS =
+  "id, vendor_type, vendor_id, trigger_kind, parameters, status, status_message, extra_attrs, attempts, " +
+  "stop_requested, owner, lease_until, not_before, created_at, updated_at, started_at, ended_at";
+const SCHEDULE_COLUMNS = "id, vendor_type, vendor_id, cron_type, cron, parameters, next_run_at, created_at, updated_at";
+
+function toExecution(row: ExecutionRow): ExecutionRecord {
+  return {
+    id: row.id,
+    vendorType: row.vendor_type,
+    vendorId: row.vendor_id,
+    trigger: row.trigger_kind as ExecutionTrigger,
+    parameters: row.parameters,
+    status: row.status as ExecutionStatus,
+    statusMessage: row.status_message,
+    extraAttrs: row.extra_attrs,
+    attempts: row.attempts,
+    stopRequested: row.stop_requested,
+    ...(row.owner !== null && { owner: row.owner }),
+    ...(row.lease_until !== null && { leaseUntil: row.lease_until }),
+    ...(row.not_before !== null && { notBefore: row.not_before }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.started_at !== null && { startedAt: row.started_at }),
+    ...(row.ended_at !== null && { endedAt: row.ended_at }),
+  };
+}
+
+function toSchedule(row: ScheduleRow): ScheduleRecord {
+  return {
+    id: row.id,
+    vendorType: row.vendor_type,
+    vendorId: row.vendor_id,
+    cronType: row.cron_type,
+    cron: row.cron,
+    parameters: row.parameters,
+    nextRunAt: row.next_run_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+async function getExecution(db: Db, id: number): Promise<ExecutionRecord | undefined> {
+  const row = await db.row<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE id = $1`, id);
+  return row && toExecution(row);
+}
+
+function one<R>(row: R | undefined, what: string): R {
+  if (row === undefined) throw new Error(`${what} returned no row`);
+  return row;
+}
+
+export function jobArea(read: Run, write: Run): JobMetadata {
+  return {
+    createExecution: (execution, at) =>
+      write(async (db) => {
+        const row = await db.row<ExecutionRow>(
+          `INSERT INTO job_executions (vendor_type, vendor_id, trigger_kind, parameters, status, status_message,
+             extra_attrs, attempts, stop_requested, created_at, updated_at)
+             VALUES ($1, $2, $3, $4::jsonb, 'Pending', '', '{}', 0, false, $5, $5) RETURNING ${EXECUTION_COLUMNS}`,
+          execution.vendorType,
+          execution.vendorId ?? -1,
+          execution.trigger,
+          JSON.stringify(execution.parameters),
+          at,
+        );
+        return toExecution(one(row, "INSERT INTO job_executions"));
+      }),
+    getExecution: (id) => read((db) => getExecution(db, id)),
+    listExecutions: (filter, window) =>
+      read(async (db) => {
+        const vendorId = filter.vendorId ?? null;
+        const where = "vendor_type = $1 AND ($2::bigint IS NULL OR vendor_id = $2)";
+        const rows = await db.rows<ExecutionRow>(
+          `SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE ${where} ORDER BY id DESC LIMIT $3 OFFSET $4`,
+          filter.vendorType,
+          vendorId,
+          windowNumber(window.limit),
+          windowNumber(window.offset),
+        );
+        const total = await db.count(
+          `SELECT count(*) AS n FROM job_executions WHERE ${where}`,
+          filter.vendorType,
+          vendorId,
+        );
+        return { items: rows.map(toExecution), total };
+      }),
+    claim: (vendorTypes, owner, now, leaseUntil) =>
+      write(async (db) => {
+        if (vendorTypes.length === 0) return undefined;
+        const row = await db.row<ExecutionRow>(
+          `UPDATE job_executions SET status = 'Running', owner = $1, lease_until = $2, attempts = attempts + 1,
+             started_at = coalesce(started_at, $3), updated_at = $3
+           WHERE id = (
+             SELECT id FROM job_executions
+             WHERE vendor_type = ANY($4)
+               AND ((status = 'Pending' AND coalesce(not_before, '-infinity') <= $3)
+                 OR (status = 'Running' AND lease_until < $3))
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING ${EXECUTION_COLUMNS}`,
+          owner,
+          leaseUntil,
+          now,
+          vendorTypes,
+        );
+        return row && toExecution(row);
+      }),
+    renew: (id, owner, leaseUntil, extraAttrs, at) =>
+      write(async (db) => {
+        const row = await db.row<ExecutionRow>(
+          `UPDATE job_executions SET lease_until = $1, extra_attrs = $2::jsonb, updated_at = $3
+           WHERE id = $4 AND status = 'Running' AND owner = $5 RETURNING ${EXECUTION_COLUMNS}`,
+          leaseUntil,
+          JSON.stringify(extraAttrs),
+          at,
+          id,
+          owner,
+        );
+        return row && toExecution(row);
+      }),
+    finish: (id, owner, end, at) =>
+      write(
+        async (db) =>
+          (await db.run(
+            `UPDATE job_executions SET status = $1, status_message = $2, extra_attrs = $3::jsonb, owner = NULL,
+               lease_until = NULL, updated_at = $4, ended_at = $4
+             WHERE id = $5 AND status = 'Running' AND owner = $6`,
+            end.status,
+            end.message,
+            JSON.stringify(end.extraAttrs),
+            at,
+            id,
+            owner,
+          )) > 0,
+      ),
+    requeue: (id, owner, notBefore, message, at) =>
+      write(
+        async (db) =>
+          (await db.run(
+            `UPDATE job_executions SET status = 'Pending', status_message = $1, owner = NULL, lease_until = NULL,
+               not_before = $2, updated_at = $3
+             WHERE id = $4 AND status = 'Running' AND owner = $5`,
+            message,
+            notBefore,
+            at,
+            id,
+            owner,
+          )) > 0,
+      ),
+    requestStop: (id, at) =>
+      write(async (db) => {
+        await db.run(
+          `UPDATE job_executions SET status = 'Stopped', status_message = 'stopped before it started',
+             updated_at = $1, ended_at = $1 WHERE id = $2 AND status = 'Pending'`,
+          at,
+          id,
+        );
+        await db.run(
+          "UPDATE job_executions SET stop_requested = true, updated_at = $1 WHERE id = $2 AND status = 'Running'",
+          at,
+          id,
+        );
+        return getExecution(db, id);
+      }),
+    appendLog: (id, lines, at) =>
+      write(async (db) => {
+        for (const line of lines) {
+          await db.run(
+            `INSERT INTO job_logs (execution_id, at, line)
+             SELECT $1, $2, $3 WHERE (SELECT count(*) FROM job_logs WHERE execution_id = $1) < $4`,
+            id,
+            at,
+            line.slice(0, MAX_LOG_LINE_LENGTH),
+            MAX_LOG_LINES,
+          );
+        }
+      }),
+    log: (id) =>
+      read(async (db) =>
+        (await db.rows<{ line: string }>("SELECT line FROM job_logs WHERE execution_id = $1 ORDER BY id", id))
+          .map((row) => row.line)
+          .join("\n"),
+      ),
+    putSchedule: (schedule, at) =>
+      write(async (db) => {
+        const row = await db.row<ScheduleRow>(
+          `INSERT INTO job_schedules (vendor_type, vendor_id, cron_type, cron, parameters, next_run_at, created_at,
+             updated_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $7)
+           ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron_type = excluded.cron_type, cron = excluded.cron,
+             parameters = excluded.parameters, next_run_at = excluded.next_run_at, updated_at = excluded.updated_at
+           RETURNING ${SCHEDULE_COLUMNS}`,
+          schedule.vendorType,
+          schedule.vendorId ?? -1,
+          schedule.cronType,
+          schedule.cron,
+          JSON.stringify(schedule.parameters),
+          schedule.nextRunAt,
+          at,
+        );
+        return toSchedule(one(row, "INSERT INTO job_schedules"));
+      }),
+    getSchedule: (vendorType, vendorId = -1) =>
+      read(async (db) => {
+        const row = await db.row<ScheduleRow>(
+          `SELECT ${SCHEDULE_COLUMNS} FROM job_schedules WHERE vendor_type = $1 AND vendor_id = $2`,
+          vendorType,
+          vendorId,
+        );
+        return row && toSchedule(row);
+      }),
+    deleteSchedule: (vendorType, vendorId = -1) =>
+      write(
+        async (db) =>
+          (await db.run("DELETE FROM job_schedules WHERE vendor_type = $1 AND vendor_id = $2", vendorType, vendorId)) >
+          0,
+      ),
+    dueSchedules: (now) =>
+      read(async (db) =>
+        (
+          await db.rows<ScheduleRow>(
+            `SELECT ${SCHEDULE_COLUMNS} FROM job_schedules WHERE next_run_at <= $1 ORDER BY next_run_at, id`,
+            now,
+          )
+        ).map(toSchedule),
+      ),
+    advanceSchedule: (id, expected, next) =>
+      write(
+        async (db) =>
+          (await db.run(
+            "UPDATE job_schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3",
+            next,
+            id,
+            expected,
+          )) > 0,
+      ),
+  };
+}

@@ -1,0 +1,207 @@
+// The behaviour every metadata store backend must have in its jobs area (executions, their logs,
+// schedules), as one vitest suite each backend's test file calls with a way to open a fresh,
+// empty store. Semantics come from src/metadata/job-store.ts: above all, that a claim hands an
+// execution to one caller, and that a schedule's next run moves once.
+
+import { describe, expect, it } from "vitest";
+import { MAX_LOG_LINES } from "../../src/metadata/job-store.ts";
+import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
+import { openEachTest, type ContractStore } from "./metadata-store-contract.ts";
+
+const T0 = Date.parse("2024-05-06T07:08:09.123Z");
+const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
+
+export function jobStoreContract(name: string, setup: () => Promise<ContractStore>): void {
+  describe(`job store contract: ${name}`, () => {
+    let store!: MetadataStore;
+    openEachTest(setup, (opened) => (store = opened));
+
+    const queue = (vendorType = "PURGE", parameters: Record<string, unknown> = { hours: 1 }) =>
+      store.jobs.createExecution({ vendorType, trigger: "MANUAL", parameters }, at(0));
+
+    it("queues an execution and reads it back", async () => {
+      const made = await queue("PURGE", { audit_retention_hour: 168, dry_run: true });
+      expect(made).toEqual({
+        id: made.id,
+        vendorType: "PURGE",
+        vendorId: -1,
+        trigger: "MANUAL",
+        parameters: { audit_retention_hour: 168, dry_run: true },
+        status: "Pending",
+        statusMessage: "",
+        extraAttrs: {},
+        attempts: 0,
+        stopRequested: false,
+        createdAt: at(0),
+        updatedAt: at(0),
+      });
+      expect(await store.jobs.getExecution(made.id)).toEqual(made);
+      expect(await store.jobs.getExecution(made.id + 1000)).toBeUndefined();
+    });
+
+    it("lists a kind's executions newest first, by vendor id when asked", async () => {
+      const a = await queue("GC");
+      const b = await store.jobs.createExecution(
+        { vendorType: "RETENTION", vendorId: 7, trigger: "SCHEDULE", parameters: {} },
+        at(1),
+      );
+      const c = await queue("GC");
+      await store.jobs.createExecution(
+        { vendorType: "RETENTION", vendorId: 8, trigger: "MANUAL", parameters: {} },
+        at(2),
+      );
+      const gc = await store.jobs.listExecutions({ vendorType: "GC" }, { offset: 0, limit: 10 });
+      expect(gc.items.map((e) => e.id)).toEqual([c.id, a.id]);
+      expect(gc.total).toBe(2);
+      const retention = await store.jobs.listExecutions(
+        { vendorType: "RETENTION", vendorId: 7 },
+        { offset: 0, limit: 10 },
+      );
+      expect(retention.items.map((e) => e.id)).toEqual([b.id]);
+      expect(
+        (await store.jobs.listExecutions({ vendorType: "GC" }, { offset: 1, limit: 1 })).items.map((e) => e.id),
+      ).toEqual([a.id]);
+    });
+
+    it("hands a queued execution to one claimer, oldest first, of the kinds it runs", async () => {
+      const other = await queue("OTHER");
+      const first = await queue();
+      const second = await queue();
+      const claimed = await store.jobs.claim(["PURGE"], "worker-a", at(10), at(30_010));
+      expect(claimed).toMatchObject({
+        id: first.id,
+        status: "Running",
+        owner: "worker-a",
+        leaseUntil: at(30_010),
+        attempts: 1,
+        startedAt: at(10),
+      });
+      const next = await store.jobs.claim(["PURGE"], "worker-b", at(11), at(30_011));
+      expect(next?.id).toBe(second.id);
+      expect(await store.jobs.claim(["PURGE"], "worker-c", at(12), at(30_012))).toBeUndefined();
+      expect((await store.jobs.getExecution(other.id))?.status).toBe("Pending");
+      expect(await store.jobs.claim([], "worker-c", at(12), at(30_012))).toBeUndefined();
+    });
+
+    it("gives one execution to only one of many concurrent claimers", async () => {
+      for (let i = 0; i < 5; i++) await queue();
+      const claims = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.jobs.claim(["PURGE"], `worker-${i}`, at(10), at(60_000))),
+      );
+      const ids = claims.flatMap((claim) => (claim ? [claim.id] : []));
+      expect(ids).toHaveLength(5);
+      expect(new Set(ids).size).toBe(5);
+    });
+
+    it("lets only the owner renew and finish, and hands a lapsed lease to another worker", async () => {
+      const made = await queue();
+      await store.jobs.claim(["PURGE"], "worker-a", at(0), at(1_000));
+      expect(await store.jobs.renew(made.id, "worker-b", at(5_000), {}, at(500))).toBeUndefined();
+      const renewed = await store.jobs.renew(made.id, "worker-a", at(2_000), { done: 3 }, at(500));
+      expect(renewed).toMatchObject({ leaseUntil: at(2_000), extraAttrs: { done: 3 }, updatedAt: at(500) });
+      // Still held at 1 999 ms; lapsed after 2 000 ms.
+      expect(await store.jobs.claim(["PURGE"], "worker-b", at(1_999), at(9_000))).toBeUndefined();
+      const taken = await store.jobs.claim(["PURGE"], "worker-b", at(2_001), at(9_000));
+      expect(taken).toMatchObject({ id: made.id, owner: "worker-b", attempts: 2, extraAttrs: { done: 3 } });
+      expect(
+        await store.jobs.finish(made.id, "worker-a", { status: "Success", message: "", extraAttrs: {} }, at(3_000)),
+      ).toBe(false);
+      expect(
+        await store.jobs.finish(
+          made.id,
+          "worker-b",
+          { status: "Error", message: "boom", extraAttrs: { done: 4 } },
+          at(3_000),
+        ),
+      ).toBe(true);
+      const ended = await store.jobs.getExecution(made.id);
+      expect(ended).toMatchObject({
+        status: "Error",
+        statusMessage: "boom",
+        extraAttrs: { done: 4 },
+        endedAt: at(3_000),
+      });
+      expect(ended?.owner).toBeUndefined();
+      expect(await store.jobs.claim(["PURGE"], "worker-c", at(99_000), at(99_999))).toBeUndefined();
+    });
+
+    it("requeues for later: not claimed before its time", async () => {
+      const made = await queue();
+      await store.jobs.claim(["PURGE"], "worker-a", at(0), at(1_000));
+      expect(await store.jobs.requeue(made.id, "worker-b", at(5_000), "x", at(10))).toBe(false);
+      expect(await store.jobs.requeue(made.id, "worker-a", at(5_000), "database down", at(10))).toBe(true);
+      expect(await store.jobs.getExecution(made.id)).toMatchObject({
+        status: "Pending",
+        statusMessage: "database down",
+      });
+      expect(await store.jobs.claim(["PURGE"], "worker-b", at(4_999), at(9_000))).toBeUndefined();
+      expect((await store.jobs.claim(["PURGE"], "worker-b", at(5_000), at(9_000)))?.attempts).toBe(2);
+    });
+
+    it("stops a queued execution at once and marks a running one for its worker", async () => {
+      const queued = await queue();
+      const stopped = await store.jobs.requestStop(queued.id, at(5));
+      expect(stopped).toMatchObject({ status: "Stopped", endedAt: at(5) });
+      const running = await queue();
+      await store.jobs.claim(["PURGE"], "worker-a", at(6), at(9_000));
+      expect(await store.jobs.requestStop(running.id, at(7))).toMatchObject({ status: "Running", stopRequested: true });
+      expect((await store.jobs.renew(running.id, "worker-a", at(9_500), {}, at(8)))?.stopRequested).toBe(true);
+      expect(await store.jobs.requestStop(running.id + 1000, at(7))).toBeUndefined();
+      // An ended execution stays as it ended.
+      expect((await store.jobs.requestStop(queued.id, at(9)))?.status).toBe("Stopped");
+    });
+
+    it("keeps an execution's log in order, lines cut and their number bounded", async () => {
+      const made = await queue();
+      expect(await store.jobs.log(made.id)).toBe("");
+      await store.jobs.appendLog(made.id, ["one", "two"], at(1));
+      await store.jobs.appendLog(made.id, ["three", "x".repeat(10_000)], at(2));
+      const log = (await store.jobs.log(made.id)).split("\n");
+      expect(log.slice(0, 3)).toEqual(["one", "two", "three"]);
+      expect(log[3]).toHaveLength(4096);
+      const noisy = await queue();
+      await store.jobs.appendLog(
+        noisy.id,
+        Array.from({ length: MAX_LOG_LINES + 5 }, (_, i) => `line ${i}`),
+        at(1),
+      );
+      expect((await store.jobs.log(noisy.id)).split("\n")).toHaveLength(MAX_LOG_LINES);
+    });
+
+    it("keeps one schedule per kind and target, replaced by a new one", async () => {
+      const schedule = {
+        vendorType: "PURGE",
+        cronType: "Daily",
+        cron: "0 0 0 * * *",
+        parameters: { audit_retention_hour: 24 },
+        nextRunAt: at(60_000),
+      };
+      const made = await store.jobs.putSchedule(schedule, at(0));
+      expect(made).toEqual({ ...schedule, id: made.id, vendorId: -1, createdAt: at(0), updatedAt: at(0) });
+      expect(await store.jobs.getSchedule("PURGE")).toEqual(made);
+      const replaced = await store.jobs.putSchedule({ ...schedule, cronType: "Hourly", cron: "0 0 * * * *" }, at(10));
+      expect(replaced).toMatchObject({ id: made.id, cronType: "Hourly", createdAt: at(0), updatedAt: at(10) });
+      const other = await store.jobs.putSchedule({ ...schedule, vendorId: 3 }, at(0));
+      expect(other.id).not.toBe(made.id);
+      expect(await store.jobs.getSchedule("PURGE", 3)).toEqual(other);
+      expect(await store.jobs.deleteSchedule("PURGE")).toBe(true);
+      expect(await store.jobs.deleteSchedule("PURGE")).toBe(false);
+      expect(await store.jobs.getSchedule("PURGE")).toBeUndefined();
+    });
+
+    it("lists due schedules and advances each one once", async () => {
+      const base = { vendorType: "PURGE", cronType: "Custom", cron: "* * * * * *", parameters: {} };
+      const due = await store.jobs.putSchedule({ ...base, nextRunAt: at(1_000) }, at(0));
+      await store.jobs.putSchedule({ ...base, vendorId: 2, nextRunAt: at(5_000) }, at(0));
+      expect((await store.jobs.dueSchedules(at(1_000))).map((s) => s.id)).toEqual([due.id]);
+      const moves = await Promise.all([
+        store.jobs.advanceSchedule(due.id, at(1_000), at(2_000)),
+        store.jobs.advanceSchedule(due.id, at(1_000), at(2_000)),
+      ]);
+      expect(moves.filter(Boolean)).toHaveLength(1);
+      expect(await store.jobs.advanceSchedule(due.id, at(1_000), at(3_000))).toBe(false);
+      expect((await store.jobs.getSchedule("PURGE"))?.nextRunAt).toEqual(at(2_000));
+      expect(await store.jobs.dueSchedules(at(1_500))).toEqual([]);
+    });
+  });
+}
