@@ -35,15 +35,10 @@ function auditJson(entry: AuditRecord): Record<string, unknown> {
 
 function auditExtJson(entry: AuditRecord): Record<string, unknown> {
   return {
-    id: entry.id,
-    username: entry.username,
-    resource: entry.resource,
-    resource_type: entry.resourceType,
-    operation: entry.operation,
+    ...auditJson(entry),
     // Harbor's wording for the events it records itself.
     operation_description: `${entry.operation} ${entry.resourceType} with name: ${entry.resource}`,
     operation_result: entry.success,
-    op_time: time(entry.opTime),
   };
 }
 

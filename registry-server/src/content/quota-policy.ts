@@ -17,6 +17,17 @@ function humanBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(2)} ${units[unit]}`;
 }
 
+/**
+ * Harbor's words for a change that would take a project over its quota, so that scripts looking
+ * for them keep working; pushes and imports both say it.
+ */
+export function quotaExceededMessage(adding: number, used: number, limit: number): string {
+  return (
+    `adding ${humanBytes(adding)} of storage resource, which when updated to current usage of ${humanBytes(used)} ` +
+    `will exceed the configured upper limit of ${humanBytes(limit)}.`
+  );
+}
+
 /** Throws DENIED when linking the blob would take the repository's project over its quota. */
 export async function checkQuota(tx: MetadataAreas, repository: string, digest: string, size: number): Promise<void> {
   const name = repositoryProject(repository)?.project;
@@ -27,11 +38,6 @@ export async function checkQuota(tx: MetadataAreas, repository: string, digest: 
   if (holders.some((holder) => holder.startsWith(`${name}/`))) return;
   const used = await tx.projects.storageUsed(name);
   if (used + size > project.storageLimit) {
-    // Harbor's wording, so scripts that look for it keep working.
-    throw new RegistryError(
-      "DENIED",
-      `adding ${humanBytes(size)} of storage resource, which when updated to current usage of ${humanBytes(used)} ` +
-        `will exceed the configured upper limit of ${humanBytes(project.storageLimit)}.`,
-    );
+    throw new RegistryError("DENIED", quotaExceededMessage(size, used, project.storageLimit));
   }
 }

@@ -13,6 +13,7 @@
 // Layers are stored as they come (compressed or not, never expanded): only the archive's own tar
 // stream and a gzip wrapper around the whole archive can expand, and both pass through here.
 
+import { quotaExceededMessage } from "../content/quota-policy.ts";
 import { INDEX_FILE, OCI_LAYOUT_FILE, BUNDLE_FILE } from "./bundle-format.ts";
 import { DOCKER_MANIFEST_FILE } from "./docker-archive.ts";
 import { MAX_MANIFEST_BYTES, PlanError } from "./archive-types.ts";
@@ -48,10 +49,7 @@ export class ImportTooLargeError extends Error {
 export class ImportOverQuotaError extends Error {
   override name = "ImportOverQuotaError";
   constructor(adding: number, used: number, limit: number) {
-    super(
-      `adding ${humanBytes(adding)} of storage resource, which when updated to current usage of ` +
-        `${humanBytes(used)} will exceed the configured upper limit of ${humanBytes(limit)}.`,
-    );
+    super(quotaExceededMessage(adding, used, limit));
   }
 }
 
@@ -65,18 +63,6 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Harbor's quota wording (content/quota-policy.ts), so that one message means one thing. */
-function humanBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(2)} ${units[unit]}`;
 }
 
 const MANIFEST_SIZED = new Set([INDEX_FILE, OCI_LAYOUT_FILE, BUNDLE_FILE, DOCKER_MANIFEST_FILE, "repositories"]);
