@@ -50,7 +50,7 @@ import { ConfigReader } from "./content/config-reader.ts";
 import { LocalContent } from "./content/content-source.ts";
 import { createProxyCache } from "./proxy/proxy-cache.ts";
 import { ManifestService } from "./content/manifest-service.ts";
-import { scheduleUploadExpiry } from "./content/upload-expiry.ts";
+import { UPLOAD_EXPIRY_CRON, UPLOAD_EXPIRY_VENDOR, uploadExpiryJob } from "./content/upload-expiry.ts";
 import { UploadService } from "./content/upload-service.ts";
 import { addBaseRoutes } from "./distribution/base-routes.ts";
 import { addBlobRoutes } from "./distribution/blob-routes.ts";
@@ -65,7 +65,9 @@ import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
 import { openMetadataStore } from "./metadata/open-metadata-store.ts";
 import { openStorageDriver } from "./storage/open-storage-driver.ts";
+import { endpointHealthJob, healthCron, REGISTRY_HEALTH_VENDOR } from "./upstream/endpoint-health.ts";
 import { openUpstreams } from "./upstream/upstreams.ts";
+import { Preheater } from "./proxy/preheat.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -158,11 +160,17 @@ export async function startRegistry(
   const content = proxy.content;
   const audit = new AuditLog(metadata, settings, log);
   // Background work: one job system, each execution run once across processes and replicas.
-  const jobs = new JobService({ store: metadata, log }).register(auditPurgeJob(metadata));
-  const stopUploadExpiry = scheduleUploadExpiry(
-    { metadata, blobs, log },
-    { maxIdleMs: config.limits.uploadIdleHours * 3_600_000, intervalMs: 10 * 60_000 },
-  );
+  const jobs = new JobService({ store: metadata, log })
+    .register(auditPurgeJob(metadata))
+    .register(uploadExpiryJob({ metadata, blobs }, config.limits.uploadIdleHours * 3_600_000))
+    .register(endpointHealthJob(upstreams.health, metadata.registries))
+    .register(proxy.preheatJob);
+  await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
+  await jobs.ensureSchedule({
+    vendorType: REGISTRY_HEALTH_VENDOR,
+    cron: healthCron(config.upstream.healthCheckIntervalMs),
+    parameters: {},
+  });
 
   const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
@@ -207,9 +215,21 @@ export async function startRegistry(
   const view = new ArtifactView(metadata, new ConfigReader(blobs));
   addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view });
   addTagRoutes(router, { store: metadata, access, audit });
-  addRegistryRoutes(router, { store: metadata, access, endpoints, onChange: (id) => upstreams.health.checkSoon(id) });
+  addRegistryRoutes(router, {
+    store: metadata,
+    access,
+    endpoints,
+    onChange: (id) =>
+      void jobs
+        .enqueue(REGISTRY_HEALTH_VENDOR, { registry_id: id }, "EVENT")
+        .catch((err: unknown) => log.warn({ err, registryId: id }, "could not queue the endpoint's health check")),
+  });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
-  addPreheatRoutes(router, { projects: metadata.projects, access, preheater: proxy.preheater });
+  addPreheatRoutes(router, {
+    projects: metadata.projects,
+    access,
+    preheater: new Preheater({ jobs, store: metadata.jobs }),
+  });
   addImportRoutes(router, {
     metadata,
     blobs,
@@ -238,10 +258,8 @@ export async function startRegistry(
   return {
     ...server,
     stop: async () => {
-      stopUploadExpiry();
       await server.stop();
       await jobs.stop();
-      await upstreams.stop();
       await proxy.close();
       await audit.close();
       await metadata.close();

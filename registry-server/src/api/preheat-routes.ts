@@ -24,7 +24,7 @@ const preheatSchema = z.strictObject({
 
 const PREHEAT = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/preheat/;
 const JOBS = new RegExp(`${PREHEAT.source}\\/?$`);
-const JOB = new RegExp(`${PREHEAT.source}\\/(?<id>[0-9a-f-]{36})$`);
+const JOB = new RegExp(`${PREHEAT.source}\\/(?<id>\\d{1,15})$`);
 
 export function jobJson(job: PreheatJob): Record<string, unknown> {
   const count = (status: string): number => job.items.filter((i) => i.status === status).length;
@@ -77,23 +77,23 @@ export function addPreheatRoutes(
     const body = await readJson(ctx.req, preheatSchema);
     let started;
     try {
-      started = preheater.start(project.name, body);
+      started = await preheater.start(project, body);
     } catch (err) {
       if (err instanceof RegistryError) throw new HarborError("BAD_REQUEST", err.message);
       throw err;
     }
-    created(ctx.res, `/api/v2.0/projects/${project.name}/preheat/${started.job.id}`);
+    created(ctx.res, `/api/v2.0/projects/${project.name}/preheat/${started.id}`);
   });
 
   router.add("preheat_list", "GET", JOBS, async (ctx) => {
     const project = await proxyProject(ctx);
-    sendJson(ctx.res, 200, preheater.list(project.name).map(jobJson));
+    sendJson(ctx.res, 200, (await preheater.list(project)).map(jobJson));
   });
 
   router.add("preheat_get", "GET", JOB, async (ctx) => {
     const project = await proxyProject(ctx);
-    const job = preheater.get(ctx.params["id"] ?? "");
-    if (!job || job.project !== project.name) throw new HarborError("NOT_FOUND", "preheat job not found");
+    const job = await preheater.get(project, Number(ctx.params["id"]));
+    if (!job) throw new HarborError("NOT_FOUND", "preheat job not found");
     sendJson(ctx.res, 200, jobJson(job));
   });
 }

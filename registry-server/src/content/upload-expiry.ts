@@ -1,8 +1,8 @@
 // Upload sessions that clients abandoned (no cancel, no close) expire: their records and the
 // parts they wrote are removed once they have not moved for a while, as the specification
-// expects a registry to do eventually.
+// expects a registry to do eventually. The sweep is a job, run by one worker at a time.
 
-import type { Logger } from "../logger.ts";
+import type { JobHandler } from "../jobs/job-service.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { BlobStore } from "./blob-store.ts";
 
@@ -19,23 +19,19 @@ export async function expireStaleUploads(metadata: MetadataStore, blobs: BlobSto
   return expired;
 }
 
-/** Sweeps every `intervalMs` for sessions idle longer than `maxIdleMs`; returns a stop function. */
-export function scheduleUploadExpiry(
-  deps: { metadata: MetadataStore; blobs: BlobStore; log: Logger },
-  options: { maxIdleMs: number; intervalMs: number },
-): () => void {
-  let running = false;
-  const sweep = (): void => {
-    if (running) return;
-    running = true;
-    expireStaleUploads(deps.metadata, deps.blobs, new Date(Date.now() - options.maxIdleMs))
-      .then((count) => {
-        if (count > 0) deps.log.info({ count }, "expired abandoned uploads");
-      })
-      .catch((err: unknown) => deps.log.error({ err }, "upload expiry failed"))
-      .finally(() => (running = false));
+export const UPLOAD_EXPIRY_VENDOR = "UPLOAD_EXPIRY";
+/** How often the sweep runs: a job of the job system, so once across workers and replicas. */
+export const UPLOAD_EXPIRY_CRON = "@every 10m";
+
+/** The sweep as a job: removes the sessions idle longer than `maxIdleMs`, and says how many. */
+export function uploadExpiryJob(deps: { metadata: MetadataStore; blobs: BlobStore }, maxIdleMs: number): JobHandler {
+  return {
+    vendorType: UPLOAD_EXPIRY_VENDOR,
+    keepExecutions: 10,
+    async run(context) {
+      const expired = await expireStaleUploads(deps.metadata, deps.blobs, new Date(Date.now() - maxIdleMs));
+      context.log(`[INFO] expired ${expired} abandoned upload session(s)`);
+      return { expired };
+    },
   };
-  const timer = setInterval(sweep, options.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

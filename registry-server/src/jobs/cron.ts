@@ -1,7 +1,9 @@
 // Harbor's cron expressions: six fields, seconds first (`0 0 * * * *` is every hour), as the Go
 // library Harbor uses parses them: `*` and `?`, numbers, ranges `a-b`, steps `*/n`, `a-b/n` and
 // `a/n`, lists `a,b`, month and weekday names (JAN, MON), weekday 7 for Sunday, and the
-// descriptors @yearly, @monthly, @weekly, @daily, @midnight and @hourly. Times are UTC.
+// descriptors @yearly, @monthly, @weekly, @daily, @midnight and @hourly, and `@every <duration>`
+// (Go's durations: `90s`, `10m`, `1h30m`), which fires that long after the time it is asked from.
+// Times are UTC.
 // A five-field expression is refused with the reason: it is the seeds' most common mistake.
 
 interface Field {
@@ -96,9 +98,21 @@ function parseField(text: string, field: Field, position: string): ParsedField {
 
 const POSITIONS = ["second", "minute", "hour", "day of month", "month", "day of week"];
 
+/** `@every 1h30m`'s duration in milliseconds (whole seconds, at least one). */
+function everyMs(text: string): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  const ms = match ? (Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0)) * 1000 : 0;
+  if (!match || ms < 1000) throw new CronError(`invalid @every duration ${JSON.stringify(text)}: e.g. 90s, 10m, 1h30m`);
+  return ms;
+}
+
 /** Parses an expression; throws CronError with the reason when it is not one. */
 export function parseCron(text: string): CronSchedule {
   const trimmed = text.trim();
+  if (trimmed.toLowerCase().startsWith("@every ")) {
+    const interval = everyMs(trimmed.slice("@every ".length));
+    return { text, next: (after) => new Date(Math.floor(after.getTime() / 1000) * 1000 + interval) };
+  }
   const expanded = DESCRIPTORS[trimmed.toLowerCase()] ?? trimmed;
   const parts = expanded.split(/\s+/).filter(Boolean);
   if (parts.length === 5) {

@@ -31,6 +31,11 @@ export interface JobContext {
 export interface JobHandler {
   /** The kind of execution it runs (Harbor's vendor type, e.g. "PURGE_AUDIT_LOG"). */
   readonly vendorType: string;
+  /**
+   * Ended executions kept per kind (per vendor id), for their history and logs; older ones are
+   * deleted as new ones end. All are kept when absent.
+   */
+  readonly keepExecutions?: number;
   /** Runs one execution; what it returns joins the execution's attributes. */
   run(context: JobContext): Promise<Readonly<Record<string, unknown>> | void>;
 }
@@ -53,13 +58,16 @@ export interface JobServiceOptions {
   readonly concurrency: number;
   /** The pause before the first retry of a retryable failure; it doubles with each attempt. */
   readonly retryBaseMs: number;
+  /** What a job reports is saved at most this often (and at each heartbeat), for progress readers. */
+  readonly progressIntervalMs: number;
 }
 
 export const DEFAULT_JOB_OPTIONS: JobServiceOptions = {
   pollIntervalMs: 2_000,
   leaseMs: 30_000,
-  concurrency: 2,
+  concurrency: 4,
   retryBaseMs: 5_000,
+  progressIntervalMs: 1_000,
 };
 
 /** Claims of one execution before it is given up (its workers keep dying). */
@@ -190,6 +198,26 @@ export class JobService {
     return saved;
   }
 
+  /**
+   * Makes sure a schedule the server itself needs exists with this cron and these parameters,
+   * leaving its next run alone when it already does (replicas and restarts call this at start).
+   */
+  async ensureSchedule(schedule: {
+    vendorType: string;
+    cron: string;
+    parameters: Readonly<Record<string, unknown>>;
+  }): Promise<ScheduleRecord> {
+    const existing = await this.store.jobs.getSchedule(schedule.vendorType);
+    if (
+      existing &&
+      existing.cron === schedule.cron &&
+      JSON.stringify(existing.parameters) === JSON.stringify(schedule.parameters)
+    ) {
+      return existing;
+    }
+    return this.setSchedule({ ...schedule, cronType: "Custom" });
+  }
+
   /** Asks an execution to stop; undefined when there is none. */
   async requestStop(id: number): Promise<ExecutionRecord | undefined> {
     const execution = await this.store.jobs.requestStop(id, new Date(this.now()));
@@ -274,37 +302,37 @@ export class JobService {
       if (pendingLines.length === 0) return;
       await jobs.appendLog(id, pendingLines.splice(0), at());
     };
+    /** Saves the log and the attributes, renewing the lease; stops the run when it was lost or stopped. */
+    let saving: Promise<void> | undefined;
+    let savedAt = this.now();
+    const save = (): Promise<void> => {
+      saving ??= (async () => {
+        await flushLog();
+        const now = this.now();
+        savedAt = now;
+        const renewed = await jobs.renew(id, this.workerId, new Date(now + this.options.leaseMs), attrs, new Date(now));
+        if (!renewed) {
+          run.reason ??= "lease";
+          run.controller.abort(new Error("the execution's lease was lost"));
+        } else if (renewed.stopRequested) {
+          run.reason ??= "stop";
+          run.controller.abort(new Error("stopped"));
+        }
+      })()
+        .catch((err: unknown) => this.log.warn({ err, execution: id }, "job heartbeat failed"))
+        .finally(() => (saving = undefined));
+      return saving;
+    };
     const context: JobContext = {
       execution,
       signal: run.controller.signal,
       log: (line) => pendingLines.push(`${new Date(this.now()).toISOString()} ${line}`),
       report: (more) => {
         attrs = { ...attrs, ...more };
+        if (this.now() - savedAt >= this.options.progressIntervalMs) void save();
       },
     };
-    const heartbeat = setInterval(
-      () => {
-        void (async () => {
-          await flushLog();
-          const now = this.now();
-          const renewed = await jobs.renew(
-            id,
-            this.workerId,
-            new Date(now + this.options.leaseMs),
-            attrs,
-            new Date(now),
-          );
-          if (!renewed) {
-            run.reason ??= "lease";
-            run.controller.abort(new Error("the execution's lease was lost"));
-          } else if (renewed.stopRequested) {
-            run.reason ??= "stop";
-            run.controller.abort(new Error("stopped"));
-          }
-        })().catch((err: unknown) => this.log.warn({ err, execution: id }, "job heartbeat failed"));
-      },
-      Math.max(10, Math.floor(this.options.leaseMs / 3)),
-    );
+    const heartbeat = setInterval(() => void save(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
     heartbeat.unref();
 
     context.log(`[INFO] ${execution.vendorType} execution ${id} started (attempt ${execution.attempts})`);
@@ -351,6 +379,13 @@ export class JobService {
       await jobs.finish(id, this.workerId, { status: "Error", message, extraAttrs: attrs }, at());
     } finally {
       clearInterval(heartbeat);
+      await saving;
+    }
+    if (handler.keepExecutions !== undefined) {
+      const vendorId = execution.vendorId === -1 ? undefined : execution.vendorId;
+      await jobs
+        .pruneExecutions(execution.vendorType, vendorId, handler.keepExecutions)
+        .catch((err: unknown) => this.log.warn({ err, vendorType: execution.vendorType }, "pruning executions failed"));
     }
   }
 }

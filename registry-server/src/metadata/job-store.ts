@@ -125,6 +125,11 @@ export interface JobMetadata {
    * worker stops it. Returns the execution as it now is; undefined when there is none.
    */
   requestStop(id: number, at: Date): Promise<ExecutionRecord | undefined>;
+  /**
+   * Deletes the ended executions of a kind (of one vendor id when given) but the newest `keep` of
+   * them, with their logs; returns how many went. Queued and running ones are never deleted.
+   */
+  pruneExecutions(vendorType: string, vendorId: number | undefined, keep: number): Promise<number>;
   /** Appends lines to an execution's log (a line longer than 4 KiB is cut). */
   appendLog(id: number, lines: readonly string[], at: Date): Promise<void>;
   /** The execution's log, lines joined with "\n"; empty when it has none. */

@@ -210,6 +210,20 @@ export function jobArea(read: Run, write: Run): JobMetadata {
         );
         return getExecution(db, id);
       }),
+    pruneExecutions: (vendorType, vendorId, keep) =>
+      write((db) =>
+        db.run(
+          `DELETE FROM job_executions
+           WHERE vendor_type = $1 AND ($2::bigint IS NULL OR vendor_id = $2) AND status IN ('Stopped', 'Error', 'Success')
+             AND id NOT IN (
+               SELECT id FROM job_executions WHERE vendor_type = $1 AND ($2::bigint IS NULL OR vendor_id = $2)
+                 AND status IN ('Stopped', 'Error', 'Success')
+               ORDER BY id DESC LIMIT $3)`,
+          vendorType,
+          vendorId ?? null,
+          windowNumber(keep),
+        ),
+      ),
     appendLog: (id, lines, at) =>
       write(async (db) => {
         for (const line of lines) {

@@ -272,6 +272,24 @@ export class JobQueries extends StatementCache {
     return this.getExecution(id);
   }
 
+  pruneExecutions(vendorType: string, vendorId: number | undefined, keep: number): number {
+    return this.run(
+      `DELETE FROM job_executions
+       WHERE vendor_type = ? AND (? IS NULL OR vendor_id = ?) AND status IN ('Stopped', 'Error', 'Success')
+         AND id NOT IN (
+           SELECT id FROM job_executions WHERE vendor_type = ? AND (? IS NULL OR vendor_id = ?)
+             AND status IN ('Stopped', 'Error', 'Success')
+           ORDER BY id DESC LIMIT ?)`,
+      vendorType,
+      vendorId ?? null,
+      vendorId ?? null,
+      vendorType,
+      vendorId ?? null,
+      vendorId ?? null,
+      Math.max(0, Math.floor(keep)),
+    );
+  }
+
   appendLog(id: number, lines: readonly string[], at: Date): void {
     for (const line of lines) {
       this.run(
@@ -356,6 +374,7 @@ export function bindJobArea(read: JobRun, write: JobRun): JobMetadata {
     finish: (id, owner, end, at) => write((q) => q.finish(id, owner, end, at)),
     requeue: (id, owner, notBefore, message, at) => write((q) => q.requeue(id, owner, notBefore, message, at)),
     requestStop: (id, at) => write((q) => q.requestStop(id, at)),
+    pruneExecutions: (vendorType, vendorId, keep) => write((q) => q.pruneExecutions(vendorType, vendorId, keep)),
     appendLog: (id, lines, at) => write((q) => q.appendLog(id, lines, at)),
     log: (id) => read((q) => q.log(id)),
     putSchedule: (schedule, at) => write((q) => q.putSchedule(schedule, at)),

@@ -4,17 +4,19 @@
 // ones asked for, then every config and layer), with retries; a job reports progress per image
 // and ends with a summary of what was fetched, what was already there and what failed.
 //
-// Jobs run in the background, a few images at a time, and are kept in memory (the last ones per
-// project) for their status to be read.
+// A preheat is a job of the job system: it runs once whichever worker or replica took the
+// request, its progress is saved as it goes (every worker reads the same), a worker that stops
+// hands it to another, and the last ones of each project are kept for their status to be read.
 
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Reference } from "../content/manifest-service.ts";
 import { parseReference } from "../content/manifest-service.ts";
 import { parseManifest, type Descriptor } from "../content/manifest-parser.ts";
 import { isValidRepositoryName } from "../content/names.ts";
 import { RegistryError } from "../http/errors.ts";
+import type { JobContext, JobHandler, JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../logger.ts";
+import type { ExecutionRecord, JobMetadata } from "../metadata/job-store.ts";
 import type { ProxyProjects, ProxyTarget } from "./proxy-projects.ts";
 import type { PullThroughBlobs } from "./pull-through-blobs.ts";
 import type { PullThroughManifests } from "./pull-through-manifests.ts";
@@ -43,12 +45,13 @@ export interface PreheatItem {
 }
 
 export interface PreheatJob {
-  readonly id: string;
+  /** The id of the job's execution. */
+  readonly id: number;
   readonly project: string;
-  status: "running" | "succeeded" | "partial" | "failed";
-  readonly items: PreheatItem[];
+  readonly status: "running" | "succeeded" | "partial" | "failed" | "stopped";
+  readonly items: readonly PreheatItem[];
   readonly createdAt: Date;
-  finishedAt?: Date;
+  readonly finishedAt?: Date;
 }
 
 export interface PreheatOptions {
@@ -58,11 +61,13 @@ export interface PreheatOptions {
   readonly attempts: number;
   /** First wait between attempts; doubled each time. */
   readonly retryDelayMs: number;
-  /** Finished jobs kept per project for their status to be read. */
-  readonly keepJobs: number;
 }
 
-const DEFAULTS: PreheatOptions = { concurrency: 2, attempts: 3, retryDelayMs: 1000, keepJobs: 20 };
+const DEFAULTS: PreheatOptions = { concurrency: 2, attempts: 3, retryDelayMs: 1000 };
+
+export const PREHEAT_VENDOR = "PREHEAT";
+/** Ended jobs kept per project for their status to be read. */
+const KEEP_JOBS = 20;
 
 /** Splits `name[:tag|@digest]` and validates both parts, with the message a user can act on. */
 export function parseImage(image: string): { repository: string; reference: Reference } {
@@ -90,15 +95,82 @@ export function parseImage(image: string): { repository: string; reference: Refe
   return { repository: name, reference: parseReference(reference) };
 }
 
+/** Starts preheat jobs and reads them, for the API; the job system runs them (PreheatFetcher). */
 export class Preheater {
+  private readonly jobs: Pick<JobService, "enqueue">;
+  private readonly store: Pick<JobMetadata, "getExecution" | "listExecutions">;
+
+  constructor(deps: {
+    jobs: Pick<JobService, "enqueue">;
+    store: Pick<JobMetadata, "getExecution" | "listExecutions">;
+  }) {
+    this.jobs = deps.jobs;
+    this.store = deps.store;
+  }
+
+  /** Queues a job; images that cannot be parsed are refused (RegistryError) before anything runs. */
+  async start(project: { id: number; name: string }, request: PreheatRequest): Promise<PreheatJob> {
+    for (const image of request.images) parseImage(image);
+    const execution = await this.jobs.enqueue(
+      PREHEAT_VENDOR,
+      { project: project.name, images: [...request.images], platforms: [...request.platforms] },
+      "MANUAL",
+      project.id,
+    );
+    return preheatJob(execution);
+  }
+
+  async get(project: { id: number }, id: number): Promise<PreheatJob | undefined> {
+    const execution = await this.store.getExecution(id);
+    if (!execution || execution.vendorType !== PREHEAT_VENDOR || execution.vendorId !== project.id) return undefined;
+    return preheatJob(execution);
+  }
+
+  /** The project's jobs, newest first. */
+  async list(project: { id: number }): Promise<PreheatJob[]> {
+    const listing = await this.store.listExecutions(
+      { vendorType: PREHEAT_VENDOR, vendorId: project.id },
+      { offset: 0, limit: KEEP_JOBS * 2 },
+    );
+    return listing.items.map(preheatJob);
+  }
+}
+
+/** A preheat job as its execution holds it: progress in `extraAttrs.items`. */
+export function preheatJob(execution: ExecutionRecord): PreheatJob {
+  const images = (execution.parameters["images"] as string[] | undefined) ?? [];
+  const saved = execution.extraAttrs["items"] as PreheatItem[] | undefined;
+  const items = saved ?? images.map(pendingItem);
+  const result = execution.extraAttrs["result"] as PreheatJob["status"] | undefined;
+  const status: PreheatJob["status"] =
+    execution.status === "Pending" || execution.status === "Running"
+      ? "running"
+      : execution.status === "Stopped"
+        ? "stopped"
+        : execution.status === "Error"
+          ? "failed"
+          : (result ?? "succeeded");
+  return {
+    id: execution.id,
+    project: typeof execution.parameters["project"] === "string" ? execution.parameters["project"] : "",
+    status,
+    items,
+    createdAt: execution.createdAt,
+    ...(execution.endedAt && { finishedAt: execution.endedAt }),
+  };
+}
+
+function pendingItem(image: string): PreheatItem {
+  return { image, status: "pending", manifests: 0, blobs: 0, bytesFetched: 0, attempts: 0 };
+}
+
+/** Runs preheat jobs: fetches each image into the proxy-cache project through the proxy's parts. */
+export class PreheatFetcher {
   private readonly projects: ProxyProjects;
   private readonly manifests: PullThroughManifests;
   private readonly blobs: PullThroughBlobs;
   private readonly log: Logger;
   private readonly options: PreheatOptions;
-  private readonly jobs = new Map<string, PreheatJob>();
-  private readonly running = new Set<Promise<PreheatJob>>();
-  private closing = false;
 
   constructor(
     deps: { projects: ProxyProjects; manifests: PullThroughManifests; blobs: PullThroughBlobs; log: Logger },
@@ -111,89 +183,48 @@ export class Preheater {
     this.options = { ...DEFAULTS, ...options };
   }
 
-  /**
-   * Starts a job; images that cannot be parsed are refused before anything runs.
-   * @returns the job, running; `done` settles when it has finished
-   */
-  start(project: string, request: PreheatRequest): { job: PreheatJob; done: Promise<PreheatJob> } {
-    const parsed = request.images.map((image) => ({ image, ...parseImage(image) }));
-    const job: PreheatJob = {
-      id: randomUUID(),
-      project,
-      status: "running",
-      items: parsed.map(({ image }) => ({
-        image,
-        status: "pending",
-        manifests: 0,
-        blobs: 0,
-        bytesFetched: 0,
-        attempts: 0,
-      })),
-      createdAt: new Date(),
-    };
-    this.jobs.set(job.id, job);
-    this.forgetOldJobs(project);
-    if (this.closing) throw new RegistryError("UNAVAILABLE", "the registry is shutting down");
-    const done = this.run(job, parsed, request.platforms);
-    this.running.add(done);
-    void done.finally(() => this.running.delete(done)).catch(() => {});
-    done.catch((err: unknown) => {
-      job.status = "failed";
-      job.finishedAt = new Date();
-      this.log.error({ err, job: job.id }, "preheat job crashed");
-    });
-    return { job, done };
+  job(): JobHandler {
+    return { vendorType: PREHEAT_VENDOR, keepExecutions: KEEP_JOBS, run: (context) => this.run(context) };
   }
 
-  /** Starts no more images; resolves when running jobs have stopped (their images in flight end). */
-  async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.running]);
-  }
-
-  get(id: string): PreheatJob | undefined {
-    return this.jobs.get(id);
-  }
-
-  /** The project's jobs, newest first. */
-  list(project: string): PreheatJob[] {
-    return [...this.jobs.values()].filter((j) => j.project === project).reverse();
-  }
-
-  private async run(
-    job: PreheatJob,
-    images: ReadonlyArray<{ repository: string; reference: Reference }>,
-    platforms: readonly string[],
-  ): Promise<PreheatJob> {
+  private async run(context: JobContext): Promise<Record<string, unknown>> {
+    const given = context.execution.parameters["project"];
+    const project = typeof given === "string" ? given : "";
+    const requested = (context.execution.parameters["images"] as string[] | undefined) ?? [];
+    const platforms = (context.execution.parameters["platforms"] as string[] | undefined) ?? [];
+    const images = requested.map((image) => ({ image, ...parseImage(image) }));
+    const items = images.map(({ image }) => pendingItem(image));
+    const report = (): void => context.report({ items });
     let next = 0;
     const worker = async (): Promise<void> => {
-      for (let index = next++; index < images.length && !this.closing; index = next++) {
-        const item = job.items[index];
+      for (let index = next++; index < images.length && !context.signal.aborted; index = next++) {
+        const item = items[index];
         const image = images[index];
-        if (item && image) await this.fetchWithRetries(job.project, item, image, platforms);
+        if (!item || !image) continue;
+        item.status = "running";
+        report();
+        await this.fetchWithRetries(project, item, image, platforms, context.signal);
+        context.log(`[INFO] ${item.image}: ${item.status}${item.error ? ` (${item.error})` : ""}`);
+        report();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, images.length) }, worker));
-    for (const item of job.items) {
-      if (item.status !== "pending") continue;
-      item.status = "failed";
-      item.error = "not started: the registry shut down";
-    }
-    const failed = job.items.filter((i) => i.status === "failed").length;
-    job.status = failed === 0 ? "succeeded" : failed === job.items.length ? "failed" : "partial";
-    job.finishedAt = new Date();
+    // Stopped or handed back: the job system records it; the items say how far it went.
+    if (context.signal.aborted) throw context.signal.reason ?? new Error("stopped");
+    const failed = items.filter((i) => i.status === "failed").length;
+    const result = failed === 0 ? "succeeded" : failed === items.length ? "failed" : "partial";
     this.log.info(
       {
-        job: job.id,
-        project: job.project,
-        status: job.status,
-        fetched: job.items.filter((i) => i.status === "fetched").length,
-        present: job.items.filter((i) => i.status === "present").length,
+        job: context.execution.id,
+        project,
+        status: result,
+        fetched: items.filter((i) => i.status === "fetched").length,
+        present: items.filter((i) => i.status === "present").length,
         failed,
       },
       "preheat finished",
     );
-    return job;
+    return { items, result };
   }
 
   private async fetchWithRetries(
@@ -201,9 +232,9 @@ export class Preheater {
     item: PreheatItem,
     image: { repository: string; reference: Reference },
     platforms: readonly string[],
+    signal: AbortSignal,
   ): Promise<void> {
-    item.status = "running";
-    for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
+    for (let attempt = 1; attempt <= this.options.attempts && !signal.aborted; attempt++) {
       item.attempts = attempt;
       try {
         const target = await this.projects.target(`${project}/${image.repository}`);
@@ -220,7 +251,7 @@ export class Preheater {
           ["MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_INVALID", "DENIED"].includes(err.code);
         this.log.warn({ project, image: item.image, attempt, error: item.error }, "preheat attempt failed");
         if (final || attempt === this.options.attempts) break;
-        await sleep(this.options.retryDelayMs * 2 ** (attempt - 1));
+        await sleep(this.options.retryDelayMs * 2 ** (attempt - 1), undefined, { signal }).catch(() => undefined);
       }
     }
     item.status = "failed";
@@ -261,11 +292,6 @@ export class Preheater {
         if (!cached) item.bytesFetched += blob.size;
       }
     }
-  }
-
-  private forgetOldJobs(project: string): void {
-    const finished = [...this.jobs.values()].filter((j) => j.project === project && j.status !== "running");
-    for (const job of finished.slice(0, Math.max(0, finished.length - this.options.keepJobs))) this.jobs.delete(job.id);
   }
 }
 

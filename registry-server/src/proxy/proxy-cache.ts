@@ -1,5 +1,5 @@
 // Builds the proxy cache from the registry's parts: the pull-through content source the /v2
-// routes read through, the preheater, and the transparent mirror's path rewrite. One place, so
+// routes read through, the preheat job, and the transparent mirror's path rewrite. One place, so
 // that the composition root stays a list of parts.
 
 import type { BlobStore } from "../content/blob-store.ts";
@@ -11,7 +11,8 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { UpstreamFactory } from "../upstream/upstream-registry.ts";
 import type { Registry } from "prom-client";
 import { MirrorRouting, type MirrorSettings } from "./mirror-routing.ts";
-import { Preheater } from "./preheat.ts";
+import type { JobHandler } from "../jobs/job-service.ts";
+import { PreheatFetcher } from "./preheat.ts";
 import { ProxyMetrics } from "./proxy-metrics.ts";
 import { ProxyProjects, type EndpointLookup } from "./proxy-projects.ts";
 import { PullThroughBlobs } from "./pull-through-blobs.ts";
@@ -21,7 +22,8 @@ import { PullThroughManifests } from "./pull-through-manifests.ts";
 export interface ProxyCache {
   /** What the /v2 routes read through: proxy-cache projects via their upstream, the rest locally. */
   readonly content: ContentSource;
-  readonly preheater: Preheater;
+  /** The preheat job, for the job system to run. */
+  readonly preheatJob: JobHandler;
   /** The transparent mirror's rewrite; undefined when no mirror rule is configured. */
   readonly rewrite: PathRewrite | undefined;
   close(): Promise<void>;
@@ -54,21 +56,19 @@ export function createProxyCache(deps: {
     manifests,
     blobs,
   });
-  const preheater = new Preheater({ projects, manifests, blobs, log });
+  const preheatJob = new PreheatFetcher({ projects, manifests, blobs, log }).job();
   const mirror = new MirrorRouting(
     deps.mirror,
     async (name) => (await deps.metadata.projects.getByName(name)) !== undefined,
   );
   return {
     content,
-    preheater,
+    preheatJob,
     rewrite: mirror.enabled ? (method, path, url, host) => mirror.rewrite(method, path, url, host) : undefined,
     close: async () => {
-      // Preheat stops taking images; transfers in flight get a moment, then are cut; the
-      // metadata store closes only after this.
-      const stopping = preheater.close();
+      // Transfers in flight get a moment, then are cut; the metadata store closes only after
+      // this. (Preheat jobs stop with the job system, which the composition root stops first.)
       await blobs.close(5_000);
-      await stopping;
       await projects.close();
     },
   };

@@ -1,7 +1,7 @@
 // Everything the server needs to talk to upstream registries, built once from the configuration:
 // the adapter factory with the egress settings, the endpoints (secrets sealed with the key in
-// dataDir/auth/) and their periodic health checks. The composition root wires these into the API
-// and the proxy cache, and stops them on shutdown.
+// dataDir/auth/) and the health checks of the endpoints (run as jobs: the composition root
+// registers and schedules them). The composition root wires these into the API and the proxy.
 
 import * as path from "node:path";
 import { loadOrCreateSecretBox } from "../auth/secret-box.ts";
@@ -20,11 +20,10 @@ export interface Upstreams {
   readonly health: EndpointHealth;
   /** Bound on a ping from the API: a few requests (challenge, token, retry) at the egress timeout. */
   readonly pingTimeoutMs: number;
-  stop(): Promise<void>;
 }
 
 export async function openUpstreams(config: ServerConfig, metadata: MetadataStore, log: Logger): Promise<Upstreams> {
-  const { httpProxy, httpsProxy, noProxy, timeoutMs, healthCheckIntervalMs } = config.upstream;
+  const { httpProxy, httpsProxy, noProxy, timeoutMs } = config.upstream;
   const egress: EgressSettings = {
     ...(httpProxy !== undefined && { httpProxy }),
     ...(httpsProxy !== undefined && { httpsProxy }),
@@ -36,10 +35,11 @@ export async function openUpstreams(config: ServerConfig, metadata: MetadataStor
     metadata.registries,
     await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
   );
-  const health = new EndpointHealth(
-    { store: metadata.registries, endpoints, factory, log: log.child({ component: "registry-health" }) },
-    healthCheckIntervalMs,
-  );
-  health.start();
-  return { egress, factory, endpoints, health, pingTimeoutMs: timeoutMs * 3, stop: () => health.stop() };
+  const health = new EndpointHealth({
+    store: metadata.registries,
+    endpoints,
+    factory,
+    log: log.child({ component: "registry-health" }),
+  });
+  return { egress, factory, endpoints, health, pingTimeoutMs: timeoutMs * 3 };
 }

@@ -151,6 +151,32 @@ export function jobStoreContract(name: string, setup: () => Promise<ContractStor
       expect((await store.jobs.requestStop(queued.id, at(9)))?.status).toBe("Stopped");
     });
 
+    it("prunes the ended executions of a kind beyond the newest ones, never a queued or running one", async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const made = await store.jobs.createExecution(
+          { vendorType: "HEALTH", trigger: "SCHEDULE", parameters: {} },
+          at(i),
+        );
+        ids.push(made.id);
+        if (i < 4) {
+          await store.jobs.claim(["HEALTH"], "w", at(i), at(i + 1_000));
+          await store.jobs.finish(made.id, "w", { status: "Success", message: "", extraAttrs: {} }, at(i));
+        }
+      }
+      await store.jobs.appendLog(ids[0] ?? 0, ["old"], at(0));
+      const other = await store.jobs.createExecution(
+        { vendorType: "HEALTH", vendorId: 9, trigger: "MANUAL", parameters: {} },
+        at(9),
+      );
+      // The newest two that ended are kept; the queued ones are never pruned.
+      expect(await store.jobs.pruneExecutions("HEALTH", undefined, 2)).toBe(2);
+      const left = await store.jobs.listExecutions({ vendorType: "HEALTH" }, { offset: 0, limit: 10 });
+      expect(left.items.map((e) => e.id)).toEqual([other.id, ids[4], ids[3], ids[2]]);
+      expect(await store.jobs.log(ids[0] ?? 0)).toBe("");
+      expect(await store.jobs.pruneExecutions("HEALTH", 9, 0)).toBe(0);
+    });
+
     it("keeps an execution's log in order, lines cut and their number bounded", async () => {
       const made = await queue();
       expect(await store.jobs.log(made.id)).toBe("");

@@ -1,5 +1,6 @@
-// Periodic endpoint health checks: a registry that stops answering turns "unhealthy" at the next
-// pass and "healthy" again once it is back; stop() ends the passes and the pings in flight.
+// Periodic endpoint health checks, a job of the job system: a registry that stops answering turns
+// "unhealthy" at the next pass and "healthy" again once it is back; stopping the job system ends
+// the passes and the pings in flight; a pass for one endpoint runs when asked.
 
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
@@ -8,7 +9,8 @@ import { SecretBox } from "../../src/auth/secret-box.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
-import { EndpointHealth } from "../../src/upstream/endpoint-health.ts";
+import { JobService } from "../../src/jobs/job-service.ts";
+import { EndpointHealth, endpointHealthJob, REGISTRY_HEALTH_VENDOR } from "../../src/upstream/endpoint-health.ts";
 import { RegistryEndpoints } from "../../src/upstream/registry-endpoints.ts";
 import { createUpstreamFactory } from "../../src/upstream/upstream-factory.ts";
 import { tempDir } from "../helpers.ts";
@@ -32,7 +34,7 @@ describe("endpoint health checks", () => {
   async function setup(): Promise<{
     store: MetadataStore;
     endpoints: RegistryEndpoints;
-    health: EndpointHealth;
+    jobs: JobService;
     logs: string[];
   }> {
     const temp = tempDir("health");
@@ -44,19 +46,20 @@ describe("endpoint health checks", () => {
     sink.on("data", (chunk: Buffer) => logs.push(chunk.toString("utf8")));
     const endpoints = new RegistryEndpoints(store.registries, new SecretBox(Buffer.alloc(32, 7)));
     const factory = createUpstreamFactory({ timeoutMs: 1_000 });
-    const health = new EndpointHealth(
-      { store: store.registries, endpoints, factory, log: createLogger("info", sink) },
-      100,
+    const log = createLogger("info", sink);
+    const health = new EndpointHealth({ store: store.registries, endpoints, factory, log });
+    const jobs = new JobService({ store, log, options: { pollIntervalMs: 50 } }).register(
+      endpointHealthJob(health, store.registries),
     );
-    cleanups.push(() => health.stop());
-    return { store, endpoints, health, logs };
+    cleanups.push(() => jobs.stop());
+    return { store, endpoints, jobs, logs };
   }
 
   it("follows an upstream going down and coming back, and logs the change with its kind", async () => {
     let up = true;
     const upstream: ScriptedServer = await startScriptedServer((_req, res) => res.writeHead(up ? 200 : 503).end());
     cleanups.push(() => upstream.stop());
-    const { store, endpoints, health, logs } = await setup();
+    const { store, endpoints, jobs, logs } = await setup();
     const record = await store.registries.create(
       {
         name: "scripted",
@@ -69,7 +72,8 @@ describe("endpoint health checks", () => {
       },
       new Date(),
     );
-    health.start();
+    await jobs.ensureSchedule({ vendorType: REGISTRY_HEALTH_VENDOR, cron: "@every 1s", parameters: {} });
+    jobs.start();
     const status = async (): Promise<string | undefined> => (await store.registries.get(record.id))?.status;
     expect(await eventually(async () => (await status()) === "healthy")).toBe(true);
     up = false;
@@ -79,9 +83,26 @@ describe("endpoint health checks", () => {
     expect(await eventually(async () => (await status()) === "healthy")).toBe(true);
     expect(logs.join("")).not.toContain("Secret-Never-Logged-1");
 
-    await health.stop();
+    await jobs.stop();
     const requests = upstream.requests.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(upstream.requests.length).toBe(requests);
+  });
+
+  it("checks one endpoint at once when asked (a change made through the API)", async () => {
+    const upstream: ScriptedServer = await startScriptedServer((_req, res) => res.writeHead(503).end());
+    cleanups.push(() => upstream.stop());
+    const { store, jobs } = await setup();
+    const record = await store.registries.create(
+      { name: "down", type: "docker-registry", url: upstream.url, description: "", insecure: false, status: "unknown" },
+      new Date(),
+    );
+    jobs.start();
+    const execution = await jobs.enqueue(REGISTRY_HEALTH_VENDOR, { registry_id: record.id }, "EVENT");
+    expect(await eventually(async () => (await store.jobs.getExecution(execution.id))?.status === "Success")).toBe(
+      true,
+    );
+    expect((await store.registries.get(record.id))?.status).toBe("unhealthy");
+    expect((await store.jobs.getExecution(execution.id))?.extraAttrs).toMatchObject({ checked: 1, unhealthy: 1 });
   });
 });
