@@ -3,7 +3,7 @@
 // uploads, data embedded in manifests), mounting, reading with ranges and unlinking live here;
 // chunked upload sessions are in upload-service.ts.
 
-import { Readable, pipeline, type Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { pipeline as pipelinePromise } from "node:stream/promises";
 import type { Logger } from "../logger.ts";
 import { mayHaveCommitted, type BlobPart, type BlobRecord, type MetadataStore } from "../metadata/metadata-store.ts";
@@ -11,7 +11,7 @@ import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
 import { checkQuota } from "./quota-policy.ts";
 import { newPartPath } from "./layout.ts";
-import { VerifyingStream } from "./verifying-stream.ts";
+import { verifiedBody } from "./verified-body.ts";
 
 export class BlobStore {
   private readonly driver: StorageDriver;
@@ -78,17 +78,21 @@ export class BlobStore {
    * Stores a whole blob from a stream and links it in the repository. The bytes are verified
    * against the digest (and the length, when declared) before anything becomes visible.
    */
-  async write(repository: string, digest: ParsedDigest, body: Readable, expectedBytes?: number): Promise<BlobRecord> {
-    const verifier = new VerifyingStream({
+  async write(
+    repository: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<unknown>,
+    expectedBytes?: number,
+  ): Promise<BlobRecord> {
+    const verified = verifiedBody(body, {
       hash: createHasher(digest.algorithm),
       algorithm: digest.algorithm,
       expectedDigest: digest.text,
       ...(expectedBytes !== undefined && { expectedBytes }),
     });
     const path = newPartPath();
-    // A failure anywhere in the pipeline (client gone, bad digest) surfaces through `verifier`.
-    pipeline(body, verifier, () => {});
-    const size = await this.driver.write(path, verifier);
+    // A failure anywhere (client gone, bad length or digest) rejects the write, leaving nothing.
+    const size = await this.driver.write(path, verified);
     const parts = size === 0 ? [] : [{ path, size }];
     if (size === 0) await this.driver.delete(path);
     return this.commit(repository, digest.text, size, parts);

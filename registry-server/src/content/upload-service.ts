@@ -6,7 +6,7 @@
 // the session size decides, so two chunks can never claim the same offset.
 
 import { randomUUID, type Hash } from "node:crypto";
-import { pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -20,7 +20,7 @@ import type { StorageDriver } from "../storage/storage-driver.ts";
 import type { BlobStore } from "./blob-store.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
 import { newPartPath } from "./layout.ts";
-import { VerifyingStream } from "./verifying-stream.ts";
+import { verifiedBody } from "./verified-body.ts";
 import type { BlobRecord } from "../metadata/metadata-store.ts";
 
 /** What the client said about a chunk: its Content-Range and Content-Length, when sent. */
@@ -182,15 +182,14 @@ export class UploadService {
 
     const state = await this.hashState(upload);
     const working = state.hash.copy();
-    const verifier = new VerifyingStream({
+    const verified = verifiedBody(body, {
       hash: working,
       algorithm: state.algorithm,
       ...(expectedBytes !== undefined && { expectedBytes }),
       ...(expectedDigest !== undefined && { expectedDigest }),
     });
     const path = newPartPath();
-    pipeline(body, verifier, () => {});
-    const size = await this.driver.write(path, verifier);
+    const size = await this.driver.write(path, verified);
     const next = { algorithm: state.algorithm, hash: working, size: upload.size + size };
     if (size === 0) {
       await this.driver.delete(path);

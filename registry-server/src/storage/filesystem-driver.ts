@@ -59,7 +59,7 @@ export class FilesystemDriver implements StorageDriver {
     this.root = nodePath.resolve(root);
   }
 
-  async write(path: string, body: Readable): Promise<number> {
+  async write(path: string, body: AsyncIterable<unknown>): Promise<number> {
     assertValidPath(path);
     return this.#commit(path, (handle) => copyInto(body, handle));
   }
@@ -361,7 +361,7 @@ class BufferPool {
 /** Enough for eight writes at once; beyond, buffers are allocated and dropped. */
 const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16);
 
-async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
+async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promise<number> {
   let filling: Buffer = writeBuffers.acquire();
   let filled = 0;
   let position = 0;
@@ -385,7 +385,7 @@ async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
   try {
     // Async iteration reads one chunk at a time (backpressure) and rejects when the stream
     // errors or is destroyed before its end; leaving the loop early destroys the stream.
-    for await (const chunk of body as AsyncIterable<unknown>) {
+    for await (const chunk of body) {
       const bytes = asBytes(chunk);
       let consumed = 0;
       while (consumed < bytes.length) {
@@ -396,7 +396,7 @@ async function copyInto(body: Readable, handle: FileHandle): Promise<number> {
         if (filled === WRITE_BUFFER_BYTES) await flush();
       }
     }
-    if (!body.readableEnded) throw new Error("body stream closed before its end");
+    if (body instanceof Readable && !body.readableEnded) throw new Error("body stream closed before its end");
     if (filled > 0) await flush();
     await writing?.done;
     return position;

@@ -73,7 +73,7 @@ export class S3Driver implements StorageDriver {
     this.#options = options;
   }
 
-  async write(path: string, body: Readable): Promise<number> {
+  async write(path: string, body: AsyncIterable<unknown>): Promise<number> {
     assertValidPath(path);
     const key = this.#key(path);
     const options: UploadOptions = {

@@ -20,7 +20,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 
 /** S3's limits: parts of at least 5 MiB (but the last), at most 5 GiB, at most 10,000 of them. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -48,13 +48,17 @@ export interface UploadTarget {
  * Writes `body` to the object `target.key`.
  * @returns the number of bytes written
  */
-export async function uploadObject(target: UploadTarget, body: Readable, options: UploadOptions): Promise<number> {
+export async function uploadObject(
+  target: UploadTarget,
+  body: AsyncIterable<unknown>,
+  options: UploadOptions,
+): Promise<number> {
   const pending = new PendingBytes();
   let multipart: MultipartUpload | undefined;
   try {
     // Async iteration reads one chunk at a time (backpressure) and rejects when the stream errors
     // or is destroyed before its end; leaving the loop early destroys the stream.
-    for await (const chunk of body as AsyncIterable<unknown>) {
+    for await (const chunk of body) {
       pending.push(asBytes(chunk));
       // Strictly more than a part: an object of exactly one part size still goes up in one PutObject.
       while (pending.size > partBytesFor(multipart?.nextPartNumber ?? 1, options.partBytes)) {
@@ -62,7 +66,7 @@ export async function uploadObject(target: UploadTarget, body: Readable, options
         await multipart.send(pending.take(partBytesFor(multipart.nextPartNumber, options.partBytes)));
       }
     }
-    if (!body.readableEnded) throw new Error("body stream closed before its end");
+    if (body instanceof Readable && !body.readableEnded) throw new Error("body stream closed before its end");
     if (!multipart) {
       const data = pending.take(pending.size);
       await target.client.send(

@@ -36,12 +36,14 @@ export interface StorageDriver {
   readonly name: string;
 
   /**
-   * Writes (creates or replaces) the object at `path` from `body`. The object becomes visible
-   * only when `body` ends without error, all at once; if `body` errors or is destroyed, or the
-   * write fails, nothing is left behind and the promise rejects with that error.
+   * Writes (creates or replaces) the object at `path` from `body` (a stream, or any async
+   * iterable of bytes). The object becomes visible only when `body` ends without error, all at
+   * once; if `body` errors or is destroyed, or the write fails, nothing is left behind and the
+   * promise rejects with that error. A driver that stops early ends the iteration (which
+   * destroys a stream).
    * @returns the number of bytes written
    */
-  write(path: string, body: Readable): Promise<number>;
+  write(path: string, body: AsyncIterable<unknown>): Promise<number>;
 
   /** Writes a small object from memory, with the same atomicity as `write`. */
   writeBytes(path: string, data: Uint8Array): Promise<void>;

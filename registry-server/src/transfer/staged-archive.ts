@@ -6,9 +6,8 @@
 
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { pipeline, Readable } from "node:stream";
 import { newPartPath } from "../content/layout.ts";
-import { VerifyingStream } from "../content/verifying-stream.ts";
+import { verifiedBody } from "../content/verified-body.ts";
 import { digestOf, parseDigest } from "../content/digest.ts";
 import type { BlobPart } from "../metadata/metadata-store.ts";
 import type { StorageDriver } from "../storage/storage-driver.ts";
@@ -94,17 +93,16 @@ export class StagedArchive implements ArchiveContents {
     const parsed = named === undefined ? undefined : parseDigest(named);
     const algorithm = parsed !== undefined && typeof parsed !== "string" ? parsed.algorithm : "sha256";
     const hash = createHash(algorithm);
-    const verifier = new VerifyingStream({
+    const verified = verifiedBody(entry.body, {
       hash,
       algorithm,
       expectedBytes: entry.size,
       ...(named !== undefined && { expectedDigest: named }),
     });
     const partPath = newPartPath();
-    pipeline(Readable.from(entry.body), verifier, () => {});
     let size: number;
     try {
-      size = await this.driver.write(partPath, verifier);
+      size = await this.driver.write(partPath, verified);
     } catch (err) {
       if (named !== undefined && (err as { code?: string }).code === "DIGEST_INVALID") {
         throw new CorruptArchiveError(`${entry.name} does not match its digest: the archive is corrupt`);
