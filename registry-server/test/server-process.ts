@@ -14,6 +14,8 @@ const MAX_KEPT_OUTPUT = 4 * 1024 * 1024;
 
 export interface ServerProcess {
   readonly url: string;
+  /** The process's id (with several workers, the primary's). */
+  readonly pid: number;
   /** Whether the process is still running. */
   alive(): boolean;
   /** How it ended, once it has: an exit code or a signal. */
@@ -26,15 +28,25 @@ export interface ServerProcess {
 
 /**
  * Starts the server with `configLines` (YAML, without `http` and `dataDir`, which this sets) and
- * the admin password of test/helpers.ts; resolves once it logs "listening".
+ * the admin password of test/helpers.ts; resolves once it logs "listening". `dataDir` puts the
+ * data directory somewhere of the test's choosing (a small filesystem); it is left in place.
  */
-export async function startServerProcess(configLines: readonly string[]): Promise<ServerProcess> {
+export async function startServerProcess(
+  configLines: readonly string[],
+  options: { dataDir?: string } = {},
+): Promise<ServerProcess> {
   const work = tempDir("server-process");
   const passwordFile = writeFile(work.dir, "admin-password", `${ADMIN.password}\n`);
   const configFile = writeFile(
     work.dir,
     "config.yaml",
-    ['http:\n  addr: "127.0.0.1:0"', "dataDir: data", "log: { level: info }", ...configLines, ""].join("\n"),
+    [
+      'http:\n  addr: "127.0.0.1:0"',
+      `dataDir: ${JSON.stringify(options.dataDir ?? "data")}`,
+      "log: { level: info }",
+      ...configLines,
+      "",
+    ].join("\n"),
   );
   const child = spawn(
     process.execPath,
@@ -93,6 +105,7 @@ export async function startServerProcess(configLines: readonly string[]): Promis
   }
   return {
     url,
+    pid: child.pid ?? 0,
     alive: () => ended === undefined,
     exit: () => ended,
     output: () => output,

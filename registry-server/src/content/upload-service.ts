@@ -201,7 +201,15 @@ export class UploadService {
   private async appendChunk(upload: UploadRecord, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
     const { part, state } = await this.writeChunk(upload, body, chunk);
     if (!part) return upload;
-    const updated = await this.metadata.uploads.appendPart(upload.id, upload.size, part, new Date());
+    let updated: UploadRecord | undefined;
+    try {
+      updated = await this.metadata.uploads.appendPart(upload.id, upload.size, part, new Date());
+    } catch (err) {
+      // Not recorded (the database is full or away): the part would be garbage nobody lists. A
+      // commit cut off on its way may have recorded it: it stays then, as a stray at worst.
+      if (!mayHaveCommitted(err)) await this.blobs.deleteParts([part]);
+      throw err;
+    }
     if (!updated) {
       await this.driver.delete(part.path);
       this.hashes.delete(upload.id);

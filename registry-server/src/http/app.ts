@@ -1,11 +1,12 @@
 // The request pipeline shared by every route: request ids, access logs, routing, and turning
 // thrown errors into the right protocol's error JSON (OCI under /v2, Harbor under /api): a
-// backend that cannot be reached (DependencyUnavailableError) becomes a 503 with Retry-After,
-// anything else unknown a 500.
+// backend that cannot be reached (DependencyUnavailableError) becomes a 503 with Retry-After, a
+// backend with no room left (InsufficientStorageError) a 507, anything else unknown a 500.
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { unavailableDependency, type DependencyUnavailableError } from "../dependency-unavailable.ts";
+import { insufficientStorage, type InsufficientStorageError } from "../insufficient-storage.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientAddressOf } from "./client-address.ts";
 import { HarborError, RegistryError, writeErrorBody } from "./errors.ts";
@@ -62,6 +63,16 @@ function dependencyUnavailable(pathname: string, error: DependencyUnavailableErr
   return isRegistryPath(pathname)
     ? new RegistryError("UNAVAILABLE", message, { headers })
     : new HarborError("SERVICE_UNAVAILABLE", message, { headers });
+}
+
+const NO_ROOM_NAMES = { database: "the metadata database's disk", storage: "the blob storage" } as const;
+
+/** The disk under the blobs or the metadata is full: 507, until someone frees space. */
+function noRoom(pathname: string, error: InsufficientStorageError): RegistryError | HarborError {
+  const message = `${NO_ROOM_NAMES[error.dependency]} has no space left: nothing was stored; push again once space is freed`;
+  return isRegistryPath(pathname)
+    ? new RegistryError("INSUFFICIENT_STORAGE", message)
+    : new HarborError("INSUFFICIENT_STORAGE", message);
 }
 
 /**
@@ -153,9 +164,14 @@ export function createRequestListener(
       }
       // A backend down for now is not the server's fault: a warning, and the client retries.
       const unavailable = known ? undefined : unavailableDependency(error);
+      // A full disk is an operator's to fix: one error line with the system's words.
+      const full = known || unavailable ? undefined : insufficientStorage(error);
       if (unavailable) {
         const cause = unavailable.cause instanceof Error ? unavailable.cause.message : undefined;
         requestLog.warn({ dependency: unavailable.dependency, reason: unavailable.reason, cause }, unavailable.message);
+      } else if (full) {
+        const cause = full.cause instanceof Error ? full.cause.message : undefined;
+        requestLog.error({ dependency: full.dependency, reason: full.reason, cause }, full.message);
       } else if (!known) {
         requestLog.error({ err: error }, "request failed");
       }
@@ -163,7 +179,13 @@ export function createRequestListener(
         res.destroy();
         return;
       }
-      const answer = known ? error : unavailable ? dependencyUnavailable(rawPath, unavailable) : internalError(rawPath);
+      const answer = known
+        ? error
+        : unavailable
+          ? dependencyUnavailable(rawPath, unavailable)
+          : full
+            ? noRoom(rawPath, full)
+            : internalError(rawPath);
       writeErrorBody(res, answer);
     };
 

@@ -25,6 +25,12 @@ export const OCI_ERRORS = {
   // Not in the specification's table: Distribution's own code for a dependency that is down (a
   // proxy cache's upstream, with nothing cached). Clients show the message of unknown codes.
   UNAVAILABLE: 503,
+  // Not in the specification's table either: the disk under the blobs or the metadata is full.
+  // 507 rather than Distribution's 500: Docker prints a 5xx's status line, and "507 Insufficient
+  // Storage" says what happened where "500 Internal Server Error" does not; go-containerregistry
+  // (crane) retries 500 and 503 at once but not 507, so the same layer is not sent again into a
+  // disk that stays full until someone acts.
+  INSUFFICIENT_STORAGE: 507,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;
@@ -49,6 +55,8 @@ export const HARBOR_ERRORS = {
   // Not among Harbor's codes, whose server errors are all UNKNOWN/500: the database or the blob
   // storage is down for now, and the client should come back after Retry-After.
   SERVICE_UNAVAILABLE: 503,
+  // Not among Harbor's codes either: the disk under the blobs or the metadata is full (an import).
+  INSUFFICIENT_STORAGE: 507,
 } as const;
 
 export type HarborErrorCode = keyof typeof HARBOR_ERRORS;

@@ -17,6 +17,7 @@
 
 import type { ArtifactMetadata } from "./artifact-store.ts";
 import { DependencyUnavailableError } from "../dependency-unavailable.ts";
+import { InsufficientStorageError } from "../insufficient-storage.ts";
 import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
@@ -250,6 +251,17 @@ export class MetadataUnavailableError extends DependencyUnavailableError {
       { cause: options.cause },
     );
     this.outcomeUnknown = options.outcomeUnknown ?? false;
+  }
+}
+
+/**
+ * The database has no room for a write (its disk is full): the write did not happen, and the same
+ * write succeeds once space is freed. Reads go on.
+ */
+export class MetadataFullError extends InsufficientStorageError {
+  override name = "MetadataFullError";
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super("database", reason, `the metadata database is full: ${reason}`, options);
   }
 }
 

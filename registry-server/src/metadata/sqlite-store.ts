@@ -13,18 +13,19 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type {
-  BlobPart,
-  BlobRecord,
-  DigestAlgorithm,
-  ManifestRecord,
-  ManifestReferences,
-  MetadataAreas,
-  MetadataStore,
-  Page,
-  RepositorySummary,
-  TagRecord,
-  UploadRecord,
+import {
+  MetadataFullError,
+  type BlobPart,
+  type BlobRecord,
+  type DigestAlgorithm,
+  type ManifestRecord,
+  type ManifestReferences,
+  type MetadataAreas,
+  type MetadataStore,
+  type Page,
+  type RepositorySummary,
+  type TagRecord,
+  type UploadRecord,
 } from "./metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
 import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-registries.ts";
@@ -809,6 +810,22 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
   };
 }
 
+/** SQLite's primary result code for "database or disk is full" (SQLITE_FULL). */
+const SQLITE_FULL = 13;
+
+/**
+ * `error` as the store reports it: a write that found the disk full (SQLite rolled it back) is a
+ * MetadataFullError, anything else itself.
+ */
+function reported(error: unknown): Error {
+  const code = (error as { errcode?: unknown } | null | undefined)?.errcode;
+  // Extended result codes keep the primary one in their low byte.
+  if (typeof code === "number" && (code & 0xff) === SQLITE_FULL) {
+    return new MetadataFullError("database or disk is full (SQLITE_FULL)", { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /** Works sharing one commit at most: bounds how long the first one waits for its commit. */
 const MAX_GROUP_COMMIT = 64;
 
@@ -902,7 +919,11 @@ class SqliteMetadataStore implements MetadataStore {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.pendingWrites.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pendingWrites.push({
+        work,
+        resolve: resolve as (value: unknown) => void,
+        reject: (error) => reject(reported(error)),
+      });
       this.startDraining();
     });
   }

@@ -10,6 +10,10 @@
 // planted or restored symlink from exposing or overwriting files outside the root; it is not a
 // defence against someone who can modify the root while the driver runs.
 //
+// A write that runs out of room (ENOSPC, or EDQUOT under a filesystem quota) removes its temporary
+// file like any failed write and rejects with StorageFullError; `onFull` hears of it afterwards
+// (the health check), so the space was already given back when it measures.
+//
 // Known limit of a filesystem: "a" cannot be an object and a prefix ("a/b") at the same time.
 
 import { randomUUID } from "node:crypto";
@@ -24,6 +28,7 @@ import {
   ObjectTooLargeError,
   type ByteRange,
   type ObjectInfo,
+  StorageFullError,
   type StorageDriver,
 } from "./storage-driver.ts";
 
@@ -35,6 +40,11 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 const CREATE_TEMPORARY_ATTEMPTS = 5;
 const TEMPORARY_PREFIX = ".tmp~";
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** The errors of a filesystem with no room left, and how they are reported. */
+const NO_ROOM: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left (ENOSPC)",
+  EDQUOT: "disk quota exceeded (EDQUOT)",
+};
 
 /** Thrown by write when the target's directory is reached through a symlink. */
 export class SymlinkRefusedError extends Error {
@@ -48,15 +58,22 @@ export class SymlinkRefusedError extends Error {
 
 type DirectoryState = "real" | "missing" | "symlinked";
 
+export interface FilesystemDriverOptions {
+  /** Called after a write failed for lack of room, once its temporary file is gone. */
+  onFull?: (error: StorageFullError) => void;
+}
+
 export class FilesystemDriver implements StorageDriver {
   readonly name = "filesystem";
   readonly root: string;
   /** The root with its own symlinks resolved, once it exists. */
   #realRoot: string | undefined;
+  readonly #onFull: ((error: StorageFullError) => void) | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: FilesystemDriverOptions = {}) {
     if (!nodePath.isAbsolute(root)) throw new Error(`storage root must be an absolute path: ${root}`);
     this.root = nodePath.resolve(root);
+    this.#onFull = options.onFull;
   }
 
   async write(path: string, body: AsyncIterable<unknown>): Promise<number> {
@@ -205,9 +222,22 @@ export class FilesystemDriver implements StorageDriver {
 
   /**
    * Fills a temporary file beside the target, makes it durable and renames it into place.
-   * On failure the temporary file, and the directories left empty, are removed.
+   * On failure the temporary file, and the directories left empty, are removed; a failure for
+   * lack of room is then reported as StorageFullError.
    */
   async #commit(path: string, fill: (handle: FileHandle) => Promise<number>): Promise<number> {
+    try {
+      return await this.#commitOrFail(path, fill);
+    } catch (error) {
+      const reason = NO_ROOM[errorCode(error) ?? ""];
+      if (reason === undefined) throw error;
+      const full = new StorageFullError(reason, { cause: error });
+      this.#onFull?.(full);
+      throw full;
+    }
+  }
+
+  async #commitOrFail(path: string, fill: (handle: FileHandle) => Promise<number>): Promise<number> {
     const target = this.#file(path);
     const { handle, file } = await this.#createTemporary(path);
     let handleOpen = true;

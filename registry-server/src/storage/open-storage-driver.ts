@@ -2,13 +2,13 @@
 // set, otherwise the filesystem under dataDir. The rest of the registry sees a StorageDriver and a
 // health check, whichever it is.
 
-import { constants as fsConstants } from "node:fs";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { ServerConfig } from "../config.ts";
 import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import { FilesystemDriver } from "./filesystem-driver.ts";
+import { FilesystemSpace } from "./filesystem-space.ts";
 import { createS3Client } from "./s3-client.ts";
 import { S3Driver } from "./s3-driver.ts";
 import type { S3StorageConfig } from "./storage-config.ts";
@@ -29,22 +29,12 @@ export async function openStorageDriver(config: ServerConfig, log: Logger): Prom
   if (config.storage) return openS3(config.storage.s3, log);
   const root = path.join(config.dataDir, "storage");
   await mkdir(root, { recursive: true, mode: 0o700 });
+  // The data directory must be writable and have room: a write that found none says so.
+  const space = new FilesystemSpace(config.dataDir, root);
   return {
-    driver: new FilesystemDriver(root),
-    healthCheck: directoryHealthCheck(config.dataDir),
+    driver: new FilesystemDriver(root, { onFull: space.noteFull }),
+    healthCheck: space.check,
     close: async () => undefined,
-  };
-}
-
-/** The data directory must exist and be writable. */
-function directoryHealthCheck(dataDir: string): HealthCheck {
-  return async () => {
-    try {
-      await access(dataDir, fsConstants.W_OK);
-      return { name: "storage", status: "healthy" };
-    } catch (err) {
-      return { name: "storage", status: "unhealthy", error: (err as NodeJS.ErrnoException).code ?? "unavailable" };
-    }
   };
 }
 

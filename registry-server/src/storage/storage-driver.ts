@@ -10,12 +10,14 @@
 //     anything else (no "..", no leading "/", no empty segment);
 //   - a backend that cannot be reached for now (refused or cut connections, timeouts, its own
 //     5xx and throttling) fails the call with StorageUnavailableError, which clients are told to
-//     retry; any other failure is passed on as it is.
+//     retry; a backend out of room (a full disk, a filesystem quota) fails a write with
+//     StorageFullError, leaving nothing behind; any other failure is passed on as it is.
 //
 // Every backend runs the shared contract suite in test/contracts/storage-driver-contract.ts.
 
 import type { Readable, Writable } from "node:stream";
 import { DependencyUnavailableError } from "../dependency-unavailable.ts";
+import { InsufficientStorageError } from "../insufficient-storage.ts";
 
 export interface ObjectInfo {
   /** The object's path, as given to the driver. */
@@ -41,6 +43,7 @@ export interface StorageDriver {
    * once; if `body` errors or is destroyed, or the write fails, nothing is left behind and the
    * promise rejects with that error. A driver that stops early ends the iteration (which
    * destroys a stream).
+   * @throws StorageFullError when the backend has no room left for it
    * @returns the number of bytes written
    */
   write(path: string, body: AsyncIterable<unknown>): Promise<number>;
@@ -119,6 +122,17 @@ export class StorageUnavailableError extends DependencyUnavailableError {
   override name = "StorageUnavailableError";
   constructor(reason: string, options?: { cause?: unknown }) {
     super("storage", reason, `the blob storage is unavailable (${reason})`, options);
+  }
+}
+
+/**
+ * The backend has no room for the object (`reason` says how: "no space left (ENOSPC)"); the
+ * write left nothing behind, and the same write succeeds once space is freed.
+ */
+export class StorageFullError extends InsufficientStorageError {
+  override name = "StorageFullError";
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super("storage", reason, `the blob storage is full: ${reason}`, options);
   }
 }
 
