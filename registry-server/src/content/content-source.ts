@@ -18,7 +18,10 @@ export type BlobSource =
       readonly digest: string;
       /** Undefined when the upstream did not say (chunked transfer). */
       readonly size: number | undefined;
-      /** Streams the bytes into `destination` and ends it once they were stored and verified. */
+      /**
+       * Streams the bytes into `destination` and ends it once they were stored and verified;
+       * rejects when the fetch fails, leaving `destination` as it is (the caller cuts or answers).
+       */
       pipe(destination: Writable): Promise<void>;
     };
 

@@ -107,6 +107,12 @@ async function sendLive(ctx: RequestContext, source: Extract<BlobSource, { kind:
   try {
     await source.pipe(res);
   } catch (err) {
+    if (!res.headersSent && !res.destroyed) {
+      // Not a byte went out (the upstream broke off at once): the failure answers in the error
+      // format (503, the upstream's 429), without this blob's headers.
+      for (const name of BLOB_HEADERS) res.removeHeader(name);
+      throw err;
+    }
     ctx.log.warn({ err: { message: (err as Error).message }, digest: source.digest }, "proxied blob download failed");
     res.destroy();
   }

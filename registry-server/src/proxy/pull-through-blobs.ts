@@ -12,7 +12,7 @@ import { parseDigest } from "../content/digest.ts";
 import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { BlobRecord } from "../metadata/metadata-store.ts";
-import type { UpstreamBlob } from "../upstream/upstream-registry.ts";
+import { UpstreamError, type UpstreamBlob } from "../upstream/upstream-registry.ts";
 import type { ProxyMetrics } from "./proxy-metrics.ts";
 import type { ProxyTarget } from "./proxy-projects.ts";
 import { failureOf, uncachedFailure } from "./upstream-failure.ts";
@@ -98,15 +98,17 @@ export class PullThroughBlobs {
     return siblings.length === 0 ? undefined : this.blobs.mount(repository, digest, siblings);
   }
 
-  /** Sends the bytes live when they have not started flowing yet, else from the store. */
+  /**
+   * Sends the bytes live when they have not started flowing yet, else from the store. A failed
+   * fetch rejects, the destination left to the caller: cut when bytes went out, else answered.
+   */
   private async pipe(fetch: BlobFetch, destination: Writable): Promise<void> {
     if (!fetch.started) {
       fetch.live = destination;
       try {
         await fetch.stored;
-      } catch (err) {
-        destination.destroy(err as Error);
-        throw err;
+      } finally {
+        fetch.live = undefined;
       }
       destination.end();
       return;
@@ -148,7 +150,13 @@ export class PullThroughBlobs {
     }
     const size = Number.isSafeInteger(upstream.size) && upstream.size >= 0 ? upstream.size : undefined;
     const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-    const stored = this.blobs.write(repository, parsed, toStore, size);
+    // The store reads it once its file is open; an upstream that breaks off before then errors
+    // it with nobody listening yet, which would end the process. The store still sees the error
+    // when it reads (an errored stream rejects its iteration).
+    toStore.on("error", () => undefined);
+    const stored = this.blobs.write(repository, parsed, toStore, size).catch((err: unknown) => {
+      throw transferFailure(name, digest, err);
+    });
     const fetch: BlobFetch = { repository, size, stored, started: false, live: undefined };
     const body = target.bandwidth.bytesPerSecond === undefined ? upstream.body : throttled(upstream.body, target);
     // The route attaches its client within this tick; the bytes start flowing after it.
@@ -194,6 +202,21 @@ export class PullThroughBlobs {
     await fetch.stored;
     return bytes;
   }
+}
+
+/**
+ * What clients waiting for a fetch are told when it failed: an upstream that broke off or sent
+ * other bytes than the digest names is the upstream's failure (503, or 429 with its Retry-After),
+ * as when it cannot be reached at all; a refusal of our own (the quota, a full disk, the storage
+ * away) keeps its own answer.
+ */
+function transferFailure(upstreamName: string, digest: string, err: unknown): Error {
+  const upstreamFault =
+    err instanceof UpstreamError ||
+    (err instanceof RegistryError && (err.code === "SIZE_INVALID" || err.code === "DIGEST_INVALID"));
+  if (!upstreamFault) return err instanceof Error ? err : new Error(String(err));
+  const cause = err instanceof UpstreamError ? err : new UpstreamError("protocol", err.message);
+  return uncachedFailure(upstreamName, `blob ${digest}`, cause);
 }
 
 /** Waits until `stream` wants more: true on 'drain', false once it is closed. */

@@ -137,7 +137,11 @@ export class FilesystemDriver implements StorageDriver {
         const buffer = buffers[turn] as Buffer;
         const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, remaining), position);
         if (bytesRead === 0) throw new Error(`${path} is shorter than ${offset + length} bytes`);
-        handedOver[turn] = writeChunk(destination, buffer.subarray(0, bytesRead));
+        const handing = writeChunk(destination, buffer.subarray(0, bytesRead));
+        // Awaited on the buffer's next turn or at the end; a destination that went away fails
+        // both writes in flight, and the one not awaited then must not count as unhandled.
+        handing.catch(() => undefined);
+        handedOver[turn] = handing;
         position += bytesRead;
         remaining -= bytesRead;
         turn = 1 - turn;

@@ -150,6 +150,10 @@ export class RegistryClient implements UpstreamRegistry {
     }
     // Errors while the body streams come out as UpstreamErrors too (a timeout, a reset).
     const body = new PassThrough();
+    // They are the reader's to see, and it does: reading an errored stream rejects. A reader that
+    // has not started yet (the proxy cache starts on the next turn) or has stopped leaves the
+    // error without a listener, which would end the process: a reset connection must not.
+    body.on("error", () => undefined);
     response.body.on("error", (err) => body.destroy(transportFailure(err, where, signal)));
     body.on("close", () => {
       if (!response.body.readableEnded) response.body.destroy();
