@@ -6,7 +6,9 @@
 # oci-conformance, the OCI distribution-spec conformance suite (a main package since it moved off
 # Ginkgo: `go build`, as its README says, rather than the deprecated `go test -c`), run against the
 # server by registry-server/test/distribution/conformance-suite.test.ts.
-# Usage: go-tools.sh [name…]   (default: all)
+# The benchmark's tools are built only when named: CNCF Distribution 3 (`distribution`, its
+# cmd/registry), the anchor bench/run.sh measures against, which no test runs.
+# Usage: go-tools.sh [name…]   (default: every test tool; a benchmark tool only by its name)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
@@ -21,13 +23,24 @@ TOOLS=(
   # The proxy serves this module at this pseudo-version only (the older ones are refused).
   "oci-conformance github.com/opencontainers/distribution-spec/conformance v0.0.0-20260831232431-97274622c111 github.com/opencontainers/distribution-spec/conformance"
 )
+# Built only when named, so that the test command does not spend minutes on them.
+BENCH_TOOLS=(
+  "distribution github.com/distribution/distribution/v3 v3.1.2 github.com/distribution/distribution/v3/cmd/registry"
+)
 
 go=$(find_go)
 [ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate, oci-conformance): install Go 1.24+"
 
 mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
 wanted=" $* "
-for entry in "${TOOLS[@]}"; do
+known=" "
+for entry in "${TOOLS[@]}" "${BENCH_TOOLS[@]}"; do known+="${entry%% *} "; done
+for name in "$@"; do
+  [[ "$known" == *" $name "* ]] || die "unknown tool $name (known:$known)"
+done
+selected=("${TOOLS[@]}")
+[ -z "${*:-}" ] || selected+=("${BENCH_TOOLS[@]}")
+for entry in "${selected[@]}"; do
   read -r name module version package <<<"$entry"
   if [ -n "${*:-}" ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
   binary="$AIRLOCK_CACHE_DIR/go-tools/$name-$version/bin/$name"
