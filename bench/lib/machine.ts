@@ -1,9 +1,10 @@
 // How busy the rest of the machine was: the CPU time every process used (from /proc/stat) less the
 // time of this run's own processes (this one, the children it waited for such as wrk and ab, and
-// the two servers). A benchmark on a 2-CPU machine is only worth reading when this stays small.
+// the servers' whole process trees). A benchmark on a 2-CPU machine is only worth reading when
+// this stays small.
 
 import { readFileSync } from "node:fs";
-import { cpuSeconds, ticksPerSecond } from "./servers.ts";
+import { processCpuSeconds, ticksPerSecond, treeCpuSeconds } from "./process-tree.ts";
 
 export interface CpuSnapshot {
   machine: number;
@@ -24,15 +25,12 @@ function machineBusySeconds(): number {
 
 /** This process's CPU seconds, plus those of the children it has waited for. */
 export function ownCpuSeconds(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime, stime, cutime, cstime are fields 14 to 17; fields[0] is field 3.
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
+  return processCpuSeconds("self");
 }
 
-export function cpuSnapshot(serverPids: number[]): CpuSnapshot {
-  const servers = serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-  return { machine: machineBusySeconds(), ours: ownCpuSeconds() + servers, at: performance.now() };
+/** `serverRoots`: the processes the run started; their descendants count too. */
+export function cpuSnapshot(serverRoots: readonly number[]): CpuSnapshot {
+  return { machine: machineBusySeconds(), ours: ownCpuSeconds() + treeCpuSeconds(serverRoots), at: performance.now() };
 }
 
 /** CPU seconds used by other processes (and the kernel's own threads) between two snapshots. */

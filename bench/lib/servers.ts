@@ -1,22 +1,30 @@
-// Starts the registries side by side on loopback (each with its own data directory under the
-// run's temporary directory, its output in a log file there): Airlock, Distribution, and for the
-// proxy-cache phases Distribution again in pull-through-cache mode in front of the first one.
-// Waits until each answers /v2/, and reads their CPU time and memory from /proc.
+// Starts the registries side by side on loopback, each with its own data directory under the run's
+// temporary directory and its output in a log file there: Airlock (as many workers as CPUs, and
+// again with one), CNCF Distribution 3 (built from its Go module by scripts/tools/go-tools.sh, the
+// anchor) and Distribution 2.8 (Debian's docker-registry), and for the proxy-cache phases each
+// Distribution again in pull-through-cache mode. Waits until each answers /v2/.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { newAgent, send, type Target } from "./http.ts";
 
-export const DISTRIBUTION_BINARY = "/usr/bin/docker-registry";
+export const DISTRIBUTION_28_BINARY = "/usr/bin/docker-registry";
 
+/** Distribution 3's binary, linked into .tools/bin by `scripts/tools/go-tools.sh distribution`. */
+export function distribution3Binary(repoRoot: string): string {
+  return path.join(repoRoot, ".tools", "bin", "distribution");
+}
+
+/** A server under test, or one the run needs (an upstream, a database, a balancer). */
 export interface RunningServer {
   target: Target;
-  pid: number;
-  logFile: string;
-  /** Where the server keeps its data. */
+  /** The processes the run started for it; their descendants (workers) belong to it too. */
+  roots: number[];
+  logFiles: string[];
+  /** Where the server keeps its data (the first replica's, for the replicas). */
   dataDir: string;
   stop: () => Promise<void>;
 }
@@ -33,7 +41,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function logTail(file: string): string {
+export function logTail(file: string): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
   } catch {
@@ -41,16 +49,23 @@ function logTail(file: string): string {
   }
 }
 
-function launch(command: string, args: string[], logFile: string, cwd: string): ChildProcess {
+export function launch(
+  command: string,
+  args: string[],
+  logFile: string,
+  cwd: string,
+  env: Record<string, string> = {},
+): ChildProcess {
   const fd = openSync(logFile, "a");
   try {
-    return spawn(command, args, { cwd, stdio: ["ignore", fd, fd], env: { ...process.env } });
+    return spawn(command, args, { cwd, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
   } finally {
     closeSync(fd);
   }
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** SIGTERM, then SIGKILL after 10 s; Airlock's primary stops its workers on SIGTERM. */
+export function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -61,12 +76,21 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** Polls GET /v2/ until it answers 200; fails early if the process exits. */
-async function waitReady(target: Target, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+export function exited(child: ChildProcess): () => boolean {
+  return () => child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Polls GET /v2/ until it answers 200; fails early once `ended` says the process exited. */
+export async function waitReady(
+  target: Target,
+  ended: () => boolean,
+  logFile: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (ended()) {
       throw new Error(`${target.label} exited during start-up:\n${logTail(logFile)}`);
     }
     try {
@@ -81,63 +105,97 @@ async function waitReady(target: Target, child: ChildProcess, logFile: string, t
   throw new Error(`${target.label} not ready after ${timeoutMs} ms (${last}):\n${logTail(logFile)}`);
 }
 
-/** Our registry: `node registry-server/src/main.ts serve`, basic auth as admin on every request. */
-export async function startAirlock(repoRoot: string, workDir: string, nodeArgs: string[] = []): Promise<RunningServer> {
-  const dir = path.join(workDir, "airlock");
+export interface AirlockOptions {
+  /** Directory and log file name under the work directory. */
+  name: string;
+  label: string;
+  /** The `workers` setting (AIRLOCK_WORKERS); the server's default, the CPU count, when absent. */
+  workers?: number;
+  /** Further YAML lines of the configuration file (metadata, storage). */
+  configLines?: string[];
+  /** The admin password; a fresh one when absent (replicas share one). */
+  password?: string;
+  readyTimeoutMs?: number;
+}
+
+/** Our registry: `node registry-server/src/main.ts serve --config …`, basic auth as admin. */
+export async function startAirlock(repoRoot: string, workDir: string, options: AirlockOptions): Promise<RunningServer> {
+  const dir = path.join(workDir, options.name);
   const dataDir = path.join(dir, "data");
   mkdirSync(dir, { recursive: true });
-  const password = randomBytes(18).toString("base64url");
-  const passwordFile = path.join(workDir, "airlock-admin-password");
+  const password = options.password ?? randomBytes(18).toString("base64url");
+  const passwordFile = path.join(dir, "admin-password");
   writeFileSync(passwordFile, password, { mode: 0o600 });
   const port = await freePort();
-  const logFile = path.join(workDir, "airlock.log");
+  const configFile = path.join(dir, "config.yaml");
+  writeFileSync(
+    configFile,
+    [
+      "http:",
+      `  addr: "127.0.0.1:${port}"`,
+      `dataDir: ${JSON.stringify(dataDir)}`,
+      "log:",
+      "  level: warn",
+      ...(options.configLines ?? []),
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  const logFile = path.join(workDir, `${options.name}.log`);
   const child = launch(
     process.execPath,
     [
-      ...nodeArgs,
       path.join(repoRoot, "registry-server", "src", "main.ts"),
       "serve",
-      "--addr",
-      `127.0.0.1:${port}`,
-      "--data-dir",
-      dataDir,
+      "--config",
+      configFile,
       "--admin-password-file",
       passwordFile,
-      "--log-level",
-      "warn",
     ],
     logFile,
     repoRoot,
+    // Through the environment: a server without the setting ignores it (and runs one process,
+    // which the report then says) instead of refusing the configuration file.
+    options.workers !== undefined ? { AIRLOCK_WORKERS: String(options.workers) } : {},
   );
   const target: Target = {
-    label: "Airlock",
+    label: options.label,
     origin: `http://127.0.0.1:${port}`,
     headers: { Authorization: `Basic ${Buffer.from(`admin:${password}`).toString("base64")}` },
     agent: newAgent(),
   };
   const stop = stopper(child);
   try {
-    await waitReady(target, child, logFile);
+    await waitReady(target, exited(child), logFile, options.readyTimeoutMs);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { target, pid: child.pid ?? 0, logFile, dataDir, stop };
+  return { target, roots: [child.pid ?? 0], logFiles: [logFile], dataDir, stop };
 }
 
+export type DistributionRelease = "3" | "2.8";
+
 export interface DistributionOptions {
-  /** Directory and log file name under the work directory, and the label ("distribution"). */
-  name?: string;
-  label?: string;
+  release: DistributionRelease;
+  /** Directory and log file name under the work directory. */
+  name: string;
+  label: string;
   /** Runs as a pull-through cache of this registry (`proxy.remoteurl`), which must be up. */
   proxyRemoteUrl?: string;
   readyTimeoutMs?: number;
 }
 
-/** CNCF Distribution from Debian's docker-registry package, with a configuration of our own. */
-export async function startDistribution(workDir: string, options: DistributionOptions = {}): Promise<RunningServer> {
-  const name = options.name ?? "distribution";
-  const dir = path.join(workDir, name);
+/**
+ * CNCF Distribution with the same configuration for both releases: filesystem storage, deletes
+ * enabled, the in-memory blob descriptor cache, no authentication, access log off, level warn.
+ */
+export async function startDistribution(
+  repoRoot: string,
+  workDir: string,
+  options: DistributionOptions,
+): Promise<RunningServer> {
+  const dir = path.join(workDir, options.name);
   const dataDir = path.join(dir, "data");
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
@@ -160,55 +218,32 @@ export async function startDistribution(workDir: string, options: DistributionOp
       "http:",
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${randomBytes(16).toString("hex")}`,
-      // Distribution 2.8 pings the remote's /v2/ while starting, and exits if it cannot.
+      // Distribution pings the remote's /v2/ while starting, and exits if it cannot.
       ...(options.proxyRemoteUrl !== undefined ? ["proxy:", `  remoteurl: ${options.proxyRemoteUrl}`] : []),
       "",
     ].join("\n"),
   );
-  const logFile = path.join(workDir, `${name}.log`);
-  const child = launch(DISTRIBUTION_BINARY, ["serve", config], logFile, dir);
-  const target: Target = {
-    label: options.label ?? "Distribution",
-    origin: `http://127.0.0.1:${port}`,
-    headers: {},
-    agent: newAgent(),
-  };
+  const logFile = path.join(workDir, `${options.name}.log`);
+  const binary = options.release === "3" ? distribution3Binary(repoRoot) : DISTRIBUTION_28_BINARY;
+  // Distribution 3 traces every request with OpenTelemetry and cannot be told not to; with no
+  // exporter named it also tries to send the spans to localhost:4318. "none" is what its
+  // documentation advises when no collector runs (the spans are still made, see the Notes).
+  const env: Record<string, string> = options.release === "3" ? { OTEL_TRACES_EXPORTER: "none" } : {};
+  const child = launch(binary, ["serve", config], logFile, dir, env);
+  const target: Target = { label: options.label, origin: `http://127.0.0.1:${port}`, headers: {}, agent: newAgent() };
   const stop = stopper(child);
   try {
-    await waitReady(target, child, logFile, options.readyTimeoutMs);
+    await waitReady(target, exited(child), logFile, options.readyTimeoutMs);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { target, pid: child.pid ?? 0, logFile, dataDir, stop };
+  return { target, roots: [child.pid ?? 0], logFiles: [logFile], dataDir, stop };
 }
 
-export function distributionVersion(): string {
-  const result = spawnSync(DISTRIBUTION_BINARY, ["--version"], { encoding: "utf8" });
+/** The version line a Distribution binary prints. */
+export function distributionVersion(repoRoot: string, release: DistributionRelease): string {
+  const binary = release === "3" ? distribution3Binary(repoRoot) : DISTRIBUTION_28_BINARY;
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
   return (result.stdout || result.stderr || "unknown").trim();
-}
-
-let clockTicks: number | undefined;
-
-export function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    const out = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout;
-    clockTicks = Number(out.trim()) || 100;
-  }
-  return clockTicks;
-}
-
-/** User plus system CPU seconds the process has used so far (all its threads). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14, 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
-}
-
-/** VmRSS and VmHWM (the kernel's record of the peak resident set), in MiB. */
-export function memoryMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-  return { rss: field("VmRSS") / 1024, peak: field("VmHWM") / 1024 };
 }

@@ -1,0 +1,128 @@
+// The shared set-up of issue 11 as one column: three Airlock replicas with their metadata in one
+// PostgreSQL database and their blobs in one S3 bucket, behind a round-robin balancer, all on
+// loopback and started by the run: a throwaway PostgreSQL cluster, versitygw for S3, the replicas
+// (one worker each: three processes already outnumber the CPUs of a small machine) and the
+// balancer as a process of its own. The client sees one registry, the balancer's address.
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { newAgent, type Target } from "./http.ts";
+import { startPostgresCluster, type PostgresCluster } from "./postgres-cluster.ts";
+import { startS3Server, type S3Server } from "./s3-server.ts";
+import { startAirlock, stopper, waitReady, type RunningServer } from "./servers.ts";
+
+export const REPLICAS = 3;
+
+export interface ReplicaSetup {
+  /** The replicas as one server: the balancer's address, the three replicas' processes. */
+  server: RunningServer;
+  /** The processes that serve them and are not Airlock, for their CPU time and memory. */
+  infrastructure: { postgres: number; s3: number; balancer: number };
+  postgres: PostgresCluster;
+  s3: S3Server;
+}
+
+/** Starts the balancer script as a child process and waits for the port it prints. */
+async function startBalancerProcess(
+  workDir: string,
+  backends: string[],
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  const script = path.join(import.meta.dirname, "round-robin-balancer.ts");
+  const child = spawn(process.execPath, [script, "127.0.0.1:0", ...backends], {
+    cwd: workDir,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("the balancer did not start in 10 s")), 10_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const match = /^listening (\d+)$/m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the balancer exited with ${code}`));
+    });
+  });
+  child.stdout.resume();
+  return { port, pid: child.pid ?? 0, stop: stopper(child) };
+}
+
+export async function startReplicaSetup(repoRoot: string, workDir: string): Promise<ReplicaSetup> {
+  const dir = path.join(workDir, "replicas");
+  mkdirSync(path.join(dir, "s3"), { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const postgres = await startPostgresCluster();
+    stops.push(postgres.stop);
+    const s3 = await startS3Server(repoRoot, path.join(dir, "s3"), "airlock");
+    stops.push(s3.stop);
+    const configLines = [
+      "metadata:",
+      "  postgres:",
+      `    url: ${JSON.stringify(postgres.url)}`,
+      "storage:",
+      "  s3:",
+      `    bucket: ${s3.bucket}`,
+      `    endpoint: ${JSON.stringify(s3.endpoint)}`,
+      `    region: ${s3.region}`,
+      "    forcePathStyle: true",
+      `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
+      `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
+    ];
+    const password = randomBytes(18).toString("base64url");
+    const start = (index: number): Promise<RunningServer> =>
+      startAirlock(repoRoot, dir, {
+        name: `replica-${index + 1}`,
+        label: `Airlock replica ${index + 1}`,
+        workers: 1,
+        configLines,
+        password,
+        readyTimeoutMs: 60_000,
+      });
+    // The first one creates the schema; the others then start together, as a rollout would.
+    const first = await start(0);
+    stops.push(first.stop);
+    const replicas = [first];
+    for (const replica of await Promise.all(Array.from({ length: REPLICAS - 1 }, (_, i) => start(i + 1)))) {
+      replicas.push(replica);
+      stops.push(replica.stop);
+    }
+    const balancer = await startBalancerProcess(
+      dir,
+      replicas.map((replica) => new URL(replica.target.origin).host),
+    );
+    stops.push(balancer.stop);
+    const target: Target = {
+      label: "Airlock replicas",
+      origin: `http://127.0.0.1:${balancer.port}`,
+      headers: first.target.headers,
+      agent: newAgent(),
+    };
+    await waitReady(target, () => false, path.join(dir, "replica-1.log"), 10_000);
+    return {
+      server: {
+        target,
+        roots: replicas.flatMap((replica) => replica.roots),
+        logFiles: replicas.flatMap((replica) => replica.logFiles),
+        dataDir: first.dataDir,
+        stop: stopAll,
+      },
+      infrastructure: { postgres: postgres.pid, s3: s3.pid, balancer: balancer.pid },
+      postgres,
+      s3,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

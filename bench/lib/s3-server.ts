@@ -1,0 +1,81 @@
+// The S3 server of the replicas' column: versitygw with its posix backend (the same one the S3
+// driver's tests use, built by scripts/tools/go-tools.sh), serving one bucket from a directory of
+// the run's temporary directory, on a free loopback port, with credentials of its own (given
+// through the environment, not the command line). Ready once the port answers HTTP.
+
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { freePort, launch, logTail, stopper } from "./servers.ts";
+
+const START_TIMEOUT_MS = 15_000;
+
+export interface S3Server {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  pid: number;
+  logFile: string;
+  stop: () => Promise<void>;
+}
+
+export function versitygwBinary(repoRoot: string): string {
+  return path.join(repoRoot, ".tools", "bin", "versitygw");
+}
+
+function answers(endpoint: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.get(endpoint, { agent: false, timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(false));
+  });
+}
+
+export async function startS3Server(repoRoot: string, dir: string, bucket: string): Promise<S3Server> {
+  const root = path.join(dir, "buckets");
+  mkdirSync(root, { recursive: true });
+  const accessKeyId = `bench-${randomBytes(4).toString("hex")}`;
+  const secretAccessKey = randomBytes(20).toString("hex");
+  const region = "us-east-1";
+  const port = await freePort();
+  const logFile = path.join(dir, "versitygw.log");
+  const child = launch(
+    versitygwBinary(repoRoot),
+    ["--port", `127.0.0.1:${port}`, "--region", region, "--quiet", "posix", root],
+    logFile,
+    dir,
+    { ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
+  );
+  const stop = stopper(child);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await answers(endpoint))) {
+    if (child.exitCode !== null || Date.now() >= deadline) {
+      await stop();
+      throw new Error(`versitygw did not start on port ${port}:\n${logTail(logFile)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, region, accessKeyId, secretAccessKey, bucket, pid: child.pid ?? 0, logFile, stop };
+}
