@@ -9,8 +9,7 @@ import type { ServerConfig } from "../config.ts";
 import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import { MetadataUnavailableError, type MetadataStore } from "./metadata-store.ts";
-import { redactedUrl } from "./postgres-connection.ts";
-import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
+import type { PostgresStore } from "./postgres-store.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
 
 export interface OpenedMetadata {
@@ -26,6 +25,11 @@ export async function openMetadataStore(config: ServerConfig, log: Logger): Prom
   const postgres = config.metadata?.postgres;
   if (!postgres) return { store: await openSqliteStore(path.join(config.dataDir, "metadata", "registry.db")) };
 
+  // Loaded here, not at start: pg is memory a SQLite registry never uses.
+  const [{ redactedUrl }, { openPostgresStore }] = await Promise.all([
+    import("./postgres-connection.ts"),
+    import("./postgres-store.ts"),
+  ]);
   const password = postgres.passwordFile === undefined ? undefined : await readPassword(postgres.passwordFile);
   // Where, never with what password.
   const where = redactedUrl(postgres.url);
