@@ -99,7 +99,16 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
 const MAX_READ_ATTEMPTS = 4;
 
 /** Runs of one transaction before its serialization failure is reported to the caller. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
+/**
+ * The pause before the next run: random up to a bound that doubles from 10 ms to 500 ms ("full
+ * jitter"). Many writers on one row (a manifest pushed under many tags at once, from several
+ * replicas) all lose to each other at first; spreading their retries over a second lets each get
+ * through, where pauses capped at 100 ms left some out of attempts after a quarter of a second.
+ */
+function retryPauseMs(attempt: number): number {
+  return Math.random() * Math.min(500, 5 * 2 ** attempt);
+}
 
 /** One run of a write transaction; its areas work only while it is open. */
 interface OpenTransaction {
@@ -223,8 +232,8 @@ class PostgresMetadataStore implements PostgresStore {
       const outcome = await this.attempt(work);
       if ("value" in outcome) return outcome.value;
       if (attempt >= MAX_ATTEMPTS) throw outcome.retry;
-      // A random pause, growing with the attempts, so that the same two replicas do not collide again.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+      // A random pause, growing with the attempts, so that the same replicas do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, retryPauseMs(attempt)));
     }
   }
 

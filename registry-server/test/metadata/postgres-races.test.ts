@@ -49,10 +49,12 @@ function blob(name: string, size: number, replica: string): BlobRecord {
 describe("postgres metadata store: two replicas", () => {
   let a: MetadataStore;
   let b: MetadataStore;
+  let schemaUrl: string;
 
   beforeEach(async () => {
     if (!database) throw new Error("the test database was not created");
     const { url } = await database.freshSchema();
+    schemaUrl = url;
     // Opened at once, as replicas starting together: the migration runs once.
     [a, b] = await Promise.all([
       openPostgresStore({ url, maxConnections: 3 }),
@@ -197,6 +199,39 @@ describe("postgres metadata store: two replicas", () => {
     const admins = await a.users.list({ username: "admin" }, { offset: 0, limit: 10 });
     expect(admins.total).toBe(1);
     expect(admins.items[0]?.sysadmin).toBe(true);
+  });
+
+  it("tags one manifest from many pushes on both replicas at once, none failing its push", async () => {
+    // What `crane tag`/the benchmark do: the same manifest PUT by many tags at once. Each push
+    // rewrites the manifest's row and adds its tag; under SERIALIZABLE most of them conflict, and
+    // every one must get through on its retries rather than answer 500.
+    const content = Buffer.from(JSON.stringify({ schemaVersion: 2, tagged: true }));
+    const record = {
+      repository: "team/app",
+      digest: digestOf("tagged manifest"),
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      size: content.length,
+      createdAt: new Date(1_700_000_000_000),
+    };
+    // Two more replicas: four writing at once.
+    const more = await Promise.all([
+      openPostgresStore({ url: schemaUrl, maxConnections: 3 }),
+      openPostgresStore({ url: schemaUrl, maxConnections: 3 }),
+    ]);
+    const replicas = [a, b, ...more];
+    const pushes = Array.from({ length: 32 }, (_, i) =>
+      (replicas[i % replicas.length] as MetadataStore).transaction(async (tx) => {
+        await tx.manifests.put({ ...record, createdAt: new Date(1_700_000_000_000 + i) }, content, {
+          blobs: [],
+          manifests: [],
+        });
+        await tx.tags.put("team/app", `v${i}`, record.digest, new Date(1_700_000_000_000 + i));
+      }),
+    );
+    const outcomes = await within(60_000, "racing tag pushes", Promise.allSettled(pushes));
+    expect(outcomes.filter((o) => o.status === "rejected").map((o) => String(o.reason))).toEqual([]);
+    expect(await a.tags.list("team/app", {})).toHaveLength(32);
+    await Promise.all(more.map((store) => store.close()));
   });
 
   it("shows each replica's commits to the other at once", async () => {
