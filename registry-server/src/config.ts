@@ -4,6 +4,7 @@
 
 import * as fs from "node:fs";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -32,6 +33,9 @@ const addrSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):\d{1,5}$/, 'expected "host:port", "[ipv6]:port" or ":port"')
   .refine((addr) => Number(addr.slice(addr.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+/** Far beyond any machine's cores: a typo of 1000 must not fork a thousand servers. */
+const MAX_WORKERS = 256;
 
 /** Harbor's project names: lowercase, digits, and ._- inside. */
 const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -103,6 +107,11 @@ const fileConfigSchema = z.strictObject({
       forwardedHeader: z.enum(["x-forwarded-for", "forwarded"]).default("x-forwarded-for"),
     })
     .prefault({}),
+  /**
+   * Processes serving the port (cluster/worker-pool.ts): the machine's CPU count when absent
+   * (os.availableParallelism()); 1 serves from one process, with no primary.
+   */
+  workers: z.number().int().min(1).max(MAX_WORKERS).optional(),
   /** Root of everything the server stores (blobs, metadata). */
   dataDir: z.string().min(1).optional(),
   /** Where metadata lives: `metadata.postgres` for a PostgreSQL database, SQLite under dataDir otherwise. */
@@ -218,9 +227,13 @@ export interface ConfigOverrides extends StorageOverrides {
   indexPlatforms?: string;
   /** `validation.manifests.blobs`: "all" or "none". */
   manifestBlobs?: string;
+  /** `workers`, as text (a flag or the environment). */
+  workers?: string;
 }
 
 export interface ServerConfig {
+  /** Processes serving the port; one (this process alone) when absent. */
+  workers?: number;
   addr: { host: string; port: number };
   tls?: { certFile: string; keyFile: string };
   /** Reverse proxies whose forwarding header is believed; none when absent. */
@@ -273,6 +286,7 @@ export const ENVIRONMENT: Record<string, keyof ConfigOverrides> = {
   AIRLOCK_TRUSTED_PROXIES: "trustedProxies",
   AIRLOCK_INDEX_PLATFORMS: "indexPlatforms",
   AIRLOCK_MANIFEST_BLOBS: "manifestBlobs",
+  AIRLOCK_WORKERS: "workers",
   ...METADATA_ENVIRONMENT,
   ...STORAGE_ENVIRONMENT,
 };
@@ -385,6 +399,10 @@ function manifestValidation(validation: FileConfig["validation"]): ManifestValid
   };
 }
 
+function numberOrText(text: string): number | string {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : text;
+}
+
 /**
  * Merges the file with the overrides and checks the combination: TLS is required off loopback,
  * and an admin password must be set one way or another (there is no default password).
@@ -410,6 +428,8 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
         }),
       },
       ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
+      // A number that is not one stays text, for the schema to refuse with the value shown.
+      ...(overrides.workers !== undefined && { workers: numberOrText(overrides.workers) }),
       ...(overrides.logLevel !== undefined && { log: { level: overrides.logLevel } }),
       upstream: {
         ...file.upstream,
@@ -443,6 +463,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
   }
   const resolve = (file: string): string => path.resolve(baseDir, file);
   return {
+    workers: merged.workers ?? availableParallelism(),
     addr,
     ...(merged.http.tls && {
       tls: { certFile: resolve(merged.http.tls.certFile), keyFile: resolve(merged.http.tls.keyFile) },

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The airlock-registry command line: `serve` runs the registry until SIGTERM or SIGINT, then
 // stops accepting connections and lets in-flight requests finish; `hash-password` turns a
-// password on stdin into the hash the configuration file stores.
+// password on stdin into the hash the configuration file stores. With `workers` above 1, `serve`
+// is the primary of a pool of worker processes (cluster/worker-pool.ts), and each worker, forked
+// from this same file, runs the registry (cluster/worker-process.ts).
 
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -14,12 +17,16 @@ import {
   readConfigFile,
   resolveConfig,
   type ConfigOverrides,
+  type ServerConfig,
 } from "./config.ts";
 import { CommandError } from "./cli/management-client.ts";
 import { preheatCommand } from "./cli/preheat-command.ts";
 import { exportCommand } from "./cli/export-command.ts";
 import { importCommand } from "./cli/import-command.ts";
-import { createLogger } from "./logger.ts";
+import { prepareSharedState } from "./cluster/shared-state.ts";
+import { WorkerPool } from "./cluster/worker-pool.ts";
+import { serveAsWorker } from "./cluster/worker-process.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import { startRegistry } from "./registry.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -45,6 +52,8 @@ serve flags (each overrides the configuration file; environment variables in bra
   --log-level LEVEL           fatal, error, warn, info, debug or trace [AIRLOCK_LOG_LEVEL]
   --trusted-proxies CIDRS     reverse proxies whose X-Forwarded-For is believed, comma-separated
                               [AIRLOCK_TRUSTED_PROXIES] (default none)
+  --workers N                 processes serving the port; 1: this process alone
+                              [AIRLOCK_WORKERS] (default: the machine's CPU count)
 `;
 
 class UsageError extends Error {}
@@ -65,6 +74,7 @@ function parseServeFlags(args: string[]): { configFile?: string; overrides: Conf
         "admin-password-file": { type: "string" },
         "log-level": { type: "string" },
         "trusted-proxies": { type: "string" },
+        workers: { type: "string" },
       },
     });
   } catch (err) {
@@ -78,6 +88,7 @@ function parseServeFlags(args: string[]): { configFile?: string; overrides: Conf
   if (flags["tls-key"] !== undefined) overrides.tlsKey = flags["tls-key"];
   if (flags["log-level"] !== undefined) overrides.logLevel = flags["log-level"];
   if (flags["trusted-proxies"] !== undefined) overrides.trustedProxies = flags["trusted-proxies"];
+  if (flags.workers !== undefined) overrides.workers = flags.workers;
   if (flags["admin-password-file"] !== undefined) {
     try {
       overrides.adminPassword = readFileSync(flags["admin-password-file"], "utf8").replace(/\r?\n$/, "");
@@ -89,6 +100,8 @@ function parseServeFlags(args: string[]): { configFile?: string; overrides: Conf
 }
 
 async function serve(args: string[]): Promise<void> {
+  // A worker takes its configuration from the primary, which parsed it (and read its files) once.
+  if (cluster.isWorker) return serveAsWorker(startRegistry);
   const { configFile, overrides } = parseServeFlags(args);
   const file = configFile ? readConfigFile(configFile) : parseFileConfig({}, "defaults");
   const config = resolveConfig(
@@ -97,6 +110,7 @@ async function serve(args: string[]): Promise<void> {
     configFile ? path.dirname(path.resolve(configFile)) : process.cwd(),
   );
   const log = createLogger(config.logLevel);
+  if ((config.workers ?? 1) > 1) return serveWithWorkers(config, log);
   const server = await startRegistry(config, log).catch((err: NodeJS.ErrnoException) => {
     log.fatal({ err: { code: err.code, message: err.message } }, "could not start");
     process.exit(1);
@@ -116,6 +130,42 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+}
+
+/** The primary: creates what the workers share, starts them, stops them on SIGTERM or SIGINT. */
+async function serveWithWorkers(config: ServerConfig, baseLog: Logger): Promise<void> {
+  // Worker 0 is the primary; the workers log under 1 to N.
+  const log = baseLog.child({ worker: 0 });
+  const workers = config.workers ?? 1;
+  let pool: WorkerPool | undefined;
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, "shutting down: finishing in-flight requests");
+    void (pool?.stop() ?? Promise.resolve()).then(() => {
+      log.info("shutdown complete");
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  try {
+    const shared = await prepareSharedState(config, log);
+    if (signalled) return;
+    pool = new WorkerPool({ count: workers, config: shared, log });
+    const url = await pool.start();
+    log.info({ url, tls: Boolean(config.tls), workers }, "listening");
+    log.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir, workers }, "airlock registry started");
+  } catch (error) {
+    if (signalled) return;
+    const err = error as NodeJS.ErrnoException;
+    log.fatal({ err: { code: err.code, message: err.message } }, "could not start");
+    await pool?.stop();
+    log.flush();
+    process.exit(1);
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -61,6 +61,7 @@ import { createRequestListener } from "./http/app.ts";
 import { clientAddressResolver } from "./http/client-address.ts";
 import { HarborError, RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
+import type { ClusterWorker } from "./cluster/cluster-worker.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
 import { openMetadataStore } from "./metadata/open-metadata-store.ts";
@@ -75,6 +76,8 @@ const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 export interface RegistryOptions {
   /** Adds routes before the standard ones (tests use it to observe the request pipeline). */
   extraRoutes?: (router: Router) => void;
+  /** This process is one worker of several serving the port: what it shares with the others. */
+  cluster?: ClusterWorker;
 }
 
 export async function startRegistry(
@@ -87,21 +90,26 @@ export async function startRegistry(
   const storage = await openStorageDriver(config, log);
   const driver = storage.driver;
   // Metadata: PostgreSQL shared by replicas (with its health check), or SQLite under dataDir.
-  const { store: metadata, healthCheck: databaseHealth } = await openMetadataStore(config, log);
+  const { store: metadata, healthCheck: databaseHealth } = await openMetadataStore(config, log, {
+    sqliteWriteLock: options.cluster?.writeLock,
+  });
 
   // System settings changed through the API, shared by replicas through the database.
   const settings = new SettingsService(metadata.settings, {
     tokenExpirationMinutes: Math.ceil(config.token.ttlSeconds / 60),
   });
+  options.cluster?.shareSettings(settings);
 
   // A password given in clear is hashed at once; only the hash is kept.
   const passwordHash = config.admin.passwordHash ?? (await hashPassword(config.admin.password ?? ""));
   await ensureAdminAccount(metadata, config.admin.username, passwordHash);
   // The client's address: the peer's, or what a trusted reverse proxy says it saw.
   const clientAddress = clientAddressResolver(config.trustedProxies);
+  // Failed logins counted once for the whole server, whichever worker saw them.
+  const throttle = new LoginThrottle(DEFAULT_LOGIN_LIMITS);
   const credentials = new CredentialAuthenticator(
     metadata,
-    new LoginThrottle(DEFAULT_LOGIN_LIMITS),
+    options.cluster?.sharedThrottle(throttle) ?? throttle,
     Date.now,
     async () => (await settings.current()).robotNamePrefix,
   );
@@ -247,11 +255,17 @@ export async function startRegistry(
     storageProvider: driver.name,
     settings: () => settings.current(),
   });
-  metrics.addMetricsRoute(router);
+  metrics.addMetricsRoute(router, options.cluster?.metricsSource(metrics.registry));
 
   const server = await listen(
     createRequestListener(router, log, metrics, proxy.rewrite, clientAddress),
-    { ...config.addr, ...(config.tls && { tls: config.tls }), shutdownTimeoutMs: config.shutdownTimeoutMs },
+    {
+      ...config.addr,
+      ...(config.tls && { tls: config.tls }),
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      // The primary says "listening" once every worker does.
+      ...(options.cluster && { announce: "worker listening" }),
+    },
     log,
   );
   jobs.start();

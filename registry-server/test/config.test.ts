@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ConfigError,
@@ -38,6 +39,20 @@ describe("server configuration", () => {
     expect(config.admin).toEqual({ username: "admin", passwordHash: HASH });
     expect(config.tls).toBeUndefined();
     expect(config.shutdownTimeoutMs).toBe(30_000);
+  });
+
+  it("takes workers from the file, AIRLOCK_WORKERS or --workers; the CPU count by default", () => {
+    const base = { dataDir: "/d", auth: { admin: { passwordHash: HASH } } };
+    expect(resolveConfig(parseFileConfig(base, "f"), {}, "/").workers).toBe(availableParallelism());
+    const file = parseFileConfig({ ...base, workers: 3 }, "f");
+    expect(resolveConfig(file, {}, "/").workers).toBe(3);
+    expect(resolveConfig(file, overridesFromEnvironment({ AIRLOCK_WORKERS: "1" }), "/").workers).toBe(1);
+    expect(
+      resolveConfig(file, { ...overridesFromEnvironment({ AIRLOCK_WORKERS: "1" }), workers: "4" }, "/").workers,
+    ).toBe(4);
+    expect(() => parseFileConfig({ ...base, workers: 0 }, "f")).toThrow(/workers: .*\(got 0\)/);
+    expect(() => parseFileConfig({ ...base, workers: 1000 }, "f")).toThrow(/workers: .*\(got 1000\)/);
+    expect(() => resolveConfig(file, { workers: "all" }, "/")).toThrow(/workers: .*\(got "all"\)/);
   });
 
   it("refuses plain HTTP off loopback", () => {

@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import type { IdentityAreas, RobotRecord, UserRecord } from "../metadata/identity-store.ts";
-import type { LoginThrottle } from "./login-throttle.ts";
+import type { LoginLimiter } from "./login-throttle.ts";
 import { hashPassword, verifyPassword } from "./password-hash.ts";
 import type { Credentials, Principal } from "./principal.ts";
 
@@ -34,7 +34,7 @@ export function robotIsUsable(robot: RobotRecord, nowMs: number): boolean {
 
 export class CredentialAuthenticator {
   private readonly identity: Pick<IdentityAreas, "users" | "robots">;
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: LoginLimiter;
   private readonly now: () => number;
   private readonly verified = new Map<string, Verified>();
   /** Hashed against when the name is unknown, so timing does not reveal which names exist. */
@@ -45,7 +45,7 @@ export class CredentialAuthenticator {
 
   constructor(
     identity: Pick<IdentityAreas, "users" | "robots">,
-    throttle: LoginThrottle,
+    throttle: LoginLimiter,
     now: () => number = Date.now,
     robotPrefix: () => Promise<string> = async () => ROBOT_PREFIX,
   ) {

@@ -107,6 +107,9 @@ function accountKey(username: string): string {
   return createHash("sha256").update(username.toLowerCase()).digest("base64url").slice(0, 22);
 }
 
+/** What the credential check uses of a throttle (cluster/shared-login-throttle.ts shares one). */
+export type LoginLimiter = Pick<LoginThrottle, "retryAfterSeconds" | "recordFailure" | "recordSuccess">;
+
 export class LoginThrottle {
   private readonly limits: LoginLimits;
   private readonly knownAddressMs: number;
@@ -170,6 +173,11 @@ export class LoginThrottle {
 
   recordSuccess(address: string, username: string): void {
     touch(this.known, this.keys(address, username).pair, this.now(), this.maxEntries);
+  }
+
+  /** When `username` last logged in from `address` as far as this throttle knows, if it did. */
+  lastSuccessAt(address: string, username: string): number | undefined {
+    return this.known.get(this.keys(address, username).pair);
   }
 
   private keys(address: string, username: string): { pair: string; account: string; from: string } {

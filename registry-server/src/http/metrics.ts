@@ -17,6 +17,9 @@ export interface HttpObservation {
   bytesOut: number;
 }
 
+/** The text `GET /metrics` answers, and its content type. */
+export type MetricsSource = () => Promise<{ text: string; contentType: string }>;
+
 const PREFIX = "airlock_";
 /** From a cached manifest (about a millisecond) to a multi-gigabyte layer (a minute and more). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -78,12 +81,17 @@ export class HttpMetrics {
     this.responseBytes.inc({ method, route }, nonNegative(observation.bytesOut));
   }
 
-  /** Adds `GET /metrics` in the Prometheus text format. */
-  addMetricsRoute(router: Router): void {
+  /**
+   * Adds `GET /metrics` in the Prometheus text format: this registry's metrics, or what `source`
+   * gives (the sum over every worker process of the server, cluster/cluster-metrics.ts).
+   */
+  addMetricsRoute(router: Router, source?: MetricsSource): void {
+    const read: MetricsSource =
+      source ?? (async () => ({ text: await this.registry.metrics(), contentType: this.registry.contentType }));
     router.add("metrics", "GET", /^\/metrics$/, async ({ res }) => {
-      const text = await this.registry.metrics();
+      const { text, contentType } = await read();
       res.statusCode = 200;
-      res.setHeader("Content-Type", this.registry.contentType);
+      res.setHeader("Content-Type", contentType);
       res.setHeader("Content-Length", Buffer.byteLength(text));
       res.setHeader("Cache-Control", "no-store");
       res.end(text);

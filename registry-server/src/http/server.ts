@@ -13,6 +13,11 @@ export interface ListenOptions {
   tls?: { certFile: string; keyFile: string };
   /** After this long, connections still open are closed and in-flight requests are cut. */
   shutdownTimeoutMs: number;
+  /**
+   * What the log says once the port is open: "listening" by default, which scripts wait for. A
+   * worker process says something else, its primary saying "listening" once every worker is up.
+   */
+  announce?: string;
 }
 
 export interface RunningServer {
@@ -54,7 +59,7 @@ export async function listen(
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
-  log.info({ url, tls: Boolean(options.tls) }, "listening");
+  log.info({ url, tls: Boolean(options.tls) }, options.announce ?? "listening");
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

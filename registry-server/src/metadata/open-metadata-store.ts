@@ -10,7 +10,7 @@ import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import { MetadataUnavailableError, type MetadataStore } from "./metadata-store.ts";
 import type { PostgresStore } from "./postgres-store.ts";
-import { openSqliteStore } from "./sqlite-store.ts";
+import { openSqliteStore, type SqliteWriteLock } from "./sqlite-store.ts";
 
 export interface OpenedMetadata {
   readonly store: MetadataStore;
@@ -21,9 +21,21 @@ export interface OpenedMetadata {
 /** How long the health check waits for the database's answer. */
 const DATABASE_CHECK_TIMEOUT_MS = 5_000;
 
-export async function openMetadataStore(config: ServerConfig, log: Logger): Promise<OpenedMetadata> {
+export interface MetadataStoreOptions {
+  /** With SQLite, the turns this process takes with the others writing the same file. */
+  sqliteWriteLock?: SqliteWriteLock;
+}
+
+export async function openMetadataStore(
+  config: ServerConfig,
+  log: Logger,
+  options: MetadataStoreOptions = {},
+): Promise<OpenedMetadata> {
   const postgres = config.metadata?.postgres;
-  if (!postgres) return { store: await openSqliteStore(path.join(config.dataDir, "metadata", "registry.db")) };
+  if (!postgres) {
+    const file = path.join(config.dataDir, "metadata", "registry.db");
+    return { store: await openSqliteStore(file, { writeLock: options.sqliteWriteLock }) };
+  }
 
   // Loaded here, not at start: pg is memory a SQLite registry never uses.
   const [{ redactedUrl }, { openPostgresStore }] = await Promise.all([

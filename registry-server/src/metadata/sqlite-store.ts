@@ -8,6 +8,17 @@
 //   `transaction()`. An async mutex (a promise chain) lets one write transaction at a time use it.
 // - the reader (read-only): reads made outside transactions. WAL mode gives it the last committed
 //   state, never the writer's open transaction, and it never waits for the writer.
+//
+// Several processes may share the file: the worker processes of one server (cluster/). WAL mode
+// lets every process read while one writes; BEGIN IMMEDIATE takes the write lock before a
+// transaction reads anything, so what a write transaction checks (a quota, an upload's offset)
+// is the last committed state of every process, not a snapshot another process has moved past.
+// The processes take turns through a `SqliteWriteLock` before BEGIN IMMEDIATE
+// (cluster/write-turns.ts says why), so that SQLite's busy handler, which would block the event
+// loop, only ever waits for processes outside the server. Checkpoints need nothing of ours: the
+// connection whose commit takes the WAL past its threshold copies it back (PASSIVE, never
+// waiting for readers, whose statements are short), and the last connection to close, in
+// whichever process, checkpoints what is left and removes the WAL.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
@@ -212,8 +223,24 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
  */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/**
+ * Serialises write transactions among the processes sharing the file (cluster/write-turns.ts):
+ * `acquire` resolves with the function that gives the turn back.
+ */
+export interface SqliteWriteLock {
+  acquire(): Promise<() => void>;
+}
+
+/** One process alone: the store's own queue already serialises its writes. */
+const PROCESS_LOCAL: SqliteWriteLock = { acquire: async () => () => undefined };
+
+export interface SqliteStoreOptions {
+  /** Taken around each write transaction when other processes write the same file. */
+  writeLock?: SqliteWriteLock;
+}
+
 /** Opens (creating and migrating when needed) the metadata database at `file`. */
-export async function openSqliteStore(file: string): Promise<MetadataStore> {
+export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<MetadataStore> {
   // Two connections to ":memory:" would be two separate databases.
   if (file === "" || file === ":memory:" || file.startsWith("file:")) {
     throw new Error(`the SQLite metadata store needs a file path, not ${JSON.stringify(file)}`);
@@ -236,7 +263,7 @@ export async function openSqliteStore(file: string): Promise<MetadataStore> {
     writer.close();
     throw error;
   }
-  return new SqliteMetadataStore(new Queries(reader), new Queries(writer));
+  return new SqliteMetadataStore(new Queries(reader), new Queries(writer), options.writeLock ?? PROCESS_LOCAL);
 }
 
 function migrate(db: DatabaseSync, file: string): void {
@@ -858,6 +885,7 @@ class SqliteMetadataStore implements MetadataStore {
 
   private readonly reader: Queries;
   private readonly writer: Queries;
+  private readonly writeLock: SqliteWriteLock;
   /** Writes waiting for the writer connection, and the loop running them (when it runs). */
   private readonly pendingWrites: PendingWrite[] = [];
   private draining: Promise<void> | undefined;
@@ -865,9 +893,10 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
   private closing: Promise<void> | undefined;
 
-  constructor(reader: Queries, writer: Queries) {
+  constructor(reader: Queries, writer: Queries, writeLock: SqliteWriteLock) {
     this.reader = reader;
     this.writer = writer;
+    this.writeLock = writeLock;
     const areas = bindAreas(
       async (query) => query(this.reader),
       (query) => this.writeTransaction(() => query(this.writer)),
@@ -939,40 +968,65 @@ class SqliteMetadataStore implements MetadataStore {
 
   /** Runs queued works in batches, one transaction per batch, until the queue is empty. */
   private async drainWrites(): Promise<void> {
-    const db = this.writer.db;
     while (this.pendingWrites.length > 0) {
-      const batch = this.pendingWrites.splice(0, MAX_GROUP_COMMIT);
-      const done: Array<{ write: PendingWrite; value: unknown }> = [];
-      db.exec("BEGIN IMMEDIATE");
-      for (const write of batch) {
-        db.exec("SAVEPOINT work");
-        try {
-          const value = await write.work();
-          db.exec("RELEASE work");
-          done.push({ write, value });
-        } catch (error) {
-          if (db.isTransaction) {
-            db.exec("ROLLBACK TO work");
-            db.exec("RELEASE work");
-            write.reject(error);
-          } else {
-            // SQLite rolled the whole transaction back by itself (it does after some errors):
-            // the works done before in this batch are gone too. Report it, start afresh.
-            write.reject(error);
-            for (const earlier of done.splice(0)) earlier.write.reject(error);
-            db.exec("BEGIN IMMEDIATE");
-          }
-        }
+      let release: () => void;
+      try {
+        release = await this.writeLock.acquire();
+      } catch (error) {
+        // No turn (the other processes' writes are stuck): what waits now fails, and is retried.
+        for (const write of this.pendingWrites.splice(0)) write.reject(error);
+        return;
       }
       try {
-        db.exec("COMMIT");
-      } catch (error) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        for (const { write } of done) write.reject(error);
-        continue;
+        // Taken once the turn is here: the writes queued while it was awaited share this commit.
+        await this.runBatch(this.pendingWrites.splice(0, MAX_GROUP_COMMIT));
+      } finally {
+        release();
       }
-      for (const { write, value } of done) write.resolve(value);
     }
+  }
+
+  /** One transaction: each work in its savepoint, one COMMIT for them all. */
+  private async runBatch(batch: PendingWrite[]): Promise<void> {
+    const db = this.writer.db;
+    const done: Array<{ write: PendingWrite; value: unknown }> = [];
+    for (const [index, write] of batch.entries()) {
+      if (!db.isTransaction) {
+        try {
+          db.exec("BEGIN IMMEDIATE");
+        } catch (error) {
+          // Locked beyond the busy timeout by a process outside the server: the works not run
+          // yet fail (a client retries), rather than wait for ever in a queue nobody drains.
+          for (const waiting of batch.slice(index)) waiting.reject(error);
+          break;
+        }
+      }
+      db.exec("SAVEPOINT work");
+      try {
+        const value = await write.work();
+        db.exec("RELEASE work");
+        done.push({ write, value });
+      } catch (error) {
+        write.reject(error);
+        if (db.isTransaction) {
+          db.exec("ROLLBACK TO work");
+          db.exec("RELEASE work");
+        } else {
+          // SQLite rolled the whole transaction back by itself (it does after some errors): the
+          // works done before in this batch are gone too. Report it; the next one starts afresh.
+          for (const earlier of done.splice(0)) earlier.write.reject(error);
+        }
+      }
+    }
+    if (!db.isTransaction) return;
+    try {
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      for (const { write } of done) write.reject(error);
+      return;
+    }
+    for (const { write, value } of done) write.resolve(value);
   }
 
   close(): Promise<void> {

@@ -7,7 +7,9 @@
 //
 // Reads are served from a copy at most CACHE_TTL_MS old: the read-only check runs on every write
 // request and must not cost a database query each time. A change made on this process is seen
-// here at once; one made on another replica within CACHE_TTL_MS.
+// here at once; one made on another worker process of the server too, once it is answered (its
+// worker tells the others before answering, and they drop their copy: see onUpdate and
+// invalidate); one made on another replica within CACHE_TTL_MS.
 
 import type { SettingsMetadata } from "../metadata/settings-store.ts";
 import { SingleFlight } from "../single-flight.ts";
@@ -276,6 +278,7 @@ export class SettingsService {
   private cached: { values: Record<SettingKey, SettingValue>; at: number } | undefined;
   /** Bumped by every change made here, so that a read begun before it cannot cache older values. */
   private generation = 0;
+  private readonly updateListeners: Array<() => Promise<void>> = [];
 
   constructor(store: SettingsMetadata, base: SettingDefaults, now: () => number = Date.now) {
     this.store = store;
@@ -330,9 +333,20 @@ export class SettingsService {
     const changes = checkChanges(body, current);
     await verify?.(changes);
     await this.store.put(changes, new Date(this.now()));
+    this.invalidate();
+    for (const listener of this.updateListeners) await listener();
+    return changes;
+  }
+
+  /** Drops the copy: the next read goes to the store (another process changed the settings). */
+  invalidate(): void {
     this.generation += 1;
     this.cached = undefined;
-    return changes;
+  }
+
+  /** Runs `listener` after each update is stored, before update() resolves. */
+  onUpdate(listener: () => Promise<void>): void {
+    this.updateListeners.push(listener);
   }
 
   /** The values as stored now, bypassing the cache (for checks against another replica's change). */
