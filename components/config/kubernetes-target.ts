@@ -122,6 +122,7 @@ export const kubernetesTargetSchema = z.strictObject({
       diskUsageRatio: z.number().gt(0).lt(1).default(0.85),
       apiErrorsPerSecond: z.number().positive().default(0.1),
       upstreamErrorsPerSecond: z.number().positive().default(0.05),
+      quotaUsageRatio: z.number().gt(0).lte(1).default(0.9),
     })
     .prefault({}),
   /** The kubeconfig context to deploy with. Default: the current one. */

@@ -244,6 +244,7 @@ export class KubernetesRegistry extends pulumi.ComponentResource {
           diskUsageRatio: monitoring.diskUsageRatio ?? 0.85,
           apiErrorsPerSecond: monitoring.apiErrorsPerSecond ?? 0.1,
           upstreamErrorsPerSecond: monitoring.upstreamErrorsPerSecond ?? 0.05,
+          quotaUsageRatio: monitoring.quotaUsageRatio ?? 0.9,
         },
       },
       this,

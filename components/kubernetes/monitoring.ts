@@ -1,7 +1,8 @@
 // Monitoring by the Prometheus operator: a ServiceMonitor scraping the server's /metrics over
 // HTTPS, and a PrometheusRule with the DMZ guide's alerts written for this registry's metrics
 // (README "What works today" and "The proxy cache"): the data volume filling up, 5xx answers,
-// upstream failures and stale copies served, and the registry not being scraped at all.
+// upstream failures and stale copies served, a project near its quota (Harbor's metric names),
+// and the registry not being scraped at all.
 // Both are custom resources of the operator's CRDs (monitoring.coreos.com/v1).
 
 import * as k8s from "@pulumi/kubernetes";
@@ -16,6 +17,8 @@ export interface AlertSettings {
   diskUsageRatio: number;
   apiErrorsPerSecond: number;
   upstreamErrorsPerSecond: number;
+  /** Share of a project's storage quota (0 to 1) above which it is reported. */
+  quotaUsageRatio: number;
 }
 
 interface AlertRule {
@@ -60,6 +63,22 @@ export function alertRules(settings: AlertSettings): AlertRule[] {
         description:
           "{{ $value | humanize }} failed requests per second towards {{ $labels.upstream }}: check the egress " +
           "proxy, the firewall path and the endpoint's credentials (POST /api/v2.0/registries/ping).",
+      },
+    },
+    {
+      // Every replica (and worker) reports the same figures, read from the shared database: max,
+      // never sum; projects without a quota report -1 and are left out.
+      alert: "AirlockProjectQuotaHigh",
+      expr:
+        `max by (namespace, project_name) (harbor_project_quota_usage_byte{${scope}}) / ` +
+        `max by (namespace, project_name) (harbor_project_quota_byte{${scope}} > 0) > ${settings.quotaUsageRatio}`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Project {{ $labels.project_name }} has used {{ $value | humanizePercentage }} of its quota",
+        description:
+          "Pushes into it are refused once the quota is reached: raise it (PUT /api/v2.0/quotas/{id}, or the " +
+          "project's storageLimit in the stack) or delete repositories it no longer needs.",
       },
     },
     {

@@ -137,6 +137,8 @@ export interface MonitoringSettings {
   apiErrorsPerSecond?: number;
   /** Alert when an upstream's failures exceed this many per second. Default 0.05. */
   upstreamErrorsPerSecond?: number;
+  /** Alert when a project has used more than this share of its storage quota for 15 minutes (0 to 1). Default 0.9. */
+  quotaUsageRatio?: number;
 }
 
 export class KubernetesSettingsError extends Error {
@@ -252,6 +254,8 @@ export function validateKubernetesSettings(settings: ShapeSettings): void {
   }
   const ratio = settings.monitoring.diskUsageRatio ?? 0.85;
   check(ratio > 0 && ratio < 1, "monitoring.diskUsageRatio: expected a number between 0 and 1");
+  const quotaRatio = settings.monitoring.quotaUsageRatio ?? 0.9;
+  check(quotaRatio > 0 && quotaRatio <= 1, "monitoring.quotaUsageRatio: expected a number above 0, at most 1");
   for (const name of settings.imagePullSecrets)
     check(DNS_SUBDOMAIN.test(name), `imagePullSecrets: ${JSON.stringify(name)} is not a Secret name`);
   if (problems.length > 0)

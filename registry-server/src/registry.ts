@@ -31,7 +31,8 @@ import { addImportRoutes } from "./api/import-routes.ts";
 import { addPreheatRoutes } from "./api/preheat-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
-import { addSystemRoutes } from "./api/system-routes.ts";
+import { addSystemRoutes, componentHealth } from "./api/system-routes.ts";
+import { HarborMetrics } from "./api/harbor-metrics.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { addConfigurationRoutes } from "./api/configuration-routes.ts";
 import { addPermissionRoutes } from "./api/permission-routes.ts";
@@ -61,6 +62,7 @@ import { createRequestListener } from "./http/app.ts";
 import { clientAddressResolver } from "./http/client-address.ts";
 import { HarborError, RegistryError } from "./http/errors.ts";
 import { HttpMetrics } from "./http/metrics.ts";
+import { WorkerMetrics } from "./http/worker-metrics.ts";
 import type { ClusterWorker } from "./cluster/cluster-worker.ts";
 import { Router } from "./http/router.ts";
 import { listen, type RunningServer } from "./http/server.ts";
@@ -255,6 +257,15 @@ export async function startRegistry(
     storageProvider: driver.name,
     settings: () => settings.current(),
   });
+  // Harbor's exporter metrics, from the database: the same figures in every worker and replica.
+  new HarborMetrics(metrics.registry, {
+    store: metadata,
+    health: () => componentHealth(healthChecks),
+    version: VERSION,
+    log,
+  });
+  // What adding up the workers would hide (a stalled event loop, one growing heap), per worker.
+  const workerMetrics = new WorkerMetrics(metrics.registry, options.cluster?.slot ?? 1);
   metrics.addMetricsRoute(router, options.cluster?.metricsSource(metrics.registry));
 
   const server = await listen(
@@ -278,6 +289,7 @@ export async function startRegistry(
       await audit.close();
       await metadata.close();
       await storage.close();
+      workerMetrics.close();
     },
   };
 }

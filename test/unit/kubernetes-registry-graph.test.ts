@@ -346,6 +346,7 @@ describe("KubernetesRegistry", () => {
       "AirlockRegistryDown",
       "AirlockApiErrors",
       "AirlockUpstreamFailures",
+      "AirlockProjectQuotaHigh",
       "AirlockServingStaleCopies",
     ]);
   });

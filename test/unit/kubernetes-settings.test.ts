@@ -61,7 +61,7 @@ describe("the shape check", () => {
       storage: { type: "filesystem", size: "lots" },
       ingress: { host: "not a host" },
       resources: { limits: { memory: "1 GB" } },
-      monitoring: { diskUsageRatio: 1.5 },
+      monitoring: { diskUsageRatio: 1.5, quotaUsageRatio: 0 },
     });
     for (const expected of [
       'namespace: "Airlock" is not a namespace name',
@@ -71,6 +71,7 @@ describe("the shape check", () => {
       'ingress.host: "not a host" is not a DNS name',
       'resources.limits.memory: "1 GB" is not a quantity',
       "monitoring.diskUsageRatio: expected a number between 0 and 1",
+      "monitoring.quotaUsageRatio: expected a number above 0, at most 1",
     ]) {
       expect(message).toContain(expected);
     }
@@ -193,7 +194,7 @@ describe("the Ingress annotations", () => {
 });
 
 describe("the alert rules", () => {
-  it("watch the volume, 5xx answers, upstream failures and stale copies of this registry only", () => {
+  it("watch the volume, 5xx answers, upstream failures, stale copies and quotas of this registry only", () => {
     const rules = alertRules({
       namespace: "airlock",
       service: "airlock-registry",
@@ -201,6 +202,7 @@ describe("the alert rules", () => {
       diskUsageRatio: 0.85,
       apiErrorsPerSecond: 0.1,
       upstreamErrorsPerSecond: 0.05,
+      quotaUsageRatio: 0.9,
     });
     const byName = Object.fromEntries(rules.map((rule) => [rule.alert, rule]));
     expect(byName["AirlockDiskSpaceHigh"]?.expr).toBe(
@@ -214,6 +216,13 @@ describe("the alert rules", () => {
     expect(byName["AirlockUpstreamFailures"]?.expr).toContain("rate(airlock_proxy_upstream_errors_total{");
     expect(byName["AirlockServingStaleCopies"]?.expr).toContain("airlock_proxy_stale_served_total");
     expect(byName["AirlockApiErrors"]?.labels.severity).toBe("critical");
+    // Harbor's names; the same figures from every replica: max, never sum; no quota (-1) left out.
+    expect(byName["AirlockProjectQuotaHigh"]?.expr).toBe(
+      'max by (namespace, project_name) (harbor_project_quota_usage_byte{namespace="airlock", job="airlock-registry"}) / ' +
+        'max by (namespace, project_name) (harbor_project_quota_byte{namespace="airlock", job="airlock-registry"} > 0) > 0.9',
+    );
+    expect(byName["AirlockProjectQuotaHigh"]?.for).toBe("15m");
+    expect(byName["AirlockProjectQuotaHigh"]?.labels.severity).toBe("warning");
     expect(
       alertRules({
         namespace: "airlock",
@@ -221,6 +230,7 @@ describe("the alert rules", () => {
         diskUsageRatio: 0.85,
         apiErrorsPerSecond: 0.1,
         upstreamErrorsPerSecond: 0.05,
+        quotaUsageRatio: 0.9,
       }).map((rule) => rule.alert),
     ).not.toContain("AirlockDiskSpaceHigh");
   });

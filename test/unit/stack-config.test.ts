@@ -48,6 +48,7 @@ describe("stack configuration", () => {
           diskUsageRatio: 0.85,
           apiErrorsPerSecond: 0.1,
           upstreamErrorsPerSecond: 0.05,
+          quotaUsageRatio: 0.9,
         },
       },
       aws: {

@@ -104,6 +104,15 @@ export interface TagQuery {
   readonly sort: readonly SortKey<TagSortKey>[];
 }
 
+/** How many artifacts (manifests) of a project have one media type, as Harbor reports it. */
+export interface ArtifactCount {
+  /** The project: the first segment of the repositories' names. */
+  readonly project: string;
+  /** The config's media type of an image manifest; an index's annotated artifact type, else its own. */
+  readonly mediaType: string;
+  readonly count: number;
+}
+
 export interface ArtifactMetadata {
   repository(name: string): Promise<RepositoryRecord | undefined>;
   repositories(query: RepositoryQuery, window: Window): Promise<Listing<RepositoryRecord>>;
@@ -126,4 +135,10 @@ export interface ArtifactMetadata {
   createTag(repository: string, name: string, digest: string, at: Date): Promise<TagEntry>;
   /** Deletes a tag if it points at `digest`; false otherwise. */
   deleteTag(repository: string, name: string, digest: string): Promise<boolean>;
+
+  /**
+   * Every project's artifacts by media type, ordered by project and media type: every manifest,
+   * accessories and an index's children included (Harbor counts them all); one grouped query.
+   */
+  artifactCounts(): Promise<ArtifactCount[]>;
 }

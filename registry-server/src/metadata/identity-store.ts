@@ -76,6 +76,19 @@ export interface ProjectFilter {
   readonly ids?: readonly number[];
 }
 
+/**
+ * A project's figures for the metrics (Harbor's exporter: quota usage, repositories, members),
+ * read for every project at once.
+ */
+export interface ProjectUsage {
+  readonly name: string;
+  /** As `storageUsed` counts it: the distinct blobs linked in the project's repositories. */
+  readonly storageUsed: number;
+  /** As `repositoryCount` counts them. */
+  readonly repositories: number;
+  readonly members: number;
+}
+
 export interface MemberRecord {
   readonly id: number;
   readonly projectId: number;
@@ -185,6 +198,8 @@ export interface ProjectMetadataArea {
   repositoryCount(name: string): Promise<number>;
   /** Bytes of the distinct blobs linked in the project's repositories (each blob counted once). */
   storageUsed(name: string): Promise<number>;
+  /** Every project's usage, ordered by name: a few grouped queries, whatever the number of projects. */
+  usage(): Promise<ProjectUsage[]>;
 }
 
 export interface MemberMetadata {

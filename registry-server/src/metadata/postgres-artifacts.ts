@@ -4,6 +4,7 @@
 // (sqlite-artifacts.ts), statement for statement where PostgreSQL allows.
 
 import type {
+  ArtifactCount,
   ArtifactMetadata,
   ArtifactQuery,
   ArtifactRecord,
@@ -334,6 +335,18 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
             name,
             digest,
           )) > 0,
+      ),
+    artifactCounts: () =>
+      read(async (db) =>
+        (
+          await db.rows<{ project: string; media_type: string; n: number }>(
+            `SELECT project, media_type, n FROM (
+               SELECT split_part(m.repository, '/', 1) AS project, ${MEDIA_TYPE} AS media_type, count(*) AS n
+                 FROM manifests m WHERE strpos(m.repository, '/') > 1
+                 GROUP BY 1, 2
+             ) counted ORDER BY project COLLATE "C", media_type COLLATE "C"`,
+          )
+        ).map((row): ArtifactCount => ({ project: row.project, mediaType: row.media_type, count: row.n })),
       ),
   };
 }

@@ -256,6 +256,38 @@ export function projectArea(read: Run, write: Run): ProjectMetadataArea {
           ...projectRange(name),
         ),
       ),
+    // The project of a repository is its name's first segment; names without one belong to none.
+    usage: () =>
+      read(async (db) =>
+        (
+          await db.rows<{ name: string; storage_used: number; repositories: number; members: number }>(
+            `WITH linked AS (
+               SELECT DISTINCT split_part(repository, '/', 1) AS project, digest
+                 FROM repository_blobs WHERE strpos(repository, '/') > 1
+             ), storage AS (
+               SELECT l.project, sum(b.size)::bigint AS bytes FROM linked l JOIN blobs b ON b.digest = l.digest
+                 GROUP BY l.project
+             ), repos AS (
+               SELECT split_part(name, '/', 1) AS project, count(*) AS n
+                 FROM repositories WHERE strpos(name, '/') > 1 GROUP BY 1
+             ), members AS (
+               SELECT project_id, count(*) AS n FROM project_members GROUP BY project_id
+             )
+             SELECT p.name, coalesce(s.bytes, 0)::bigint AS storage_used, coalesce(r.n, 0)::bigint AS repositories,
+                    coalesce(m.n, 0)::bigint AS members
+               FROM projects p
+               LEFT JOIN storage s ON s.project = p.name
+               LEFT JOIN repos r ON r.project = p.name
+               LEFT JOIN members m ON m.project_id = p.id
+               ORDER BY p.name`,
+          )
+        ).map((row) => ({
+          name: row.name,
+          storageUsed: row.storage_used,
+          repositories: row.repositories,
+          members: row.members,
+        })),
+      ),
   };
 }
 

@@ -7,6 +7,7 @@
 
 import type { SQLInputValue } from "node:sqlite";
 import type {
+  ArtifactCount,
   ArtifactMetadata,
   ArtifactQuery,
   ArtifactRecord,
@@ -238,6 +239,15 @@ export class ArtifactQueries extends StatementCache {
     return { items: rows.map(map), total: total ?? 0 };
   }
 
+  artifactCounts(): ArtifactCount[] {
+    return this.rows<{ project: string; media_type: string; n: number }>(
+      `SELECT substr(m.repository, 1, instr(m.repository, '/') - 1) AS project, ${MEDIA_TYPE} AS media_type,
+              count(*) AS n
+         FROM manifests m WHERE instr(m.repository, '/') > 1
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+    ).map((row) => ({ project: row.project, mediaType: row.media_type, count: row.n }));
+  }
+
   repository(name: string): RepositoryRecord | undefined {
     const row = this.row<RepositoryRow>(`${REPOSITORY_SELECT} WHERE r.name = ?`, name);
     return row && toRepository(row);
@@ -398,5 +408,6 @@ export function bindArtifactArea(read: ArtifactRun, write: ArtifactRun): Artifac
     tags: (repository, query, window) => read((q) => q.tags(repository, query, window)),
     createTag: (repository, name, digest, at) => write((q) => q.createTag(repository, name, digest, at)),
     deleteTag: (repository, name, digest) => write((q) => q.deleteTag(repository, name, digest)),
+    artifactCounts: () => read((q) => q.artifactCounts()),
   };
 }

@@ -23,6 +23,7 @@ import {
   type ProjectChanges,
   type ProjectFilter,
   type ProjectRecord,
+  type ProjectUsage,
   type RobotChanges,
   type RobotFilter,
   type RobotPermission,
@@ -273,6 +274,35 @@ export class IdentityQueries extends StatementCache {
       `${name}0`,
     );
     return row?.n ?? 0;
+  }
+
+  projectUsage(): ProjectUsage[] {
+    // The project of a repository is its name's first segment; names without one belong to none.
+    return this.rows<{ name: string; storage_used: number; repositories: number; members: number }>(
+      `WITH linked AS (
+         SELECT DISTINCT substr(repository, 1, instr(repository, '/') - 1) AS project, digest
+           FROM repository_blobs WHERE instr(repository, '/') > 1
+       ), storage AS (
+         SELECT l.project, sum(b.size) AS bytes FROM linked l JOIN blobs b ON b.digest = l.digest GROUP BY l.project
+       ), repos AS (
+         SELECT substr(name, 1, instr(name, '/') - 1) AS project, count(*) AS n
+           FROM repositories WHERE instr(name, '/') > 1 GROUP BY 1
+       ), members AS (
+         SELECT project_id, count(*) AS n FROM project_members GROUP BY project_id
+       )
+       SELECT p.name, coalesce(s.bytes, 0) AS storage_used, coalesce(r.n, 0) AS repositories,
+              coalesce(m.n, 0) AS members
+         FROM projects p
+         LEFT JOIN storage s ON s.project = p.name
+         LEFT JOIN repos r ON r.project = p.name
+         LEFT JOIN members m ON m.project_id = p.id
+         ORDER BY p.name`,
+    ).map((row) => ({
+      name: row.name,
+      storageUsed: row.storage_used,
+      repositories: row.repositories,
+      members: row.members,
+    }));
   }
 
   storageUsed(name: string): number {
@@ -588,6 +618,7 @@ export function bindIdentityAreas(read: IdentityRun, write: IdentityRun): Identi
       delete: (id) => write((q) => q.deleteProject(id)),
       repositoryCount: (name) => read((q) => q.repositoryCount(name)),
       storageUsed: (name) => read((q) => q.storageUsed(name)),
+      usage: () => read((q) => q.projectUsage()),
     },
     members: {
       add: (projectId, userId, roleId, at) => write((q) => q.addMember(projectId, userId, roleId, at)),

@@ -317,6 +317,28 @@ export function artifactStoreContract(name: string, setup: () => Promise<Contrac
         expect(page.total).toBe(4);
         expect(page.items.map((a) => a.id)).toEqual([...ids].sort((x, y) => x - y).slice(1, 3));
       });
+
+      it("counts every project's artifacts by the media type Harbor reports, in one call", async () => {
+        const child = await put(store, "p/app", "child");
+        await put(store, "p/app", "index", { mediaType: OCI_INDEX, children: [child.digest] });
+        await put(store, "p/app", "cnab", {
+          mediaType: OCI_INDEX,
+          annotations: { "org.opencontainers.artifactType": "application/vnd.cnab.manifest.v1" },
+        });
+        await put(store, "p/other", "image");
+        await put(store, "p/other", "chart", { configMediaType: HELM_CONFIG, artifactType: HELM_CONFIG });
+        // "p_x" would match a LIKE 'p_%'; a name without a project counts for none.
+        await put(store, "p_x/app", "image");
+        await put(store, "loose", "image");
+
+        expect(await store.artifacts.artifactCounts()).toEqual([
+          { project: "p", mediaType: "application/vnd.cnab.manifest.v1", count: 1 },
+          { project: "p", mediaType: HELM_CONFIG, count: 1 },
+          { project: "p", mediaType: OCI_CONFIG, count: 2 },
+          { project: "p", mediaType: OCI_INDEX, count: 1 },
+          { project: "p_x", mediaType: OCI_CONFIG, count: 1 },
+        ]);
+      });
     });
 
     describe("tags", () => {

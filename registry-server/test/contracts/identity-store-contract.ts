@@ -397,6 +397,40 @@ export function identityStoreContract(name: string, setup: () => Promise<Contrac
         await store.blobs.unlink("p/b", shared.digest);
         expect(await store.projects.storageUsed("p")).toBe(320);
       });
+
+      it("reports every project's usage in one call: storage, repositories and members", async () => {
+        const p = await project("p");
+        const px = await project("p_x");
+        await project("empty");
+        const alice = await user("alice");
+        const bob = await user("bob");
+        await store.members.add(p.id, alice.id, ROLES.developer, at(1));
+        await store.members.add(p.id, bob.id, ROLES.guest, at(1));
+        await store.members.add(px.id, bob.id, ROLES.maintainer, at(1));
+        const blob = (blobName: string, size: number) => ({
+          digest: digestOf(blobName),
+          size,
+          parts: [{ path: `blobs/${blobName}`, size }],
+          createdAt: at(0),
+        });
+        const shared = blob("shared", 1_000);
+        const own = blob("own", 20);
+        for (const b of [shared, own]) await store.blobs.create(b);
+        // Shared by two repositories of p: counted once; "pyx/e" and "p" belong to no project here.
+        for (const repository of ["p/a", "p/b", "p_x/c", "pyx/e", "p"])
+          await store.blobs.link(repository, shared.digest);
+        await store.blobs.link("p/b", own.digest);
+
+        expect(await store.projects.usage()).toEqual([
+          { name: "empty", storageUsed: 0, repositories: 0, members: 0 },
+          { name: "p", storageUsed: 1_020, repositories: 2, members: 2 },
+          { name: "p_x", storageUsed: 1_000, repositories: 1, members: 1 },
+        ]);
+        for (const usage of await store.projects.usage()) {
+          expect(usage.storageUsed).toBe(await store.projects.storageUsed(usage.name));
+          expect(usage.repositories).toBe(await store.projects.repositoryCount(usage.name));
+        }
+      });
     });
 
     describe("members", () => {
