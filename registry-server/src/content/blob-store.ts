@@ -11,7 +11,7 @@ import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
 import { checkQuota } from "./quota-policy.ts";
 import { newPartPath } from "./layout.ts";
-import { verifiedBody } from "./verified-body.ts";
+import { verifiedBody, type BodyObserver } from "./verified-body.ts";
 
 export class BlobStore {
   private readonly driver: StorageDriver;
@@ -76,19 +76,22 @@ export class BlobStore {
 
   /**
    * Stores a whole blob from a stream and links it in the repository. The bytes are verified
-   * against the digest (and the length, when declared) before anything becomes visible.
+   * against the digest (and the length, when declared) before anything becomes visible;
+   * `observer` sees them pass, and hears when they checked out, before they are committed.
    */
   async write(
     repository: string,
     digest: ParsedDigest,
     body: AsyncIterable<unknown>,
     expectedBytes?: number,
+    observer?: BodyObserver,
   ): Promise<BlobRecord> {
     const verified = verifiedBody(body, {
       hash: createHasher(digest.algorithm),
       algorithm: digest.algorithm,
       expectedDigest: digest.text,
       ...(expectedBytes !== undefined && { expectedBytes }),
+      ...(observer && { observer }),
     });
     const path = newPartPath();
     // A failure anywhere (client gone, bad length or digest) rejects the write, leaving nothing.

@@ -20,6 +20,19 @@ export interface BodyExpectations {
   expectedDigest?: string;
   /** Algorithm prefix used to format the computed digest. */
   algorithm: string;
+  /** Watches the bytes as they pass (a client served while they are stored). */
+  observer?: BodyObserver;
+}
+
+/**
+ * Sees each chunk once it is hashed, and hears when the whole body checked out: the proxy cache
+ * relays an upstream's bytes to a client this way without hashing them a second time.
+ */
+export interface BodyObserver {
+  /** A chunk on its way to storage; the body waits for a returned promise (backpressure). */
+  bytes(chunk: Uint8Array): void | Promise<void>;
+  /** The body ended with the declared length and digest; storage has not committed it yet. */
+  verified(): void;
 }
 
 /** Yields `body`'s bytes, hashing and counting them, and throws when they break `expected`. */
@@ -27,7 +40,7 @@ export async function* verifiedBody(
   body: AsyncIterable<unknown>,
   expected: BodyExpectations,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const { hash, expectedBytes, expectedDigest, algorithm } = expected;
+  const { hash, expectedBytes, expectedDigest, algorithm, observer } = expected;
   let bytes = 0;
   // A Readable destroyed before its end makes this loop throw (premature close), never end.
   for await (const chunk of body) {
@@ -37,6 +50,8 @@ export async function* verifiedBody(
       throw new RegistryError("SIZE_INVALID", `body is larger than its declared length of ${expectedBytes} bytes`);
     }
     hash.update(data);
+    const waiting = observer?.bytes(data);
+    if (waiting) await waiting;
     yield data;
   }
   if (expectedBytes !== undefined && bytes !== expectedBytes) {
@@ -50,6 +65,7 @@ export async function* verifiedBody(
       });
     }
   }
+  observer?.verified();
 }
 
 function asBytes(chunk: unknown): Uint8Array {
