@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
+import { CommandError } from "./command-error.ts";
 
 export interface ManagementTarget {
   /** https://registry.example:5443 */
@@ -13,9 +14,7 @@ export interface ManagementTarget {
   readonly caPem?: string;
 }
 
-export class CommandError extends Error {
-  override name = "CommandError";
-}
+export { CommandError };
 
 /** Reads the connection flags shared by the commands that talk to a running registry. */
 export function managementTarget(flags: {
