@@ -43,6 +43,7 @@ import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-r
 import { JOBS_SCHEMA, JobQueries, bindJobArea } from "./sqlite-jobs.ts";
 import { SETTINGS_SCHEMA, SettingsQueries, bindSettingsArea } from "./sqlite-settings.ts";
 import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./sqlite-artifacts.ts";
+import { ReadSnapshots } from "./sqlite-read-snapshot.ts";
 import { StatementCache } from "./sqlite-statements.ts";
 
 /**
@@ -884,6 +885,8 @@ class SqliteMetadataStore implements MetadataStore {
   readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly reader: Queries;
+  /** Groups the reader's statements into short read transactions (sqlite-read-snapshot.ts). */
+  private readonly snapshots: ReadSnapshots;
   private readonly writer: Queries;
   private readonly writeLock: SqliteWriteLock;
   /** Writes waiting for the writer connection, and the loop running them (when it runs). */
@@ -895,10 +898,11 @@ class SqliteMetadataStore implements MetadataStore {
 
   constructor(reader: Queries, writer: Queries, writeLock: SqliteWriteLock) {
     this.reader = reader;
+    this.snapshots = new ReadSnapshots(reader.db);
     this.writer = writer;
     this.writeLock = writeLock;
     const areas = bindAreas(
-      async (query) => query(this.reader),
+      async (query) => this.snapshots.run(() => query(this.reader)),
       (query) => this.writeTransaction(() => query(this.writer)),
     );
     this.blobs = areas.blobs;
@@ -1026,6 +1030,8 @@ class SqliteMetadataStore implements MetadataStore {
       for (const { write } of done) write.reject(error);
       return;
     }
+    // What runs after these writes must read them, not an older snapshot.
+    this.snapshots.end();
     for (const { write, value } of done) write.resolve(value);
   }
 
@@ -1034,6 +1040,7 @@ class SqliteMetadataStore implements MetadataStore {
     // checkpoints the WAL into the database file.
     this.closing ??= (async () => {
       while (this.draining) await this.draining;
+      this.snapshots.end();
       this.reader.db.close();
       this.writer.db.close();
     })();

@@ -1,0 +1,44 @@
+// Reads on the SQLite store's reader connection, grouped into short read transactions. Outside a
+// transaction each statement takes and drops WAL read locks itself: two fcntl calls and an fstat,
+// about 10 µs of a statement that otherwise runs in 1 µs, and a manifest GET makes five. The
+// store's reads are synchronous underneath, so a request's reads mostly run in one go, in one
+// callback and the promise continuations that follow it: they share one snapshot, opened by the
+// first read and closed on process.nextTick, which runs once those continuations are done and
+// before the event loop takes any further event.
+//
+// Consistency: a snapshot starts inside the callback whose reads use it, so it holds every write
+// that was acknowledged, by any process, before that callback's event arrived; and the store
+// ends it whenever it commits a write of its own, so that what follows a write sees it.
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+
+export class ReadSnapshots {
+  readonly #db: DatabaseSync;
+  /** Prepared once: exec() would compile them on every call. */
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  #open = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#begin = db.prepare("BEGIN");
+    this.#commit = db.prepare("COMMIT");
+  }
+
+  /** Runs `read` in the current snapshot, opening one when there is none. */
+  run<T>(read: () => T): T {
+    if (!this.#open) {
+      this.#begin.run();
+      this.#open = true;
+      process.nextTick(this.end);
+    }
+    return read();
+  }
+
+  /** Ends the current snapshot, if any: the next read sees the latest commit. */
+  readonly end = (): void => {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#db.isTransaction) this.#commit.run();
+  };
+}
