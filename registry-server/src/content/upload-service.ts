@@ -6,7 +6,6 @@
 // the session size decides, so two chunks can never claim the same offset.
 
 import { randomUUID, type Hash } from "node:crypto";
-import type { Readable } from "node:stream";
 import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -96,7 +95,7 @@ export class UploadService {
     return upload;
   }
 
-  append(repository: string, id: string, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+  append(repository: string, id: string, body: AsyncIterable<unknown>, chunk: ChunkHeaders): Promise<UploadRecord> {
     return this.serialised(id, async () => this.appendChunk(await this.status(repository, id), body, chunk));
   }
 
@@ -110,7 +109,7 @@ export class UploadService {
     repository: string,
     id: string,
     digest: ParsedDigest,
-    body: Readable | undefined,
+    body: AsyncIterable<unknown> | undefined,
     chunk: ChunkHeaders,
   ): Promise<BlobRecord> {
     return this.serialised(id, async () => {
@@ -162,7 +161,7 @@ export class UploadService {
    */
   private async writeChunk(
     upload: UploadRecord,
-    body: Readable,
+    body: AsyncIterable<unknown>,
     chunk: ChunkHeaders,
     expectedDigest?: string,
   ): Promise<{ part?: BlobPart; state: HashState }> {
@@ -198,7 +197,11 @@ export class UploadService {
     return { part: { path, size }, state: next };
   }
 
-  private async appendChunk(upload: UploadRecord, body: Readable, chunk: ChunkHeaders): Promise<UploadRecord> {
+  private async appendChunk(
+    upload: UploadRecord,
+    body: AsyncIterable<unknown>,
+    chunk: ChunkHeaders,
+  ): Promise<UploadRecord> {
     const { part, state } = await this.writeChunk(upload, body, chunk);
     if (!part) return upload;
     let updated: UploadRecord | undefined;

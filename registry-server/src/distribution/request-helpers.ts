@@ -25,6 +25,17 @@ export function contentLength(req: IncomingMessage): number | undefined {
   return value;
 }
 
+/**
+ * The request's body for the storage to read. A storage that stops reading early (the disk filled
+ * up in the middle of a layer, a digest refused) leaves the request as it is, rather than
+ * destroying it as a stream's iterator would: the error handling (http/app.ts) then answers and
+ * reads the rest away, so that a client still sending gets the answer, not a reset connection.
+ * A request that fails or ends early (its client went away) still fails the reading.
+ */
+export function requestBody(req: IncomingMessage): AsyncIterable<unknown> {
+  return req.iterator({ destroyOnReturn: false });
+}
+
 /** Whether the request carries a body at all. */
 export function hasBody(req: IncomingMessage): boolean {
   const length = contentLength(req);

@@ -11,7 +11,7 @@ import type { RequestContext, Router } from "../http/router.ts";
 import type { UploadRecord } from "../metadata/metadata-store.ts";
 import { pull, push, type AccessGuard } from "./access-guard.ts";
 import { blobDigest } from "./blob-routes.ts";
-import { chunkHeaders, contentLength, hasBody, repositoryName } from "./request-helpers.ts";
+import { chunkHeaders, contentLength, hasBody, repositoryName, requestBody } from "./request-helpers.ts";
 
 const START_PATH = /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/;
 const SESSION_PATH = /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<id>[^/]+)$/;
@@ -83,7 +83,7 @@ export function addUploadRoutes(
     const digestParam = url.searchParams.get("digest");
     if (digestParam !== null && mount === null) {
       const digest = requiredDigest(digestParam);
-      const blob = await blobs.write(name, digest, req, contentLength(req));
+      const blob = await blobs.write(name, digest, requestBody(req), contentLength(req));
       created(res, name, blob.digest);
       return;
     }
@@ -108,7 +108,7 @@ export function addUploadRoutes(
   router.add("upload_chunk", "PATCH", SESSION_PATH, async (ctx) => {
     const name = repositoryName(ctx.params);
     await guard.require(ctx, [push(name)]);
-    const upload = await uploads.append(name, sessionId(ctx.params), ctx.req, chunkHeaders(ctx.req));
+    const upload = await uploads.append(name, sessionId(ctx.params), requestBody(ctx.req), chunkHeaders(ctx.req));
     sessionReply(ctx.res, 202, upload);
   });
 
@@ -118,7 +118,7 @@ export function addUploadRoutes(
     await guard.require(ctx, [push(name)]);
     const id = sessionId(params);
     const digest = requiredDigest(url.searchParams.get("digest"));
-    const body = hasBody(req) ? req : undefined;
+    const body = hasBody(req) ? requestBody(req) : undefined;
     if (!body) discardBody(ctx);
     const blob = await uploads.complete(name, id, digest, body, body ? chunkHeaders(req) : {});
     created(res, name, blob.digest);

@@ -1,7 +1,10 @@
 // The request pipeline shared by every route: request ids, access logs, routing, and turning
 // thrown errors into the right protocol's error JSON (OCI under /v2, Harbor under /api): a
 // backend that cannot be reached (DependencyUnavailableError) becomes a 503 with Retry-After, a
-// backend with no room left (InsufficientStorageError) a 507, anything else unknown a 500.
+// backend with no room left (InsufficientStorageError) a 507, anything else unknown a 500. An
+// error answered before the request's body was all read (a disk that filled up in the middle of
+// a layer) reads the rest away while the client sends it: closing the connection on unread bytes
+// would reset it, and a client busy sending may lose the answer with it.
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
@@ -73,6 +76,24 @@ function noRoom(pathname: string, error: InsufficientStorageError): RegistryErro
   return isRegistryPath(pathname)
     ? new RegistryError("INSUFFICIENT_STORAGE", message)
     : new HarborError("INSUFFICIENT_STORAGE", message);
+}
+
+/**
+ * How long the unread rest of a refused request's body is read and dropped before the connection
+ * is cut: enough for a client to finish sending a layer over a fair link, bounded so that a
+ * client that never stops cannot hold the connection.
+ */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Reads and drops what is left of a request's body, for DRAIN_TIMEOUT_MS at most. */
+function drainBody(req: IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  req.unpipe();
+  req.resume();
+  const timer = setTimeout(() => req.destroy(), DRAIN_TIMEOUT_MS);
+  timer.unref();
+  req.once("close", () => clearTimeout(timer));
+  req.once("end", () => clearTimeout(timer));
 }
 
 /**
@@ -186,6 +207,7 @@ export function createRequestListener(
           : full
             ? noRoom(rawPath, full)
             : internalError(rawPath);
+      drainBody(req);
       writeErrorBody(res, answer);
     };
 

@@ -11,8 +11,8 @@
 // defence against someone who can modify the root while the driver runs.
 //
 // A write that runs out of room (ENOSPC, or EDQUOT under a filesystem quota) removes its temporary
-// file like any failed write and rejects with StorageFullError; `onFull` hears of it afterwards
-// (the health check), so the space was already given back when it measures.
+// file like any failed write and rejects with StorageFullError once `onFull` has heard of it (the
+// health check), so the space was already given back when it measures.
 //
 // Known limit of a filesystem: "a" cannot be an object and a prefix ("a/b") at the same time.
 
@@ -59,8 +59,8 @@ export class SymlinkRefusedError extends Error {
 type DirectoryState = "real" | "missing" | "symlinked";
 
 export interface FilesystemDriverOptions {
-  /** Called after a write failed for lack of room, once its temporary file is gone. */
-  onFull?: (error: StorageFullError) => void;
+  /** Called after a write failed for lack of room, once its temporary file is gone; awaited. */
+  onFull?: (error: StorageFullError) => void | Promise<void>;
 }
 
 export class FilesystemDriver implements StorageDriver {
@@ -68,7 +68,7 @@ export class FilesystemDriver implements StorageDriver {
   readonly root: string;
   /** The root with its own symlinks resolved, once it exists. */
   #realRoot: string | undefined;
-  readonly #onFull: ((error: StorageFullError) => void) | undefined;
+  readonly #onFull: ((error: StorageFullError) => void | Promise<void>) | undefined;
 
   constructor(root: string, options: FilesystemDriverOptions = {}) {
     if (!nodePath.isAbsolute(root)) throw new Error(`storage root must be an absolute path: ${root}`);
@@ -236,7 +236,7 @@ export class FilesystemDriver implements StorageDriver {
       const reason = NO_ROOM[errorCode(error) ?? ""];
       if (reason === undefined) throw error;
       const full = new StorageFullError(reason, { cause: error });
-      this.#onFull?.(full);
+      await Promise.resolve(this.#onFull?.(full)).catch(() => undefined);
       throw full;
     }
   }

@@ -28,7 +28,7 @@ export async function openStorageDriver(config: ServerConfig, log: Logger): Prom
   const root = path.join(config.dataDir, "storage");
   await mkdir(root, { recursive: true, mode: 0o700 });
   // The data directory must be writable and have room: a write that found none says so.
-  const space = new FilesystemSpace(config.dataDir, root);
+  const space = await FilesystemSpace.open(config.dataDir, root);
   return {
     driver: new FilesystemDriver(root, { onFull: space.noteFull }),
     healthCheck: space.check,

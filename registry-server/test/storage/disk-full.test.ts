@@ -3,11 +3,14 @@
 // where tmpfs mounts are refused) that fills up during uploads: the client gets 507 Insufficient
 // Storage in the OCI error format, each such answer is logged once at error with the cause, no
 // blob becomes visible and no temporary file stays, a chunked upload keeps the chunks it had and
-// resumes, health reports the storage unhealthy while there is no room, pulls keep working, and
-// once space is freed the same server takes pushes again without a restart.
+// resumes, health reports the storage unhealthy while there is no room, pulls keep working (their
+// audit entries kept until the database can take them), and once space is freed the same server
+// takes pushes again without a restart.
 
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { closeSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OCI_MANIFEST, OciClient, descriptorOf, sha256 } from "../distribution/oci-client.ts";
@@ -25,7 +28,8 @@ let server: ServerProcess | undefined;
 
 beforeAll(async () => {
   disk = mountSmallFilesystem(FILESYSTEM_MIB);
-  server = await startServerProcess([], { dataDir: path.join(disk.dir, "data") });
+  // Two workers: what one learns of the disk, health must tell whichever answers.
+  server = await startServerProcess(["workers: 2"], { dataDir: path.join(disk.dir, "data") });
 }, 60_000);
 
 afterAll(async () => {
@@ -75,13 +79,48 @@ function filesBelow(dir: string): string[] {
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)));
 }
 
+/**
+ * A client that sends its whole request before it reads anything, as a simple one does: the
+ * answer's status line, or the error the connection ended with.
+ */
+async function sendThenRead(url: string, path: string, headers: Record<string, string>, body: Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    let received = "";
+    const done = (outcome: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done(received.split("\r\n")[0] || "no answer within 20 s"), 20_000);
+    socket.pause();
+    socket.on("error", (error: NodeJS.ErrnoException) => done(`error ${error.code ?? error.message}`));
+    const head = Object.entries({ ...headers, Host: `${hostname}:${port}`, "Content-Length": String(body.length) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    socket.write(`PATCH ${path} HTTP/1.1\r\n${head}\r\n`);
+    socket.write(body, () => {
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+        if (received.includes("\r\n\r\n")) done(received.split("\r\n")[0] ?? "");
+      });
+      socket.resume();
+    });
+  });
+}
+
 interface Health {
   status: string;
   components: Array<{ name: string; status: string; error?: string }>;
 }
 
 async function health(url: string): Promise<{ status: number; body: Health }> {
-  const response = await fetch(`${url}/api/v2.0/health`, { signal: AbortSignal.timeout(10_000) });
+  // A connection each: the server hands them to its workers in turn.
+  const response = await fetch(`${url}/api/v2.0/health`, {
+    headers: { Connection: "close" },
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: response.status, body: (await response.json()) as Health };
 }
 
@@ -171,6 +210,19 @@ describe("the filesystem driver on a disk that fills up", () => {
       body: data.subarray(MIB),
     });
     await expectInsufficientStorage(second, "the chunk that does not fit");
+    // A client that reads nothing before it has sent everything gets the answer too (the rest of
+    // its body is read away), not a reset connection.
+    const simple = await sendThenRead(
+      url,
+      location,
+      {
+        Authorization: client.authorization ?? "",
+        "Content-Range": `${MIB}-${data.length - 1}`,
+        "Content-Type": "application/octet-stream",
+      },
+      data.subarray(MIB),
+    );
+    expect(simple).toBe("HTTP/1.1 507 Insufficient Storage");
     const status = await client.request("GET", location);
     expect(status.status).toBe(204);
     expect(status.headers.get("range")).toBe(`0-${firstEnd}`);
@@ -191,15 +243,23 @@ describe("the filesystem driver on a disk that fills up", () => {
     figures["freeAfterFailuresBytes"] = disk.free();
     expect(disk.free()).toBeGreaterThan(freeBefore - 256 * 1024);
 
-    // Health says so; pulls go on.
-    const full = await health(url);
-    figures["healthWhileFull"] = full.body.components;
-    expect(full.status).toBe(503);
-    expect(full.body.components).toContainEqual({
-      name: "storage",
-      status: "unhealthy",
-      error: expect.stringMatching(/ENOSPC/) as unknown,
-    });
+    // Health says so, whichever worker answers; pulls go on.
+    for (let probe = 0; probe < 4; probe++) {
+      const full = await health(url);
+      figures["healthWhileFull"] = full.body.components;
+      expect(full.status).toBe(503);
+      expect(full.body.components).toContainEqual({
+        name: "storage",
+        status: "unhealthy",
+        error: expect.stringMatching(/ENOSPC/) as unknown,
+      });
+    }
+    const probedBy = new Set(
+      logLines()
+        .filter((line) => line.msg === "request" && line["route"] === "health" && line["status"] === 503)
+        .map((line) => line["worker"]),
+    );
+    expect(probedBy.size).toBe(2);
     await pullVerified(client, "full/app", "before", before);
 
     // Now the disk full to the last byte: the metadata database cannot grow either.
@@ -223,6 +283,8 @@ describe("the filesystem driver on a disk that fills up", () => {
     figures["answersWhenFull"] = answers;
     expect((await health(url)).status).toBe(503);
     await pullVerified(client, "full/app", "before", before);
+    // Its audit entry cannot be written now: let a flush (every second) find the database full.
+    await sleep(1_500);
 
     // Space returns: health first, then the same session takes the chunk it refused.
     rmSync(filler);
@@ -247,14 +309,21 @@ describe("the filesystem driver on a disk that fills up", () => {
     const after = await pushImage(client, "full/app", "after", big);
     await pullVerified(client, "full/app", "after", after);
     await pullVerified(client, "full/app", "before", before);
+    // Every pull is in the audit log, the one made while the database could not grow included.
+    const auditedPulls = async (): Promise<number> => {
+      const response = await client.request("GET", "/api/v2.0/audit-logs?q=operation%3Dpull&page_size=100");
+      const entries = (await response.json()) as Array<{ resource: string }>;
+      return entries.filter((entry) => entry.resource.startsWith("full/app:before")).length;
+    };
+    expect(await waitUntil(async () => (await auditedPulls()) === 4, 15_000)).toBe(true);
 
     // One error line per 507, each naming the cause; nothing else at error; still the same process.
-    const refused = 2 + answers.filter((status) => status === 507).length;
+    const refused = 3 + answers.filter((status) => status === 507).length;
     const errors = logLines().filter((line) => line.level === "error");
     figures["errorLines"] = errors.length;
     figures["refusals"] = refused;
     console.log(`disk full figures: ${JSON.stringify(figures)}`);
-    expect(errors).toHaveLength(refused);
+    expect(errors.map((line) => JSON.stringify(line).slice(0, 400))).toHaveLength(refused);
     for (const line of errors) {
       expect(line.msg).toMatch(/is full/);
       expect(JSON.stringify(line)).toMatch(/ENOSPC|SQLITE_FULL/);
