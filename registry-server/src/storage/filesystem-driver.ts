@@ -371,29 +371,48 @@ export class FilesystemDriver implements StorageDriver {
  */
 /**
  * Write buffers kept for reuse: every write needs two, and allocating 4 MiB afresh for each small
- * blob (a 300-byte image config) made the garbage collector the busiest part of a push.
+ * blob (a 300-byte image config) made the garbage collector the busiest part of a push. Once no
+ * write has used the pool for a while, it lets its buffers go: a burst of parallel pushes would
+ * otherwise keep its peak (64 MiB) for the life of the process.
  */
 class BufferPool {
   private readonly free: Buffer[] = [];
   private readonly size: number;
   private readonly keep: number;
+  private readonly idleMs: number;
+  private lastUse = 0;
+  private trimTimer: NodeJS.Timeout | undefined;
 
-  constructor(size: number, keep: number) {
+  constructor(size: number, keep: number, idleMs: number) {
     this.size = size;
     this.keep = keep;
+    this.idleMs = idleMs;
   }
 
   acquire(): Buffer {
+    this.lastUse = Date.now();
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
   release(buffer: Buffer): void {
+    this.lastUse = Date.now();
     if (this.free.length < this.keep) this.free.push(buffer);
+    this.trimTimer ??= setTimeout(this.trim, this.idleMs).unref();
   }
+
+  private readonly trim = (): void => {
+    const idleFor = Date.now() - this.lastUse;
+    if (idleFor < this.idleMs) {
+      this.trimTimer = setTimeout(this.trim, this.idleMs - idleFor).unref();
+      return;
+    }
+    this.trimTimer = undefined;
+    this.free.length = 0;
+  };
 }
 
 /** Enough for eight writes at once; beyond, buffers are allocated and dropped. */
-const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16);
+const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16, 10_000);
 
 async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promise<number> {
   let filling: Buffer = writeBuffers.acquire();
