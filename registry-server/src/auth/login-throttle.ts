@@ -17,7 +17,7 @@
 // Memory is bounded: each table keeps at most `maxEntries` keys, dropping the least recently
 // touched, and each key at most as many timestamps as its limit.
 
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
 
 export interface LoginLimits {
@@ -104,7 +104,7 @@ export function addressKey(address: string): string {
 
 /** Account names case-folded and hashed: any length of name costs the same few bytes. */
 function accountKey(username: string): string {
-  return createHash("sha256").update(username.toLowerCase()).digest("base64url").slice(0, 22);
+  return hash("sha256", username.toLowerCase(), "base64url").slice(0, 22);
 }
 
 /** What the credential check uses of a throttle (cluster/shared-login-throttle.ts shares one). */
