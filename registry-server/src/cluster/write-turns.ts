@@ -10,6 +10,11 @@
 // and when a worker's turn comes SQLite's lock is free unless a process outside the server (a
 // backup, the sqlite3 shell) holds it, which the busy timeout still covers. Within a worker the
 // store's group commit runs as before: one turn per batch of writes.
+//
+// Why not one writer process for the file instead: a write transaction here is a function of the
+// caller's (read the quota, then link the blob, awaiting in between), which cannot be sent to
+// another process; every transaction would have to become a message of its own. Taking turns
+// keeps the store's contract as it is, for the price of one round trip to the primary per batch.
 
 import type { SqliteWriteLock } from "../metadata/sqlite-store.ts";
 import { MetadataUnavailableError } from "../metadata/metadata-store.ts";
