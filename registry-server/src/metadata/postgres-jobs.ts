@@ -289,7 +289,9 @@ export function jobArea(read: Run, write: Run): JobMetadata {
       write(
         async (db) =>
           (await db.run(
-            "UPDATE job_schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3",
+            // Compared at JavaScript's precision: a time written elsewhere with microseconds (SQL's
+            // now()) comes back truncated to milliseconds, and must still match.
+            "UPDATE job_schedules SET next_run_at = $1 WHERE id = $2 AND date_trunc('milliseconds', next_run_at) = $3",
             next,
             id,
             expected,

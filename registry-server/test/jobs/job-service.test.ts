@@ -11,7 +11,7 @@ import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { openPostgresStore } from "../../src/metadata/postgres-store.ts";
 import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
 import { tempDir } from "../helpers.ts";
-import { createTestDatabase, type TestDatabase } from "../metadata/postgres-database.ts";
+import { createTestDatabase, withClient, type TestDatabase } from "../metadata/postgres-database.ts";
 
 const log = createLogger("error");
 const FAST = { pollIntervalMs: 50, leaseMs: 300, concurrency: 2, retryBaseMs: 400 };
@@ -271,5 +271,25 @@ describe("job service across replicas sharing PostgreSQL", () => {
     }
     const fired = await executions();
     expect(fired.every((e) => e.trigger === "SCHEDULE" && e.parameters["n"] === 1)).toBe(true);
+  });
+
+  it("fires a schedule whose next run was written with microseconds (by SQL rather than by a replica)", async () => {
+    const handler: JobHandler = { vendorType: "SQL_WRITTEN", run: async () => undefined };
+    const { store, jobs } = await replica(handler);
+    const schedule = await jobs.setSchedule({ vendorType: "SQL_WRITTEN", cronType: "Hourly", parameters: {} });
+    await withClient(url, (client) =>
+      client.query("UPDATE job_schedules SET next_run_at = now() - interval '1.000123 seconds' WHERE id = $1", [
+        schedule.id,
+      ]),
+    );
+    jobs.start();
+    const deadline = Date.now() + 5_000;
+    let fired = 0;
+    while (fired === 0 && Date.now() < deadline) {
+      fired = (await store.jobs.listExecutions({ vendorType: "SQL_WRITTEN" }, { offset: 0, limit: 10 })).total;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(fired).toBe(1);
+    expect((await store.jobs.getSchedule("SQL_WRITTEN"))?.nextRunAt.getTime()).toBeGreaterThan(Date.now());
   });
 });
