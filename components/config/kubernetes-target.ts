@@ -119,6 +119,11 @@ export const kubernetesTargetSchema = z.strictObject({
         .string()
         .regex(/^\d+[smh]$/, "expected a duration such as 30s")
         .default("30s"),
+      /** A Secret (`username`, `password`) of a system robot that lists projects: the scrape gets project metrics. */
+      scrapeCredentialsSecret: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a Secret's name")
+        .optional(),
       diskUsageRatio: z.number().gt(0).lt(1).default(0.85),
       apiErrorsPerSecond: z.number().positive().default(0.1),
       upstreamErrorsPerSecond: z.number().positive().default(0.05),

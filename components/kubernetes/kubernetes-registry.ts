@@ -237,6 +237,9 @@ export class KubernetesRegistry extends pulumi.ComponentResource {
         prometheusRule: Boolean(monitoring.prometheusRule),
         interval: monitoring.interval ?? "30s",
         tls: { ...(secrets.tlsSecretHasCa && { caSecretName: secrets.tlsSecretName }), serverName: serviceHost },
+        ...(monitoring.scrapeCredentialsSecret !== undefined && {
+          credentialsSecret: monitoring.scrapeCredentialsSecret,
+        }),
         alerts: {
           namespace: namespaceName,
           service: serviceName,

@@ -123,6 +123,8 @@ export interface RegistryMonitoringArgs {
   interval: string;
   /** TLS of the scrape: the Secret holding `ca.crt` when known, and the certificate's name. */
   tls: { caSecretName?: pulumi.Input<string>; serverName: string };
+  /** The Secret with the `username` and `password` the scrape presents, when the project metrics are wanted. */
+  credentialsSecret?: string;
   alerts: AlertSettings;
 }
 
@@ -145,6 +147,12 @@ export function declareMonitoring(name: string, args: RegistryMonitoringArgs, pa
               scheme: "https",
               path: "/metrics",
               interval: args.interval,
+              ...(args.credentialsSecret !== undefined && {
+                basicAuth: {
+                  username: { name: args.credentialsSecret, key: "username" },
+                  password: { name: args.credentialsSecret, key: "password" },
+                },
+              }),
               tlsConfig: {
                 serverName: args.tls.serverName,
                 ...(args.tls.caSecretName !== undefined && {

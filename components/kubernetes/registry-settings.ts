@@ -131,6 +131,12 @@ export interface MonitoringSettings {
   labels?: Record<string, string>;
   /** Scrape interval. Default `30s`. */
   interval?: string;
+  /**
+   * A Secret of the namespace holding `username` and `password` of a system robot allowed to list
+   * projects: the scrape then gets the project metrics (quota usage, repository and artifact
+   * counts) the quota alert reads, which the registry keeps from anonymous scrapes. Default none.
+   */
+  scrapeCredentialsSecret?: string;
   /** Alert when the data volume is fuller than this (0 to 1). Default 0.85. */
   diskUsageRatio?: number;
   /** Alert when 5xx answers exceed this many per second. Default 0.1. */

@@ -11,12 +11,12 @@ import { ensureAdminAccount } from "./auth/admin-account.ts";
 import { CredentialAuthenticator } from "./auth/credential-authenticator.ts";
 import { DEFAULT_LOGIN_LIMITS, LoginThrottle } from "./auth/login-throttle.ts";
 import { hashPassword } from "./auth/password-hash.ts";
-import { basicCredentials, type Principal } from "./auth/principal.ts";
+import { basicCredentials, isSysadmin, type Principal } from "./auth/principal.ts";
 import { ProjectAuthorizer } from "./auth/project-authorizer.ts";
 import { TokenAccessGuard } from "./auth/token-access-guard.ts";
 import { addTokenRoutes } from "./auth/token-routes.ts";
 import { loadOrCreateSigningKey, TokenService } from "./auth/token-service.ts";
-import { ApiAccess } from "./api/api-access.ts";
+import { ApiAccess, holdsSystemPermission } from "./api/api-access.ts";
 import { AuditLog } from "./api/audit-log.ts";
 import { addAuditRoutes } from "./api/audit-routes.ts";
 import { addQuotaRoutes } from "./api/quota-routes.ts";
@@ -32,7 +32,7 @@ import { addPreheatRoutes } from "./api/preheat-routes.ts";
 import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, componentHealth } from "./api/system-routes.ts";
-import { HarborMetrics } from "./api/harbor-metrics.ts";
+import { HarborMetrics, RESTRICTED_METRICS } from "./api/harbor-metrics.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { addConfigurationRoutes } from "./api/configuration-routes.ts";
 import { addPermissionRoutes } from "./api/permission-routes.ts";
@@ -266,7 +266,15 @@ export async function startRegistry(
   });
   // What adding up the workers would hide (a stalled event loop, one growing heap), per worker.
   const workerMetrics = new WorkerMetrics(metrics.registry, options.cluster?.slot ?? 1);
-  metrics.addMetricsRoute(router, options.cluster?.metricsSource(metrics.registry));
+  // Project names and sizes (private projects too) are for the administrator and for system
+  // robots that may list projects (Prometheus, with a robot's credentials); others get the rest.
+  metrics.addMetricsRoute(router, options.cluster?.metricsSource(metrics.registry), {
+    prefixes: RESTRICTED_METRICS,
+    allowed: async (req) => {
+      const caller = await access.caller(req).catch(() => undefined);
+      return caller !== undefined && (isSysadmin(caller) || holdsSystemPermission(caller, "project", "list"));
+    },
+  });
 
   const server = await listen(
     createRequestListener(router, log, metrics, proxy.rewrite, clientAddress),

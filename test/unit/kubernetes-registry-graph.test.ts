@@ -280,7 +280,12 @@ describe("KubernetesRegistry", () => {
         }),
         upstreams: [{ name: "dockerhub", url: "https://hub.docker.com" }],
       },
-      monitoring: { serviceMonitor: true, prometheusRule: true, labels: { release: "kube-prometheus-stack" } },
+      monitoring: {
+        serviceMonitor: true,
+        prometheusRule: true,
+        labels: { release: "kube-prometheus-stack" },
+        scrapeCredentialsSecret: "prometheus-robot",
+      },
     };
     const registry = new KubernetesRegistry("r", args);
     expect((await outputOf(registry.connection)).url).toBe("https://registry.dmz.example");
@@ -334,6 +339,11 @@ describe("KubernetesRegistry", () => {
             tlsConfig: {
               serverName: "airlock-registry.registry.svc",
               ca: { secret: { name: "r-tls-0000", key: "ca.crt" } },
+            },
+            // The project metrics the quota alert reads are for a robot that lists projects.
+            basicAuth: {
+              username: { name: "prometheus-robot", key: "username" },
+              password: { name: "prometheus-robot", key: "password" },
             },
           },
         ],

@@ -19,6 +19,12 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { artifactTypeOf } from "./artifact-types.ts";
 import { UNPAGED_LIMIT } from "./harbor-http.ts";
 
+/**
+ * The families that name projects or size the registry, which anonymous scrapes do not get:
+ * Harbor serves them on its exporter's own port; here /metrics shares the registry's port.
+ */
+export const RESTRICTED_METRICS = ["harbor_project_", "harbor_statistics_"] as const;
+
 /** How long one computation serves scrapes. */
 export const CACHE_MS = 10_000;
 

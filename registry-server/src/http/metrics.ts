@@ -2,6 +2,7 @@
 // at `GET /metrics`. Each instance owns its registry (never prom-client's global one), so several
 // registries in one process, as in the tests, do not collide.
 
+import type { IncomingMessage } from "node:http";
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
 import type { Router } from "./router.ts";
 
@@ -83,13 +84,21 @@ export class HttpMetrics {
 
   /**
    * Adds `GET /metrics` in the Prometheus text format: this registry's metrics, or what `source`
-   * gives (the sum over every worker process of the server, cluster/cluster-metrics.ts).
+   * gives (the sum over every worker process of the server, cluster/cluster-metrics.ts). The
+   * families named by `restricted.prefixes` (project names and sizes, private ones included) are
+   * left out unless `restricted.allowed` says the caller may read them.
    */
-  addMetricsRoute(router: Router, source?: MetricsSource): void {
+  addMetricsRoute(
+    router: Router,
+    source?: MetricsSource,
+    restricted?: { prefixes: readonly string[]; allowed: (req: IncomingMessage) => Promise<boolean> },
+  ): void {
     const read: MetricsSource =
       source ?? (async () => ({ text: await this.registry.metrics(), contentType: this.registry.contentType }));
-    router.add("metrics", "GET", /^\/metrics$/, async ({ res }) => {
-      const { text, contentType } = await read();
+    router.add("metrics", "GET", /^\/metrics$/, async ({ req, res }) => {
+      const all = await read();
+      const hidden = restricted && !(await restricted.allowed(req)) ? restricted.prefixes : [];
+      const { text, contentType } = { ...all, text: withoutFamilies(all.text, hidden) };
       res.statusCode = 200;
       res.setHeader("Content-Type", contentType);
       res.setHeader("Content-Length", Buffer.byteLength(text));
@@ -97,4 +106,22 @@ export class HttpMetrics {
       res.end(text);
     });
   }
+}
+
+/**
+ * The exposition text without the metric families whose names start with one of `prefixes`:
+ * their `# HELP` and `# TYPE` lines and their samples.
+ */
+export function withoutFamilies(text: string, prefixes: readonly string[]): string {
+  if (prefixes.length === 0) return text;
+  const hidden = (name: string): boolean => prefixes.some((prefix) => name.startsWith(prefix));
+  return text
+    .split("\n")
+    .filter((line) => {
+      const name = line.startsWith("# ")
+        ? (line.split(" ")[2] ?? "")
+        : (/^[A-Za-z_:][A-Za-z0-9_:]*/.exec(line)?.[0] ?? "");
+      return !hidden(name);
+    })
+    .join("\n");
 }

@@ -15,9 +15,9 @@ import { createLogger } from "../../src/logger.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
 import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
 import { OciClient } from "../distribution/oci-client.ts";
-import { startTestRegistry, type TestRegistry } from "../helpers.ts";
+import { ADMIN, startTestRegistry, type TestRegistry } from "../helpers.ts";
 import { startServerProcess, type ServerProcess } from "../server-process.ts";
-import { HarborClient } from "./harbor-client.ts";
+import { basic, HarborClient } from "./harbor-client.ts";
 
 /** The value of the series `name{labels}` (labels in any order), or undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -64,7 +64,7 @@ describe("Harbor's exporter metrics on a running registry", () => {
     await client.pushImage("shop/api", "1", { layer: "a layer of the api image" });
     await client.pushImage("vault/secret", "1", { layer: "the vault's only layer" });
 
-    const text = await (await fetch(`${registry.url}/metrics`)).text();
+    const text = await (await fetch(`${registry.url}/metrics`, { headers: { Authorization: basic(ADMIN) } })).text();
     const quota = async (name: string) => {
       const project = (await api.get(`/projects/${name}`)).json as { project_id: number };
       return (await api.get(`/quotas/${project.project_id}`)).json as {
@@ -113,6 +113,30 @@ describe("Harbor's exporter metrics on a running registry", () => {
     ]);
     // Beside our own metrics.
     expect(seriesOf(text, "airlock_http_requests_total").length).toBeGreaterThan(0);
+  });
+
+  it("keep project names and sizes from anonymous scrapes and from users, not from a robot that lists projects", async () => {
+    // "vault", the private project of the test above.
+    const scrape = async (headers: Record<string, string>): Promise<string> =>
+      (await fetch(`${registry.url}/metrics`, { headers })).text();
+    const robot = await api.createRobot({
+      name: "prometheus",
+      level: "system",
+      duration: -1,
+      permissions: [{ kind: "system", namespace: "/", access: [{ resource: "project", action: "list" }] }],
+    });
+    const user = { username: "metrics-user", password: "Metrics1user" };
+    await api.createUser(user.username, user.password);
+    for (const text of [await scrape({}), await scrape({ Authorization: basic(user) })]) {
+      expect(text).not.toContain("vault");
+      expect(text).not.toContain("harbor_project_");
+      expect(text).not.toContain("harbor_statistics_");
+      // The rest is there.
+      expect(sample(text, "harbor_health")).toBe(1);
+      expect(seriesOf(text, "airlock_http_requests_total").length).toBeGreaterThan(0);
+    }
+    const allowed = await scrape({ Authorization: basic({ username: robot.name, password: robot.secret }) });
+    expect(sample(allowed, "harbor_project_quota_byte", { project_name: "vault" })).toBe(10_000_000);
   });
 });
 
@@ -268,7 +292,9 @@ describe("Harbor's exporter metrics of a server with two worker processes", () =
     expect(used).toBeGreaterThan(0);
     // Several scrapes: each lands on one worker, which asks the primary for every worker's figures.
     for (let scrape = 0; scrape < 4; scrape++) {
-      const text = await (await fetch(`${server.url}/metrics`, { headers: { Connection: "close" } })).text();
+      const text = await (
+        await fetch(`${server.url}/metrics`, { headers: { Connection: "close", Authorization: basic(ADMIN) } })
+      ).text();
       expect(sample(text, "airlock_cluster_workers")).toBe(2);
       expect(sample(text, "harbor_project_quota_usage_byte", { project_name: "shared" })).toBe(used);
       expect(sample(text, "harbor_project_repo_total", { project_name: "shared", public: "true" })).toBe(1);
