@@ -185,7 +185,8 @@ describe("a server with two worker processes", () => {
     expect(accepted.length + refused.length, answers.map((answer) => answer.status).join(",")).toBe(16);
     expect(accepted).toHaveLength(8);
     for (const answer of refused) expect(answer.body.toString()).toContain("DENIED");
-    expect(new Set(await workersOf(accepted))).toEqual(new Set([1, 2]));
+    // The racing pushes went through both workers (which of them won is the race's).
+    expect(new Set(await workersOf(answers))).toEqual(new Set([1, 2]));
     const quota = await api.call("GET", `/quotas?reference=project&reference_id=${projectId}`);
     expect((quota.json as Array<{ used: { storage: number } }>)[0]?.used.storage).toBe(8192);
   });
