@@ -68,9 +68,16 @@ describe("background work across two replicas", () => {
       if (status !== "healthy") await sleep(50);
     }
     expect(status).toBe("healthy");
-    const checks = await rows<{ attempts: number; status: string }>(
-      "SELECT attempts, status FROM job_executions WHERE vendor_type = 'REGISTRY_HEALTH' AND trigger_kind = 'EVENT'",
-    );
+    // The check records the endpoint's status before its execution is marked done: wait for that.
+    const eventChecks = () =>
+      rows<{ attempts: number; status: string }>(
+        "SELECT attempts, status FROM job_executions WHERE vendor_type = 'REGISTRY_HEALTH' AND trigger_kind = 'EVENT'",
+      );
+    let checks = await eventChecks();
+    for (let i = 0; i < 100 && checks.some((check) => check.status === "Running"); i++) {
+      await sleep(50);
+      checks = await eventChecks();
+    }
     expect(checks).toEqual([{ attempts: 1, status: "Success" }]);
   });
 
