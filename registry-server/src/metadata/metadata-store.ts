@@ -84,6 +84,34 @@ export interface ManifestReferences {
   readonly manifests: readonly string[];
 }
 
+/**
+ * A manifest pushed again, unchanged, moves its push time at most this often: each push would
+ * otherwise rewrite the same row, and replicas pushing one manifest under many tags at once would
+ * keep failing to serialize against each other on it.
+ */
+export const PUSH_TIME_RESOLUTION_MS = 1_000;
+
+/** Whether a manifest put again is the one recorded, but for its push time. */
+export function sameManifest(
+  recorded: ManifestRecord,
+  recordedReferences: ManifestReferences,
+  record: ManifestRecord,
+  references: ManifestReferences,
+): boolean {
+  const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+    a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+  return (
+    recorded.mediaType === record.mediaType &&
+    recorded.size === record.size &&
+    recorded.artifactType === record.artifactType &&
+    recorded.subject === record.subject &&
+    recorded.configMediaType === record.configMediaType &&
+    JSON.stringify(recorded.annotations ?? null) === JSON.stringify(record.annotations ?? null) &&
+    sameSet(recordedReferences.blobs, references.blobs) &&
+    sameSet(recordedReferences.manifests, references.manifests)
+  );
+}
+
 export interface TagRecord {
   readonly repository: string;
   readonly name: string;

@@ -2,7 +2,14 @@
 // `Db`, bound to the store's connections by postgres-store.ts. Their tables come from
 // postgres-schema.ts; the semantics are the SQLite store's (sqlite-store.ts).
 
-import type { ManifestMetadata, ManifestRecord, TagMetadata } from "./metadata-store.ts";
+import {
+  PUSH_TIME_RESOLUTION_MS,
+  sameManifest,
+  type ManifestMetadata,
+  type ManifestRecord,
+  type ManifestReferences,
+  type TagMetadata,
+} from "./metadata-store.ts";
 import { sqlLimit, windowNumber, type Db, type Run } from "./postgres-connection.ts";
 import { ensureRepository } from "./postgres-content.ts";
 
@@ -44,6 +51,20 @@ async function getManifest(db: Db, repository: string, digest: string): Promise<
   return row && toManifest(row);
 }
 
+async function referencesOf(db: Db, manifest: ManifestRecord): Promise<ManifestReferences> {
+  const blobs = await db.rows<{ digest: string }>(
+    "SELECT blob_digest AS digest FROM manifest_blob_refs WHERE repository = $1 AND manifest_digest = $2",
+    manifest.repository,
+    manifest.digest,
+  );
+  const children = await db.rows<{ digest: string }>(
+    "SELECT child_digest AS digest FROM manifest_child_refs WHERE repository = $1 AND manifest_digest = $2",
+    manifest.repository,
+    manifest.digest,
+  );
+  return { blobs: blobs.map((row) => row.digest), manifests: children.map((row) => row.digest) };
+}
+
 /** Deletes a digest's bytes once no repository holds that manifest any more. */
 async function dropUnusedContent(db: Db, digest: string): Promise<void> {
   await db.run(
@@ -56,6 +77,18 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
   return {
     put: (record, content, references) =>
       write(async (db) => {
+        const recorded = await getManifest(db, record.repository, record.digest);
+        if (recorded && sameManifest(recorded, await referencesOf(db, recorded), record, references)) {
+          if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
+            await db.run(
+              "UPDATE manifests SET created_at = $3 WHERE repository = $1 AND digest = $2",
+              record.repository,
+              record.digest,
+              record.createdAt,
+            );
+          }
+          return;
+        }
         await ensureRepository(db, record.repository, record.createdAt);
         await db.run(
           "INSERT INTO manifest_contents (digest, content) VALUES ($1, $2) ON CONFLICT DO NOTHING",

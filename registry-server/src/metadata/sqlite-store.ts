@@ -26,6 +26,8 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   MetadataFullError,
+  PUSH_TIME_RESOLUTION_MS,
+  sameManifest,
   type BlobPart,
   type BlobRecord,
   type DigestAlgorithm,
@@ -483,6 +485,19 @@ class Queries extends StatementCache {
   // Manifests
 
   putManifest(record: ManifestRecord, content: Uint8Array, references: ManifestReferences): void {
+    const recorded = this.getManifest(record.repository, record.digest);
+    if (recorded && sameManifest(recorded, this.referencesOf(recorded), record, references)) {
+      // Unchanged: only its push time moves, as on PostgreSQL (see PUSH_TIME_RESOLUTION_MS).
+      if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
+        this.run(
+          "UPDATE manifests SET created_at = ? WHERE repository = ? AND digest = ?",
+          record.createdAt.getTime(),
+          record.repository,
+          record.digest,
+        );
+      }
+      return;
+    }
     this.ensureRepository(record.repository, record.createdAt);
     this.run(
       "INSERT INTO manifest_contents (digest, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -532,6 +547,19 @@ class Queries extends StatementCache {
       record.digest,
       JSON.stringify(references.manifests),
     );
+  }
+
+  referencesOf(manifest: ManifestRecord): ManifestReferences {
+    const digests = (sql: string): string[] =>
+      this.rows<{ digest: string }>(sql, manifest.repository, manifest.digest).map((row) => row.digest);
+    return {
+      blobs: digests(
+        "SELECT blob_digest AS digest FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
+      ),
+      manifests: digests(
+        "SELECT child_digest AS digest FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
+      ),
+    };
   }
 
   getManifest(repository: string, digest: string): ManifestRecord | undefined {

@@ -282,6 +282,16 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         expect(await store.manifests.get("library/app", digestOf("nothing"))).toBeUndefined();
       });
 
+      it("moves an unchanged manifest's push time when put again, at most once a second", async () => {
+        const m = manifest("library/app", "push-time");
+        await put(store, m);
+        await put(store, { ...m, record: { ...m.record, createdAt: new Date(m.record.createdAt.getTime() + 999) } });
+        expect((await store.manifests.get("library/app", m.record.digest))?.createdAt).toEqual(m.record.createdAt);
+        const later = new Date(m.record.createdAt.getTime() + 1_000);
+        await put(store, { ...m, record: { ...m.record, createdAt: later } });
+        expect(await store.manifests.get("library/app", m.record.digest)).toEqual({ ...m.record, createdAt: later });
+      });
+
       it("replaces the record when the same digest is put again, keeping its tags", async () => {
         const m = manifest("library/app", "one", { annotations: { a: "1" } });
         await put(store, m);
