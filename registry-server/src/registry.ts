@@ -37,12 +37,15 @@ import { addUserRoutes } from "./api/user-routes.ts";
 import { addConfigurationRoutes } from "./api/configuration-routes.ts";
 import { addPermissionRoutes } from "./api/permission-routes.ts";
 import { addProjectMetadataRoutes } from "./api/project-metadata-routes.ts";
+import { addJobServiceRoutes } from "./api/jobservice-routes.ts";
+import { addScheduleRoutes } from "./api/schedule-routes.ts";
 import { addPurgeAuditRoutes } from "./api/purge-audit-routes.ts";
 import { addSearchRoutes } from "./api/search-routes.ts";
 import { addStatisticsRoutes } from "./api/statistics-routes.ts";
 import { addUsergroupRoutes } from "./api/usergroup-routes.ts";
 import { auditPurgeJob } from "./audit/audit-purge-job.ts";
 import { probeEndpoint } from "./audit/syslog-forwarder.ts";
+import { JobMonitor } from "./jobs/job-monitor.ts";
 import { JobService } from "./jobs/job-service.ts";
 import { readOnlyGuard } from "./settings/read-only-guard.ts";
 import { SettingsService } from "./settings/system-settings.ts";
@@ -205,6 +208,9 @@ export async function startRegistry(
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
   addPurgeAuditRoutes(router, { store: metadata, jobs, access });
+  const monitor = new JobMonitor({ store: metadata, jobs });
+  addJobServiceRoutes(router, { store: metadata, monitor, access });
+  addScheduleRoutes(router, { store: metadata, monitor, access });
   addConfigurationRoutes(router, {
     settings,
     access,

@@ -87,6 +87,16 @@ export function queryUnescape(text: string): string {
   }
 }
 
+/** A path segment unescaped (`%3A` is `:`); one that is not a valid escape is left as it was. */
+export function pathSegment(text: string | undefined): string {
+  if (text === undefined) return "";
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Harbor's `q`: comma-separated `key=value` (exact), `key=~value` (substring), `key=[from~to]`
  * (a range, for the keys in `ranges`), `key={a b}` and `key=(a b)` (lists). As Harbor's query

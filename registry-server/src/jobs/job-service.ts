@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../logger.ts";
-import { type ExecutionRecord, type ExecutionTrigger, type ScheduleRecord } from "../metadata/job-store.ts";
+import type { ExecutionRecord, ExecutionTrigger, ScheduleRecord, TaskRecord } from "../metadata/job-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { CronError, parseCron, SCHEDULE_TYPE_CRON } from "./cron.ts";
 
@@ -26,7 +26,31 @@ export interface JobContext {
   log(line: string): void;
   /** Records what the job reports so far (progress, counts); saved with the next heartbeat. */
   report(attrs: Readonly<Record<string, unknown>>): void;
+  /** The execution's tasks so far: a run taken over after a restart finds those made before. */
+  tasks(): Promise<TaskRecord[]>;
+  /** Records tasks to run, Pending. */
+  addTasks(
+    tasks: ReadonlyArray<{ name: string; extraAttrs?: Readonly<Record<string, unknown>> }>,
+  ): Promise<TaskRecord[]>;
+  /**
+   * Runs one task: Running, then Success with what `work` returns, Error with its failure (which
+   * is not thrown on), or Stopped when the execution is; its lines go to the task's own log.
+   */
+  runTask(
+    task: TaskRecord,
+    work: (task: TaskContext) => Promise<Readonly<Record<string, unknown>> | void>,
+  ): Promise<TaskRecord>;
 }
+
+export interface TaskContext {
+  readonly task: TaskRecord;
+  readonly signal: AbortSignal;
+  /** Appends a line to the task's log. */
+  log(line: string): void;
+}
+
+/** Tasks listed per page when a run looks for those made before. */
+const MAX_TASKS = 100_000;
 
 export interface JobHandler {
   /** The kind of execution it runs (Harbor's vendor type, e.g. "PURGE_AUDIT_LOG"). */
@@ -70,6 +94,17 @@ export const DEFAULT_JOB_OPTIONS: JobServiceOptions = {
   progressIntervalMs: 1_000,
 };
 
+/**
+ * The queue that stands for the schedules, as in Harbor: paused, no schedule fires (a due one
+ * fires once on resume); stopped, the runs now due are skipped.
+ */
+export const SCHEDULER_QUEUE = "SCHEDULER";
+
+/** How often a process records that its pool is alive; one silent for three times this is gone. */
+export const POOL_HEARTBEAT_MS = 10_000;
+/** Pools silent this long are deleted from the table (a crash leaves its row behind). */
+const POOL_FORGET_MS = 60 * 60_000;
+
 /** Claims of one execution before it is given up (its workers keep dying). */
 export const MAX_ATTEMPTS = 3;
 const RETRY_MAX_MS = 5 * 60_000;
@@ -83,6 +118,18 @@ interface Running {
   done: Promise<void>;
 }
 
+/** A schedule's next run after `now`; one that can no longer fire is parked a century ahead. */
+function nextRun(cron: string, now: Date): Date {
+  let next: Date | undefined;
+  try {
+    next = parseCron(cron).next(now);
+  } catch {
+    next = undefined;
+  }
+  // Parked rather than left due, where it would be looked at (and fired) on every poll.
+  return next ?? new Date(now.getTime() + 100 * 365 * 86_400_000);
+}
+
 export class JobService {
   /** This worker's name in the executions it claims. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -92,6 +139,8 @@ export class JobService {
   private readonly now: () => number;
   private readonly handlers = new Map<string, JobHandler>();
   private readonly running = new Map<number, Running>();
+  private readonly startedAt = new Date();
+  private poolHeartbeatAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private again = false;
@@ -109,8 +158,19 @@ export class JobService {
     return this;
   }
 
+  /** The kinds of execution this process runs. */
+  get vendorTypes(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Executions this process runs at once. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
   start(): void {
     this.stopped = false;
+    this.poolHeartbeatAt = 0;
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
     this.wake();
@@ -144,6 +204,9 @@ export class JobService {
       run.controller.abort(new Error("the registry is shutting down"));
     }
     await Promise.all([...this.running.values()].map((run) => run.done));
+    await this.store.jobs
+      .removePool(this.workerId)
+      .catch((err: unknown) => this.log.warn({ err }, "could not remove this worker pool"));
   }
 
   /** Queues an execution and wakes the workers. */
@@ -218,6 +281,21 @@ export class JobService {
     return this.setSchedule({ ...schedule, cronType: "Custom" });
   }
 
+  /**
+   * Moves every due schedule to its next run without firing it (the runs a paused scheduler held
+   * back are dropped); returns how many were skipped.
+   */
+  async skipDueSchedules(): Promise<number> {
+    const now = new Date(this.now());
+    let skipped = 0;
+    for (const schedule of await this.store.jobs.dueSchedules(now)) {
+      if (await this.store.jobs.advanceSchedule(schedule.id, schedule.nextRunAt, nextRun(schedule.cron, now))) {
+        skipped++;
+      }
+    }
+    return skipped;
+  }
+
   /** Asks an execution to stop; undefined when there is none. */
   async requestStop(id: number): Promise<ExecutionRecord | undefined> {
     const execution = await this.store.jobs.requestStop(id, new Date(this.now()));
@@ -230,8 +308,10 @@ export class JobService {
   }
 
   private async tick(): Promise<void> {
-    await this.fireSchedules();
-    const types = [...this.handlers.keys()];
+    await this.heartbeatPool();
+    const paused = new Set(await this.store.jobs.pausedQueues());
+    if (!paused.has(SCHEDULER_QUEUE)) await this.fireSchedules();
+    const types = [...this.handlers.keys()].filter((type) => !paused.has(type));
     while (!this.stopped && this.running.size < this.options.concurrency) {
       const now = this.now();
       const execution = await this.store.jobs.claim(
@@ -245,19 +325,30 @@ export class JobService {
     }
   }
 
+  /** Records that this process is alive, for the job service monitor (at most every POOL_HEARTBEAT_MS). */
+  private async heartbeatPool(): Promise<void> {
+    const now = this.now();
+    if (now - this.poolHeartbeatAt < POOL_HEARTBEAT_MS) return;
+    this.poolHeartbeatAt = now;
+    await this.store.jobs.heartbeatPool(
+      {
+        id: this.workerId,
+        pid: process.pid,
+        host: hostname(),
+        concurrency: this.options.concurrency,
+        startedAt: this.startedAt,
+      },
+      new Date(now),
+      new Date(now - POOL_FORGET_MS),
+    );
+  }
+
   /** Queues one execution per due schedule, once across replicas (the compare-and-set). */
   private async fireSchedules(): Promise<void> {
     const now = new Date(this.now());
     for (const schedule of await this.store.jobs.dueSchedules(now)) {
       if (!this.handlers.has(schedule.vendorType)) continue;
-      let next: Date | undefined;
-      try {
-        next = parseCron(schedule.cron).next(now);
-      } catch {
-        next = undefined;
-      }
-      // A schedule that can no longer fire is parked far ahead rather than fired in a loop.
-      const advanced = next ?? new Date(now.getTime() + 100 * 365 * 86_400_000);
+      const advanced = nextRun(schedule.cron, now);
       await this.store.transaction(async (tx) => {
         if (!(await tx.jobs.advanceSchedule(schedule.id, schedule.nextRunAt, advanced))) return;
         await tx.jobs.createExecution(
@@ -282,6 +373,40 @@ export class JobService {
         this.running.delete(execution.id);
         this.wake();
       });
+  }
+
+  private async runTask(
+    task: TaskRecord,
+    work: (task: TaskContext) => Promise<Readonly<Record<string, unknown>> | void>,
+    signal: AbortSignal,
+  ): Promise<TaskRecord> {
+    const jobs = this.store.jobs;
+    const at = (): Date => new Date(this.now());
+    const lines: string[] = [];
+    const running = (await jobs.updateTask(task.id, { status: "Running", statusMessage: "" }, at())) ?? task;
+    let change: {
+      status: "Success" | "Error" | "Stopped";
+      statusMessage: string;
+      extraAttrs?: Record<string, unknown>;
+    };
+    try {
+      const result = await work({
+        task: running,
+        signal,
+        log: (line) => lines.push(`${at().toISOString()} ${line}`),
+      });
+      change = signal.aborted
+        ? { status: "Stopped", statusMessage: "stopped" }
+        : { status: "Success", statusMessage: "", ...(result && { extraAttrs: { ...task.extraAttrs, ...result } }) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      change = signal.aborted
+        ? { status: "Stopped", statusMessage: "stopped" }
+        : { status: "Error", statusMessage: message };
+      if (!signal.aborted) lines.push(`${at().toISOString()} [ERROR] ${message}`);
+    }
+    if (lines.length > 0) await jobs.appendLog(task.executionId, lines, at(), task.id);
+    return (await jobs.updateTask(task.id, change, at())) ?? running;
   }
 
   private async execute(execution: ExecutionRecord, run: Running): Promise<void> {
@@ -331,6 +456,9 @@ export class JobService {
         attrs = { ...attrs, ...more };
         if (this.now() - savedAt >= this.options.progressIntervalMs) void save();
       },
+      tasks: async () => (await jobs.listTasks(id, { offset: 0, limit: MAX_TASKS })).items,
+      addTasks: (tasks) => jobs.createTasks(id, tasks, at()),
+      runTask: (task, work) => this.runTask(task, work, run.controller.signal),
     };
     const heartbeat = setInterval(() => void save(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
     heartbeat.unref();

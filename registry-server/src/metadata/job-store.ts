@@ -74,6 +74,57 @@ export interface ScheduleRecord {
   readonly updatedAt: Date;
 }
 
+/**
+ * A part of an execution's work (a repository of a retention run, a slice of a garbage
+ * collection), with its own status, attributes and log. Tasks run inside their execution, in the
+ * worker that holds it; a run taken over after a restart finds the tasks the last one made.
+ */
+export interface TaskRecord {
+  readonly id: number;
+  readonly executionId: number;
+  /** What the task works on, as its job names it ("library/nginx"). */
+  readonly name: string;
+  readonly status: ExecutionStatus;
+  readonly statusMessage: string;
+  readonly extraAttrs: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly startedAt?: Date;
+  readonly endedAt?: Date;
+}
+
+export interface TaskChange {
+  readonly status?: ExecutionStatus;
+  readonly statusMessage?: string;
+  readonly extraAttrs?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A process running jobs (Harbor's worker pool), as it last reported itself: a pool that stopped
+ * reporting is gone (it died, or was shut down).
+ */
+export interface WorkerPoolRecord {
+  /** The process's worker id, as its executions' owner. */
+  readonly id: string;
+  readonly pid: number;
+  readonly host: string;
+  /** Executions it runs at once. */
+  readonly concurrency: number;
+  readonly startedAt: Date;
+  readonly heartbeatAt: Date;
+}
+
+/** The queue of one kind of execution: those waiting, and whether it is paused. */
+export interface QueueRecord {
+  readonly vendorType: string;
+  /** Pending executions. */
+  readonly pending: number;
+  /** When the oldest pending execution may run (its creation, or its retry's backoff). */
+  readonly oldestPendingAt?: Date;
+  /** A paused queue's executions wait: no worker claims them until it is resumed. */
+  readonly paused: boolean;
+}
+
 export type NewSchedule = Omit<ScheduleRecord, "id" | "createdAt" | "updatedAt" | "vendorId"> & {
   readonly vendorId?: number;
 };
@@ -130,14 +181,51 @@ export interface JobMetadata {
    * them, with their logs; returns how many went. Queued and running ones are never deleted.
    */
   pruneExecutions(vendorType: string, vendorId: number | undefined, keep: number): Promise<number>;
-  /** Appends lines to an execution's log (a line longer than 4 KiB is cut). */
-  appendLog(id: number, lines: readonly string[], at: Date): Promise<void>;
-  /** The execution's log, lines joined with "\n"; empty when it has none. */
-  log(id: number): Promise<string>;
+  /**
+   * Appends lines to an execution's log, or to one of its tasks' (a line longer than 4 KiB is
+   * cut; at most MAX_LOG_LINES are kept for each).
+   */
+  appendLog(id: number, lines: readonly string[], at: Date, taskId?: number): Promise<void>;
+  /** The execution's own log, or a task's, lines joined with "\n"; empty when there is none. */
+  log(id: number, taskId?: number): Promise<string>;
+
+  /** Records tasks of an execution, Pending, in the order given. */
+  createTasks(
+    executionId: number,
+    tasks: ReadonlyArray<{ readonly name: string; readonly extraAttrs?: Readonly<Record<string, unknown>> }>,
+    at: Date,
+  ): Promise<TaskRecord[]>;
+  getTask(id: number): Promise<TaskRecord | undefined>;
+  /** An execution's tasks in the order they were made. */
+  listTasks(executionId: number, window: Window): Promise<Listing<TaskRecord>>;
+  /**
+   * Changes a task; the first time it runs sets its start, a final status its end. Undefined when
+   * there is no such task.
+   */
+  updateTask(id: number, change: TaskChange, at: Date): Promise<TaskRecord | undefined>;
+
+  /** Records that a pool is alive (creating it the first time); forgets pools silent since `forgetBefore`. */
+  heartbeatPool(pool: Omit<WorkerPoolRecord, "heartbeatAt">, at: Date, forgetBefore: Date): Promise<void>;
+  /** Pools that reported at or after `since`, oldest first. */
+  listPools(since: Date): Promise<WorkerPoolRecord[]>;
+  /** Forgets a pool (it shut down). */
+  removePool(id: string): Promise<void>;
+  /** Running executions, oldest claim first: what the pools' workers are busy with. */
+  listRunning(): Promise<ExecutionRecord[]>;
+  /** Every kind with pending executions or a pause, by kind. */
+  listQueues(): Promise<QueueRecord[]>;
+  /** The kinds whose queues are paused. */
+  pausedQueues(): Promise<string[]>;
+  /** Pauses or resumes the queue of a kind (recorded even when no execution of it exists yet). */
+  setQueuePaused(vendorType: string, paused: boolean, at: Date): Promise<void>;
+  /** Stops the pending executions of a kind, of every kind when undefined; returns how many. */
+  stopPending(vendorType: string | undefined, at: Date): Promise<number>;
 
   /** Creates or replaces the schedule of (vendorType, vendorId). */
   putSchedule(schedule: NewSchedule, at: Date): Promise<ScheduleRecord>;
   getSchedule(vendorType: string, vendorId?: number): Promise<ScheduleRecord | undefined>;
+  /** Every schedule, in the order they were made. */
+  listSchedules(window: Window): Promise<Listing<ScheduleRecord>>;
   deleteSchedule(vendorType: string, vendorId?: number): Promise<boolean>;
   /** Schedules whose next run is due at `now`, oldest first. */
   dueSchedules(now: Date): Promise<ScheduleRecord[]>;

@@ -200,7 +200,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   `
-  -- Background jobs (postgres-jobs.ts): executions, their logs, schedules.
+  -- Background jobs (postgres-jobs.ts): executions, their tasks and logs, schedules, pools, pauses.
   CREATE TABLE job_executions (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     vendor_type text COLLATE "C" NOT NULL,
@@ -224,13 +224,29 @@ export const MIGRATIONS: readonly string[] = [
   -- What workers poll: the few executions not yet ended.
   CREATE INDEX job_executions_open ON job_executions (status, id) WHERE status IN ('Pending', 'Running');
 
+  CREATE TABLE job_tasks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    execution_id bigint NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    status text NOT NULL CHECK (status IN ('Pending', 'Running', 'Stopped', 'Error', 'Success')),
+    status_message text NOT NULL,
+    extra_attrs jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    started_at timestamptz,
+    ended_at timestamptz
+  );
+  CREATE INDEX job_tasks_by_execution ON job_tasks (execution_id, id);
+
+  -- An execution's own log lines (task_id NULL) and its tasks'.
   CREATE TABLE job_logs (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     execution_id bigint NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    task_id bigint REFERENCES job_tasks (id) ON DELETE CASCADE,
     at timestamptz NOT NULL,
     line text NOT NULL
   );
-  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, id);
+  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, task_id, id);
 
   CREATE TABLE job_schedules (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -243,6 +259,22 @@ export const MIGRATIONS: readonly string[] = [
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     UNIQUE (vendor_type, vendor_id)
+  );
+
+  -- The processes running jobs, each renewing its row while it lives (Harbor's worker pools).
+  CREATE TABLE job_pools (
+    id text COLLATE "C" PRIMARY KEY,
+    pid integer NOT NULL,
+    host text NOT NULL,
+    concurrency integer NOT NULL,
+    started_at timestamptz NOT NULL,
+    heartbeat_at timestamptz NOT NULL
+  );
+
+  -- Kinds of execution whose queue is paused: nobody claims them until resumed.
+  CREATE TABLE job_queue_pauses (
+    vendor_type text COLLATE "C" PRIMARY KEY,
+    paused_at timestamptz NOT NULL
   );
   `,
 ];

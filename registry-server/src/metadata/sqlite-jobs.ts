@@ -5,8 +5,13 @@
 
 import type { Listing, Window } from "./identity-store.ts";
 import {
+  FINAL_STATUSES,
   MAX_LOG_LINE_LENGTH,
   MAX_LOG_LINES,
+  type QueueRecord,
+  type TaskChange,
+  type TaskRecord,
+  type WorkerPoolRecord,
   type ExecutionEnd,
   type ExecutionRecord,
   type ExecutionStatus,
@@ -42,13 +47,29 @@ export const JOBS_SCHEMA = `
   -- What workers poll: the few executions not yet ended.
   CREATE INDEX job_executions_open ON job_executions (status, id) WHERE status IN ('Pending', 'Running');
 
+  CREATE TABLE job_tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id INTEGER NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('Pending', 'Running', 'Stopped', 'Error', 'Success')),
+    status_message TEXT NOT NULL,
+    extra_attrs TEXT NOT NULL CHECK (json_valid(extra_attrs)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER
+  ) STRICT;
+  CREATE INDEX job_tasks_by_execution ON job_tasks (execution_id, id);
+
+  -- An execution's own log lines (task_id NULL) and its tasks'.
   CREATE TABLE job_logs (
     id INTEGER PRIMARY KEY,
     execution_id INTEGER NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    task_id INTEGER REFERENCES job_tasks (id) ON DELETE CASCADE,
     at INTEGER NOT NULL,
     line TEXT NOT NULL
   ) STRICT;
-  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, id);
+  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, task_id, id);
 
   CREATE TABLE job_schedules (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,6 +82,22 @@ export const JOBS_SCHEMA = `
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     UNIQUE (vendor_type, vendor_id)
+  ) STRICT;
+
+  -- The processes running jobs, each renewing its row while it lives (Harbor's worker pools).
+  CREATE TABLE job_pools (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    concurrency INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Kinds of execution whose queue is paused: nobody claims them until resumed.
+  CREATE TABLE job_queue_pauses (
+    vendor_type TEXT PRIMARY KEY,
+    paused_at INTEGER NOT NULL
   ) STRICT;
 `;
 
@@ -84,6 +121,19 @@ interface ExecutionRow {
   ended_at: number | null;
 }
 
+interface TaskRow {
+  id: number;
+  execution_id: number;
+  name: string;
+  status: string;
+  status_message: string;
+  extra_attrs: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
 interface ScheduleRow {
   id: number;
   vendor_type: string;
@@ -99,6 +149,18 @@ interface ScheduleRow {
 const EXECUTION_COLUMNS =
   "id, vendor_type, vendor_id, trigger_kind, parameters, status, status_message, extra_attrs, attempts, " +
   "stop_requested, owner, lease_until, not_before, created_at, updated_at, started_at, ended_at";
+const TASK_COLUMNS =
+  "id, execution_id, name, status, status_message, extra_attrs, created_at, updated_at, started_at, ended_at";
+interface PoolRow {
+  id: string;
+  pid: number;
+  host: string;
+  concurrency: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+const POOL_COLUMNS = "id, pid, host, concurrency, started_at, heartbeat_at";
 const SCHEDULE_COLUMNS = "id, vendor_type, vendor_id, cron_type, cron, parameters, next_run_at, created_at, updated_at";
 
 function toExecution(row: ExecutionRow): ExecutionRecord {
@@ -125,6 +187,21 @@ function toExecution(row: ExecutionRow): ExecutionRecord {
     updatedAt: new Date(row.updated_at),
     ...(startedAt && { startedAt }),
     ...(endedAt && { endedAt }),
+  };
+}
+
+function toTask(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    executionId: row.execution_id,
+    name: row.name,
+    status: row.status as ExecutionStatus,
+    statusMessage: row.status_message,
+    extraAttrs: JSON.parse(row.extra_attrs) as Record<string, unknown>,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    ...(row.started_at !== null && { startedAt: new Date(row.started_at) }),
+    ...(row.ended_at !== null && { endedAt: new Date(row.ended_at) }),
   };
 }
 
@@ -290,24 +367,172 @@ export class JobQueries extends StatementCache {
     );
   }
 
-  appendLog(id: number, lines: readonly string[], at: Date): void {
+  appendLog(id: number, lines: readonly string[], at: Date, taskId?: number): void {
     for (const line of lines) {
       this.run(
-        `INSERT INTO job_logs (execution_id, at, line)
-         SELECT ?, ?, ? WHERE (SELECT count(*) FROM job_logs WHERE execution_id = ?) < ?`,
+        `INSERT INTO job_logs (execution_id, task_id, at, line)
+         SELECT ?, ?, ?, ? WHERE (SELECT count(*) FROM job_logs WHERE execution_id = ? AND task_id IS ?) < ?`,
         id,
+        taskId ?? null,
         at.getTime(),
         line.slice(0, MAX_LOG_LINE_LENGTH),
         id,
+        taskId ?? null,
         MAX_LOG_LINES,
       );
     }
   }
 
-  log(id: number): string {
-    return this.rows<{ line: string }>("SELECT line FROM job_logs WHERE execution_id = ? ORDER BY id", id)
+  log(id: number, taskId?: number): string {
+    return this.rows<{ line: string }>(
+      "SELECT line FROM job_logs WHERE execution_id = ? AND task_id IS ? ORDER BY id",
+      id,
+      taskId ?? null,
+    )
       .map((row) => row.line)
       .join("\n");
+  }
+
+  createTasks(
+    executionId: number,
+    tasks: ReadonlyArray<{ name: string; extraAttrs?: Readonly<Record<string, unknown>> }>,
+    at: Date,
+  ): TaskRecord[] {
+    return tasks.map((task) => {
+      const row = this.row<TaskRow>(
+        `INSERT INTO job_tasks (execution_id, name, status, status_message, extra_attrs, created_at, updated_at)
+           VALUES (?, ?, 'Pending', '', ?, ?, ?) RETURNING ${TASK_COLUMNS}`,
+        executionId,
+        task.name,
+        JSON.stringify(task.extraAttrs ?? {}),
+        at.getTime(),
+        at.getTime(),
+      );
+      return toTask(required(row, "INSERT INTO job_tasks"));
+    });
+  }
+
+  getTask(id: number): TaskRecord | undefined {
+    const row = this.row<TaskRow>(`SELECT ${TASK_COLUMNS} FROM job_tasks WHERE id = ?`, id);
+    return row && toTask(row);
+  }
+
+  listTasks(executionId: number, window: Window): Listing<TaskRecord> {
+    const items = this.rows<TaskRow>(
+      `SELECT ${TASK_COLUMNS} FROM job_tasks WHERE execution_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+      executionId,
+      Math.max(0, Math.floor(window.limit)),
+      Math.max(0, Math.floor(window.offset)),
+    ).map(toTask);
+    const total = this.row<{ n: number }>("SELECT count(*) AS n FROM job_tasks WHERE execution_id = ?", executionId)?.n;
+    return { items, total: total ?? 0 };
+  }
+
+  updateTask(id: number, change: TaskChange, at: Date): TaskRecord | undefined {
+    const final = change.status !== undefined && FINAL_STATUSES.has(change.status);
+    const row = this.row<TaskRow>(
+      `UPDATE job_tasks SET status = coalesce(?, status), status_message = coalesce(?, status_message),
+         extra_attrs = coalesce(?, extra_attrs), updated_at = ?,
+         started_at = CASE WHEN ? = 'Running' THEN coalesce(started_at, ?) ELSE started_at END,
+         ended_at = CASE WHEN ? THEN ? ELSE ended_at END
+       WHERE id = ? RETURNING ${TASK_COLUMNS}`,
+      change.status ?? null,
+      change.statusMessage ?? null,
+      change.extraAttrs === undefined ? null : JSON.stringify(change.extraAttrs),
+      at.getTime(),
+      change.status ?? null,
+      at.getTime(),
+      final ? 1 : 0,
+      at.getTime(),
+      id,
+    );
+    return row && toTask(row);
+  }
+
+  heartbeatPool(pool: Omit<WorkerPoolRecord, "heartbeatAt">, at: Date, forgetBefore: Date): void {
+    this.run(
+      `INSERT INTO job_pools (id, pid, host, concurrency, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, heartbeat_at = excluded.heartbeat_at`,
+      pool.id,
+      pool.pid,
+      pool.host,
+      pool.concurrency,
+      pool.startedAt.getTime(),
+      at.getTime(),
+    );
+    this.run("DELETE FROM job_pools WHERE heartbeat_at < ?", forgetBefore.getTime());
+  }
+
+  listPools(since: Date): WorkerPoolRecord[] {
+    return this.rows<PoolRow>(
+      `SELECT ${POOL_COLUMNS} FROM job_pools WHERE heartbeat_at >= ? ORDER BY started_at, id`,
+      since.getTime(),
+    ).map(toPool);
+  }
+
+  removePool(id: string): void {
+    this.run("DELETE FROM job_pools WHERE id = ?", id);
+  }
+
+  listRunning(): ExecutionRecord[] {
+    return this.rows<ExecutionRow>(
+      `SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE status = 'Running' ORDER BY id`,
+    ).map(toExecution);
+  }
+
+  listQueues(): QueueRecord[] {
+    return this.rows<{ vendor_type: string; pending: number; oldest: number | null; paused: number }>(
+      `SELECT vendor_type, sum(pending) AS pending, min(oldest) AS oldest, max(paused) AS paused FROM (
+         SELECT vendor_type, count(*) AS pending, min(max(created_at, coalesce(not_before, 0))) AS oldest, 0 AS paused
+           FROM job_executions WHERE status = 'Pending' GROUP BY vendor_type
+         UNION ALL
+         SELECT vendor_type, 0, NULL, 1 FROM job_queue_pauses
+       ) GROUP BY vendor_type ORDER BY vendor_type`,
+    ).map((row) => ({
+      vendorType: row.vendor_type,
+      pending: row.pending,
+      ...(row.oldest !== null && { oldestPendingAt: new Date(row.oldest) }),
+      paused: row.paused === 1,
+    }));
+  }
+
+  pausedQueues(): string[] {
+    return this.rows<{ vendor_type: string }>("SELECT vendor_type FROM job_queue_pauses ORDER BY vendor_type").map(
+      (row) => row.vendor_type,
+    );
+  }
+
+  setQueuePaused(vendorType: string, paused: boolean, at: Date): void {
+    if (paused) {
+      this.run(
+        "INSERT INTO job_queue_pauses (vendor_type, paused_at) VALUES (?, ?) ON CONFLICT (vendor_type) DO NOTHING",
+        vendorType,
+        at.getTime(),
+      );
+    } else {
+      this.run("DELETE FROM job_queue_pauses WHERE vendor_type = ?", vendorType);
+    }
+  }
+
+  stopPending(vendorType: string | undefined, at: Date): number {
+    return this.run(
+      `UPDATE job_executions SET status = 'Stopped', status_message = 'stopped while queued', updated_at = ?,
+         ended_at = ? WHERE status = 'Pending' AND (? IS NULL OR vendor_type = ?)`,
+      at.getTime(),
+      at.getTime(),
+      vendorType ?? null,
+      vendorType ?? null,
+    );
+  }
+
+  listSchedules(window: Window): Listing<ScheduleRecord> {
+    const items = this.rows<ScheduleRow>(
+      `SELECT ${SCHEDULE_COLUMNS} FROM job_schedules ORDER BY id LIMIT ? OFFSET ?`,
+      Math.max(0, Math.floor(window.limit)),
+      Math.max(0, Math.floor(window.offset)),
+    ).map(toSchedule);
+    const total = this.row<{ n: number }>("SELECT count(*) AS n FROM job_schedules")?.n ?? 0;
+    return { items, total };
   }
 
   putSchedule(schedule: NewSchedule, at: Date): ScheduleRecord {
@@ -361,6 +586,17 @@ export class JobQueries extends StatementCache {
   }
 }
 
+function toPool(row: PoolRow): WorkerPoolRecord {
+  return {
+    id: row.id,
+    pid: row.pid,
+    host: row.host,
+    concurrency: row.concurrency,
+    startedAt: new Date(row.started_at),
+    heartbeatAt: new Date(row.heartbeat_at),
+  };
+}
+
 type JobRun = <T>(query: (queries: JobQueries) => T) => Promise<T>;
 
 /** The jobs area, reads through `read` and writes (one transaction each) through `write`. */
@@ -375,8 +611,21 @@ export function bindJobArea(read: JobRun, write: JobRun): JobMetadata {
     requeue: (id, owner, notBefore, message, at) => write((q) => q.requeue(id, owner, notBefore, message, at)),
     requestStop: (id, at) => write((q) => q.requestStop(id, at)),
     pruneExecutions: (vendorType, vendorId, keep) => write((q) => q.pruneExecutions(vendorType, vendorId, keep)),
-    appendLog: (id, lines, at) => write((q) => q.appendLog(id, lines, at)),
-    log: (id) => read((q) => q.log(id)),
+    appendLog: (id, lines, at, taskId) => write((q) => q.appendLog(id, lines, at, taskId)),
+    log: (id, taskId) => read((q) => q.log(id, taskId)),
+    createTasks: (executionId, tasks, at) => write((q) => q.createTasks(executionId, tasks, at)),
+    getTask: (id) => read((q) => q.getTask(id)),
+    listTasks: (executionId, window) => read((q) => q.listTasks(executionId, window)),
+    updateTask: (id, change, at) => write((q) => q.updateTask(id, change, at)),
+    heartbeatPool: (pool, at, forgetBefore) => write((q) => q.heartbeatPool(pool, at, forgetBefore)),
+    listPools: (since) => read((q) => q.listPools(since)),
+    removePool: (id) => write((q) => q.removePool(id)),
+    listRunning: () => read((q) => q.listRunning()),
+    listQueues: () => read((q) => q.listQueues()),
+    pausedQueues: () => read((q) => q.pausedQueues()),
+    setQueuePaused: (vendorType, paused, at) => write((q) => q.setQueuePaused(vendorType, paused, at)),
+    stopPending: (vendorType, at) => write((q) => q.stopPending(vendorType, at)),
+    listSchedules: (window) => read((q) => q.listSchedules(window)),
     putSchedule: (schedule, at) => write((q) => q.putSchedule(schedule, at)),
     getSchedule: (vendorType, vendorId) => read((q) => q.getSchedule(vendorType, vendorId)),
     deleteSchedule: (vendorType, vendorId) => write((q) => q.deleteSchedule(vendorType, vendorId)),

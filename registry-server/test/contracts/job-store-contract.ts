@@ -194,6 +194,53 @@ export function jobStoreContract(name: string, setup: () => Promise<ContractStor
       expect((await store.jobs.log(noisy.id)).split("\n")).toHaveLength(MAX_LOG_LINES);
     });
 
+    it("keeps an execution's tasks in order, with their status, times, attributes and own logs", async () => {
+      const made = await queue();
+      const [first, second] = await store.jobs.createTasks(
+        made.id,
+        [{ name: "library/nginx", extraAttrs: { retained: 3 } }, { name: "library/redis" }],
+        at(1),
+      );
+      expect(first).toEqual({
+        id: first?.id,
+        executionId: made.id,
+        name: "library/nginx",
+        status: "Pending",
+        statusMessage: "",
+        extraAttrs: { retained: 3 },
+        createdAt: at(1),
+        updatedAt: at(1),
+      });
+      const running = await store.jobs.updateTask(first?.id ?? 0, { status: "Running" }, at(2));
+      expect(running).toMatchObject({ status: "Running", startedAt: at(2), updatedAt: at(2) });
+      expect(running?.endedAt).toBeUndefined();
+      const done = await store.jobs.updateTask(
+        first?.id ?? 0,
+        { status: "Success", extraAttrs: { retained: 3, deleted: 2 } },
+        at(5),
+      );
+      expect(done).toMatchObject({
+        status: "Success",
+        startedAt: at(2),
+        endedAt: at(5),
+        extraAttrs: { retained: 3, deleted: 2 },
+      });
+      const failed = await store.jobs.updateTask(second?.id ?? 0, { status: "Error", statusMessage: "boom" }, at(6));
+      expect(failed).toMatchObject({ status: "Error", statusMessage: "boom", endedAt: at(6) });
+      expect(await store.jobs.updateTask((second?.id ?? 0) + 1000, { status: "Running" }, at(6))).toBeUndefined();
+      const listed = await store.jobs.listTasks(made.id, { offset: 0, limit: 10 });
+      expect(listed.total).toBe(2);
+      expect(listed.items.map((t) => t.name)).toEqual(["library/nginx", "library/redis"]);
+      expect(await store.jobs.getTask(second?.id ?? 0)).toEqual(failed);
+      // Logs: the execution's own, and each task's apart.
+      await store.jobs.appendLog(made.id, ["execution line"], at(7));
+      await store.jobs.appendLog(made.id, ["nginx line 1", "nginx line 2"], at(7), first?.id);
+      await store.jobs.appendLog(made.id, ["redis line"], at(7), second?.id);
+      expect(await store.jobs.log(made.id)).toBe("execution line");
+      expect(await store.jobs.log(made.id, first?.id)).toBe("nginx line 1\nnginx line 2");
+      expect(await store.jobs.log(made.id, second?.id)).toBe("redis line");
+    });
+
     it("keeps one schedule per kind and target, replaced by a new one", async () => {
       const schedule = {
         vendorType: "PURGE",
@@ -228,6 +275,77 @@ export function jobStoreContract(name: string, setup: () => Promise<ContractStor
       expect(await store.jobs.advanceSchedule(due.id, at(1_000), at(3_000))).toBe(false);
       expect((await store.jobs.getSchedule("PURGE"))?.nextRunAt).toEqual(at(2_000));
       expect(await store.jobs.dueSchedules(at(1_500))).toEqual([]);
+    });
+
+    it("lists every schedule in the order they were made, a page at a time", async () => {
+      const base = { cronType: "Daily", cron: "0 0 0 * * *", parameters: {}, nextRunAt: at(60_000) };
+      const first = await store.jobs.putSchedule({ ...base, vendorType: "PURGE" }, at(0));
+      const second = await store.jobs.putSchedule({ ...base, vendorType: "GC" }, at(1));
+      const third = await store.jobs.putSchedule({ ...base, vendorType: "RETENTION", vendorId: 4 }, at(2));
+      const all = await store.jobs.listSchedules({ offset: 0, limit: 10 });
+      expect(all.total).toBe(3);
+      expect(all.items.map((s) => s.id)).toEqual([first.id, second.id, third.id]);
+      const page = await store.jobs.listSchedules({ offset: 1, limit: 1 });
+      expect(page).toEqual({ items: [second], total: 3 });
+    });
+
+    it("keeps pools alive by their heartbeats and forgets the silent ones", async () => {
+      const pool = { id: "host-a:10:abcd", pid: 10, host: "host-a", concurrency: 4, startedAt: at(0) };
+      await store.jobs.heartbeatPool(pool, at(0), at(-60_000));
+      await store.jobs.heartbeatPool({ ...pool, id: "host-b:20:ef01", pid: 20, host: "host-b" }, at(5), at(-60_000));
+      await store.jobs.heartbeatPool(pool, at(30_000), at(-30_000));
+      expect(await store.jobs.listPools(at(0))).toEqual([
+        { ...pool, heartbeatAt: at(30_000) },
+        { id: "host-b:20:ef01", pid: 20, host: "host-b", concurrency: 4, startedAt: at(0), heartbeatAt: at(5) },
+      ]);
+      expect((await store.jobs.listPools(at(10))).map((p) => p.id)).toEqual([pool.id]);
+      // A later heartbeat forgets pools silent since before its horizon.
+      await store.jobs.heartbeatPool(pool, at(40_000), at(10));
+      expect((await store.jobs.listPools(at(-1))).map((p) => p.id)).toEqual([pool.id]);
+      await store.jobs.removePool(pool.id);
+      expect(await store.jobs.listPools(at(-1))).toEqual([]);
+    });
+
+    it("counts each kind's queue, pauses and resumes it, and stops what waits in it", async () => {
+      const purge = await queue("PURGE");
+      await store.jobs.createExecution({ vendorType: "PURGE", trigger: "MANUAL", parameters: {} }, at(500));
+      const gc = await queue("GC");
+      const running = await queue("SCAN");
+      await store.jobs.claim(["SCAN"], "w1", at(1), at(60_000));
+      expect(await store.jobs.listQueues()).toEqual([
+        { vendorType: "GC", pending: 1, oldestPendingAt: at(0), paused: false },
+        { vendorType: "PURGE", pending: 2, oldestPendingAt: at(0), paused: false },
+      ]);
+      expect((await store.jobs.listRunning()).map((e) => [e.id, e.owner])).toEqual([[running.id, "w1"]]);
+
+      await store.jobs.setQueuePaused("PURGE", true, at(2));
+      await store.jobs.setQueuePaused("PURGE", true, at(3));
+      await store.jobs.setQueuePaused("REPLICATION", true, at(3));
+      expect(await store.jobs.pausedQueues()).toEqual(["PURGE", "REPLICATION"]);
+      expect(await store.jobs.listQueues()).toEqual([
+        { vendorType: "GC", pending: 1, oldestPendingAt: at(0), paused: false },
+        { vendorType: "PURGE", pending: 2, oldestPendingAt: at(0), paused: true },
+        { vendorType: "REPLICATION", pending: 0, paused: true },
+      ]);
+      await store.jobs.setQueuePaused("REPLICATION", false, at(4));
+      expect(await store.jobs.pausedQueues()).toEqual(["PURGE"]);
+
+      expect(await store.jobs.stopPending("PURGE", at(5))).toBe(2);
+      expect(await store.jobs.getExecution(purge.id)).toMatchObject({ status: "Stopped", endedAt: at(5) });
+      expect(await store.jobs.stopPending(undefined, at(6))).toBe(1);
+      expect(await store.jobs.getExecution(gc.id)).toMatchObject({ status: "Stopped" });
+      // A running execution is not in a queue: stopping queues leaves it to its worker.
+      expect(await store.jobs.getExecution(running.id)).toMatchObject({ status: "Running" });
+      expect(await store.jobs.listQueues()).toEqual([{ vendorType: "PURGE", pending: 0, paused: true }]);
+    });
+
+    it("dates a queue by when its oldest waiting execution may run", async () => {
+      const made = await queue("PURGE");
+      await store.jobs.claim(["PURGE"], "w1", at(1), at(60_000));
+      await store.jobs.requeue(made.id, "w1", at(30_000), "retry", at(2));
+      expect(await store.jobs.listQueues()).toEqual([
+        { vendorType: "PURGE", pending: 1, oldestPendingAt: at(30_000), paused: false },
+      ]);
     });
   });
 }

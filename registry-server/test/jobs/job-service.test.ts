@@ -179,6 +179,46 @@ describe("job service on SQLite", () => {
     expect(ran).toBe(false);
   });
 
+  it("runs tasks with their own status and logs, and a run taken over finds the tasks made before", async () => {
+    let crash = true;
+    const handler: JobHandler = {
+      vendorType: "TASKED",
+      async run(context) {
+        let tasks = await context.tasks();
+        if (tasks.length === 0) tasks = await context.addTasks([{ name: "one" }, { name: "two" }, { name: "three" }]);
+        for (const task of tasks) {
+          if (task.status === "Success") continue;
+          if (task.name === "three" && crash) {
+            crash = false;
+            throw new RetryableJobError("the worker went away");
+          }
+          await context.runTask(task, async (t) => {
+            t.log(`[INFO] working on ${t.task.name}`);
+            if (t.task.name === "two") throw new Error("two cannot be done");
+            return { done: t.task.name };
+          });
+        }
+        return { tasks: tasks.length };
+      },
+    };
+    const jobs = service([handler]);
+    const queued = await jobs.enqueue("TASKED", {});
+    const ended = await until(store, queued.id);
+    expect(ended).toMatchObject({ status: "Success", attempts: 2 });
+    const tasks = (await store.jobs.listTasks(queued.id, { offset: 0, limit: 10 })).items;
+    expect(tasks.map((t) => [t.name, t.status])).toEqual([
+      ["one", "Success"],
+      ["two", "Error"],
+      ["three", "Success"],
+    ]);
+    // Made once, though the execution ran twice; "one" ran once.
+    expect(tasks[0]?.extraAttrs).toEqual({ done: "one" });
+    expect(await store.jobs.log(queued.id, tasks[0]?.id)).toMatch(/\[INFO\] working on one$/);
+    expect((await store.jobs.log(queued.id, tasks[0]?.id)).split("\n")).toHaveLength(1);
+    expect(tasks[1]?.statusMessage).toBe("two cannot be done");
+    expect(await store.jobs.log(queued.id, tasks[1]?.id)).toMatch(/\[ERROR\] two cannot be done$/);
+  });
+
   it("refuses a schedule that is not Harbor's cron, naming the reason", async () => {
     const jobs = service([]);
     await expect(

@@ -124,7 +124,10 @@ describe("sqlite metadata store", () => {
       "blobs",
       "job_executions",
       "job_logs",
+      "job_pools",
+      "job_queue_pauses",
       "job_schedules",
+      "job_tasks",
       "manifest_blob_refs",
       "manifest_child_refs",
       "manifest_contents",
@@ -179,7 +182,8 @@ describe("sqlite metadata store", () => {
     // Back to version 1: the content tables only (sqlite_sequence cannot be dropped; it is empty).
     const writable = new DatabaseSync(file);
     writable.exec(`
-      DROP TABLE job_logs; DROP TABLE job_executions; DROP TABLE job_schedules; DROP TABLE system_settings;
+      DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
+      DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
       DROP TABLE registries;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
