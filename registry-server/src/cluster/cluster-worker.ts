@@ -6,7 +6,7 @@
 import type { Registry } from "prom-client";
 import type { LoginLimiter, LoginThrottle } from "../auth/login-throttle.ts";
 import type { MetricsSource } from "../http/metrics.ts";
-import type { SqliteWriteLock } from "../metadata/sqlite-store.ts";
+import type { SqliteWriteLock } from "../metadata/sqlite/store.ts";
 import type { SettingsService } from "../settings/system-settings.ts";
 import { shareWorkerMetrics } from "./cluster-metrics.ts";
 import { WorkerEvents } from "./cluster-events.ts";

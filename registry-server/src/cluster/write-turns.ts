@@ -16,7 +16,7 @@
 // another process; every transaction would have to become a message of its own. Taking turns
 // keeps the store's contract as it is, for the price of one round trip to the primary per batch.
 
-import type { SqliteWriteLock } from "../metadata/sqlite-store.ts";
+import type { SqliteWriteLock } from "../metadata/sqlite/store.ts";
 import { MetadataUnavailableError } from "../metadata/metadata-store.ts";
 import type { IpcPeer } from "./ipc-peer.ts";
 

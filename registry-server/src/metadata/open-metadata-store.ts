@@ -9,8 +9,8 @@ import type { ServerConfig } from "../config.ts";
 import type { HealthCheck } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import { MetadataUnavailableError, type MetadataStore } from "./metadata-store.ts";
-import type { PostgresStore } from "./postgres-store.ts";
-import { openSqliteStore, type SqliteWriteLock } from "./sqlite-store.ts";
+import type { PostgresStore } from "./postgres/store.ts";
+import { openSqliteStore, type SqliteWriteLock } from "./sqlite/store.ts";
 
 export interface OpenedMetadata {
   readonly store: MetadataStore;
@@ -39,8 +39,8 @@ export async function openMetadataStore(
 
   // Loaded here, not at start: pg is memory a SQLite registry never uses.
   const [{ redactedUrl }, { openPostgresStore }] = await Promise.all([
-    import("./postgres-connection.ts"),
-    import("./postgres-store.ts"),
+    import("./postgres/connection.ts"),
+    import("./postgres/store.ts"),
   ]);
   const password = postgres.passwordFile === undefined ? undefined : await readPassword(postgres.passwordFile);
   // Where, never with what password.

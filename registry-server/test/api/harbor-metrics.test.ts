@@ -13,7 +13,7 @@ import { CACHE_MS, HarborMetrics } from "../../src/api/harbor-metrics.ts";
 import type { ComponentHealth } from "../../src/health-check.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { OciClient } from "../distribution/oci-client.ts";
 import { ADMIN, startTestRegistry, type TestRegistry } from "../helpers.ts";
 import { startServerProcess, type ServerProcess } from "../server-process.ts";

@@ -8,7 +8,7 @@ import { CredentialAuthenticator } from "../../src/auth/credential-authenticator
 import { DEFAULT_LOGIN_LIMITS, LoginThrottle } from "../../src/auth/login-throttle.ts";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { ADMIN, startTestRegistry, tempDir, type TestRegistry } from "../helpers.ts";
 import { OciClient } from "../distribution/oci-client.ts";
 import { basic, expectError, HarborClient, projectPermissions, type Credentials } from "./harbor-client.ts";

@@ -7,7 +7,7 @@ import { BlobStore } from "../../src/content/blob-store.ts";
 import { expireStaleUploads } from "../../src/content/upload-expiry.ts";
 import { UploadService } from "../../src/content/upload-service.ts";
 import { createLogger } from "../../src/logger.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { FilesystemDriver } from "../../src/storage/filesystem-driver.ts";
 
 describe("abandoned uploads", () => {

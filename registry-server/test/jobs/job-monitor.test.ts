@@ -9,7 +9,7 @@ import { JobService, type JobHandler } from "../../src/jobs/job-service.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { ExecutionRecord } from "../../src/metadata/job-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { tempDir } from "../helpers.ts";
 
 const log = createLogger("error");

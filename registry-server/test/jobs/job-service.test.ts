@@ -8,8 +8,8 @@ import { RetryableJobError, JobService, type JobHandler } from "../../src/jobs/j
 import { createLogger } from "../../src/logger.ts";
 import type { ExecutionRecord } from "../../src/metadata/job-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openPostgresStore } from "../../src/metadata/postgres-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openPostgresStore } from "../../src/metadata/postgres/store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { tempDir } from "../helpers.ts";
 import { createTestDatabase, withClient, type TestDatabase } from "../metadata/postgres-database.ts";
 

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetadataUnavailableError } from "../../src/metadata/metadata-store.ts";
-import { openPostgresStore } from "../../src/metadata/postgres-store.ts";
+import { openPostgresStore } from "../../src/metadata/postgres/store.ts";
 import { OciClient } from "../distribution/oci-client.ts";
 import { ADMIN } from "../helpers.ts";
 import { PushLoad, tally, verifyPushed, waitUntil } from "../push-load.ts";

@@ -8,7 +8,7 @@ import { ensureAdminAccount } from "../../src/auth/admin-account.ts";
 import { checkQuota } from "../../src/content/quota-policy.ts";
 import { RegistryError } from "../../src/http/errors.ts";
 import type { BlobRecord, MetadataStore, UploadRecord } from "../../src/metadata/metadata-store.ts";
-import { openPostgresStore } from "../../src/metadata/postgres-store.ts";
+import { openPostgresStore } from "../../src/metadata/postgres/store.ts";
 import { digestOf } from "../contracts/metadata-store-contract.ts";
 import { createTestDatabase, within, type TestDatabase } from "./postgres-database.ts";
 

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { ARTIFACT_IDS_SCHEMA } from "../../src/metadata/sqlite-artifacts.ts";
-import { MIGRATIONS, SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { ARTIFACT_IDS_SCHEMA } from "../../src/metadata/sqlite/artifacts.ts";
+import { MIGRATIONS, SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { digestOf } from "../contracts/metadata-store-contract.ts";
 import { legacyContent } from "./legacy-content.ts";
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 
 const blob = (n: number) => ({
   digest: `sha256:${String(n).padStart(64, "0")}`,

@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore, type SqliteWriteLock } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore, type SqliteWriteLock } from "../../src/metadata/sqlite/store.ts";
 import { within } from "./postgres-database.ts";
 
 /** A lock shared by the stores of this test, in turn, logging what happens under it. */

@@ -9,7 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, ROLES, type RoleId } from "../../src/metadata/identity-store.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { identityStoreContract } from "../contracts/identity-store-contract.ts";
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SecretBox } from "../../src/auth/secret-box.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { openSqliteStore } from "../../src/metadata/sqlite-store.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { JobService } from "../../src/jobs/job-service.ts";
 import { EndpointHealth, endpointHealthJob, REGISTRY_HEALTH_VENDOR } from "../../src/upstream/endpoint-health.ts";
 import { RegistryEndpoints } from "../../src/upstream/registry-endpoints.ts";

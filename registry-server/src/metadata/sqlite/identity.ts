@@ -7,7 +7,7 @@
 // indexes stay usable, which `? IS NULL OR …` conditions would prevent.
 
 import type { SQLInputValue } from "node:sqlite";
-import { StatementCache } from "./sqlite-statements.ts";
+import { StatementCache } from "./statements.ts";
 import {
   ConflictError,
   type AuditFilter,
@@ -32,7 +32,7 @@ import {
   type UserChanges,
   type UserRecord,
   type Window,
-} from "./identity-store.ts";
+} from "../identity-store.ts";
 
 interface UserRow {
   id: number;

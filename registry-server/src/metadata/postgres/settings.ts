@@ -2,8 +2,8 @@
 // the store's connections by postgres-store.ts. The table comes from postgres-schema.ts; the
 // semantics are the SQLite store's (sqlite-settings.ts).
 
-import type { Run } from "./postgres-connection.ts";
-import type { SettingsMetadata } from "./settings-store.ts";
+import type { Run } from "./connection.ts";
+import type { SettingsMetadata } from "../settings-store.ts";
 
 export function settingsArea(read: Run, write: Run): SettingsMetadata {
   return {

@@ -29,9 +29,9 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
-import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "./metadata-store.ts";
-import { artifactArea } from "./postgres-artifacts.ts";
-import { blobArea, repositoryArea, uploadArea } from "./postgres-content.ts";
+import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
+import { artifactArea } from "./artifacts.ts";
+import { blobArea, repositoryArea, uploadArea } from "./content.ts";
 import {
   createPool,
   Db,
@@ -41,14 +41,14 @@ import {
   watchCheckedOut,
   type PoolOptions,
   type Run,
-} from "./postgres-connection.ts";
-import { memberArea, projectArea, userArea } from "./postgres-identity.ts";
-import { manifestArea, tagArea } from "./postgres-manifests.ts";
-import { registryArea } from "./postgres-registries.ts";
-import { jobArea } from "./postgres-jobs.ts";
-import { settingsArea } from "./postgres-settings.ts";
-import { auditArea, robotArea } from "./postgres-robots.ts";
-import { migrate } from "./postgres-schema.ts";
+} from "./connection.ts";
+import { memberArea, projectArea, userArea } from "./identity.ts";
+import { manifestArea, tagArea } from "./manifests.ts";
+import { registryArea } from "./registries.ts";
+import { jobArea } from "./jobs.ts";
+import { settingsArea } from "./settings.ts";
+import { auditArea, robotArea } from "./robots.ts";
+import { migrate } from "./schema.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 

@@ -15,10 +15,10 @@ import type {
   TagEntry,
   TagQuery,
   TextMatch,
-} from "./artifact-store.ts";
-import { ConflictError } from "./identity-store.ts";
-import { Conditions, isUniqueViolation, listing, type Db, type Run } from "./postgres-connection.ts";
-import { projectRange } from "./postgres-content.ts";
+} from "../artifact-store.ts";
+import { ConflictError } from "../identity-store.ts";
+import { Conditions, isUniqueViolation, listing, type Db, type Run } from "./connection.ts";
+import { projectRange } from "./content.ts";
 
 /**
  * The schema step adding the ids. Identity columns added to tables with rows number those rows

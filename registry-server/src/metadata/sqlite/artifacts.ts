@@ -18,9 +18,9 @@ import type {
   TagEntry,
   TagQuery,
   TextMatch,
-} from "./artifact-store.ts";
-import { ConflictError, type Listing, type Window } from "./identity-store.ts";
-import { StatementCache } from "./sqlite-statements.ts";
+} from "../artifact-store.ts";
+import { ConflictError, type Listing, type Window } from "../identity-store.ts";
+import { StatementCache } from "./statements.ts";
 
 /**
  * The schema step adding the ids (appended to sqlite-store.ts's migrations). SQLite cannot add an

@@ -39,14 +39,14 @@ import {
   type RepositorySummary,
   type TagRecord,
   type UploadRecord,
-} from "./metadata-store.ts";
-import { IdentityQueries, bindIdentityAreas } from "./sqlite-identity.ts";
-import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./sqlite-registries.ts";
-import { JOBS_SCHEMA, JobQueries, bindJobArea } from "./sqlite-jobs.ts";
-import { SETTINGS_SCHEMA, SettingsQueries, bindSettingsArea } from "./sqlite-settings.ts";
-import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./sqlite-artifacts.ts";
-import { ReadSnapshots } from "./sqlite-read-snapshot.ts";
-import { StatementCache } from "./sqlite-statements.ts";
+} from "../metadata-store.ts";
+import { IdentityQueries, bindIdentityAreas } from "./identity.ts";
+import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./registries.ts";
+import { JOBS_SCHEMA, JobQueries, bindJobArea } from "./jobs.ts";
+import { SETTINGS_SCHEMA, SettingsQueries, bindSettingsArea } from "./settings.ts";
+import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
+import { ReadSnapshots } from "./read-snapshot.ts";
+import { StatementCache } from "./statements.ts";
 
 /**
  * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never

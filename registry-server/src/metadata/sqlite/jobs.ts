@@ -3,7 +3,7 @@
 // and transactions. Claims and schedule advances are single statements: SQLite's one writer at a
 // time (across processes too) makes each of them atomic.
 
-import type { Listing, Window } from "./identity-store.ts";
+import type { Listing, Window } from "../identity-store.ts";
 import {
   FINAL_STATUSES,
   MAX_LOG_LINE_LENGTH,
@@ -20,8 +20,8 @@ import {
   type NewExecution,
   type NewSchedule,
   type ScheduleRecord,
-} from "./job-store.ts";
-import { StatementCache } from "./sqlite-statements.ts";
+} from "../job-store.ts";
+import { StatementCache } from "./statements.ts";
 
 export const JOBS_SCHEMA = `
   CREATE TABLE job_executions (

@@ -3,8 +3,8 @@
 // semantics are the SQLite store's (sqlite-jobs.ts). A claim skips rows another replica is
 // claiming at the same moment (FOR UPDATE SKIP LOCKED) rather than waiting for them.
 
-import type { Db, Run } from "./postgres-connection.ts";
-import { windowNumber } from "./postgres-connection.ts";
+import type { Db, Run } from "./connection.ts";
+import { windowNumber } from "./connection.ts";
 import {
   FINAL_STATUSES,
   MAX_LOG_LINE_LENGTH,
@@ -16,7 +16,7 @@ import {
   type JobMetadata,
   type ScheduleRecord,
   type WorkerPoolRecord,
-} from "./job-store.ts";
+} from "../job-store.ts";
 
 interface ExecutionRow {
   id: number;

@@ -15,9 +15,9 @@ import {
   type RoleId,
   type UserMetadata,
   type UserRecord,
-} from "./identity-store.ts";
-import { Conditions, isUniqueViolation, listing, type Run } from "./postgres-connection.ts";
-import { projectRange } from "./postgres-content.ts";
+} from "../identity-store.ts";
+import { Conditions, isUniqueViolation, listing, type Run } from "./connection.ts";
+import { projectRange } from "./content.ts";
 
 interface UserRow {
   id: number;

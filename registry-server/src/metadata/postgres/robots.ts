@@ -9,9 +9,9 @@ import type {
   RobotMetadata,
   RobotPermission,
   RobotRecord,
-} from "./identity-store.ts";
-import { conflict, required } from "./postgres-identity.ts";
-import { Conditions, listing, windowNumber, type Run } from "./postgres-connection.ts";
+} from "../identity-store.ts";
+import { conflict, required } from "./identity.ts";
+import { Conditions, listing, windowNumber, type Run } from "./connection.ts";
 
 interface RobotRow {
   id: number;

@@ -3,7 +3,7 @@
 // and transactions, as it does the identity queries.
 
 import type { SQLInputValue } from "node:sqlite";
-import { ConflictError, type Listing, type Window } from "./identity-store.ts";
+import { ConflictError, type Listing, type Window } from "../identity-store.ts";
 import type {
   NewRegistry,
   RegistryChanges,
@@ -11,8 +11,8 @@ import type {
   RegistryMetadata,
   RegistryRecord,
   StoredCredential,
-} from "./registry-store.ts";
-import { StatementCache } from "./sqlite-statements.ts";
+} from "../registry-store.ts";
+import { StatementCache } from "./statements.ts";
 
 /** The schema step creating the table (appended to sqlite-store.ts's migrations). */
 export const REGISTRIES_SCHEMA = `

@@ -2,9 +2,9 @@
 // against `Db`, bound to the store's connections by postgres-store.ts. The table comes from
 // postgres-schema.ts; the semantics are the SQLite store's (sqlite-registries.ts).
 
-import { Conditions, listing, type Db, type Run } from "./postgres-connection.ts";
-import { conflict } from "./postgres-identity.ts";
-import type { RegistryMetadata, RegistryRecord, StoredCredential } from "./registry-store.ts";
+import { Conditions, listing, type Db, type Run } from "./connection.ts";
+import { conflict } from "./identity.ts";
+import type { RegistryMetadata, RegistryRecord, StoredCredential } from "../registry-store.ts";
 
 interface RegistryRow {
   id: number;

@@ -11,8 +11,8 @@ import type {
   RepositoryMetadata,
   UploadMetadata,
   UploadRecord,
-} from "./metadata-store.ts";
-import { sqlLimit, windowNumber, type Db, type Run } from "./postgres-connection.ts";
+} from "../metadata-store.ts";
+import { sqlLimit, windowNumber, type Db, type Run } from "./connection.ts";
 
 interface BlobRow {
   digest: string;

@@ -9,9 +9,9 @@ import {
   type ManifestRecord,
   type ManifestReferences,
   type TagMetadata,
-} from "./metadata-store.ts";
-import { sqlLimit, windowNumber, type Db, type Run } from "./postgres-connection.ts";
-import { ensureRepository } from "./postgres-content.ts";
+} from "../metadata-store.ts";
+import { sqlLimit, windowNumber, type Db, type Run } from "./connection.ts";
+import { ensureRepository } from "./content.ts";
 
 interface ManifestRow {
   repository: string;

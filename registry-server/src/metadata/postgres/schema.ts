@@ -11,8 +11,8 @@
 
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
-import { watchCheckedOut } from "./postgres-connection.ts";
-import { ARTIFACT_IDS_STEP } from "./postgres-artifacts.ts";
+import { watchCheckedOut } from "./connection.ts";
+import { ARTIFACT_IDS_STEP } from "./artifacts.ts";
 
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [

@@ -2,8 +2,8 @@
 // sqlite-store.ts's migrations) and its queries, which sqlite-store.ts wires to its connections
 // and transactions as it does the other areas'.
 
-import type { SettingsMetadata } from "./settings-store.ts";
-import { StatementCache } from "./sqlite-statements.ts";
+import type { SettingsMetadata } from "../settings-store.ts";
+import { StatementCache } from "./statements.ts";
 
 /** The schema step creating the table. */
 export const SETTINGS_SCHEMA = `
