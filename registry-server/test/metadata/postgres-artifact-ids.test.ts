@@ -6,9 +6,8 @@
 import type { Pool } from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { ARTIFACT_IDS_STEP } from "../../src/metadata/postgres/artifacts.ts";
 import { createPool } from "../../src/metadata/postgres/connection.ts";
-import { MIGRATIONS, MIGRATIONS_TABLE, migrate } from "../../src/metadata/postgres/schema.ts";
+import { ARTIFACT_IDS_STEP, MIGRATIONS, MIGRATIONS_TABLE, migrate } from "../../src/metadata/postgres/schema.ts";
 import { openPostgresStore } from "../../src/metadata/postgres/store.ts";
 import { digestOf } from "../contracts/metadata-store-contract.ts";
 import { legacyContent } from "./legacy-content.ts";

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
-import { ARTIFACT_IDS_SCHEMA } from "../../src/metadata/sqlite/artifacts.ts";
-import { MIGRATIONS, SQLITE_SCHEMA_VERSION, openSqliteStore } from "../../src/metadata/sqlite/store.ts";
+import { ARTIFACT_IDS_STEP, MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../../src/metadata/sqlite/schema.ts";
+import { openSqliteStore } from "../../src/metadata/sqlite/store.ts";
 import { digestOf } from "../contracts/metadata-store-contract.ts";
 import { legacyContent } from "./legacy-content.ts";
 
@@ -30,7 +30,7 @@ describe("sqlite metadata store: the ids step", () => {
 
   /** A database at the version before the step, holding `legacyContent`'s rows. */
   function legacyDatabase(): void {
-    const step = MIGRATIONS.indexOf(ARTIFACT_IDS_SCHEMA);
+    const step = MIGRATIONS.indexOf(ARTIFACT_IDS_STEP);
     expect(step).toBeGreaterThan(0);
     const db = new DatabaseSync(file, { enableForeignKeyConstraints: true });
     try {

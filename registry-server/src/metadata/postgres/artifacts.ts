@@ -20,47 +20,6 @@ import { ConflictError } from "../identity-store.ts";
 import { Conditions, isUniqueViolation, listing, type Db, type Run } from "./connection.ts";
 import { projectRange } from "./content.ts";
 
-/**
- * The schema step adding the ids. Identity columns added to tables with rows number those rows
- * at once; a sequence never hands a number out twice. `config_media_type` (an image manifest's
- * config media type, the artifact media type Harbor reports) is read from the manifests' own
- * bytes for the rows already there; bytes that are not JSON leave it unknown.
- */
-export const ARTIFACT_IDS_STEP = `
-  ALTER TABLE repositories
-    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT repositories_id_key UNIQUE,
-    ADD COLUMN description text NOT NULL DEFAULT '',
-    -- NULL until the repository's record changes: the creation time stands for it.
-    ADD COLUMN updated_at timestamptz;
-
-  ALTER TABLE manifests
-    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT manifests_id_key UNIQUE,
-    ADD COLUMN config_media_type text;
-  DO $$
-  DECLARE
-    rec record;
-  BEGIN
-    FOR rec IN
-      SELECT m.repository, m.digest, c.content FROM manifests m JOIN manifest_contents c ON c.digest = m.digest
-        WHERE m.media_type IN ('application/vnd.oci.image.manifest.v1+json',
-                               'application/vnd.docker.distribution.manifest.v2+json')
-    LOOP
-      BEGIN
-        UPDATE manifests SET config_media_type = (
-          SELECT CASE WHEN jsonb_typeof(doc #> '{config,mediaType}') = 'string' THEN doc #>> '{config,mediaType}' END
-            FROM (SELECT convert_from(rec.content, 'UTF8')::jsonb AS doc) parsed)
-          WHERE repository = rec.repository AND digest = rec.digest;
-      EXCEPTION WHEN others THEN
-        NULL;
-      END;
-    END LOOP;
-  END
-  $$;
-
-  ALTER TABLE tags
-    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT tags_id_key UNIQUE;
-`;
-
 interface RepositoryRow {
   id: number;
   name: string;

@@ -2,7 +2,7 @@
 // store opens. Several replicas may start at once against one database: a session-level advisory
 // lock makes one of them migrate while the others wait, then find the work done.
 //
-// The tables mirror the SQLite store's (sqlite-store.ts) with PostgreSQL's types: times are
+// The tables mirror the SQLite store's (sqlite/schema.ts) with PostgreSQL's types: times are
 // timestamptz (microseconds, so the milliseconds of a Date survive), sizes and ids bigint, JSON
 // jsonb (json for annotations, which keeps the manifest's key order), bytes bytea. Every name and
 // digest column is COLLATE "C": listings are in byte order, as the OCI API and SQLite have it,
@@ -12,11 +12,13 @@
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { watchCheckedOut } from "./connection.ts";
-import { ARTIFACT_IDS_STEP } from "./artifacts.ts";
 
-/** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
-export const MIGRATIONS: readonly string[] = [
-  `
+/**
+ * The first release's tables: repositories, blobs and their links, uploads, manifests with their
+ * bytes and references, tags; users, projects, members, robots, the audit log; upstream registry
+ * endpoints.
+ */
+const CONTENT_STEP = `
   CREATE TABLE repositories (
     name text COLLATE "C" PRIMARY KEY,
     created_at timestamptz NOT NULL
@@ -188,18 +190,61 @@ export const MIGRATIONS: readonly string[] = [
     updated_at timestamptz NOT NULL,
     CHECK ((credential_type IS NULL) = (access_key IS NULL) AND (access_key IS NULL) = (sealed_secret IS NULL))
   );
-  `,
-  // Ids for repositories, manifests and tags; repository descriptions (postgres-artifacts.ts).
-  ARTIFACT_IDS_STEP,
-  `
+  `;
+
+/**
+ * The schema step adding the ids. Identity columns added to tables with rows number those rows
+ * at once; a sequence never hands a number out twice. `config_media_type` (an image manifest's
+ * config media type, the artifact media type Harbor reports) is read from the manifests' own
+ * bytes for the rows already there; bytes that are not JSON leave it unknown.
+ */
+export const ARTIFACT_IDS_STEP = `
+  ALTER TABLE repositories
+    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT repositories_id_key UNIQUE,
+    ADD COLUMN description text NOT NULL DEFAULT '',
+    -- NULL until the repository's record changes: the creation time stands for it.
+    ADD COLUMN updated_at timestamptz;
+
+  ALTER TABLE manifests
+    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT manifests_id_key UNIQUE,
+    ADD COLUMN config_media_type text;
+  DO $$
+  DECLARE
+    rec record;
+  BEGIN
+    FOR rec IN
+      SELECT m.repository, m.digest, c.content FROM manifests m JOIN manifest_contents c ON c.digest = m.digest
+        WHERE m.media_type IN ('application/vnd.oci.image.manifest.v1+json',
+                               'application/vnd.docker.distribution.manifest.v2+json')
+    LOOP
+      BEGIN
+        UPDATE manifests SET config_media_type = (
+          SELECT CASE WHEN jsonb_typeof(doc #> '{config,mediaType}') = 'string' THEN doc #>> '{config,mediaType}' END
+            FROM (SELECT convert_from(rec.content, 'UTF8')::jsonb AS doc) parsed)
+          WHERE repository = rec.repository AND digest = rec.digest;
+      EXCEPTION WHEN others THEN
+        NULL;
+      END;
+    END LOOP;
+  END
+  $$;
+
+  ALTER TABLE tags
+    ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT tags_id_key UNIQUE;
+`;
+
+/** System settings. */
+const SETTINGS_STEP = `
   -- System settings changed through the API, one JSON value per key (postgres-settings.ts).
   CREATE TABLE system_settings (
     key text COLLATE "C" PRIMARY KEY,
     value jsonb NOT NULL,
     updated_at timestamptz NOT NULL
   );
-  `,
-  `
+  `;
+
+/** Background jobs: executions, their tasks and logs, schedules, worker pools, queue pauses. */
+const JOBS_STEP = `
   -- Background jobs (postgres-jobs.ts): executions, their tasks and logs, schedules, pools, pauses.
   CREATE TABLE job_executions (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -276,8 +321,10 @@ export const MIGRATIONS: readonly string[] = [
     vendor_type text COLLATE "C" PRIMARY KEY,
     paused_at timestamptz NOT NULL
   );
-  `,
-];
+  `;
+
+/** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
+export const MIGRATIONS: readonly string[] = [CONTENT_STEP, ARTIFACT_IDS_STEP, SETTINGS_STEP, JOBS_STEP];
 
 /** The version of a database this code has fully migrated. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -14,29 +14,6 @@ import type {
 } from "../registry-store.ts";
 import { StatementCache } from "./statements.ts";
 
-/** The schema step creating the table (appended to sqlite-store.ts's migrations). */
-export const REGISTRIES_SCHEMA = `
-  -- Upstream endpoints. AUTOINCREMENT: a project's registry_id must never come to mean another.
-  CREATE TABLE registries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    url TEXT NOT NULL,
-    description TEXT NOT NULL,
-    insecure INTEGER NOT NULL CHECK (insecure IN (0, 1)),
-    credential_type TEXT,
-    access_key TEXT,
-    sealed_secret TEXT,
-    ca_certificate TEXT,
-    status TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    CHECK ((credential_type IS NULL) = (access_key IS NULL) AND (access_key IS NULL) = (sealed_secret IS NULL))
-  ) STRICT;
-  -- Deleting an endpoint asks which projects still use it.
-  CREATE INDEX projects_by_registry ON projects (registry_id) WHERE registry_id IS NOT NULL;
-`;
-
 interface RegistryRow {
   id: number;
   name: string;

@@ -5,16 +5,6 @@
 import type { SettingsMetadata } from "../settings-store.ts";
 import { StatementCache } from "./statements.ts";
 
-/** The schema step creating the table. */
-export const SETTINGS_SCHEMA = `
-  -- System settings changed through the API, one JSON value per key.
-  CREATE TABLE system_settings (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL CHECK (json_valid(value)),
-    updated_at INTEGER NOT NULL
-  ) STRICT, WITHOUT ROWID;
-`;
-
 /** The settings queries on one connection, synchronous. */
 export class SettingsQueries extends StatementCache {
   all(): Record<string, unknown> {

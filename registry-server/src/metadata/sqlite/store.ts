@@ -1,5 +1,5 @@
 // The SQLite metadata store (node:sqlite), for single-node deployments: one database file next to
-// the blob storage, its schema versioned by `PRAGMA user_version`.
+// the blob storage, its schema (schema.ts) versioned by `PRAGMA user_version`.
 //
 // DatabaseSync is synchronous, and a transaction spans awaits (the caller's work between its
 // statements). On one connection, statements from other requests would then run inside that open
@@ -41,183 +41,13 @@ import {
   type UploadRecord,
 } from "../metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./identity.ts";
-import { REGISTRIES_SCHEMA, RegistryQueries, bindRegistryArea } from "./registries.ts";
-import { JOBS_SCHEMA, JobQueries, bindJobArea } from "./jobs.ts";
-import { SETTINGS_SCHEMA, SettingsQueries, bindSettingsArea } from "./settings.ts";
-import { ARTIFACT_IDS_SCHEMA, ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
+import { RegistryQueries, bindRegistryArea } from "./registries.ts";
+import { JobQueries, bindJobArea } from "./jobs.ts";
+import { SettingsQueries, bindSettingsArea } from "./settings.ts";
+import { ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
+import { migrate } from "./schema.ts";
 import { StatementCache } from "./statements.ts";
-
-/**
- * Schema steps, applied in order; `user_version` is the number applied. Append new steps, never
- * edit a released one. Times are integers (ms since the epoch); JSON columns hold text.
- */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE repositories (
-    name TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL
-  ) STRICT, WITHOUT ROWID;
-
-  CREATE TABLE blobs (
-    digest TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    parts TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-  ) STRICT;
-
-  CREATE TABLE repository_blobs (
-    repository TEXT NOT NULL REFERENCES repositories (name),
-    digest TEXT NOT NULL REFERENCES blobs (digest) ON DELETE CASCADE,
-    PRIMARY KEY (repository, digest)
-  ) STRICT, WITHOUT ROWID;
-  -- repositoriesOf, and the cascade when a blob is deleted.
-  CREATE INDEX repository_blobs_by_digest ON repository_blobs (digest, repository);
-
-  CREATE TABLE uploads (
-    id TEXT PRIMARY KEY,
-    repository TEXT NOT NULL REFERENCES repositories (name),
-    algorithm TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    parts TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX uploads_by_updated_at ON uploads (updated_at);
-
-  -- A manifest's bytes, shared by every repository holding that digest.
-  CREATE TABLE manifest_contents (
-    digest TEXT PRIMARY KEY,
-    content BLOB NOT NULL
-  ) STRICT;
-
-  CREATE TABLE manifests (
-    repository TEXT NOT NULL REFERENCES repositories (name),
-    digest TEXT NOT NULL REFERENCES manifest_contents (digest),
-    media_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    artifact_type TEXT,
-    subject TEXT,
-    annotations TEXT,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (repository, digest)
-  ) STRICT;
-  CREATE INDEX manifests_by_subject ON manifests (repository, subject, artifact_type);
-  -- Whether any repository still holds a digest's bytes.
-  CREATE INDEX manifests_by_digest ON manifests (digest);
-
-  CREATE TABLE manifest_blob_refs (
-    repository TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    blob_digest TEXT NOT NULL,
-    PRIMARY KEY (repository, manifest_digest, blob_digest),
-    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX manifest_blob_refs_by_blob ON manifest_blob_refs (blob_digest);
-
-  CREATE TABLE manifest_child_refs (
-    repository TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    child_digest TEXT NOT NULL,
-    PRIMARY KEY (repository, manifest_digest, child_digest),
-    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX manifest_child_refs_by_child ON manifest_child_refs (repository, child_digest);
-
-  -- Deleting a manifest deletes its tags through the cascade, in the same statement.
-  CREATE TABLE tags (
-    repository TEXT NOT NULL,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (repository, name),
-    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX tags_by_digest ON tags (repository, digest, name);
-  `,
-  // The identity areas (queries in sqlite-identity.ts). AUTOINCREMENT: an id is never reused, so
-  // a reference left to a deleted user or project (a project's owner, an audit entry) cannot
-  // come to mean a new one.
-  `
-  CREATE TABLE users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL UNIQUE,
-    email TEXT NOT NULL,
-    realname TEXT NOT NULL,
-    comment TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    sysadmin INTEGER NOT NULL CHECK (sysadmin IN (0, 1)),
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-  -- Any number of users without an email; an email belongs to one user.
-  CREATE UNIQUE INDEX users_by_email ON users (email) WHERE email <> '';
-
-  CREATE TABLE projects (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    owner_id INTEGER NOT NULL,
-    metadata TEXT NOT NULL CHECK (json_valid(metadata)),
-    storage_limit INTEGER NOT NULL,
-    registry_id INTEGER,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-
-  CREATE TABLE project_members (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    role_id INTEGER NOT NULL CHECK (role_id BETWEEN 1 AND 5),
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    UNIQUE (project_id, user_id)
-  ) STRICT;
-  -- A user's projects, and the cascade when a user is deleted.
-  CREATE INDEX project_members_by_user ON project_members (user_id);
-
-  CREATE TABLE robots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    description TEXT NOT NULL,
-    level TEXT NOT NULL CHECK (level IN ('system', 'project')),
-    project_id INTEGER REFERENCES projects (id) ON DELETE CASCADE,
-    duration INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
-    secret_hash TEXT NOT NULL,
-    permissions TEXT NOT NULL CHECK (json_valid(permissions)),
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX robots_by_project ON robots (project_id);
-
-  -- No foreign key to projects: the log outlives them.
-  CREATE TABLE audit_logs (
-    id INTEGER PRIMARY KEY,
-    username TEXT NOT NULL,
-    resource TEXT NOT NULL,
-    resource_type TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    success INTEGER NOT NULL CHECK (success IN (0, 1)),
-    project_id INTEGER,
-    op_time INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX audit_logs_by_project ON audit_logs (project_id, op_time);
-  CREATE INDEX audit_logs_by_time ON audit_logs (op_time);
-  `,
-  // Upstream registry endpoints (queries in sqlite-registries.ts).
-  REGISTRIES_SCHEMA,
-  // Ids for repositories, manifests and tags; repository descriptions (sqlite-artifacts.ts).
-  ARTIFACT_IDS_SCHEMA,
-  // System settings (queries in sqlite-settings.ts).
-  SETTINGS_SCHEMA,
-  // Background jobs: executions, their logs, schedules (queries in sqlite-jobs.ts).
-  JOBS_SCHEMA,
-];
-
-/** The `user_version` of a database this code has fully migrated. */
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -267,44 +97,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     throw error;
   }
   return new SqliteMetadataStore(new Queries(reader), new Queries(writer), options.writeLock ?? PROCESS_LOCAL);
-}
-
-function migrate(db: DatabaseSync, file: string): void {
-  const userVersion = (): number => Number(db.prepare("PRAGMA user_version").get()?.["user_version"] ?? 0);
-  if (userVersion() > MIGRATIONS.length) {
-    throw new Error(`${file}: schema version ${userVersion()} is newer than this server's (${MIGRATIONS.length})`);
-  }
-  if (userVersion() === MIGRATIONS.length) return;
-  // A step may rebuild a table others reference (SQLite cannot alter a column's kind): SQLite's
-  // procedure turns foreign keys off around it (the pragma is ignored inside a transaction) and
-  // checks them before the step commits, so that a rebuild cannot leave a dangling reference.
-  db.exec("PRAGMA foreign_keys = OFF");
-  try {
-    while (userVersion() < MIGRATIONS.length) {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        // Read again under the write lock: another process may have migrated meanwhile.
-        const version = userVersion();
-        const step = MIGRATIONS[version];
-        if (step !== undefined) {
-          db.exec(step);
-          const dangling = db.prepare("PRAGMA foreign_key_check").all();
-          if (dangling.length > 0) {
-            throw new Error(
-              `${file}: schema step ${version + 1} leaves references dangling: ${JSON.stringify(dangling.slice(0, 5))}`,
-            );
-          }
-          db.exec(`PRAGMA user_version = ${version + 1}`);
-        }
-        db.exec("COMMIT");
-      } catch (error) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw error;
-      }
-    }
-  } finally {
-    db.exec("PRAGMA foreign_keys = ON");
-  }
 }
 
 interface BlobRow {

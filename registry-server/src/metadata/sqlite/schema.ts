@@ -1,0 +1,400 @@
+// The SQLite metadata store's schema: versioned steps, applied in order when the store opens, the
+// number applied kept in `PRAGMA user_version`. Times are integers (ms since the epoch), JSON
+// columns hold text, booleans are 0 or 1. postgres/schema.ts holds the same tables in
+// PostgreSQL's types; the shared row layer (rows/) reads either.
+//
+// Append new steps, never edit a released one: a database migrated by an older server must come
+// out the same as a new one (test/metadata/schema-steps.test.ts pins the released steps' text).
+
+import type { DatabaseSync } from "node:sqlite";
+
+/** Repositories, blobs and their links, uploads, manifests with their bytes and references, tags. */
+const CONTENT_STEP = `
+  CREATE TABLE repositories (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    parts TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE repository_blobs (
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    digest TEXT NOT NULL REFERENCES blobs (digest) ON DELETE CASCADE,
+    PRIMARY KEY (repository, digest)
+  ) STRICT, WITHOUT ROWID;
+  -- repositoriesOf, and the cascade when a blob is deleted.
+  CREATE INDEX repository_blobs_by_digest ON repository_blobs (digest, repository);
+
+  CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    algorithm TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    parts TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX uploads_by_updated_at ON uploads (updated_at);
+
+  -- A manifest's bytes, shared by every repository holding that digest.
+  CREATE TABLE manifest_contents (
+    digest TEXT PRIMARY KEY,
+    content BLOB NOT NULL
+  ) STRICT;
+
+  CREATE TABLE manifests (
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    digest TEXT NOT NULL REFERENCES manifest_contents (digest),
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    annotations TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, digest)
+  ) STRICT;
+  CREATE INDEX manifests_by_subject ON manifests (repository, subject, artifact_type);
+  -- Whether any repository still holds a digest's bytes.
+  CREATE INDEX manifests_by_digest ON manifests (digest);
+
+  CREATE TABLE manifest_blob_refs (
+    repository TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, blob_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX manifest_blob_refs_by_blob ON manifest_blob_refs (blob_digest);
+
+  CREATE TABLE manifest_child_refs (
+    repository TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    child_digest TEXT NOT NULL,
+    PRIMARY KEY (repository, manifest_digest, child_digest),
+    FOREIGN KEY (repository, manifest_digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX manifest_child_refs_by_child ON manifest_child_refs (repository, child_digest);
+
+  -- Deleting a manifest deletes its tags through the cascade, in the same statement.
+  CREATE TABLE tags (
+    repository TEXT NOT NULL,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, name),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX tags_by_digest ON tags (repository, digest, name);
+  `;
+
+/**
+ * Users, projects, members, robots, the audit log. AUTOINCREMENT: an id is never reused, so a
+ * reference left to a deleted user or project (a project's owner, an audit entry) cannot come to
+ * mean a new one.
+ */
+const IDENTITY_STEP = `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    realname TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    sysadmin INTEGER NOT NULL CHECK (sysadmin IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  -- Any number of users without an email; an email belongs to one user.
+  CREATE UNIQUE INDEX users_by_email ON users (email) WHERE email <> '';
+
+  CREATE TABLE projects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    owner_id INTEGER NOT NULL,
+    metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+    storage_limit INTEGER NOT NULL,
+    registry_id INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE project_members (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role_id INTEGER NOT NULL CHECK (role_id BETWEEN 1 AND 5),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (project_id, user_id)
+  ) STRICT;
+  -- A user's projects, and the cascade when a user is deleted.
+  CREATE INDEX project_members_by_user ON project_members (user_id);
+
+  CREATE TABLE robots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('system', 'project')),
+    project_id INTEGER REFERENCES projects (id) ON DELETE CASCADE,
+    duration INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    secret_hash TEXT NOT NULL,
+    permissions TEXT NOT NULL CHECK (json_valid(permissions)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX robots_by_project ON robots (project_id);
+
+  -- No foreign key to projects: the log outlives them.
+  CREATE TABLE audit_logs (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    success INTEGER NOT NULL CHECK (success IN (0, 1)),
+    project_id INTEGER,
+    op_time INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_logs_by_project ON audit_logs (project_id, op_time);
+  CREATE INDEX audit_logs_by_time ON audit_logs (op_time);
+  `;
+
+/** Upstream registry endpoints. */
+const REGISTRIES_STEP = `
+  -- Upstream endpoints. AUTOINCREMENT: a project's registry_id must never come to mean another.
+  CREATE TABLE registries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL,
+    insecure INTEGER NOT NULL CHECK (insecure IN (0, 1)),
+    credential_type TEXT,
+    access_key TEXT,
+    sealed_secret TEXT,
+    ca_certificate TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((credential_type IS NULL) = (access_key IS NULL) AND (access_key IS NULL) = (sealed_secret IS NULL))
+  ) STRICT;
+  -- Deleting an endpoint asks which projects still use it.
+  CREATE INDEX projects_by_registry ON projects (registry_id) WHERE registry_id IS NOT NULL;
+`;
+
+/**
+ * Ids for repositories, manifests and tags; repository descriptions. SQLite cannot add an
+ * AUTOINCREMENT column to a table, so each table is rebuilt by SQLite's own procedure
+ * (https://www.sqlite.org/lang_altertable.html#otheralter): create the new table, copy the rows,
+ * drop the old one, rename the new one, recreate the indexes. The migration runner turns foreign
+ * keys off around it and checks them before committing. Existing rows are numbered in the order
+ * they were created. `config_media_type` (an image manifest's config media type, the artifact
+ * media type Harbor reports) is read from the manifests' own bytes for the rows already there.
+ */
+export const ARTIFACT_IDS_STEP = `
+  CREATE TABLE new_repositories (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    -- NULL until the repository's record changes: the creation time stands for it.
+    updated_at INTEGER
+  ) STRICT;
+  INSERT INTO new_repositories (name, created_at)
+    SELECT name, created_at FROM repositories ORDER BY created_at, name;
+  DROP TABLE repositories;
+  ALTER TABLE new_repositories RENAME TO repositories;
+
+  CREATE TABLE new_manifests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository TEXT NOT NULL REFERENCES repositories (name),
+    digest TEXT NOT NULL REFERENCES manifest_contents (digest),
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    artifact_type TEXT,
+    subject TEXT,
+    annotations TEXT,
+    created_at INTEGER NOT NULL,
+    config_media_type TEXT,
+    UNIQUE (repository, digest)
+  ) STRICT;
+  INSERT INTO new_manifests
+      (repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type)
+    SELECT m.repository, m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations, m.created_at,
+      (SELECT CASE WHEN json_valid(CAST(c.content AS TEXT))
+                    AND json_type(CAST(c.content AS TEXT), '$.config.mediaType') = 'text'
+               THEN json_extract(CAST(c.content AS TEXT), '$.config.mediaType') END
+         FROM manifest_contents c WHERE c.digest = m.digest)
+    FROM manifests m ORDER BY m.created_at, m.repository, m.digest;
+  DROP TABLE manifests;
+  ALTER TABLE new_manifests RENAME TO manifests;
+  CREATE INDEX manifests_by_subject ON manifests (repository, subject, artifact_type);
+  -- Whether any repository still holds a digest's bytes.
+  CREATE INDEX manifests_by_digest ON manifests (digest);
+  -- A repository's artifacts, newest first.
+  CREATE INDEX manifests_by_created_at ON manifests (repository, created_at DESC, id DESC);
+
+  -- Deleting a manifest deletes its tags through the cascade, in the same statement.
+  CREATE TABLE new_tags (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository TEXT NOT NULL,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (repository, name),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT;
+  INSERT INTO new_tags (repository, name, digest, updated_at)
+    SELECT repository, name, digest, updated_at FROM tags ORDER BY updated_at, repository, name;
+  DROP TABLE tags;
+  ALTER TABLE new_tags RENAME TO tags;
+  CREATE INDEX tags_by_digest ON tags (repository, digest, name);
+`;
+
+/** System settings. */
+const SETTINGS_STEP = `
+  -- System settings changed through the API, one JSON value per key.
+  CREATE TABLE system_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL CHECK (json_valid(value)),
+    updated_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+`;
+
+/** Background jobs: executions, their tasks and logs, schedules, worker pools, queue pauses. */
+const JOBS_STEP = `
+  CREATE TABLE job_executions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    vendor_type TEXT NOT NULL,
+    vendor_id INTEGER NOT NULL,
+    trigger_kind TEXT NOT NULL,
+    parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+    status TEXT NOT NULL CHECK (status IN ('Pending', 'Running', 'Stopped', 'Error', 'Success')),
+    status_message TEXT NOT NULL,
+    extra_attrs TEXT NOT NULL CHECK (json_valid(extra_attrs)),
+    attempts INTEGER NOT NULL,
+    stop_requested INTEGER NOT NULL CHECK (stop_requested IN (0, 1)),
+    owner TEXT,
+    lease_until INTEGER,
+    not_before INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER
+  ) STRICT;
+  CREATE INDEX job_executions_by_vendor ON job_executions (vendor_type, vendor_id, id);
+  -- What workers poll: the few executions not yet ended.
+  CREATE INDEX job_executions_open ON job_executions (status, id) WHERE status IN ('Pending', 'Running');
+
+  CREATE TABLE job_tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id INTEGER NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('Pending', 'Running', 'Stopped', 'Error', 'Success')),
+    status_message TEXT NOT NULL,
+    extra_attrs TEXT NOT NULL CHECK (json_valid(extra_attrs)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER
+  ) STRICT;
+  CREATE INDEX job_tasks_by_execution ON job_tasks (execution_id, id);
+
+  -- An execution's own log lines (task_id NULL) and its tasks'.
+  CREATE TABLE job_logs (
+    id INTEGER PRIMARY KEY,
+    execution_id INTEGER NOT NULL REFERENCES job_executions (id) ON DELETE CASCADE,
+    task_id INTEGER REFERENCES job_tasks (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    line TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX job_logs_by_execution ON job_logs (execution_id, task_id, id);
+
+  CREATE TABLE job_schedules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    vendor_type TEXT NOT NULL,
+    vendor_id INTEGER NOT NULL,
+    cron_type TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+    next_run_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (vendor_type, vendor_id)
+  ) STRICT;
+
+  -- The processes running jobs, each renewing its row while it lives (Harbor's worker pools).
+  CREATE TABLE job_pools (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    concurrency INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Kinds of execution whose queue is paused: nobody claims them until resumed.
+  CREATE TABLE job_queue_pauses (
+    vendor_type TEXT PRIMARY KEY,
+    paused_at INTEGER NOT NULL
+  ) STRICT;
+`;
+
+/** Schema steps, applied in order; `user_version` is the number applied. */
+export const MIGRATIONS: readonly string[] = [
+  CONTENT_STEP,
+  IDENTITY_STEP,
+  REGISTRIES_STEP,
+  ARTIFACT_IDS_STEP,
+  SETTINGS_STEP,
+  JOBS_STEP,
+];
+
+/** The `user_version` of a database this code has fully migrated. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database at `file` to the current schema, one step per transaction. */
+export function migrate(db: DatabaseSync, file: string): void {
+  const userVersion = (): number => Number(db.prepare("PRAGMA user_version").get()?.["user_version"] ?? 0);
+  if (userVersion() > MIGRATIONS.length) {
+    throw new Error(`${file}: schema version ${userVersion()} is newer than this server's (${MIGRATIONS.length})`);
+  }
+  if (userVersion() === MIGRATIONS.length) return;
+  // A step may rebuild a table others reference (SQLite cannot alter a column's kind): SQLite's
+  // procedure turns foreign keys off around it (the pragma is ignored inside a transaction) and
+  // checks them before the step commits, so that a rebuild cannot leave a dangling reference.
+  db.exec("PRAGMA foreign_keys = OFF");
+  try {
+    while (userVersion() < MIGRATIONS.length) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        // Read again under the write lock: another process may have migrated meanwhile.
+        const version = userVersion();
+        const step = MIGRATIONS[version];
+        if (step !== undefined) {
+          db.exec(step);
+          const dangling = db.prepare("PRAGMA foreign_key_check").all();
+          if (dangling.length > 0) {
+            throw new Error(
+              `${file}: schema step ${version + 1} leaves references dangling: ${JSON.stringify(dangling.slice(0, 5))}`,
+            );
+          }
+          db.exec(`PRAGMA user_version = ${version + 1}`);
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
+    }
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
+  }
+}

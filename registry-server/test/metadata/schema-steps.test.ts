@@ -1,0 +1,41 @@
+// The released schema steps of both stores, pinned by their text's SHA-256. A step already applied
+// to someone's database must never change: PostgreSQL refuses to open a database whose recorded
+// checksum differs, and SQLite would silently leave old files with another schema than new ones.
+// Moving or reformatting the code around a step must keep its text byte for byte; a new step is
+// appended here with its own checksum.
+
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { MIGRATIONS as POSTGRES_STEPS } from "../../src/metadata/postgres/schema.ts";
+import { MIGRATIONS as SQLITE_STEPS } from "../../src/metadata/sqlite/schema.ts";
+
+const RELEASED = {
+  sqlite: [
+    "8e4dceed78f0d3000d65301214a2dcc6ecea75795bc13a1755648740dabb6b39",
+    "9e8e3d4eff9216aa61aa283f613d3706e6e24583fe8ff909bca36a4e31eef660",
+    "bba32ab0cc86ede20b0a29c94d3bc5c192cf419aa0fe5319cbb398ee34ab82d8",
+    "5441c90acf5fd1ed660fb53995b0fef4e36602293f90a417e05f8206dfbe626d",
+    "81a8b2ae6af83fba442ca26f824d986efe2d338c5350d27b6c700f137da57b5c",
+    "e6644899615da9e19546f23fd931df697cb0d91f9b50dc8432f6f694d547e940",
+  ],
+  postgres: [
+    "be35d069c9073a24a4aa9c348b29d330f6c1c82b7e2e8a61ed3302d61bb830b4",
+    "ba04cbf2fe2155fb508c5f48e5a968b43180dbc6441df6c2b368df7bc61bf293",
+    "dc9acd265d4c9cf64e2d3df0d02765a740a1a710597cf07f9c9f966bd1d422c9",
+    "2144f1baddfb077ed4d6a76cd310671d4895ba2fa83143bb1437971e7ec6590c",
+  ],
+};
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+describe("released schema steps", () => {
+  it.each([
+    ["sqlite", SQLITE_STEPS, RELEASED.sqlite],
+    ["postgres", POSTGRES_STEPS, RELEASED.postgres],
+  ] as const)("%s: every released step keeps its exact text", (_, steps, released) => {
+    expect(steps.length).toBeGreaterThanOrEqual(released.length);
+    expect(steps.slice(0, released.length).map(sha256)).toEqual(released);
+  });
+});
