@@ -1,12 +1,17 @@
 // The components, as a library for other platform teams' Pulumi programs.
 
 export { LocalRegistry, type LocalRegistryArgs } from "./local/local-registry";
+export { ServerProcess, type ServerProcessArgs } from "./local/server-process";
+export { renderServerConfig, serverConfigText } from "./server-config/render-server-config";
+export type { ServerConfigFile } from "./server-config/server-config-file";
 export {
-  ServerProcess,
+  LOG_LEVELS,
   type MirrorSettings,
-  type ServerProcessArgs,
+  type ServerMetadataSettings,
+  type ServerSettings,
+  type ServerStorageSettings,
   type UpstreamSettings,
-} from "./local/server-process";
+} from "./server-config/server-settings";
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./tls/certificate-authority";
 export { TlsCertificate, type TlsCertificateArgs } from "./tls/tls-certificate";
 export { GeneratedPassword, type GeneratedPasswordArgs } from "./secrets/generated-password";
@@ -67,7 +72,7 @@ export {
 export { alertRules } from "./kubernetes/monitoring";
 export { ingressAnnotations } from "./kubernetes/ingress";
 export { registryPodTemplate } from "./kubernetes/pod-template";
-export { serverConfig } from "./kubernetes/server-config";
+export { kubernetesServerSettings, serverConfig } from "./kubernetes/server-config";
 export { ServerKeys, type ServerKeysArgs } from "./secrets/server-keys";
 export {
   NetworkZones,

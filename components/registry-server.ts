@@ -12,7 +12,7 @@ import type { AwsTargetArgs } from "./aws/aws-stack-target";
 import { KubernetesRegistry, type KubernetesRegistryArgs } from "./kubernetes/kubernetes-registry";
 import { validateKubernetesRegistryArgs } from "./kubernetes/kubernetes-registry-args";
 import { LocalRegistry, type LocalRegistryArgs } from "./local/local-registry";
-import type { MirrorSettings, UpstreamSettings } from "./local/server-process";
+import type { MirrorSettings, UpstreamSettings } from "./server-config/server-settings";
 import type { UpstreamEndpoint } from "./network/derive-rules";
 import { declareZones, NetworkZones, type NetworkZonesArgs } from "./network/network-zones";
 import type { RegistryConnection } from "./registry/api-client";

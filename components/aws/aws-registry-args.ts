@@ -6,7 +6,7 @@
 
 import { isIP } from "node:net";
 import type * as pulumi from "@pulumi/pulumi";
-import type { MirrorSettings, UpstreamSettings } from "../local/server-process";
+import type { MirrorSettings, UpstreamSettings } from "../server-config/server-settings";
 import type { UpstreamEndpoint } from "../network/derive-rules";
 import { isCidr } from "../network/network-zones";
 import type { AwsLoadBalancerSettings, AwsMetadata, AwsStorage, AwsTlsSettings, AwsZonesArgs } from "./aws-settings";

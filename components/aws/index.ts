@@ -45,7 +45,12 @@ export {
   type SecurityRuleInputs,
 } from "./security-rules";
 export { planSubnets, type PlannedSubnet } from "./subnet-plan";
-export { registryContainerDefinitions, taskServerConfigYaml, type ContainerDefinition } from "./task-definition";
+export {
+  registryContainerDefinitions,
+  taskServerConfigYaml,
+  taskServerSettings,
+  type ContainerDefinition,
+} from "./task-definition";
 export { TaskRoles, type TaskRolesArgs } from "./task-roles";
 export { TaskSecrets, type TaskSecretsArgs } from "./task-secrets";
 export { awsRegistryArgs, awsTargetArgs, type AwsTargetArgs } from "./aws-stack-target";

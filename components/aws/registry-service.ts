@@ -5,7 +5,7 @@
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { MirrorSettings, UpstreamSettings } from "../local/server-process";
+import type { MirrorSettings, UpstreamSettings } from "../server-config/server-settings";
 import { AIRLOCK_TAGS } from "./aws-tags";
 import { registryContainerDefinitions, TASK_VOLUMES, taskServerConfigYaml } from "./task-definition";
 import { TaskRoles } from "./task-roles";
@@ -95,6 +95,7 @@ export class RegistryService extends pulumi.ComponentResource {
                   ...(bucket?.prefix !== undefined && { prefix: bucket.prefix }),
                 },
               }),
+              metadata: args.metadata,
               upstream: args.upstream,
               mirror: args.mirror,
               trustedProxies: args.trustedProxies,

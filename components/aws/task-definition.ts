@@ -1,14 +1,16 @@
-// What an ECS task of the registry runs, as pure functions: the server's configuration file and
-// the two container definitions. Fargate mounts no secrets or config maps as files, and the
-// server reads its TLS certificate, its shared keys and its configuration from files. So a short
-// `prepare` container (the same image, run first) writes them from the task's environment and
-// secrets into two task volumes and hands them to the server's user; then `registry` starts, as
-// that user (uid 1000, the image's `node`), read-only root filesystem, no capabilities, probed on
-// /api/v2.0/ping. `prepare` runs as root only because Fargate creates task volumes owned by root;
-// it drops every capability but CHOWN, opens no port and exits before the server starts.
+// What an ECS task of the registry runs, as pure functions: the server's settings in a task
+// (rendered by components/server-config/) and the two container definitions. Fargate mounts no
+// secrets or config maps as files, and the server reads its TLS certificate, its shared keys and
+// its configuration from files. So a short `prepare` container (the same image, run first)
+// writes them from the task's environment and secrets into two task volumes and hands them to
+// the server's user; then `registry` starts, as that user (uid 1000, the image's `node`),
+// read-only root filesystem, no capabilities, probed on /api/v2.0/ping. `prepare` runs as root
+// only because Fargate creates task volumes owned by root; it drops every capability but CHOWN,
+// opens no port and exits before the server starts.
 
 import { stringify } from "yaml";
-import type { MirrorSettings, UpstreamSettings } from "../local/server-process";
+import { serverConfigText } from "../server-config/render-server-config";
+import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
 
 /** Where the containers mount what the server reads. */
 export const TASK_PATHS = {
@@ -36,39 +38,50 @@ export interface TaskConfigSettings {
   logLevel: string;
   /** Blobs in S3 (the bucket of this stack), or on the data volume. */
   s3?: { bucket: string; region: string; prefix?: string };
+  /**
+   * Where metadata lives: `postgres` (RDS or an existing database) reaches the server as
+   * AIRLOCK_DATABASE_URL, a secret, so the file names no database either way. Default `sqlite`.
+   */
+  metadata?: "postgres" | "sqlite";
   upstream: UpstreamSettings;
   mirror: MirrorSettings;
   /** The load balancer's subnets, when it adds X-Forwarded-For (`http.trustedProxies`). */
   trustedProxies?: string[];
 }
 
-/** The server's configuration file; no secret in it (those come as environment variables). */
-export function taskServerConfigYaml(settings: TaskConfigSettings): string {
-  const config = {
-    http: {
-      addr: `0.0.0.0:${settings.port}`,
-      tls: { certFile: TASK_PATHS.tlsCert, keyFile: TASK_PATHS.tlsKey },
-      shutdownTimeoutSeconds: 30,
-      ...(settings.trustedProxies !== undefined &&
-        settings.trustedProxies.length > 0 && { trustedProxies: settings.trustedProxies }),
-    },
+/** What the server in a task is told: the prepared files' paths, the bucket, the load balancer's subnets. */
+export function taskServerSettings(settings: TaskConfigSettings): ServerSettings {
+  return {
+    listen: { host: "0.0.0.0", port: settings.port },
+    tls: { certFile: TASK_PATHS.tlsCert, keyFile: TASK_PATHS.tlsKey },
+    shutdownTimeoutSeconds: 30,
+    ...(settings.trustedProxies !== undefined && { trustedProxies: settings.trustedProxies }),
     dataDir: TASK_PATHS.data,
-    // The password comes from AIRLOCK_ADMIN_PASSWORD, the database URL from AIRLOCK_DATABASE_URL.
-    auth: { admin: { username: settings.adminUsername } },
-    log: { level: settings.logLevel },
-    ...(Object.keys(settings.upstream).length > 0 && { upstream: settings.upstream }),
-    ...(Object.keys(settings.mirror).length > 0 && { mirror: settings.mirror }),
-    ...(settings.s3 && {
-      storage: {
-        s3: {
+    // The password comes from AIRLOCK_ADMIN_PASSWORD.
+    admin: { username: settings.adminUsername },
+    logLevel: settings.logLevel,
+    upstream: settings.upstream,
+    mirror: settings.mirror,
+    // The task role's credentials reach S3 through the AWS chain.
+    storage: settings.s3
+      ? {
+          type: "s3",
           bucket: settings.s3.bucket,
           region: settings.s3.region,
           ...(settings.s3.prefix !== undefined && { prefix: settings.s3.prefix }),
-        },
-      },
-    }),
+        }
+      : { type: "filesystem" },
+    metadata: settings.metadata === "postgres" ? { type: "postgres-from-environment" } : { type: "sqlite" },
   };
-  return `# Written by Pulumi (airlock:aws:AwsRegistry) into each task: edits are lost.\n${stringify(config)}`;
+}
+
+/** The server's configuration file; no secret in it (those come as environment variables). */
+export function taskServerConfigYaml(settings: TaskConfigSettings): string {
+  return serverConfigText(
+    taskServerSettings(settings),
+    "Written by Pulumi (airlock:aws:AwsRegistry) into each task: edits are lost.",
+    stringify,
+  );
 }
 
 /** The files `prepare` writes: environment variable → path and mode. */

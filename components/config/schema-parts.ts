@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { isCidr } from "../network/network-zones";
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export { LOG_LEVELS } from "../server-config/server-settings";
 
 export const dnsName = z
   .string()

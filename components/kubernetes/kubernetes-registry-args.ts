@@ -4,7 +4,7 @@
 // combination creates nothing at all.
 
 import type * as pulumi from "@pulumi/pulumi";
-import type { MirrorSettings, UpstreamSettings } from "../local/server-process";
+import type { MirrorSettings, UpstreamSettings } from "../server-config/server-settings";
 import {
   deriveFirewallRules,
   type BackendService,

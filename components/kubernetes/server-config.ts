@@ -1,10 +1,13 @@
-// The server's configuration file (registry-server/src/config.ts, README "The registry server")
-// as the pod reads it from the ConfigMap, and where the pod finds the files it names. No secret
-// goes in here: the admin password, the S3 credentials and the database password reach the
-// server from Secrets, as files or as the environment variables the server reads.
+// The registry server on Kubernetes: its configuration file as the pod reads it from the
+// ConfigMap (the ServerSettings of this target, rendered by components/server-config/), and
+// where the pod finds the files it names. No secret goes in here: the admin password, the S3
+// credentials and the database password reach the server from Secrets, as files or as the
+// environment variables the server reads.
 
 import { stringify } from "yaml";
-import type { MirrorSettings, UpstreamSettings } from "../local/server-process";
+import { renderServerConfig, serverConfigText } from "../server-config/render-server-config";
+import type { ServerConfigFile } from "../server-config/server-config-file";
+import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
 import type { MetadataSettings, StorageSettings } from "./registry-settings";
 
 /** Where the pod mounts what the server reads. */
@@ -51,60 +54,56 @@ export interface ServerConfigSettings {
   trustedProxies?: string[];
 }
 
-/** The `storage` section (registry-server/src/storage/storage-config.ts): none for the filesystem under dataDir, `s3` for a bucket. */
-function storageSection(storage: StorageSettings): Record<string, unknown> {
-  if (storage.type === "filesystem") return {};
-  // Credentials come from the environment (S3_CREDENTIAL_ENV) or the AWS chain, never the file.
+/** What the server on Kubernetes is told: the pod's mount points, S3 and PostgreSQL as configured. */
+export function kubernetesServerSettings(settings: ServerConfigSettings): ServerSettings {
+  const storage = settings.storage;
+  const metadata = settings.metadata;
   return {
-    storage: {
-      s3: {
-        bucket: storage.bucket,
-        region: storage.region ?? "us-east-1",
-        ...(storage.endpoint !== undefined && { endpoint: storage.endpoint }),
-        ...(storage.prefix !== undefined && { prefix: storage.prefix }),
-        forcePathStyle: storage.forcePathStyle ?? false,
-        ...(storage.caCertificate !== undefined && { caFile: MOUNTS.s3Ca }),
-      },
-    },
-  };
-}
-
-/**
- * The `metadata` section (registry-server/src/metadata/metadata-config.ts): none for SQLite under
- * dataDir; for PostgreSQL the URL and the file the password is read from.
- */
-function metadataSection(metadata: MetadataSettings): Record<string, unknown> {
-  if (metadata.type === "sqlite") return {};
-  const postgres = {
-    url: metadata.url,
-    passwordFile: MOUNTS.databasePassword,
-    ...(metadata.maxConnections !== undefined && { maxConnections: metadata.maxConnections }),
-  };
-  return { metadata: { postgres } };
-}
-
-/** The configuration as an object: exactly the sections that apply, in the server's order. */
-export function serverConfig(settings: ServerConfigSettings): Record<string, unknown> {
-  return {
-    http: {
-      addr: `0.0.0.0:${settings.port}`,
-      tls: { certFile: `${MOUNTS.tls}/tls.crt`, keyFile: `${MOUNTS.tls}/tls.key` },
-      shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
-      ...(settings.trustedProxies !== undefined &&
-        settings.trustedProxies.length > 0 && { trustedProxies: settings.trustedProxies }),
-    },
+    listen: { host: "0.0.0.0", port: settings.port },
+    tls: { certFile: `${MOUNTS.tls}/tls.crt`, keyFile: `${MOUNTS.tls}/tls.key` },
+    shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
+    ...(settings.trustedProxies !== undefined && { trustedProxies: settings.trustedProxies }),
     dataDir: MOUNTS.data,
     // The password comes from --admin-password-file, so the file holds no hash.
-    auth: { admin: { username: settings.adminUsername } },
-    log: { level: settings.logLevel },
-    ...(Object.keys(settings.upstream).length > 0 && { upstream: settings.upstream }),
-    ...(Object.keys(settings.mirror).length > 0 && { mirror: settings.mirror }),
-    ...storageSection(settings.storage),
-    ...metadataSection(settings.metadata),
+    admin: { username: settings.adminUsername },
+    logLevel: settings.logLevel,
+    upstream: settings.upstream,
+    mirror: settings.mirror,
+    // Credentials come from the environment (S3_CREDENTIAL_ENV) or the AWS chain, never the file.
+    storage:
+      storage.type === "filesystem"
+        ? { type: "filesystem" }
+        : {
+            type: "s3",
+            bucket: storage.bucket,
+            region: storage.region ?? "us-east-1",
+            ...(storage.endpoint !== undefined && { endpoint: storage.endpoint }),
+            ...(storage.prefix !== undefined && { prefix: storage.prefix }),
+            forcePathStyle: storage.forcePathStyle ?? false,
+            ...(storage.caCertificate !== undefined && { caFile: MOUNTS.s3Ca }),
+          },
+    metadata:
+      metadata.type === "sqlite"
+        ? { type: "sqlite" }
+        : {
+            type: "postgres",
+            url: metadata.url,
+            passwordFile: MOUNTS.databasePassword,
+            ...(metadata.maxConnections !== undefined && { maxConnections: metadata.maxConnections }),
+          },
   };
+}
+
+/** The configuration as an object: exactly the sections that apply. */
+export function serverConfig(settings: ServerConfigSettings): ServerConfigFile {
+  return renderServerConfig(kubernetesServerSettings(settings));
 }
 
 /** The configuration file's text, with a header saying where it comes from. */
 export function serverConfigYaml(settings: ServerConfigSettings): string {
-  return `# Written by Pulumi (airlock:kubernetes:KubernetesRegistry): edits are overwritten.\n${stringify(serverConfig(settings))}`;
+  return serverConfigText(
+    kubernetesServerSettings(settings),
+    "Written by Pulumi (airlock:kubernetes:KubernetesRegistry): edits are overwritten.",
+    stringify,
+  );
 }

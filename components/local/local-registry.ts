@@ -7,7 +7,8 @@ import { GeneratedPassword } from "../secrets/generated-password";
 import { CertificateAuthority } from "../tls/certificate-authority";
 import { TlsCertificate } from "../tls/tls-certificate";
 import type { RegistryConnection } from "../registry/api-client";
-import { ServerProcess, type MirrorSettings, type UpstreamSettings } from "./server-process";
+import type { MirrorSettings, UpstreamSettings } from "../server-config/server-settings";
+import { ServerProcess } from "./server-process";
 
 export interface LocalRegistryArgs {
   /** Port to listen on. */

@@ -8,9 +8,12 @@
 //   delete  stops it (SIGTERM, then SIGKILL after a grace period) and keeps or removes its data.
 //
 // Dynamic provider rules apply (see components/README.md): everything the provider needs is in
-// this file or required inside functions, because the provider is serialised into the state.
+// this file, required inside functions, or in an import-free module serialised with it (the
+// configuration's renderer, the unknown test), because the provider is serialised into the state.
 
 import * as pulumi from "@pulumi/pulumi";
+import { serverConfigText } from "../server-config/render-server-config";
+import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
 import { isUnknown } from "../unknowns";
 
 export interface ServerProcessArgs {
@@ -46,30 +49,6 @@ export interface ServerProcessArgs {
   upstream?: pulumi.Input<UpstreamSettings>;
   /** The server configuration's `mirror` section: transparent mirror routing. */
   mirror?: pulumi.Input<MirrorSettings>;
-}
-
-/** Egress towards upstream registries (the server's `upstream` configuration section). */
-export interface UpstreamSettings {
-  /** Proxy for http:// upstreams, e.g. http://proxy.corp:3128. */
-  httpProxy?: string;
-  /** Proxy for https:// upstreams (CONNECT tunnels). */
-  httpsProxy?: string;
-  /** Hosts reached directly: comma-separated names, .domains, IPs or CIDRs. */
-  noProxy?: string;
-  /** Budget for connecting and receiving the first byte from an upstream. */
-  timeoutSeconds?: number;
-  /** How often registry endpoints are pinged for their health status. */
-  healthCheckIntervalSeconds?: number;
-}
-
-/** Transparent mirror routing (the server's `mirror` configuration section). */
-export interface MirrorSettings {
-  /** Proxy-cache project for names without a project prefix (Docker's registry-mirrors). */
-  defaultProject?: string;
-  /** containerd's `ns` (registry host) → proxy-cache project. */
-  namespaces?: Record<string, string>;
-  /** Host name of the request → proxy-cache project. */
-  hosts?: Record<string, string>;
 }
 
 interface ProcessInputs {
@@ -199,6 +178,35 @@ async function waitUntilHealthy(inputs: ProcessInputs, pid: number): Promise<voi
   );
 }
 
+/** The first line of the configuration file. */
+export const LOCAL_CONFIG_HEADER = "Written by Pulumi (airlock local target); edits show as drift.";
+
+/**
+ * What the server on this machine is told: the state directory's TLS files, the admin password's
+ * hash (the file is 0600), filesystem storage and SQLite under dataDir; as many workers as the
+ * server sees CPUs (the machine is its own).
+ */
+export function localServerSettings(
+  inputs: Pick<
+    ProcessInputs,
+    "stateDir" | "dataDir" | "bindAddress" | "port" | "adminUsername" | "logLevel" | "upstream" | "mirror"
+  >,
+  passwordHash: string,
+): ServerSettings {
+  const paths = files(inputs.stateDir);
+  return {
+    listen: { host: inputs.bindAddress, port: inputs.port },
+    tls: { certFile: paths.cert, keyFile: paths.key },
+    dataDir: inputs.dataDir,
+    admin: { username: inputs.adminUsername, passwordHash },
+    logLevel: inputs.logLevel,
+    upstream: inputs.upstream,
+    mirror: inputs.mirror,
+    storage: { type: "filesystem" },
+    metadata: { type: "sqlite" },
+  };
+}
+
 /** Hashes the admin password with the server's own `hash-password` command. */
 function hashPassword(inputs: ProcessInputs): string {
   const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
@@ -221,16 +229,11 @@ async function startServer(inputs: ProcessInputs): Promise<ProcessOutputs> {
   fs.writeFileSync(paths.cert, inputs.tlsCertPem, { mode: 0o644 });
   fs.writeFileSync(paths.key, inputs.tlsKeyPem, { mode: 0o600 });
   fs.chmodSync(paths.key, 0o600);
-  const host = inputs.bindAddress.includes(":") ? `[${inputs.bindAddress}]` : inputs.bindAddress;
-  const config = {
-    http: { addr: `${host}:${inputs.port}`, tls: { certFile: paths.cert, keyFile: paths.key } },
-    dataDir: inputs.dataDir,
-    auth: { admin: { username: inputs.adminUsername, passwordHash: hashPassword(inputs) } },
-    log: { level: inputs.logLevel },
-    ...(Object.keys(inputs.upstream).length > 0 && { upstream: inputs.upstream }),
-    ...(Object.keys(inputs.mirror).length > 0 && { mirror: inputs.mirror }),
-  };
-  const configText = `# Written by Pulumi (airlock local target); edits show as drift.\n${stringify(config)}`;
+  const configText = serverConfigText(
+    localServerSettings(inputs, hashPassword(inputs)),
+    LOCAL_CONFIG_HEADER,
+    stringify,
+  );
   fs.writeFileSync(paths.config, configText, { mode: 0o600 });
   fs.chmodSync(paths.config, 0o600);
 

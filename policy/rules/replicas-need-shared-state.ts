@@ -11,12 +11,11 @@
 
 import { parse } from "yaml";
 import { AIRLOCK_TAGS } from "../../components/aws/aws-tags";
+import { CONFIG_KEY } from "../../components/kubernetes/server-config";
 import { asRecord, asRecords, isOf, kubernetesMetadata, stringMap, type PolicySubject } from "./policy-subject";
 
 /** The label the Kubernetes target puts on the registry's objects. */
 export const REGISTRY_APP_LABEL = { key: "app.kubernetes.io/name", value: "airlock-registry" } as const;
-/** The ConfigMap key of the server's configuration file. */
-export const SERVER_CONFIG_KEY = "config.yaml";
 
 function ecsServiceProblems(subject: PolicySubject): string[] {
   const tags = stringMap(subject.props["tags"]);
@@ -34,7 +33,7 @@ function ecsServiceProblems(subject: PolicySubject): string[] {
 
 /** What the server configuration in a ConfigMap's config.yaml says, or undefined without one. */
 function configuredState(configMap: PolicySubject): { s3: boolean; postgres: boolean } | undefined {
-  const text = asRecord(configMap.props["data"])?.[SERVER_CONFIG_KEY];
+  const text = asRecord(configMap.props["data"])?.[CONFIG_KEY];
   if (typeof text !== "string") return undefined;
   const config = asRecord(parse(text)) ?? {};
   return {

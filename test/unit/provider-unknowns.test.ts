@@ -421,6 +421,14 @@ describe("the providers as the engine runs them", () => {
     },
   );
 
+  it("carry the modules they share by value: the configuration's renderer", async () => {
+    const serialised = async (provider: Provider): Promise<string> =>
+      (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+    const local = await serialised(serverProcessProvider as Provider);
+    expect(local).toContain("/*renderServerConfig*/");
+    expect(local).not.toMatch(/zod/);
+  });
+
   it("report a failed API call with its message, as an Error the engine can print", async () => {
     // A registry that refuses everything with Harbor's error JSON.
     const server = createServer((_req, res) => {
