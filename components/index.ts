@@ -12,6 +12,7 @@ export {
   type ServerStorageSettings,
   type UpstreamSettings,
 } from "./server-config/server-settings";
+export { MAX_WORKERS, workersForCpuLimit, workersForTaskCpu } from "./server-config/workers";
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./tls/certificate-authority";
 export { TlsCertificate, type TlsCertificateArgs } from "./tls/tls-certificate";
 export { GeneratedPassword, type GeneratedPasswordArgs } from "./secrets/generated-password";

@@ -26,7 +26,10 @@ export interface AwsRegistryArgs {
   vpcCidr?: string;
   /** Number of tasks. Default 1; more need S3 storage and PostgreSQL (RDS or existing) metadata. */
   replicas?: number;
-  /** CPU units of a task (1024 = one vCPU). Default 1024. */
+  /**
+   * CPU units of a task (1024 = one vCPU). Default 1024. It also sets the server's worker
+   * processes: one per whole vCPU, at least one (256 → 1, 1024 → 1, 4096 → 4).
+   */
   cpu?: number;
   /** Memory of a task in MiB. Default 2048. */
   memory?: number;

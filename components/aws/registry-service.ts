@@ -17,6 +17,7 @@ export interface RegistryServiceArgs {
   region: string;
   port: number;
   replicas: number;
+  /** CPU units of a task (1024 = one vCPU); the server runs one worker per whole vCPU, at least one. */
   cpu: number;
   memory: number;
   architecture: "X86_64" | "ARM64";
@@ -99,6 +100,7 @@ export class RegistryService extends pulumi.ComponentResource {
               upstream: args.upstream,
               mirror: args.mirror,
               trustedProxies: args.trustedProxies,
+              cpu: args.cpu,
             }),
             tlsCertificatePem: certPem,
             ...(args.databaseCaPem !== undefined && { databaseCaPem: args.databaseCaPem }),

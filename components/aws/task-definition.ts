@@ -11,6 +11,7 @@
 import { stringify } from "yaml";
 import { serverConfigText } from "../server-config/render-server-config";
 import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
+import { workersForTaskCpu } from "../server-config/workers";
 
 /** Where the containers mount what the server reads. */
 export const TASK_PATHS = {
@@ -47,6 +48,11 @@ export interface TaskConfigSettings {
   mirror: MirrorSettings;
   /** The load balancer's subnets, when it adds X-Forwarded-For (`http.trustedProxies`). */
   trustedProxies?: string[];
+  /**
+   * The task's CPU units (1024 = one vCPU): the server runs one worker per whole vCPU, at least
+   * one (server-config/workers.ts). Absent, the server counts the CPUs it sees.
+   */
+  cpu?: number;
 }
 
 /** What the server in a task is told: the prepared files' paths, the bucket, the load balancer's subnets. */
@@ -56,6 +62,7 @@ export function taskServerSettings(settings: TaskConfigSettings): ServerSettings
     tls: { certFile: TASK_PATHS.tlsCert, keyFile: TASK_PATHS.tlsKey },
     shutdownTimeoutSeconds: 30,
     ...(settings.trustedProxies !== undefined && { trustedProxies: settings.trustedProxies }),
+    ...(settings.cpu !== undefined && { workers: workersForTaskCpu(settings.cpu) }),
     dataDir: TASK_PATHS.data,
     // The password comes from AIRLOCK_ADMIN_PASSWORD.
     admin: { username: settings.adminUsername },

@@ -47,7 +47,10 @@ export interface KubernetesRegistryArgs {
   tls?: TlsSettings;
   /** Publish through ingress-nginx under this host. Default: not published (Service only). */
   ingress?: IngressSettings;
-  /** CPU and memory. */
+  /**
+   * CPU and memory. Default requests 250m and 256Mi, limits 2 CPUs and 1Gi. The CPU limit sets
+   * the server's worker processes: one per whole CPU of it, at least one.
+   */
   resources?: ResourceSettings;
   /** Admin user name. Default `admin`. */
   adminUsername?: string;

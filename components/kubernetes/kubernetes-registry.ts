@@ -17,7 +17,7 @@ import {
   type KubernetesRegistryArgs,
 } from "./kubernetes-registry-args";
 import { declareMonitoring } from "./monitoring";
-import { registryPodTemplate } from "./pod-template";
+import { containerResources, registryPodTemplate } from "./pod-template";
 import { declareRegistrySecrets } from "./registry-secrets";
 import { CONFIG_KEY, S3_CA_KEY, serverConfigYaml } from "./server-config";
 
@@ -89,6 +89,8 @@ export class KubernetesRegistry extends pulumi.ComponentResource {
     );
 
     const shutdownTimeoutSeconds = 30;
+    // The server's workers follow the container's CPU limit, not the node's CPU count.
+    const cpuLimit = containerResources(args.resources ?? {}).limits.cpu;
     const config = new k8s.core.v1.ConfigMap(
       `${name}-config`,
       {
@@ -104,6 +106,7 @@ export class KubernetesRegistry extends pulumi.ComponentResource {
             upstream: args.upstream ?? {},
             mirror: args.mirror ?? {},
             ...(args.ingress?.trustedProxies && { trustedProxies: args.ingress.trustedProxies }),
+            ...(cpuLimit !== undefined && { cpuLimit }),
           }),
           ...(storage.type === "s3" && storage.caCertificate !== undefined && { [S3_CA_KEY]: storage.caCertificate }),
         },

@@ -46,6 +46,17 @@ export const DEFAULT_RESOURCES = {
   limits: { cpu: "2", memory: "1Gi" },
 } as const;
 
+/** The container's requests and limits: the given ones over the defaults. */
+export function containerResources(resources: ResourceSettings): {
+  requests: { cpu?: string; memory?: string };
+  limits: { cpu?: string; memory?: string };
+} {
+  return {
+    requests: { ...DEFAULT_RESOURCES.requests, ...resources.requests },
+    limits: { ...DEFAULT_RESOURCES.limits, ...resources.limits },
+  };
+}
+
 /** Mode 0440: the server's group (fsGroup) reads the Secrets' files, nobody else. */
 const SECRET_FILE_MODE = 0o440;
 
@@ -142,10 +153,7 @@ export function registryPodTemplate(settings: PodTemplateSettings): PodTemplateS
             runAsNonRoot: true,
             capabilities: { drop: ["ALL"] },
           },
-          resources: {
-            requests: { ...DEFAULT_RESOURCES.requests, ...settings.resources.requests },
-            limits: { ...DEFAULT_RESOURCES.limits, ...settings.resources.limits },
-          },
+          resources: containerResources(settings.resources),
           // Start-up may migrate the metadata schema: up to five minutes before liveness counts.
           startupProbe: { ...probe("/api/v2.0/ping"), periodSeconds: 5, failureThreshold: 60 },
           livenessProbe: { ...probe("/api/v2.0/ping"), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },

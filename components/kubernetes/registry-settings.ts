@@ -115,7 +115,11 @@ export interface ResourceSettings {
   };
   /** The ceiling. Default 2 CPUs, 1Gi. */
   limits?: {
-    /** CPU, e.g. `2`. */
+    /**
+     * CPU, e.g. `2`. It also sets the server's worker processes: one per whole CPU, at least one
+     * (`2` → 2, `1500m` → 1, `500m` → 1), not one per CPU of the node; each takes its share of
+     * the memory limit.
+     */
     cpu?: string;
     /** Memory, e.g. `1Gi`. */
     memory?: string;

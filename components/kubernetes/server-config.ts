@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { renderServerConfig, serverConfigText } from "../server-config/render-server-config";
 import type { ServerConfigFile } from "../server-config/server-config-file";
 import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
+import { workersForCpuLimit } from "../server-config/workers";
 import type { MetadataSettings, StorageSettings } from "./registry-settings";
 
 /** Where the pod mounts what the server reads. */
@@ -52,6 +53,12 @@ export interface ServerConfigSettings {
   mirror: MirrorSettings;
   /** The Ingress controller's pod ranges, whose X-Forwarded-For names the client (`http.trustedProxies`). */
   trustedProxies?: string[];
+  /**
+   * The container's CPU limit (a quantity, e.g. `2` or `1500m`): the server runs one worker per
+   * whole CPU of it, at least one (server-config/workers.ts), rather than one per CPU of the node.
+   * Absent, the server counts the CPUs it sees.
+   */
+  cpuLimit?: string;
 }
 
 /** What the server on Kubernetes is told: the pod's mount points, S3 and PostgreSQL as configured. */
@@ -63,6 +70,7 @@ export function kubernetesServerSettings(settings: ServerConfigSettings): Server
     tls: { certFile: `${MOUNTS.tls}/tls.crt`, keyFile: `${MOUNTS.tls}/tls.key` },
     shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
     ...(settings.trustedProxies !== undefined && { trustedProxies: settings.trustedProxies }),
+    ...(settings.cpuLimit !== undefined && { workers: workersForCpuLimit(settings.cpuLimit) }),
     dataDir: MOUNTS.data,
     // The password comes from --admin-password-file, so the file holds no hash.
     admin: { username: settings.adminUsername },

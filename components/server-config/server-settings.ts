@@ -84,7 +84,11 @@ export interface ServerSettings {
   shutdownTimeoutSeconds?: number;
   /** Reverse proxies (addresses, CIDRs) whose X-Forwarded-For names the client; none when absent or empty. */
   trustedProxies?: string[];
-  /** Worker processes serving the port. Absent, the server runs one per CPU it sees. */
+  /**
+   * Worker processes serving the port. Absent, the server runs one per CPU it sees; a container
+   * target derives it from its CPU limit (workers.ts), since the node's CPU count is not what
+   * the container may use.
+   */
   workers?: number;
   /** Root of what the server stores (blobs on the filesystem, SQLite, its keys), as the server sees it. */
   dataDir: string;

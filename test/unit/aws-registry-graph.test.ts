@@ -345,9 +345,12 @@ describe("AwsRegistry", () => {
     ]);
     const config = parse(prepare?.environment.find((e) => e.name === "AIRLOCK_PREPARE_CONFIG")?.value ?? "") as {
       http: { addr: string; tls: unknown };
+      workers: number;
       storage: unknown;
       upstream: unknown;
     };
+    // 1024 CPU units: one vCPU, one worker, whatever the host under Fargate has.
+    expect(config.workers).toBe(1);
     // The ALB connects from the ingress zone's subnets and appends the client to X-Forwarded-For.
     expect(registry.network.subnetCidrs.ingress).toHaveLength(2);
     expect(config.http).toEqual({

@@ -160,6 +160,8 @@ describe("KubernetesRegistry", () => {
         tls: { certFile: "/etc/airlock/tls/tls.crt", keyFile: "/etc/airlock/tls/tls.key" },
         shutdownTimeoutSeconds: 30,
       },
+      // One worker per CPU of the default limit (2), whatever the node has.
+      workers: 2,
       dataDir: "/var/lib/airlock",
       auth: { admin: { username: "admin" } },
       log: { level: "info" },
@@ -216,6 +218,7 @@ describe("KubernetesRegistry", () => {
         url: "postgres://airlock@pg.dmz.internal:5432/airlock?sslmode=verify-full",
         password: pulumi.secret("db-secret"),
       },
+      resources: { limits: { cpu: "1500m" } },
     });
     await outputOf(registry.connection);
     await settled(registered);
@@ -255,6 +258,9 @@ describe("KubernetesRegistry", () => {
       "secret-box.key": b64("BOX\n"),
     });
     const config = serverConfigFile();
+    // A CPU and a half: one worker, and the half for the primary and the garbage collector.
+    expect(container?.resources?.limits).toEqual({ cpu: "1500m", memory: "1Gi" });
+    expect(config["workers"]).toBe(1);
     expect(config["storage"]).toEqual({
       s3: { bucket: "airlock", region: "us-east-1", endpoint: "https://minio.dmz.internal:9000", forcePathStyle: true },
     });

@@ -2,7 +2,7 @@
 // render to, and that the server's own parser takes it and reads back every value. The server's
 // schema is strict, so a key renamed on either side fails here: this is the contract between
 // components/server-config/ and registry-server/src/config.ts, which the Pulumi program cannot
-// import as a type.
+// import as a type. Also the workers' derivation from a container's CPU limit.
 
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,6 +21,7 @@ import {
 import { renderServerConfig, serverConfigText } from "../../components/server-config/render-server-config";
 import type { ServerConfigFile } from "../../components/server-config/server-config-file";
 import { LOG_LEVELS, type ServerSettings } from "../../components/server-config/server-settings";
+import { MAX_WORKERS, workersForCpuLimit, workersForTaskCpu } from "../../components/server-config/workers";
 
 const SERVER_SRC = path.resolve(__dirname, "..", "..", "registry-server", "src");
 
@@ -71,6 +72,7 @@ const KUBERNETES: ServerConfigSettings = {
   metadata: { type: "sqlite" },
   upstream: UPSTREAM,
   mirror: MIRROR,
+  cpuLimit: "2",
 };
 
 const TASK: TaskConfigSettings = {
@@ -82,6 +84,7 @@ const TASK: TaskConfigSettings = {
   upstream: UPSTREAM,
   mirror: {},
   trustedProxies: ["10.80.0.0/20", "10.80.16.0/20"],
+  cpu: 1024,
 };
 
 interface Case {
@@ -158,6 +161,7 @@ const cases: Record<string, Case> = {
     header: "# Written by Pulumi (airlock:kubernetes:KubernetesRegistry): edits are overwritten.",
     expected: () => ({
       http: { addr: "0.0.0.0:5443", tls: TLS_FILES, shutdownTimeoutSeconds: 30 },
+      workers: 2,
       dataDir: "/var/lib/airlock",
       auth: { admin: { username: "admin" } },
       log: { level: "info" },
@@ -166,13 +170,14 @@ const cases: Record<string, Case> = {
     }),
     // The pod hands the password over with --admin-password-file.
     overrides: { adminPassword: "from-the-secret" },
-    resolved: { addr: { host: "0.0.0.0", port: 5443 }, tls: TLS_FILES },
+    resolved: { workers: 2, addr: { host: "0.0.0.0", port: 5443 }, tls: TLS_FILES },
   },
   "Kubernetes, replicas over S3 and PostgreSQL behind ingress-nginx": {
     render() {
       const settings: ServerConfigSettings = {
         ...KUBERNETES,
         mirror: {},
+        cpuLimit: "1500m",
         trustedProxies: ["10.42.0.0/16"],
         storage: {
           type: "s3",
@@ -191,6 +196,7 @@ const cases: Record<string, Case> = {
     header: "# Written by Pulumi (airlock:kubernetes:KubernetesRegistry): edits are overwritten.",
     expected: () => ({
       http: { addr: "0.0.0.0:5443", tls: TLS_FILES, shutdownTimeoutSeconds: 30, trustedProxies: ["10.42.0.0/16"] },
+      workers: 1,
       dataDir: "/var/lib/airlock",
       auth: { admin: { username: "admin" } },
       log: { level: "info" },
@@ -215,6 +221,7 @@ const cases: Record<string, Case> = {
     }),
     overrides: { adminPassword: "from-the-secret" },
     resolved: {
+      workers: 1,
       trustedProxies: { cidrs: ["10.42.0.0/16"] },
       storage: {
         s3: {
@@ -245,6 +252,7 @@ const cases: Record<string, Case> = {
         shutdownTimeoutSeconds: 30,
         trustedProxies: TASK.trustedProxies ?? [],
       },
+      workers: 1,
       dataDir: "/var/lib/airlock",
       auth: { admin: { username: "admin" } },
       log: { level: "info" },
@@ -257,6 +265,7 @@ const cases: Record<string, Case> = {
       databaseUrl: "postgres://airlock:pw@rds.internal:5432/airlock",
     },
     resolved: {
+      workers: 1,
       metadata: { postgres: { url: "postgres://airlock:pw@rds.internal:5432/airlock", maxConnections: 10 } },
       storage: {
         s3: { bucket: "registry-blobs", region: "eu-west-1", prefix: "registry", forcePathStyle: false },
@@ -265,20 +274,21 @@ const cases: Record<string, Case> = {
   },
   "AWS, a trial task on its own disk behind a network load balancer": {
     render() {
-      const settings: TaskConfigSettings = { ...TASK, trustedProxies: [], metadata: "sqlite" };
+      const settings: TaskConfigSettings = { ...TASK, trustedProxies: [], metadata: "sqlite", cpu: 4096 };
       delete settings.s3;
       return { settings: taskServerSettings(settings), text: taskServerConfigYaml(settings) };
     },
     header: "# Written by Pulumi (airlock:aws:AwsRegistry) into each task: edits are lost.",
     expected: () => ({
       http: { addr: "0.0.0.0:5443", tls: TLS_FILES, shutdownTimeoutSeconds: 30 },
+      workers: 4,
       dataDir: "/var/lib/airlock",
       auth: { admin: { username: "admin" } },
       log: { level: "info" },
       upstream: UPSTREAM,
     }),
     overrides: { adminPassword: "from-secrets-manager" },
-    resolved: { dataDir: "/var/lib/airlock" },
+    resolved: { workers: 4, dataDir: "/var/lib/airlock" },
   },
 };
 
@@ -332,5 +342,41 @@ describe("the server's configuration, per target", () => {
 
   it("knows the server's log levels", async () => {
     expect([...LOG_LEVELS]).toEqual([...(await server()).LOG_LEVELS]);
+  });
+});
+
+describe("the server's workers in a container", () => {
+  it.each([
+    ["2", 2],
+    ["1500m", 1],
+    ["500m", 1],
+    ["2.5", 2],
+    ["4000m", 4],
+    ["0", 1],
+    ["1k", MAX_WORKERS],
+  ] as const)("a CPU limit of %s runs %d", (limit, workers) => {
+    expect(workersForCpuLimit(limit)).toBe(workers);
+  });
+
+  it("refuses a limit that is no quantity", () => {
+    expect(() => workersForCpuLimit("two")).toThrow('not a CPU quantity: "two"');
+    expect(() => workersForCpuLimit("2Gb")).toThrow("not a CPU quantity");
+  });
+
+  it.each([
+    [256, 1],
+    [512, 1],
+    [1024, 1],
+    [2048, 2],
+    [4096, 4],
+    [16384, 16],
+  ] as const)("an ECS task of %d CPU units runs %d", (units, workers) => {
+    expect(workersForTaskCpu(units)).toBe(workers);
+  });
+
+  it("stays within what the server takes", async () => {
+    const config = await server();
+    expect(() => config.parseFileConfig({ workers: MAX_WORKERS }, "the ceiling")).not.toThrow();
+    expect(() => config.parseFileConfig({ workers: MAX_WORKERS + 1 }, "beyond it")).toThrow(/workers/);
   });
 });
