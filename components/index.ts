@@ -13,6 +13,7 @@ export {
   type UpstreamSettings,
 } from "./server-config/server-settings";
 export { MAX_WORKERS, workersForCpuLimit, workersForTaskCpu } from "./server-config/workers";
+export { isProjectName, PROJECT_NAME, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_RULE } from "./project-name";
 export { CertificateAuthority, type CertificateAuthorityArgs } from "./tls/certificate-authority";
 export { TlsCertificate, type TlsCertificateArgs } from "./tls/tls-certificate";
 export { GeneratedPassword, type GeneratedPasswordArgs } from "./secrets/generated-password";

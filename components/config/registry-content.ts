@@ -2,7 +2,7 @@
 // members and robot accounts).
 
 import { z } from "zod";
-import { PROJECT_NAME } from "./schema-parts";
+import { projectName, robotName } from "./schema-parts";
 
 export const harborPassword = z
   .string()
@@ -28,7 +28,7 @@ export const memberSchema = z.strictObject({
 
 export const robotSchema = z.strictObject({
   /** Short name: the robot logs in as robot$<project>+<name>. */
-  name: z.string().regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  name: robotName,
   actions: z.array(z.enum(["pull", "push", "delete"])).min(1),
   description: z.string().max(1024).default(""),
   /** Lifetime in days; -1 never expires. */
@@ -38,7 +38,7 @@ export const robotSchema = z.strictObject({
 });
 
 export const projectSchema = z.strictObject({
-  name: z.string().max(255).regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them"),
+  name: projectName,
   public: z.boolean().default(false),
   /** Storage quota in bytes; -1 for none. */
   storageLimit: z.number().int().min(-1).default(-1),

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { isCidr } from "../network/network-zones";
+import { PROJECT_NAME, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_RULE } from "../project-name";
 
 export { LOG_LEVELS } from "../server-config/server-settings";
 
@@ -29,9 +30,7 @@ export const cidr = z.string().refine((value) => isCidr(value), "expected a CIDR
 
 export const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { error: "expected PEM certificate(s)" });
 
-export const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+export const projectName = z.string().max(PROJECT_NAME_MAX_LENGTH).regex(PROJECT_NAME, `expected ${PROJECT_NAME_RULE}`);
 
-export const projectName = z
-  .string()
-  .max(255)
-  .regex(PROJECT_NAME, "expected lowercase letters and digits with . _ - between them");
+/** A robot's short name: the project-name rule without its length limit. */
+export const robotName = z.string().regex(PROJECT_NAME, `expected ${PROJECT_NAME_RULE}`);

@@ -7,6 +7,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isProjectName, PROJECT_NAME_RULE } from "../project-name";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
 
@@ -48,7 +49,6 @@ export interface ProjectOutputs extends ProjectInputs {
   projectId: number;
 }
 
-const PROJECT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const METADATA_KEYS = [
   "enable_content_trust",
   "enable_content_trust_cosign",
@@ -69,11 +69,8 @@ const METADATA_KEYS = [
 export function checkProject(news: Record<string, unknown>): pulumi.dynamic.CheckResult<ProjectInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const name = news["name"];
-  if (!isUnknown(name) && (typeof name !== "string" || name.length > 255 || !PROJECT_NAME.test(name))) {
-    failures.push({
-      property: "name",
-      reason: `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`,
-    });
+  if (!isUnknown(name) && !isProjectName(name)) {
+    failures.push({ property: "name", reason: `expected ${PROJECT_NAME_RULE}, got ${JSON.stringify(name)}` });
   }
   const given = news["metadata"] ?? {};
   const metadata = keepUnknown(given, (value) => {

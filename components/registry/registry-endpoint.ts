@@ -8,6 +8,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { isProjectName, PROJECT_NAME_RULE } from "../project-name";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, createdId, expectStatus, readInputs, type RegistryConnection } from "./api-client";
 
@@ -68,7 +69,6 @@ interface EndpointOutputs extends EndpointInputs {
   registryId: number;
 }
 
-const ENDPOINT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TYPES: readonly string[] = REGISTRY_ENDPOINT_TYPES;
 
 /**
@@ -79,8 +79,9 @@ export function checkEndpoint(news: Record<string, unknown>): pulumi.dynamic.Che
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, reason: string): void => void failures.push({ property, reason });
   const name = news["name"];
-  if (!isUnknown(name) && (typeof name !== "string" || name.length > 255 || !ENDPOINT_NAME.test(name))) {
-    fail("name", `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`);
+  // Endpoint names follow the project-name rule: proxy-cache projects and firewall rules name them.
+  if (!isUnknown(name) && !isProjectName(name)) {
+    fail("name", `expected ${PROJECT_NAME_RULE}, got ${JSON.stringify(name)}`);
   }
   const type = news["type"];
   if (!isUnknown(type) && (typeof type !== "string" || !TYPES.includes(type))) {

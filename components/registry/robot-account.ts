@@ -7,6 +7,7 @@
 // Dynamic provider rules apply (see components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_NAME, PROJECT_NAME_RULE } from "../project-name";
 import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, expectStatus, type RegistryConnection } from "./api-client";
 
@@ -67,8 +68,6 @@ interface RobotOutputs extends RobotInputs {
   expiresAt: number;
 }
 
-const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-
 /** Permissions in a stable order, so that the registry's ordering never shows as a diff. */
 function normalisePermissions(permissions: RobotPermission[]): RobotPermission[] {
   const key = (a: RobotAccess): string => `${a.resource}\0${a.action}`;
@@ -125,8 +124,9 @@ export function checkRobot(news: Record<string, unknown>): pulumi.dynamic.CheckR
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, reason: string): void => void failures.push({ property, reason });
   const name = news["name"];
-  if (!isUnknown(name) && (typeof name !== "string" || !ROBOT_NAME.test(name)))
-    fail("name", `expected lowercase letters and digits with . _ - between them, got ${JSON.stringify(name)}`);
+  // A robot's short name follows the project-name rule, without its length limit.
+  if (!isUnknown(name) && (typeof name !== "string" || !PROJECT_NAME.test(name)))
+    fail("name", `expected ${PROJECT_NAME_RULE}, got ${JSON.stringify(name)}`);
   const project = news["project"];
   if (project !== undefined && !isUnknown(project) && (typeof project !== "string" || project === ""))
     fail("project", `expected a project name, got ${JSON.stringify(project)}`);

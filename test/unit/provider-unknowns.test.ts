@@ -421,12 +421,14 @@ describe("the providers as the engine runs them", () => {
     },
   );
 
-  it("carry the modules they share by value: the configuration's renderer", async () => {
+  it("carry the modules they share by value: the configuration's renderer, the project-name rule", async () => {
     const serialised = async (provider: Provider): Promise<string> =>
       (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
     const local = await serialised(serverProcessProvider as Provider);
     expect(local).toContain("/*renderServerConfig*/");
     expect(local).not.toMatch(/zod/);
+    const project = await serialised(projectProvider as Provider);
+    expect(project).toContain('new RegExp("^[a-z0-9]+(?:[._-][a-z0-9]+)*$", "")');
   });
 
   it("report a failed API call with its message, as an Error the engine can print", async () => {
