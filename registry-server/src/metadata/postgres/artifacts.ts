@@ -17,8 +17,8 @@ import type {
   TextMatch,
 } from "../artifact-store.ts";
 import { ConflictError } from "../identity-store.ts";
-import { Conditions, isUniqueViolation, listing, type Db, type Run } from "./connection.ts";
-import { projectRange } from "./content.ts";
+import { OldConditions, isUniqueViolation, oldListing, type Db, type Run } from "./connection.ts";
+import { projectRange } from "../rows/sql.ts";
 
 interface RepositoryRow {
   id: number;
@@ -95,7 +95,7 @@ const ARTIFACT_ORDER = {
 const TAG_ORDER = { id: "t.id", name: "t.name", push_time: "t.updated_at" } as const;
 
 /** `column` matching `match`: equal, or containing it whatever the case. */
-function text(where: Conditions, column: string, match: TextMatch | undefined): void {
+function text(where: OldConditions, column: string, match: TextMatch | undefined): void {
   if (!match) return;
   where.add((p) =>
     match.fuzzy ? `strpos(lower(${column}), lower(${p(match.value)})) > 0` : `${column} = ${p(match.value)}`,
@@ -107,7 +107,7 @@ function likePattern(pattern: string): string {
   return pattern.toLowerCase().replace(/[\\_]/g, (c) => `\\${c}`);
 }
 
-function mediaTypeCondition(where: Conditions, condition: MediaTypeCondition): void {
+function mediaTypeCondition(where: OldConditions, condition: MediaTypeCondition): void {
   if ("anyOf" in condition) where.add((p) => `${MEDIA_TYPE} = ANY(${p(condition.anyOf)}::text[])`);
   else if ("noneOf" in condition) where.add((p) => `NOT (${MEDIA_TYPE} = ANY(${p(condition.noneOf)}::text[]))`);
   else if ("like" in condition)
@@ -170,7 +170,7 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
     repository: (name) => read((db) => getRepository(db, name)),
     repositories: (query: RepositoryQuery, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         const [only, ...more] = query.projects ?? [];
         if (query.projects && query.projects.length === 0) where.add(() => "false");
         else if (only !== undefined && more.length === 0) {
@@ -185,7 +185,7 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
           const ids = query.ids;
           where.add((p) => `r.id = ANY(${p(ids)}::bigint[])`);
         }
-        return listing(
+        return oldListing(
           db,
           { table: "repositories r", columns: REPOSITORY_COLUMNS, where, order: orderBy(query.sort, REPOSITORY_ORDER) },
           window,
@@ -213,7 +213,7 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
       }),
     artifacts: (repository, query: ArtifactQuery, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         where.add((p) => `m.repository = ${p(repository)}`);
         where.add(() => `m.subject IS NULL AND NOT ${COSIGN_SIGNATURE}`);
         if (!query.all) where.add(() => `(${TAGGED} OR NOT ${IN_AN_INDEX})`);
@@ -238,7 +238,7 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
         const to = query.pushed?.to;
         if (from) where.add((p) => `m.created_at >= ${p(from)}`);
         if (to) where.add((p) => `m.created_at <= ${p(to)}`);
-        return listing(
+        return oldListing(
           db,
           { table: "manifests m", columns: ARTIFACT_COLUMNS, where, order: orderBy(query.sort, ARTIFACT_ORDER) },
           window,
@@ -247,12 +247,12 @@ export function artifactArea(read: Run, write: Run): ArtifactMetadata {
       }),
     tags: (repository, query: TagQuery, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         where.add((p) => `t.repository = ${p(repository)}`);
         const digest = query.digest;
         if (digest !== undefined) where.add((p) => `t.digest = ${p(digest)}`);
         text(where, "t.name", query.name);
-        return listing(
+        return oldListing(
           db,
           { table: TAG_TABLE, columns: TAG_COLUMNS, where, order: orderBy(query.sort, TAG_ORDER) },
           window,

@@ -4,6 +4,8 @@
 
 import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
+import type { Listing, Window } from "../identity-store.ts";
+import { listingStatements, type ListingQuery } from "../rows/sql.ts";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
 export type Param = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
@@ -252,7 +254,7 @@ export function windowNumber(value: number): number {
 }
 
 /** WHERE conditions with their parameters, numbered in order ($1, $2…). */
-export class Conditions {
+export class OldConditions {
   private readonly sql: string[] = [];
   readonly params: Param[] = [];
 
@@ -273,9 +275,9 @@ export class Conditions {
 }
 
 /** One page of `table` under `where` (ordered by `order`), and the count under the same `where`. */
-export async function listing<R extends QueryResultRow, T>(
+export async function oldListing<R extends QueryResultRow, T>(
   db: Db,
-  query: { table: string; columns: string; where: Conditions; order: string },
+  query: { table: string; columns: string; where: OldConditions; order: string },
   window: { offset: number; limit: number },
   map: (row: R) => T,
 ): Promise<{ items: T[]; total: number }> {
@@ -289,4 +291,16 @@ export async function listing<R extends QueryResultRow, T>(
   );
   const total = await db.count(`SELECT count(*) AS n FROM ${table} ${where.toString()}`, ...where.params);
   return { items: rows.map(map), total };
+}
+
+/** One page of a listing and its total (rows/sql.ts builds both statements). */
+export async function listing<R extends QueryResultRow, T>(
+  db: Db,
+  query: ListingQuery<Param>,
+  window: Window,
+  map: (row: R) => T,
+): Promise<Listing<T>> {
+  const { page, count } = listingStatements(query, window);
+  const rows = await db.rows<R>(page.sql, ...page.params);
+  return { items: rows.map(map), total: await db.count(count.sql, ...count.params) };
 }

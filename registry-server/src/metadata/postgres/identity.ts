@@ -16,8 +16,8 @@ import {
   type UserMetadata,
   type UserRecord,
 } from "../identity-store.ts";
-import { Conditions, isUniqueViolation, listing, type Run } from "./connection.ts";
-import { projectRange } from "./content.ts";
+import { OldConditions, isUniqueViolation, oldListing, type Run } from "./connection.ts";
+import { projectRange } from "../rows/sql.ts";
 
 interface UserRow {
   id: number;
@@ -145,9 +145,9 @@ export function userArea(read: Run, write: Run): UserMetadata {
       }),
     list: (filter, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         if (filter.username !== undefined) where.add((p) => `strpos(username, ${p(filter.username ?? "")}) > 0`);
-        return listing(db, { table: "users", columns: USER_COLUMNS, where, order: "id" }, window, toUser);
+        return oldListing(db, { table: "users", columns: USER_COLUMNS, where, order: "id" }, window, toUser);
       }),
     update: (id, changes, at) =>
       write(async (db) => {
@@ -207,7 +207,7 @@ export function projectArea(read: Run, write: Run): ProjectMetadataArea {
       }),
     list: (filter, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         if (filter.name !== undefined) where.add((p) => `strpos(name, ${p(filter.name ?? "")}) > 0`);
         if (filter.public === true) where.add(() => "metadata->>'public' = 'true'");
         if (filter.public === false) where.add(() => "coalesce(metadata->>'public', '') <> 'true'");
@@ -222,7 +222,7 @@ export function projectArea(read: Run, write: Run): ProjectMetadataArea {
           const ids = filter.ids;
           where.add((p) => `id = ANY(${p(ids)}::bigint[])`);
         }
-        return listing(db, { table: "projects", columns: PROJECT_COLUMNS, where, order: "name" }, window, toProject);
+        return oldListing(db, { table: "projects", columns: PROJECT_COLUMNS, where, order: "name" }, window, toProject);
       }),
     update: (id, changes, at) =>
       write(async (db) => {

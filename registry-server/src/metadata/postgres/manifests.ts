@@ -11,7 +11,7 @@ import {
   type TagMetadata,
 } from "../metadata-store.ts";
 import { sqlLimit, windowNumber, type Db, type Run } from "./connection.ts";
-import { ensureRepository } from "./content.ts";
+import { ensureRepository } from "./repositories.ts";
 
 interface ManifestRow {
   repository: string;

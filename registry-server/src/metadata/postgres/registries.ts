@@ -2,7 +2,7 @@
 // against `Db`, bound to the store's connections by postgres-store.ts. The table comes from
 // postgres-schema.ts; the semantics are the SQLite store's (sqlite-registries.ts).
 
-import { Conditions, listing, type Db, type Run } from "./connection.ts";
+import { OldConditions, oldListing, type Db, type Run } from "./connection.ts";
 import { conflict } from "./identity.ts";
 import type { RegistryMetadata, RegistryRecord, StoredCredential } from "../registry-store.ts";
 
@@ -93,7 +93,7 @@ export function registryArea(read: Run, write: Run): RegistryMetadata {
       }),
     list: (filter, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         const match = (column: string, term: { value: string; fuzzy: boolean } | undefined): void => {
           if (!term) return;
           where.add((p) => (term.fuzzy ? `strpos(${column}, ${p(term.value)}) > 0` : `${column} = ${p(term.value)}`));
@@ -101,7 +101,7 @@ export function registryArea(read: Run, write: Run): RegistryMetadata {
         match("name", filter.name);
         match("url", filter.url);
         if (filter.type !== undefined) match("type", { value: filter.type, fuzzy: false });
-        return listing(db, { table: "registries", columns: COLUMNS, where, order: "id" }, window, toRegistry);
+        return oldListing(db, { table: "registries", columns: COLUMNS, where, order: "id" }, window, toRegistry);
       }),
     update: (id, changes, at) =>
       write(async (db) => {

@@ -11,7 +11,7 @@ import type {
   RobotRecord,
 } from "../identity-store.ts";
 import { conflict, required } from "./identity.ts";
-import { Conditions, listing, windowNumber, type Run } from "./connection.ts";
+import { OldConditions, oldListing, windowNumber, type Run } from "./connection.ts";
 
 interface RobotRow {
   id: number;
@@ -110,12 +110,12 @@ export function robotArea(read: Run, write: Run): RobotMetadata {
       }),
     list: (filter, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         const { level, projectId, name } = filter;
         if (level !== undefined) where.add((p) => `level = ${p(level)}`);
         if (projectId !== undefined) where.add((p) => `project_id = ${p(projectId)}`);
         if (name !== undefined) where.add((p) => `strpos(name, ${p(name)}) > 0`);
-        return listing(db, { table: "robots", columns: ROBOT_COLUMNS, where, order: "id" }, window, toRobot);
+        return oldListing(db, { table: "robots", columns: ROBOT_COLUMNS, where, order: "id" }, window, toRobot);
       }),
     update: (id, changes, at) =>
       write(async (db) => {
@@ -158,7 +158,7 @@ export function auditArea(read: Run, write: Run): AuditMetadata {
       }),
     list: (filter, window) =>
       read((db) => {
-        const where = new Conditions();
+        const where = new OldConditions();
         const { projectId, projectIds, username, operations, resourceTypes, resource, from, to } = filter;
         if (projectId !== undefined) where.add((p) => `project_id = ${p(projectId)}`);
         if (projectIds !== undefined) where.add((p) => `project_id = ANY(${p(projectIds)})`);
@@ -168,7 +168,7 @@ export function auditArea(read: Run, write: Run): AuditMetadata {
         if (resource !== undefined) where.add((p) => `strpos(resource, ${p(resource)}) > 0`);
         if (from !== undefined) where.add((p) => `op_time >= ${p(from)}`);
         if (to !== undefined) where.add((p) => `op_time <= ${p(to)}`);
-        return listing(
+        return oldListing(
           db,
           { table: "audit_logs", columns: AUDIT_COLUMNS, where, order: "op_time DESC, id DESC" },
           window,
@@ -194,8 +194,8 @@ export function auditArea(read: Run, write: Run): AuditMetadata {
   };
 }
 
-function purgeConditions(purge: AuditPurge): Conditions {
-  return new Conditions()
+function purgeConditions(purge: AuditPurge): OldConditions {
+  return new OldConditions()
     .add((p) => `op_time < ${p(purge.before)}`)
     .add(
       (p) =>

@@ -31,7 +31,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
 import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
 import { artifactArea } from "./artifacts.ts";
-import { blobArea, repositoryArea, uploadArea } from "./content.ts";
+import { blobArea } from "./blobs.ts";
+import { repositoryArea } from "./repositories.ts";
+import { uploadArea } from "./uploads.ts";
 import {
   createPool,
   Db,

@@ -20,7 +20,7 @@ import type {
   TextMatch,
 } from "../artifact-store.ts";
 import { ConflictError, type Listing, type Window } from "../identity-store.ts";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
 
 interface RepositoryRow {
   id: number;
@@ -148,7 +148,7 @@ function orderBy<K extends string>(sort: readonly SortKey<K>[], columns: Readonl
 }
 
 /** The artifacts queries on one connection, synchronous. */
-export class ArtifactQueries extends StatementCache {
+export class ArtifactQueries extends Db {
   private page<R, T>(
     select: string,
     where: Conditions,

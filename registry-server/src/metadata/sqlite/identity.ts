@@ -7,7 +7,7 @@
 // indexes stay usable, which `? IS NULL OR …` conditions would prevent.
 
 import type { SQLInputValue } from "node:sqlite";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
 import {
   ConflictError,
   type AuditFilter,
@@ -116,7 +116,7 @@ class Conditions {
 }
 
 /** The identity queries on one connection, synchronous, with statements prepared once. */
-export class IdentityQueries extends StatementCache {
+export class IdentityQueries extends Db {
   /** One page of `table` under `where` (ordered by `order`), and the count under the same `where`. */
   private listing<R, T>(
     table: string,

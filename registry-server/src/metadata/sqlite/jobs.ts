@@ -21,7 +21,7 @@ import {
   type NewSchedule,
   type ScheduleRecord,
 } from "../job-store.ts";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
 
 interface ExecutionRow {
   id: number;
@@ -147,7 +147,7 @@ function required<R>(row: R | undefined, what: string): R {
 }
 
 /** The jobs queries on one connection, synchronous. */
-export class JobQueries extends StatementCache {
+export class JobQueries extends Db {
   createExecution(execution: NewExecution, at: Date): ExecutionRecord {
     const row = this.row<ExecutionRow>(
       `INSERT INTO job_executions (vendor_type, vendor_id, trigger_kind, parameters, status, status_message,

@@ -12,7 +12,7 @@ import type {
   RegistryRecord,
   StoredCredential,
 } from "../registry-store.ts";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
 
 interface RegistryRow {
   id: number;
@@ -65,7 +65,7 @@ function conflict(error: unknown, name: string | undefined): unknown {
 }
 
 /** The registries queries on one connection, synchronous. */
-export class RegistryQueries extends StatementCache {
+export class RegistryQueries extends Db {
   create(registry: NewRegistry, at: Date): RegistryRecord {
     try {
       const row = this.row<RegistryRow>(

@@ -3,10 +3,10 @@
 // and transactions as it does the other areas'.
 
 import type { SettingsMetadata } from "../settings-store.ts";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
 
 /** The settings queries on one connection, synchronous. */
-export class SettingsQueries extends StatementCache {
+export class SettingsQueries extends Db {
   all(): Record<string, unknown> {
     const rows = this.rows<{ key: string; value: string }>("SELECT key, value FROM system_settings ORDER BY key");
     return Object.fromEntries(rows.map((row) => [row.key, JSON.parse(row.value) as unknown]));

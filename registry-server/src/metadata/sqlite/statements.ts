@@ -1,40 +1,79 @@
-// Prepared statements for one SQLite connection, each prepared once and reused, behind the small
-// helpers every query class of the SQLite store uses.
+// The SQLite plumbing every area of the SQLite metadata store shares: one connection's prepared
+// statements behind the small query helpers (`Db`) the areas are written against, how a query
+// reaches a connection (`Run`), and the classification of SQLite's errors. postgres/connection.ts
+// is its twin.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { Listing, Window } from "../identity-store.ts";
+import { listingStatements, type ListingQuery } from "../rows/sql.ts";
 
-export class StatementCache {
-  readonly db: DatabaseSync;
+/**
+ * The query helpers the areas use, synchronous. Statements are prepared once per connection and
+ * reused: the hot reads (tag, manifest, blob lookups) are then one indexed query each.
+ */
+export class Db {
+  readonly connection: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync) {
-    this.db = db;
+  constructor(connection: DatabaseSync) {
+    this.connection = connection;
   }
 
-  protected statement(sql: string): StatementSync {
+  private statement(sql: string): StatementSync {
     let statement = this.statements.get(sql);
     if (!statement) {
-      statement = this.db.prepare(sql);
+      statement = this.connection.prepare(sql);
       this.statements.set(sql, statement);
     }
     return statement;
   }
 
-  protected row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
+  row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
     return this.statement(sql).get(...params) as R | undefined;
   }
 
-  protected rows<R>(sql: string, ...params: SQLInputValue[]): R[] {
+  rows<R>(sql: string, ...params: SQLInputValue[]): R[] {
     return this.statement(sql).all(...params) as R[];
   }
 
   /** Runs a write; returns how many rows it changed. */
-  protected run(sql: string, ...params: SQLInputValue[]): number {
+  run(sql: string, ...params: SQLInputValue[]): number {
     return Number(this.statement(sql).run(...params).changes);
   }
 
   /** The `name` column of every row. */
-  protected names(sql: string, ...params: SQLInputValue[]): string[] {
+  names(sql: string, ...params: SQLInputValue[]): string[] {
     return this.rows<{ name: string }>(sql, ...params).map((row) => row.name);
   }
+
+  /** `count(*) AS n` (or any single number `n`) of the first row; 0 without one. */
+  count(sql: string, ...params: SQLInputValue[]): number {
+    return this.row<{ n: number }>(sql, ...params)?.n ?? 0;
+  }
+}
+
+/** Runs a synchronous query on a connection chosen by the caller (the reader, or the writer). */
+export type Run = <T>(query: (db: Db) => T) => Promise<T>;
+
+/** One page of a listing and its total (rows/sql.ts builds both statements). */
+export function listing<R, T>(
+  db: Db,
+  query: ListingQuery<SQLInputValue>,
+  window: Window,
+  map: (row: R) => T,
+): Listing<T> {
+  const { page, count } = listingStatements(query, window);
+  return { items: db.rows<R>(page.sql, ...page.params).map(map), total: db.count(count.sql, ...count.params) };
+}
+
+/**
+ * A unique-constraint violation, on `column` ("table.column") when given: SQLite's message names
+ * the columns of the constraint violated.
+ */
+export function isUniqueViolation(error: unknown, column?: string): error is Error {
+  if (!(error instanceof Error)) return false;
+  // 2067 is SQLITE_CONSTRAINT_UNIQUE, the extended result code node:sqlite puts in `errcode`.
+  const unique =
+    (error as { errcode?: unknown }).errcode === 2067 || error.message.includes("UNIQUE constraint failed");
+  return unique && (column === undefined || error.message.includes(column));
 }

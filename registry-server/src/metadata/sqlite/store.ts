@@ -28,17 +28,12 @@ import {
   MetadataFullError,
   PUSH_TIME_RESOLUTION_MS,
   sameManifest,
-  type BlobPart,
-  type BlobRecord,
-  type DigestAlgorithm,
   type ManifestRecord,
   type ManifestReferences,
   type MetadataAreas,
   type MetadataStore,
   type Page,
-  type RepositorySummary,
   type TagRecord,
-  type UploadRecord,
 } from "../metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./identity.ts";
 import { RegistryQueries, bindRegistryArea } from "./registries.ts";
@@ -47,7 +42,10 @@ import { SettingsQueries, bindSettingsArea } from "./settings.ts";
 import { ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
-import { StatementCache } from "./statements.ts";
+import { Db } from "./statements.ts";
+import { blobArea } from "./blobs.ts";
+import { ensureRepository, repositoryArea } from "./repositories.ts";
+import { uploadArea } from "./uploads.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -99,23 +97,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   return new SqliteMetadataStore(new Queries(reader), new Queries(writer), options.writeLock ?? PROCESS_LOCAL);
 }
 
-interface BlobRow {
-  digest: string;
-  size: number;
-  parts: string;
-  created_at: number;
-}
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  algorithm: string;
-  size: number;
-  parts: string;
-  created_at: number;
-  updated_at: number;
-}
-
 interface ManifestRow {
   repository: string;
   digest: string;
@@ -135,8 +116,6 @@ interface TagRow {
   updated_at: number;
 }
 
-const BLOB_COLUMNS = "digest, size, parts, created_at";
-const UPLOAD_COLUMNS = "id, repository, algorithm, size, parts, created_at, updated_at";
 const MANIFEST_COLUMNS =
   "repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type";
 
@@ -144,7 +123,7 @@ const MANIFEST_COLUMNS =
  * The store's queries on one connection, synchronous. Statements are prepared once per
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
  */
-class Queries extends StatementCache {
+class Queries extends Db {
   /** The identity areas' queries, on the same connection. */
   readonly identity: IdentityQueries;
   /** The registries area's queries, on the same connection. */
@@ -165,115 +144,6 @@ class Queries extends StatementCache {
     this.identity = new IdentityQueries(db);
   }
 
-  private ensureRepository(name: string, at: Date): void {
-    this.run("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", name, at.getTime());
-  }
-
-  // Blobs
-
-  getBlob(digest: string): BlobRecord | undefined {
-    const row = this.row<BlobRow>(`SELECT ${BLOB_COLUMNS} FROM blobs WHERE digest = ?`, digest);
-    return row && toBlob(row);
-  }
-
-  createBlob(record: BlobRecord): { record: BlobRecord; created: boolean } {
-    const created = this.run(
-      "INSERT INTO blobs (digest, size, parts, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      record.digest,
-      record.size,
-      JSON.stringify(record.parts),
-      record.createdAt.getTime(),
-    );
-    if (created === 1) return { record, created: true };
-    const existing = this.getBlob(record.digest);
-    if (!existing) throw new Error(`blob ${record.digest} was neither created nor found`);
-    return { record: existing, created: false };
-  }
-
-  deleteBlob(digest: string): boolean {
-    // Links go with it through ON DELETE CASCADE.
-    return this.run("DELETE FROM blobs WHERE digest = ?", digest) > 0;
-  }
-
-  linkBlob(repository: string, digest: string): void {
-    this.ensureRepository(repository, new Date());
-    this.run(
-      "INSERT INTO repository_blobs (repository, digest) VALUES (?, ?) ON CONFLICT DO NOTHING",
-      repository,
-      digest,
-    );
-  }
-
-  isBlobLinked(repository: string, digest: string): boolean {
-    return (
-      this.row("SELECT 1 FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) !== undefined
-    );
-  }
-
-  unlinkBlob(repository: string, digest: string): boolean {
-    return this.run("DELETE FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) > 0;
-  }
-
-  repositoriesOfBlob(digest: string): string[] {
-    return this.names("SELECT repository AS name FROM repository_blobs WHERE digest = ? ORDER BY repository", digest);
-  }
-
-  totalBlobSize(): number {
-    return (
-      this.row<{ n: number }>(
-        "SELECT coalesce(sum(size), 0) AS n FROM blobs WHERE digest IN (SELECT digest FROM repository_blobs)",
-      )?.n ?? 0
-    );
-  }
-
-  // Uploads
-
-  createUpload(record: UploadRecord): void {
-    this.ensureRepository(record.repository, record.createdAt);
-    this.run(
-      `INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      record.id,
-      record.repository,
-      record.algorithm,
-      record.size,
-      JSON.stringify(record.parts),
-      record.createdAt.getTime(),
-      record.updatedAt.getTime(),
-    );
-  }
-
-  getUpload(id: string): UploadRecord | undefined {
-    const row = this.row<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = ?`, id);
-    return row && toUpload(row);
-  }
-
-  appendUploadPart(id: string, expectedSize: number, part: BlobPart, at: Date): UploadRecord | undefined {
-    // The size test in WHERE is the compare-and-set: a stale offset changes no row.
-    const row = this.row<UploadRow>(
-      `UPDATE uploads
-         SET size = size + ?, parts = json_insert(parts, '$[#]', json(?)), updated_at = ?
-         WHERE id = ? AND size = ?
-         RETURNING ${UPLOAD_COLUMNS}`,
-      part.size,
-      JSON.stringify({ path: part.path, size: part.size }),
-      at.getTime(),
-      id,
-      expectedSize,
-    );
-    return row && toUpload(row);
-  }
-
-  deleteUpload(id: string): boolean {
-    return this.run("DELETE FROM uploads WHERE id = ?", id) > 0;
-  }
-
-  staleUploads(before: Date): UploadRecord[] {
-    return this.rows<UploadRow>(
-      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE updated_at < ? ORDER BY updated_at, id`,
-      before.getTime(),
-    ).map(toUpload);
-  }
-
   // Manifests
 
   putManifest(record: ManifestRecord, content: Uint8Array, references: ManifestReferences): void {
@@ -290,7 +160,7 @@ class Queries extends StatementCache {
       }
       return;
     }
-    this.ensureRepository(record.repository, record.createdAt);
+    ensureRepository(this, record.repository, record.createdAt);
     this.run(
       "INSERT INTO manifest_contents (digest, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
       record.digest,
@@ -490,89 +360,11 @@ class Queries extends StatementCache {
   tagsForDigest(repository: string, digest: string): string[] {
     return this.names("SELECT name FROM tags WHERE repository = ? AND digest = ? ORDER BY name", repository, digest);
   }
-
-  // Repositories
-
-  repositoryExists(name: string): boolean {
-    return this.row("SELECT 1 FROM repositories WHERE name = ?", name) !== undefined;
-  }
-
-  repositoriesInProject(
-    project: string,
-    filter: { contains?: string },
-    window: { offset: number; limit: number },
-  ): { items: RepositorySummary[]; total: number } {
-    // The names in ["p/", "p0"): '0' follows '/' in ASCII; instr, unlike LIKE, has no wildcards.
-    const where = "name > ? AND name < ? AND (? IS NULL OR instr(name, ?) > 0)";
-    const params = [`${project}/`, `${project}0`, filter.contains ?? null, filter.contains ?? null];
-    const rows = this.rows<{ name: string; manifests: number; created_at: number }>(
-      `SELECT name, created_at,
-              (SELECT count(*) FROM manifests m WHERE m.repository = r.name) AS manifests
-         FROM repositories r WHERE ${where} ORDER BY name LIMIT ? OFFSET ?`,
-      ...params,
-      window.limit,
-      window.offset,
-    );
-    const total = this.row<{ n: number }>(`SELECT count(*) AS n FROM repositories WHERE ${where}`, ...params)?.n ?? 0;
-    return {
-      items: rows.map((row) => ({
-        name: row.name,
-        manifestCount: row.manifests,
-        createdAt: new Date(row.created_at),
-      })),
-      total,
-    };
-  }
-
-  deleteRepository(name: string): boolean {
-    const digests = this.names("SELECT digest AS name FROM manifests WHERE repository = ?", name);
-    // Tags and references go with the manifests through ON DELETE CASCADE.
-    this.run("DELETE FROM manifests WHERE repository = ?", name);
-    for (const digest of digests) {
-      this.run(
-        "DELETE FROM manifest_contents WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?)",
-        digest,
-        digest,
-      );
-    }
-    this.run("DELETE FROM repository_blobs WHERE repository = ?", name);
-    this.run("DELETE FROM uploads WHERE repository = ?", name);
-    return this.run("DELETE FROM repositories WHERE name = ?", name) > 0;
-  }
-
-  listRepositories(page: Page): string[] {
-    return this.names(
-      "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?",
-      page.after ?? "",
-      sqlLimit(page),
-    );
-  }
 }
 
 /** LIMIT -1 is "no limit" in SQLite. */
 function sqlLimit(page: Page): number {
   return page.limit === undefined ? -1 : Math.max(0, Math.floor(page.limit));
-}
-
-function toBlob(row: BlobRow): BlobRecord {
-  return {
-    digest: row.digest,
-    size: row.size,
-    parts: JSON.parse(row.parts) as BlobPart[],
-    createdAt: new Date(row.created_at),
-  };
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    repository: row.repository,
-    algorithm: row.algorithm as DigestAlgorithm,
-    size: row.size,
-    parts: JSON.parse(row.parts) as BlobPart[],
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-  };
 }
 
 function toManifest(row: ManifestRow): ManifestRecord {
@@ -595,23 +387,8 @@ type Run = <T>(query: (queries: Queries) => T) => Promise<T>;
 /** The areas, with reads going through `read` and writes through `write`. */
 function bindAreas(read: Run, write: Run): MetadataAreas {
   return {
-    blobs: {
-      get: (digest) => read((q) => q.getBlob(digest)),
-      create: (record) => write((q) => q.createBlob(record)),
-      delete: (digest) => write((q) => q.deleteBlob(digest)),
-      link: (repository, digest) => write((q) => q.linkBlob(repository, digest)),
-      isLinked: (repository, digest) => read((q) => q.isBlobLinked(repository, digest)),
-      unlink: (repository, digest) => write((q) => q.unlinkBlob(repository, digest)),
-      repositoriesOf: (digest) => read((q) => q.repositoriesOfBlob(digest)),
-      totalSize: () => read((q) => q.totalBlobSize()),
-    },
-    uploads: {
-      create: (record) => write((q) => q.createUpload(record)),
-      get: (id) => read((q) => q.getUpload(id)),
-      appendPart: (id, expectedSize, part, at) => write((q) => q.appendUploadPart(id, expectedSize, part, at)),
-      delete: (id) => write((q) => q.deleteUpload(id)),
-      listStale: (before) => read((q) => q.staleUploads(before)),
-    },
+    blobs: blobArea(read, write),
+    uploads: uploadArea(read, write),
     manifests: {
       put: (record, content, references) => write((q) => q.putManifest(record, content, references)),
       get: (repository, digest) => read((q) => q.getManifest(repository, digest)),
@@ -629,12 +406,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
       list: (repository, page) => read((q) => q.listTags(repository, page)),
       forDigest: (repository, digest) => read((q) => q.tagsForDigest(repository, digest)),
     },
-    repositories: {
-      exists: (name) => read((q) => q.repositoryExists(name)),
-      list: (page) => read((q) => q.listRepositories(page)),
-      delete: (name) => write((q) => q.deleteRepository(name)),
-      listInProject: (project, filter, window) => read((q) => q.repositoriesInProject(project, filter, window)),
-    },
+    repositories: repositoryArea(read, write),
     ...bindIdentityAreas(
       (query) => read((q) => query(q.identity)),
       (query) => write((q) => query(q.identity)),
@@ -718,7 +490,7 @@ class SqliteMetadataStore implements MetadataStore {
 
   constructor(reader: Queries, writer: Queries, writeLock: SqliteWriteLock) {
     this.reader = reader;
-    this.snapshots = new ReadSnapshots(reader.db);
+    this.snapshots = new ReadSnapshots(reader.connection);
     this.writer = writer;
     this.writeLock = writeLock;
     const areas = bindAreas(
@@ -812,7 +584,7 @@ class SqliteMetadataStore implements MetadataStore {
 
   /** One transaction: each work in its savepoint, one COMMIT for them all. */
   private async runBatch(batch: PendingWrite[]): Promise<void> {
-    const db = this.writer.db;
+    const db = this.writer.connection;
     const done: Array<{ write: PendingWrite; value: unknown }> = [];
     for (const [index, write] of batch.entries()) {
       if (!db.isTransaction) {
@@ -861,8 +633,8 @@ class SqliteMetadataStore implements MetadataStore {
     this.closing ??= (async () => {
       while (this.draining) await this.draining;
       this.snapshots.end();
-      this.reader.db.close();
-      this.writer.db.close();
+      this.reader.connection.close();
+      this.writer.connection.close();
     })();
     return this.closing;
   }
