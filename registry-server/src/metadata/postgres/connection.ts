@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
 import type { Listing, Window } from "../identity-store.ts";
-import { listingStatements, type ListingQuery } from "../rows/sql.ts";
+import { listingStatements, windowNumber, type ListingQuery } from "../rows/sql.ts";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
 export type Param = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
@@ -241,16 +241,6 @@ export function unreachableReason(error: unknown): string | undefined {
 export function watchCheckedOut(client: PoolClient, onError: (error: Error) => void): () => void {
   client.on("error", onError);
   return () => client.off("error", onError);
-}
-
-/** LIMIT $n takes NULL as "no limit". */
-export function sqlLimit(limit: number | undefined): number | null {
-  return limit === undefined ? null : Math.max(0, Math.floor(limit));
-}
-
-/** An offset or limit of a listing window, as SQL wants it (a non-negative integer). */
-export function windowNumber(value: number): number {
-  return Math.max(0, Math.floor(value));
 }
 
 /** WHERE conditions with their parameters, numbered in order ($1, $2…). */

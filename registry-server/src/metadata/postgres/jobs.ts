@@ -4,7 +4,7 @@
 // claiming at the same moment (FOR UPDATE SKIP LOCKED) rather than waiting for them.
 
 import type { Db, Run } from "./connection.ts";
-import { windowNumber } from "./connection.ts";
+import { windowNumber } from "../rows/sql.ts";
 import {
   FINAL_STATUSES,
   MAX_LOG_LINE_LENGTH,

@@ -1,6 +1,6 @@
-// The manifests and tags areas of the PostgreSQL metadata store: the queries, written against
-// `Db`, bound to the store's connections by postgres-store.ts. Their tables come from
-// postgres-schema.ts; the semantics are the SQLite store's (sqlite-store.ts).
+// The manifests area of the PostgreSQL metadata store (ManifestMetadata): its statements, bound
+// to the store's connections by store.ts. Rows are in rows/manifests.ts; sqlite/manifests.ts is
+// the same area on SQLite.
 
 import {
   PUSH_TIME_RESOLUTION_MS,
@@ -8,39 +8,12 @@ import {
   type ManifestMetadata,
   type ManifestRecord,
   type ManifestReferences,
-  type TagMetadata,
 } from "../metadata-store.ts";
-import { sqlLimit, windowNumber, type Db, type Run } from "./connection.ts";
+import { MANIFEST_COLUMNS, annotationsJson, toManifest, type ManifestRow } from "../rows/manifests.ts";
+import { windowNumber } from "../rows/sql.ts";
+import type { Db, Run } from "./connection.ts";
+import { POSTGRES } from "./dialect.ts";
 import { ensureRepository } from "./repositories.ts";
-
-interface ManifestRow {
-  repository: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: Record<string, string> | null;
-  created_at: Date;
-  config_media_type: string | null;
-}
-
-const MANIFEST_COLUMNS =
-  "repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type";
-
-function toManifest(row: ManifestRow): ManifestRecord {
-  return {
-    repository: row.repository,
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    ...(row.artifact_type !== null && { artifactType: row.artifact_type }),
-    ...(row.subject !== null && { subject: row.subject }),
-    ...(row.annotations !== null && { annotations: row.annotations }),
-    ...(row.config_media_type !== null && { configMediaType: row.config_media_type }),
-    createdAt: row.created_at,
-  };
-}
 
 async function getManifest(db: Db, repository: string, digest: string): Promise<ManifestRecord | undefined> {
   const row = await db.row<ManifestRow>(
@@ -48,7 +21,7 @@ async function getManifest(db: Db, repository: string, digest: string): Promise<
     repository,
     digest,
   );
-  return row && toManifest(row);
+  return row && toManifest(row, POSTGRES);
 }
 
 async function referencesOf(db: Db, manifest: ManifestRecord): Promise<ManifestReferences> {
@@ -79,6 +52,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
       write(async (db) => {
         const recorded = await getManifest(db, record.repository, record.digest);
         if (recorded && sameManifest(recorded, await referencesOf(db, recorded), record, references)) {
+          // Unchanged: only its push time moves (see PUSH_TIME_RESOLUTION_MS).
           if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
             await db.run(
               "UPDATE manifests SET created_at = $3 WHERE repository = $1 AND digest = $2",
@@ -108,7 +82,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
           record.size,
           record.artifactType ?? null,
           record.subject ?? null,
-          record.annotations ? JSON.stringify(record.annotations) : null,
+          annotationsJson(record),
           record.createdAt,
           record.configMediaType ?? null,
         );
@@ -184,7 +158,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
                 subject,
                 artifactType,
               );
-        return rows.map(toManifest);
+        return rows.map((row) => toManifest(row, POSTGRES));
       }),
     existing: (repository, digests) =>
       read(async (db) => {
@@ -215,48 +189,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
           windowNumber(window.offset),
         );
         const total = await db.count("SELECT count(*) AS n FROM manifests WHERE repository = $1", repository);
-        return { items: rows.map(toManifest), total };
+        return { items: rows.map((row) => toManifest(row, POSTGRES)), total };
       }),
-  };
-}
-
-export function tagArea(read: Run, write: Run): TagMetadata {
-  return {
-    get: (repository, name) =>
-      read(async (db) => {
-        const row = await db.row<{ repository: string; name: string; digest: string; updated_at: Date }>(
-          "SELECT repository, name, digest, updated_at FROM tags WHERE repository = $1 AND name = $2",
-          repository,
-          name,
-        );
-        return row && { repository: row.repository, name: row.name, digest: row.digest, updatedAt: row.updated_at };
-      }),
-    put: (repository, name, digest, at) =>
-      write(async (db) => {
-        await db.run(
-          `INSERT INTO tags (repository, name, digest, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-          repository,
-          name,
-          digest,
-          at,
-        );
-      }),
-    delete: (repository, name) =>
-      write(async (db) => (await db.run("DELETE FROM tags WHERE repository = $1 AND name = $2", repository, name)) > 0),
-    // Tag names are never empty, so "> ''" is "from the start". COLLATE "C": byte order.
-    list: (repository, page) =>
-      read((db) =>
-        db.names(
-          "SELECT name FROM tags WHERE repository = $1 AND name > $2 ORDER BY name LIMIT $3",
-          repository,
-          page.after ?? "",
-          sqlLimit(page.limit),
-        ),
-      ),
-    forDigest: (repository, digest) =>
-      read((db) =>
-        db.names("SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name", repository, digest),
-      ),
   };
 }

@@ -11,7 +11,8 @@ import type {
   RobotRecord,
 } from "../identity-store.ts";
 import { conflict, required } from "./identity.ts";
-import { OldConditions, oldListing, windowNumber, type Run } from "./connection.ts";
+import { windowNumber } from "../rows/sql.ts";
+import { OldConditions, oldListing, type Run } from "./connection.ts";
 
 interface RobotRow {
   id: number;

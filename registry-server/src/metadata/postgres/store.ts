@@ -45,7 +45,8 @@ import {
   type Run,
 } from "./connection.ts";
 import { memberArea, projectArea, userArea } from "./identity.ts";
-import { manifestArea, tagArea } from "./manifests.ts";
+import { manifestArea } from "./manifests.ts";
+import { tagArea } from "./tags.ts";
 import { registryArea } from "./registries.ts";
 import { jobArea } from "./jobs.ts";
 import { settingsArea } from "./settings.ts";

@@ -24,17 +24,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  MetadataFullError,
-  PUSH_TIME_RESOLUTION_MS,
-  sameManifest,
-  type ManifestRecord,
-  type ManifestReferences,
-  type MetadataAreas,
-  type MetadataStore,
-  type Page,
-  type TagRecord,
-} from "../metadata-store.ts";
+import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
 import { IdentityQueries, bindIdentityAreas } from "./identity.ts";
 import { RegistryQueries, bindRegistryArea } from "./registries.ts";
 import { JobQueries, bindJobArea } from "./jobs.ts";
@@ -44,7 +34,9 @@ import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
 import { Db } from "./statements.ts";
 import { blobArea } from "./blobs.ts";
-import { ensureRepository, repositoryArea } from "./repositories.ts";
+import { manifestArea } from "./manifests.ts";
+import { repositoryArea } from "./repositories.ts";
+import { tagArea } from "./tags.ts";
 import { uploadArea } from "./uploads.ts";
 
 /**
@@ -97,28 +89,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   return new SqliteMetadataStore(new Queries(reader), new Queries(writer), options.writeLock ?? PROCESS_LOCAL);
 }
 
-interface ManifestRow {
-  repository: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  created_at: number;
-  config_media_type: string | null;
-}
-
-interface TagRow {
-  repository: string;
-  name: string;
-  digest: string;
-  updated_at: number;
-}
-
-const MANIFEST_COLUMNS =
-  "repository, digest, media_type, size, artifact_type, subject, annotations, created_at, config_media_type";
-
 /**
  * The store's queries on one connection, synchronous. Statements are prepared once per
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
@@ -143,242 +113,6 @@ class Queries extends Db {
     this.artifacts = new ArtifactQueries(db);
     this.identity = new IdentityQueries(db);
   }
-
-  // Manifests
-
-  putManifest(record: ManifestRecord, content: Uint8Array, references: ManifestReferences): void {
-    const recorded = this.getManifest(record.repository, record.digest);
-    if (recorded && sameManifest(recorded, this.referencesOf(recorded), record, references)) {
-      // Unchanged: only its push time moves, as on PostgreSQL (see PUSH_TIME_RESOLUTION_MS).
-      if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
-        this.run(
-          "UPDATE manifests SET created_at = ? WHERE repository = ? AND digest = ?",
-          record.createdAt.getTime(),
-          record.repository,
-          record.digest,
-        );
-      }
-      return;
-    }
-    ensureRepository(this, record.repository, record.createdAt);
-    this.run(
-      "INSERT INTO manifest_contents (digest, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
-      record.digest,
-      content,
-    );
-    // An upsert, not INSERT OR REPLACE: replacing deletes the row first, and the cascade would
-    // take the manifest's tags with it.
-    this.run(
-      `INSERT INTO manifests (${MANIFEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (repository, digest) DO UPDATE SET
-           media_type = excluded.media_type, size = excluded.size, artifact_type = excluded.artifact_type,
-           subject = excluded.subject, annotations = excluded.annotations, created_at = excluded.created_at,
-           config_media_type = excluded.config_media_type`,
-      record.repository,
-      record.digest,
-      record.mediaType,
-      record.size,
-      record.artifactType ?? null,
-      record.subject ?? null,
-      record.annotations ? JSON.stringify(record.annotations) : null,
-      record.createdAt.getTime(),
-      record.configMediaType ?? null,
-    );
-    this.run(
-      "DELETE FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
-      record.repository,
-      record.digest,
-    );
-    this.run(
-      "DELETE FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
-      record.repository,
-      record.digest,
-    );
-    // One statement per kind whatever the number of references: the digests go in as a JSON array.
-    this.run(
-      `INSERT OR IGNORE INTO manifest_blob_refs (repository, manifest_digest, blob_digest)
-         SELECT ?, ?, value FROM json_each(?)`,
-      record.repository,
-      record.digest,
-      JSON.stringify(references.blobs),
-    );
-    this.run(
-      `INSERT OR IGNORE INTO manifest_child_refs (repository, manifest_digest, child_digest)
-         SELECT ?, ?, value FROM json_each(?)`,
-      record.repository,
-      record.digest,
-      JSON.stringify(references.manifests),
-    );
-  }
-
-  referencesOf(manifest: ManifestRecord): ManifestReferences {
-    const digests = (sql: string): string[] =>
-      this.rows<{ digest: string }>(sql, manifest.repository, manifest.digest).map((row) => row.digest);
-    return {
-      blobs: digests(
-        "SELECT blob_digest AS digest FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
-      ),
-      manifests: digests(
-        "SELECT child_digest AS digest FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
-      ),
-    };
-  }
-
-  getManifest(repository: string, digest: string): ManifestRecord | undefined {
-    const row = this.row<ManifestRow>(
-      `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND digest = ?`,
-      repository,
-      digest,
-    );
-    return row && toManifest(row);
-  }
-
-  manifestContent(repository: string, digest: string): Buffer | undefined {
-    const row = this.row<{ content: Uint8Array }>(
-      `SELECT c.content FROM manifests m JOIN manifest_contents c ON c.digest = m.digest
-         WHERE m.repository = ? AND m.digest = ?`,
-      repository,
-      digest,
-    );
-    return row && Buffer.from(row.content.buffer, row.content.byteOffset, row.content.byteLength);
-  }
-
-  deleteManifest(repository: string, digest: string): boolean {
-    if (!this.getManifest(repository, digest)) return false;
-    // The blobs only this manifest referenced leave the repository (and its quota usage); their
-    // bytes stay for garbage collection. Then its tags and references go through ON DELETE CASCADE.
-    this.run(
-      `DELETE FROM repository_blobs WHERE repository = ? AND digest IN (
-         SELECT r.blob_digest FROM manifest_blob_refs r
-           WHERE r.repository = ? AND r.manifest_digest = ?
-             AND NOT EXISTS (SELECT 1 FROM manifest_blob_refs o
-               WHERE o.repository = r.repository AND o.blob_digest = r.blob_digest
-                 AND o.manifest_digest <> r.manifest_digest))`,
-      repository,
-      repository,
-      digest,
-    );
-    this.run("DELETE FROM manifests WHERE repository = ? AND digest = ?", repository, digest);
-    this.run(
-      "DELETE FROM manifest_contents WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE digest = ?)",
-      digest,
-      digest,
-    );
-    return true;
-  }
-
-  referrers(repository: string, subject: string, artifactType: string | undefined): ManifestRecord[] {
-    const rows =
-      artifactType === undefined
-        ? this.rows<ManifestRow>(
-            `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND subject = ? ORDER BY digest`,
-            repository,
-            subject,
-          )
-        : this.rows<ManifestRow>(
-            `SELECT ${MANIFEST_COLUMNS} FROM manifests
-               WHERE repository = ? AND subject = ? AND artifact_type = ? ORDER BY digest`,
-            repository,
-            subject,
-            artifactType,
-          );
-    return rows.map(toManifest);
-  }
-
-  existingManifests(repository: string, digests: readonly string[]): Map<string, number> {
-    if (digests.length === 0) return new Map();
-    const rows = this.rows<{ digest: string; size: number }>(
-      "SELECT digest, size FROM manifests WHERE repository = ? AND digest IN (SELECT value FROM json_each(?))",
-      repository,
-      JSON.stringify(digests),
-    );
-    return new Map(rows.map((row) => [row.digest, row.size]));
-  }
-
-  parentManifests(repository: string, digest: string): string[] {
-    return this.rows<{ digest: string }>(
-      `SELECT manifest_digest AS digest FROM manifest_child_refs WHERE repository = ? AND child_digest = ?
-         ORDER BY manifest_digest`,
-      repository,
-      digest,
-    ).map((row) => row.digest);
-  }
-
-  listManifests(
-    repository: string,
-    window: { offset: number; limit: number },
-  ): { items: ManifestRecord[]; total: number } {
-    const rows = this.rows<ManifestRow>(
-      `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? ORDER BY created_at DESC, digest LIMIT ? OFFSET ?`,
-      repository,
-      window.limit,
-      window.offset,
-    );
-    const total =
-      this.row<{ n: number }>("SELECT count(*) AS n FROM manifests WHERE repository = ?", repository)?.n ?? 0;
-    return { items: rows.map(toManifest), total };
-  }
-
-  // Tags
-
-  getTag(repository: string, name: string): TagRecord | undefined {
-    const row = this.row<TagRow>(
-      "SELECT repository, name, digest, updated_at FROM tags WHERE repository = ? AND name = ?",
-      repository,
-      name,
-    );
-    return (
-      row && { repository: row.repository, name: row.name, digest: row.digest, updatedAt: new Date(row.updated_at) }
-    );
-  }
-
-  putTag(repository: string, name: string, digest: string, at: Date): void {
-    this.run(
-      `INSERT INTO tags (repository, name, digest, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-      repository,
-      name,
-      digest,
-      at.getTime(),
-    );
-  }
-
-  deleteTag(repository: string, name: string): boolean {
-    return this.run("DELETE FROM tags WHERE repository = ? AND name = ?", repository, name) > 0;
-  }
-
-  listTags(repository: string, page: Page): string[] {
-    // Tag names are never empty, so "> ''" is "from the start". BINARY collation: byte order.
-    return this.names(
-      "SELECT name FROM tags WHERE repository = ? AND name > ? ORDER BY name LIMIT ?",
-      repository,
-      page.after ?? "",
-      sqlLimit(page),
-    );
-  }
-
-  tagsForDigest(repository: string, digest: string): string[] {
-    return this.names("SELECT name FROM tags WHERE repository = ? AND digest = ? ORDER BY name", repository, digest);
-  }
-}
-
-/** LIMIT -1 is "no limit" in SQLite. */
-function sqlLimit(page: Page): number {
-  return page.limit === undefined ? -1 : Math.max(0, Math.floor(page.limit));
-}
-
-function toManifest(row: ManifestRow): ManifestRecord {
-  return {
-    repository: row.repository,
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    ...(row.artifact_type !== null && { artifactType: row.artifact_type }),
-    ...(row.subject !== null && { subject: row.subject }),
-    ...(row.annotations !== null && { annotations: JSON.parse(row.annotations) as Record<string, string> }),
-    ...(row.config_media_type !== null && { configMediaType: row.config_media_type }),
-    createdAt: new Date(row.created_at),
-  };
 }
 
 /** Runs a synchronous query on a connection chosen by the caller (reader or writer). */
@@ -389,23 +123,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
   return {
     blobs: blobArea(read, write),
     uploads: uploadArea(read, write),
-    manifests: {
-      put: (record, content, references) => write((q) => q.putManifest(record, content, references)),
-      get: (repository, digest) => read((q) => q.getManifest(repository, digest)),
-      content: (repository, digest) => read((q) => q.manifestContent(repository, digest)),
-      delete: (repository, digest) => write((q) => q.deleteManifest(repository, digest)),
-      referrers: (repository, subject, artifactType) => read((q) => q.referrers(repository, subject, artifactType)),
-      existing: (repository, digests) => read((q) => q.existingManifests(repository, digests)),
-      parents: (repository, digest) => read((q) => q.parentManifests(repository, digest)),
-      list: (repository, window) => read((q) => q.listManifests(repository, window)),
-    },
-    tags: {
-      get: (repository, name) => read((q) => q.getTag(repository, name)),
-      put: (repository, name, digest, at) => write((q) => q.putTag(repository, name, digest, at)),
-      delete: (repository, name) => write((q) => q.deleteTag(repository, name)),
-      list: (repository, page) => read((q) => q.listTags(repository, page)),
-      forDigest: (repository, digest) => read((q) => q.tagsForDigest(repository, digest)),
-    },
+    manifests: manifestArea(read, write),
+    tags: tagArea(read, write),
     repositories: repositoryArea(read, write),
     ...bindIdentityAreas(
       (query) => read((q) => query(q.identity)),
