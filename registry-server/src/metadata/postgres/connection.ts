@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
-import type { Listing, Window } from "../identity-store.ts";
+import { ConflictError, type Listing, type Window } from "../identity-store.ts";
 import { listingStatements, windowNumber, type ListingQuery } from "../rows/sql.ts";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
@@ -152,6 +152,11 @@ function sqlState(error: unknown): unknown {
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   if (sqlState(error) !== "23505") return false;
   return constraint === undefined || (error as { constraint?: unknown }).constraint === constraint;
+}
+
+/** A violation of `constraint` as a ConflictError saying `message`; any other error as it is. */
+export function conflict(error: unknown, constraint: string, message: string): unknown {
+  return isUniqueViolation(error, constraint) ? new ConflictError(message, { cause: error }) : error;
 }
 
 /**

@@ -2,8 +2,7 @@
 // against `Db`, bound to the store's connections by postgres-store.ts. The table comes from
 // postgres-schema.ts; the semantics are the SQLite store's (sqlite-registries.ts).
 
-import { OldConditions, oldListing, type Db, type Run } from "./connection.ts";
-import { conflict } from "./identity.ts";
+import { OldConditions, conflict, oldListing, type Db, type Run } from "./connection.ts";
 import type { RegistryMetadata, RegistryRecord, StoredCredential } from "../registry-store.ts";
 
 interface RegistryRow {

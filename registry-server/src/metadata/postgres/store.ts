@@ -44,13 +44,16 @@ import {
   type PoolOptions,
   type Run,
 } from "./connection.ts";
-import { memberArea, projectArea, userArea } from "./identity.ts";
 import { manifestArea } from "./manifests.ts";
 import { tagArea } from "./tags.ts";
 import { registryArea } from "./registries.ts";
 import { jobArea } from "./jobs.ts";
 import { settingsArea } from "./settings.ts";
-import { auditArea, robotArea } from "./robots.ts";
+import { auditArea } from "./audit.ts";
+import { memberArea } from "./members.ts";
+import { projectArea } from "./projects.ts";
+import { robotArea } from "./robots.ts";
+import { userArea } from "./users.ts";
 import { migrate } from "./schema.ts";
 
 export type PostgresStoreOptions = PoolOptions;

@@ -96,6 +96,20 @@ export function orderBy<K extends string>(
   return keys.join(", ");
 }
 
+/**
+ * SQL true when `column` is among `values`, binding them through `p`; FALSE for an empty list
+ * (whose element type no database could tell).
+ */
+export function among<V>(
+  d: Dialect<V>,
+  column: string,
+  values: readonly string[] | readonly number[],
+  p: (value: V | Scalar) => string,
+): string {
+  if (values.length === 0) return "FALSE";
+  return d.inList(column, p(d.list(values)), typeof values[0] === "number" ? "bigint" : "text");
+}
+
 /** WHERE conditions with their parameters, placeholders numbered in order. */
 export class Conditions<V> {
   readonly dialect: Dialect<V>;
@@ -137,10 +151,8 @@ export class Conditions<V> {
   /** `column` among `values` (or, negated, not among them); an empty list matches nothing. */
   among(column: string, values: readonly string[] | readonly number[] | undefined, negate = false): this {
     if (!values) return this;
-    if (values.length === 0) return this.add(negate ? "TRUE" : "FALSE");
-    const kind = typeof values[0] === "number" ? "bigint" : "text";
     return this.add((p) => {
-      const test = this.dialect.inList(column, p(this.dialect.list(values)), kind);
+      const test = among(this.dialect, column, values, p);
       return negate ? `NOT (${test})` : test;
     });
   }

@@ -4,7 +4,7 @@
 // is its twin.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { Listing, Window } from "../identity-store.ts";
+import { ConflictError, type Listing, type Window } from "../identity-store.ts";
 import { listingStatements, type ListingQuery } from "../rows/sql.ts";
 
 /**
@@ -76,4 +76,9 @@ export function isUniqueViolation(error: unknown, column?: string): error is Err
   const unique =
     (error as { errcode?: unknown }).errcode === 2067 || error.message.includes("UNIQUE constraint failed");
   return unique && (column === undefined || error.message.includes(column));
+}
+
+/** A unique-constraint violation (on `column` when given) as a ConflictError saying `message`; any other error as it is. */
+export function conflict(error: unknown, column: string | undefined, message: string): unknown {
+  return isUniqueViolation(error, column) ? new ConflictError(message, { cause: error }) : error;
 }

@@ -25,7 +25,6 @@ import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
-import { IdentityQueries, bindIdentityAreas } from "./identity.ts";
 import { RegistryQueries, bindRegistryArea } from "./registries.ts";
 import { JobQueries, bindJobArea } from "./jobs.ts";
 import { SettingsQueries, bindSettingsArea } from "./settings.ts";
@@ -38,6 +37,11 @@ import { manifestArea } from "./manifests.ts";
 import { repositoryArea } from "./repositories.ts";
 import { tagArea } from "./tags.ts";
 import { uploadArea } from "./uploads.ts";
+import { auditArea } from "./audit.ts";
+import { memberArea } from "./members.ts";
+import { projectArea } from "./projects.ts";
+import { robotArea } from "./robots.ts";
+import { userArea } from "./users.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -94,8 +98,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
  */
 class Queries extends Db {
-  /** The identity areas' queries, on the same connection. */
-  readonly identity: IdentityQueries;
   /** The registries area's queries, on the same connection. */
   readonly registries: RegistryQueries;
   /** The settings area's queries, on the same connection. */
@@ -111,7 +113,6 @@ class Queries extends Db {
     this.settings = new SettingsQueries(db);
     this.jobs = new JobQueries(db);
     this.artifacts = new ArtifactQueries(db);
-    this.identity = new IdentityQueries(db);
   }
 }
 
@@ -126,10 +127,11 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     manifests: manifestArea(read, write),
     tags: tagArea(read, write),
     repositories: repositoryArea(read, write),
-    ...bindIdentityAreas(
-      (query) => read((q) => query(q.identity)),
-      (query) => write((q) => query(q.identity)),
-    ),
+    users: userArea(read, write),
+    projects: projectArea(read, write),
+    members: memberArea(read, write),
+    robots: robotArea(read, write),
+    audit: auditArea(read, write),
     registries: bindRegistryArea(
       (query) => read((q) => query(q.registries)),
       (query) => write((q) => query(q.registries)),
