@@ -254,9 +254,11 @@ describe("job service across replicas sharing PostgreSQL", () => {
   async function replica(handler: JobHandler, now?: () => number): Promise<{ store: MetadataStore; jobs: JobService }> {
     const store = await openPostgresStore({ url, maxConnections: 4 });
     stores.push(store);
-    const jobs = new JobService({ store, log, options: { ...FAST, concurrency: 3 }, ...(now && { now }) }).register(
-      handler,
-    );
+    // A lease as long as a loaded machine needs: with FAST's 300 ms, a replica whose event loop
+    // stalls for longer (a CI machine running everything at once) loses its claim mid-run, and
+    // another replica rightly runs the execution again. Takeovers are tested above.
+    const options = { ...FAST, leaseMs: 10_000, concurrency: 3 };
+    const jobs = new JobService({ store, log, options, ...(now && { now }) }).register(handler);
     services.push(jobs);
     return { store, jobs };
   }
