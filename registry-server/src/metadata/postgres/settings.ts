@@ -1,19 +1,18 @@
-// The settings area of the PostgreSQL metadata store: the queries, written against `Db`, bound to
-// the store's connections by postgres-store.ts. The table comes from postgres-schema.ts; the
-// semantics are the SQLite store's (sqlite-settings.ts).
+// The settings area of the PostgreSQL metadata store (SettingsMetadata): its statements, bound to
+// the store's connections by store.ts. Rows are in rows/settings.ts; sqlite/settings.ts is the
+// same area on SQLite.
 
-import type { Run } from "./connection.ts";
+import { toSettings, type SettingRow } from "../rows/settings.ts";
 import type { SettingsMetadata } from "../settings-store.ts";
+import type { Run } from "./connection.ts";
+import { POSTGRES } from "./dialect.ts";
 
 export function settingsArea(read: Run, write: Run): SettingsMetadata {
   return {
     all: () =>
-      read(async (db) => {
-        const rows = await db.rows<{ key: string; value: unknown }>(
-          "SELECT key, value FROM system_settings ORDER BY key",
-        );
-        return Object.fromEntries(rows.map((row) => [row.key, row.value]));
-      }),
+      read(async (db) =>
+        toSettings(await db.rows<SettingRow>("SELECT key, value FROM system_settings ORDER BY key"), POSTGRES),
+      ),
     put: (values, at) =>
       write(async (db) => {
         for (const [key, value] of Object.entries(values)) {

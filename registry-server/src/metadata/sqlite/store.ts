@@ -25,9 +25,7 @@ import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
-import { RegistryQueries, bindRegistryArea } from "./registries.ts";
 import { JobQueries, bindJobArea } from "./jobs.ts";
-import { SettingsQueries, bindSettingsArea } from "./settings.ts";
 import { ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
@@ -37,6 +35,8 @@ import { manifestArea } from "./manifests.ts";
 import { repositoryArea } from "./repositories.ts";
 import { tagArea } from "./tags.ts";
 import { uploadArea } from "./uploads.ts";
+import { registryArea } from "./registries.ts";
+import { settingsArea } from "./settings.ts";
 import { auditArea } from "./audit.ts";
 import { memberArea } from "./members.ts";
 import { projectArea } from "./projects.ts";
@@ -98,10 +98,6 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
  */
 class Queries extends Db {
-  /** The registries area's queries, on the same connection. */
-  readonly registries: RegistryQueries;
-  /** The settings area's queries, on the same connection. */
-  readonly settings: SettingsQueries;
   /** The jobs area's queries, on the same connection. */
   readonly jobs: JobQueries;
   /** The artifacts area's queries, on the same connection. */
@@ -109,8 +105,6 @@ class Queries extends Db {
 
   constructor(db: DatabaseSync) {
     super(db);
-    this.registries = new RegistryQueries(db);
-    this.settings = new SettingsQueries(db);
     this.jobs = new JobQueries(db);
     this.artifacts = new ArtifactQueries(db);
   }
@@ -132,14 +126,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     members: memberArea(read, write),
     robots: robotArea(read, write),
     audit: auditArea(read, write),
-    registries: bindRegistryArea(
-      (query) => read((q) => query(q.registries)),
-      (query) => write((q) => query(q.registries)),
-    ),
-    settings: bindSettingsArea(
-      (query) => read((q) => query(q.settings)),
-      (query) => write((q) => query(q.settings)),
-    ),
+    registries: registryArea(read, write),
+    settings: settingsArea(read, write),
     jobs: bindJobArea(
       (query) => read((q) => query(q.jobs)),
       (query) => write((q) => query(q.jobs)),
