@@ -1,155 +1,39 @@
-// The jobs area of the PostgreSQL metadata store: the queries, written against `Db`, bound to the
-// store's connections by postgres-store.ts. The tables come from postgres-schema.ts; the
-// semantics are the SQLite store's (sqlite-jobs.ts). A claim skips rows another replica is
-// claiming at the same moment (FOR UPDATE SKIP LOCKED) rather than waiting for them.
+// The jobs area of the PostgreSQL metadata store (JobMetadata): its statements, bound to the
+// store's connections by store.ts. Rows are in rows/jobs.ts; sqlite/jobs.ts is the same area on
+// SQLite. A claim skips rows another replica is claiming at the same moment (FOR UPDATE SKIP
+// LOCKED) rather than waiting for them.
 
-import type { Db, Run } from "./connection.ts";
-import { windowNumber } from "../rows/sql.ts";
 import {
   FINAL_STATUSES,
   MAX_LOG_LINE_LENGTH,
   MAX_LOG_LINES,
-  type TaskRecord,
   type ExecutionRecord,
-  type ExecutionStatus,
-  type ExecutionTrigger,
   type JobMetadata,
-  type ScheduleRecord,
-  type WorkerPoolRecord,
+  type TaskRecord,
 } from "../job-store.ts";
-
-interface ExecutionRow {
-  id: number;
-  vendor_type: string;
-  vendor_id: number;
-  trigger_kind: string;
-  parameters: Record<string, unknown>;
-  status: string;
-  status_message: string;
-  extra_attrs: Record<string, unknown>;
-  attempts: number;
-  stop_requested: boolean;
-  owner: string | null;
-  lease_until: Date | null;
-  not_before: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  ended_at: Date | null;
-}
-
-interface TaskRow {
-  id: number;
-  execution_id: number;
-  name: string;
-  status: string;
-  status_message: string;
-  extra_attrs: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  ended_at: Date | null;
-}
-
-interface ScheduleRow {
-  id: number;
-  vendor_type: string;
-  vendor_id: number;
-  cron_type: string;
-  cron: string;
-  parameters: Record<string, unknown>;
-  next_run_at: Date;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const EXECUTION_COLUMNS =
-  "id, vendor_type, vendor_id, trigger_kind, parameters, status, status_message, extra_attrs, attempts, " +
-  "stop_requested, owner, lease_until, not_before, created_at, updated_at, started_at, ended_at";
-const TASK_COLUMNS =
-  "id, execution_id, name, status, status_message, extra_attrs, created_at, updated_at, started_at, ended_at";
-interface PoolRow {
-  id: string;
-  pid: number;
-  host: string;
-  concurrency: number;
-  started_at: Date;
-  heartbeat_at: Date;
-}
-
-const POOL_COLUMNS = "id, pid, host, concurrency, started_at, heartbeat_at";
-const SCHEDULE_COLUMNS = "id, vendor_type, vendor_id, cron_type, cron, parameters, next_run_at, created_at, updated_at";
-
-function toExecution(row: ExecutionRow): ExecutionRecord {
-  return {
-    id: row.id,
-    vendorType: row.vendor_type,
-    vendorId: row.vendor_id,
-    trigger: row.trigger_kind as ExecutionTrigger,
-    parameters: row.parameters,
-    status: row.status as ExecutionStatus,
-    statusMessage: row.status_message,
-    extraAttrs: row.extra_attrs,
-    attempts: row.attempts,
-    stopRequested: row.stop_requested,
-    ...(row.owner !== null && { owner: row.owner }),
-    ...(row.lease_until !== null && { leaseUntil: row.lease_until }),
-    ...(row.not_before !== null && { notBefore: row.not_before }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    ...(row.started_at !== null && { startedAt: row.started_at }),
-    ...(row.ended_at !== null && { endedAt: row.ended_at }),
-  };
-}
-
-function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    executionId: row.execution_id,
-    name: row.name,
-    status: row.status as ExecutionStatus,
-    statusMessage: row.status_message,
-    extraAttrs: row.extra_attrs,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    ...(row.started_at !== null && { startedAt: row.started_at }),
-    ...(row.ended_at !== null && { endedAt: row.ended_at }),
-  };
-}
-
-function toSchedule(row: ScheduleRow): ScheduleRecord {
-  return {
-    id: row.id,
-    vendorType: row.vendor_type,
-    vendorId: row.vendor_id,
-    cronType: row.cron_type,
-    cron: row.cron,
-    parameters: row.parameters,
-    nextRunAt: row.next_run_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toPool(row: PoolRow): WorkerPoolRecord {
-  return {
-    id: row.id,
-    pid: row.pid,
-    host: row.host,
-    concurrency: row.concurrency,
-    startedAt: row.started_at,
-    heartbeatAt: row.heartbeat_at,
-  };
-}
+import {
+  EXECUTION_COLUMNS,
+  POOL_COLUMNS,
+  SCHEDULE_COLUMNS,
+  TASK_COLUMNS,
+  toExecution,
+  toPool,
+  toQueue,
+  toSchedule,
+  toTask,
+  type ExecutionRow,
+  type PoolRow,
+  type QueueRow,
+  type ScheduleRow,
+  type TaskRow,
+} from "../rows/jobs.ts";
+import { required, windowNumber } from "../rows/sql.ts";
+import type { Db, Run } from "./connection.ts";
+import { POSTGRES } from "./dialect.ts";
 
 async function getExecution(db: Db, id: number): Promise<ExecutionRecord | undefined> {
   const row = await db.row<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE id = $1`, id);
-  return row && toExecution(row);
-}
-
-function one<R>(row: R | undefined, what: string): R {
-  if (row === undefined) throw new Error(`${what} returned no row`);
-  return row;
+  return row && toExecution(row, POSTGRES);
 }
 
 export function jobArea(read: Run, write: Run): JobMetadata {
@@ -166,7 +50,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           JSON.stringify(execution.parameters),
           at,
         );
-        return toExecution(one(row, "INSERT INTO job_executions"));
+        return toExecution(required(row, "INSERT INTO job_executions"), POSTGRES);
       }),
     getExecution: (id) => read((db) => getExecution(db, id)),
     listExecutions: (filter, window) =>
@@ -185,7 +69,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           filter.vendorType,
           vendorId,
         );
-        return { items: rows.map(toExecution), total };
+        return { items: rows.map((row) => toExecution(row, POSTGRES)), total };
       }),
     claim: (vendorTypes, owner, now, leaseUntil) =>
       write(async (db) => {
@@ -205,7 +89,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           now,
           vendorTypes,
         );
-        return row && toExecution(row);
+        return row && toExecution(row, POSTGRES);
       }),
     renew: (id, owner, leaseUntil, extraAttrs, at) =>
       write(async (db) => {
@@ -218,7 +102,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           id,
           owner,
         );
-        return row && toExecution(row);
+        return row && toExecution(row, POSTGRES);
       }),
     finish: (id, owner, end, at) =>
       write(
@@ -317,14 +201,14 @@ export function jobArea(read: Run, write: Run): JobMetadata {
             JSON.stringify(task.extraAttrs ?? {}),
             at,
           );
-          made.push(toTask(one(row, "INSERT INTO job_tasks")));
+          made.push(toTask(required(row, "INSERT INTO job_tasks"), POSTGRES));
         }
         return made;
       }),
     getTask: (id) =>
       read(async (db) => {
         const row = await db.row<TaskRow>(`SELECT ${TASK_COLUMNS} FROM job_tasks WHERE id = $1`, id);
-        return row && toTask(row);
+        return row && toTask(row, POSTGRES);
       }),
     listTasks: (executionId, window) =>
       read(async (db) => {
@@ -335,7 +219,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           windowNumber(window.offset),
         );
         const total = await db.count("SELECT count(*) AS n FROM job_tasks WHERE execution_id = $1", executionId);
-        return { items: rows.map(toTask), total };
+        return { items: rows.map((row) => toTask(row, POSTGRES)), total };
       }),
     updateTask: (id, change, at) =>
       write(async (db) => {
@@ -353,12 +237,12 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           final,
           id,
         );
-        return row && toTask(row);
+        return row && toTask(row, POSTGRES);
       }),
     heartbeatPool: (pool, at, forgetBefore) =>
       write(async (db) => {
         await db.run(
-          `INSERT INTO job_pools (id, pid, host, concurrency, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6)
+          `INSERT INTO job_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, heartbeat_at = excluded.heartbeat_at`,
           pool.id,
           pool.pid,
@@ -376,7 +260,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
             `SELECT ${POOL_COLUMNS} FROM job_pools WHERE heartbeat_at >= $1 ORDER BY started_at, id`,
             since,
           )
-        ).map(toPool),
+        ).map((row) => toPool(row, POSTGRES)),
       ),
     removePool: (id) =>
       write(async (db) => {
@@ -388,12 +272,12 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           await db.rows<ExecutionRow>(
             `SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE status = 'Running' ORDER BY id`,
           )
-        ).map(toExecution),
+        ).map((row) => toExecution(row, POSTGRES)),
       ),
     listQueues: () =>
       read(async (db) =>
         (
-          await db.rows<{ vendor_type: string; pending: number; oldest: Date | null; paused: boolean }>(
+          await db.rows<QueueRow>(
             `SELECT vendor_type, sum(pending)::integer AS pending, min(oldest) AS oldest, bool_or(paused) AS paused
              FROM (
                SELECT vendor_type, count(*) AS pending,
@@ -403,19 +287,9 @@ export function jobArea(read: Run, write: Run): JobMetadata {
                SELECT vendor_type, 0, NULL, true FROM job_queue_pauses
              ) AS queues GROUP BY vendor_type ORDER BY vendor_type`,
           )
-        ).map((row) => ({
-          vendorType: row.vendor_type,
-          pending: row.pending,
-          ...(row.oldest !== null && { oldestPendingAt: row.oldest }),
-          paused: row.paused,
-        })),
+        ).map((row) => toQueue(row, POSTGRES)),
       ),
-    pausedQueues: () =>
-      read(async (db) =>
-        (await db.rows<{ vendor_type: string }>("SELECT vendor_type FROM job_queue_pauses ORDER BY vendor_type")).map(
-          (row) => row.vendor_type,
-        ),
-      ),
+    pausedQueues: () => read((db) => db.names("SELECT vendor_type AS name FROM job_queue_pauses ORDER BY vendor_type")),
     setQueuePaused: (vendorType, paused, at) =>
       write(async (db) => {
         if (paused) {
@@ -445,7 +319,10 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           windowNumber(window.limit),
           windowNumber(window.offset),
         );
-        return { items: rows.map(toSchedule), total: await db.count("SELECT count(*) AS n FROM job_schedules") };
+        return {
+          items: rows.map((row) => toSchedule(row, POSTGRES)),
+          total: await db.count("SELECT count(*) AS n FROM job_schedules"),
+        };
       }),
     putSchedule: (schedule, at) =>
       write(async (db) => {
@@ -463,7 +340,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           schedule.nextRunAt,
           at,
         );
-        return toSchedule(one(row, "INSERT INTO job_schedules"));
+        return toSchedule(required(row, "INSERT INTO job_schedules"), POSTGRES);
       }),
     getSchedule: (vendorType, vendorId = -1) =>
       read(async (db) => {
@@ -472,7 +349,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
           vendorType,
           vendorId,
         );
-        return row && toSchedule(row);
+        return row && toSchedule(row, POSTGRES);
       }),
     deleteSchedule: (vendorType, vendorId = -1) =>
       write(
@@ -487,7 +364,7 @@ export function jobArea(read: Run, write: Run): JobMetadata {
             `SELECT ${SCHEDULE_COLUMNS} FROM job_schedules WHERE next_run_at <= $1 ORDER BY next_run_at, id`,
             now,
           )
-        ).map(toSchedule),
+        ).map((row) => toSchedule(row, POSTGRES)),
       ),
     advanceSchedule: (id, expected, next) =>
       write(

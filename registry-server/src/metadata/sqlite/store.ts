@@ -25,7 +25,6 @@ import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
-import { JobQueries, bindJobArea } from "./jobs.ts";
 import { ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
@@ -37,6 +36,7 @@ import { tagArea } from "./tags.ts";
 import { uploadArea } from "./uploads.ts";
 import { registryArea } from "./registries.ts";
 import { settingsArea } from "./settings.ts";
+import { jobArea } from "./jobs.ts";
 import { auditArea } from "./audit.ts";
 import { memberArea } from "./members.ts";
 import { projectArea } from "./projects.ts";
@@ -98,14 +98,11 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
  * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
  */
 class Queries extends Db {
-  /** The jobs area's queries, on the same connection. */
-  readonly jobs: JobQueries;
   /** The artifacts area's queries, on the same connection. */
   readonly artifacts: ArtifactQueries;
 
   constructor(db: DatabaseSync) {
     super(db);
-    this.jobs = new JobQueries(db);
     this.artifacts = new ArtifactQueries(db);
   }
 }
@@ -128,10 +125,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     audit: auditArea(read, write),
     registries: registryArea(read, write),
     settings: settingsArea(read, write),
-    jobs: bindJobArea(
-      (query) => read((q) => query(q.jobs)),
-      (query) => write((q) => query(q.jobs)),
-    ),
+    jobs: jobArea(read, write),
     artifacts: bindArtifactArea(
       (query) => read((q) => query(q.artifacts)),
       (query) => write((q) => query(q.artifacts)),
