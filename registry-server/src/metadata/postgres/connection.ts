@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
 import { ConflictError, type Listing, type Window } from "../identity-store.ts";
-import { listingStatements, windowNumber, type ListingQuery } from "../rows/sql.ts";
+import { listingStatements, type ListingQuery } from "../rows/sql.ts";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
 export type Param = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
@@ -246,46 +246,6 @@ export function unreachableReason(error: unknown): string | undefined {
 export function watchCheckedOut(client: PoolClient, onError: (error: Error) => void): () => void {
   client.on("error", onError);
   return () => client.off("error", onError);
-}
-
-/** WHERE conditions with their parameters, numbered in order ($1, $2…). */
-export class OldConditions {
-  private readonly sql: string[] = [];
-  readonly params: Param[] = [];
-
-  /** Adds `build(p)`, where `p(value)` adds a parameter and returns its placeholder. */
-  add(build: (p: (value: Param) => string) => string): this {
-    this.sql.push(
-      build((value) => {
-        this.params.push(value);
-        return `$${this.params.length}`;
-      }),
-    );
-    return this;
-  }
-
-  toString(): string {
-    return this.sql.length === 0 ? "" : `WHERE ${this.sql.join(" AND ")}`;
-  }
-}
-
-/** One page of `table` under `where` (ordered by `order`), and the count under the same `where`. */
-export async function oldListing<R extends QueryResultRow, T>(
-  db: Db,
-  query: { table: string; columns: string; where: OldConditions; order: string },
-  window: { offset: number; limit: number },
-  map: (row: R) => T,
-): Promise<{ items: T[]; total: number }> {
-  const { table, columns, where, order } = query;
-  const next = where.params.length;
-  const rows = await db.rows<R>(
-    `SELECT ${columns} FROM ${table} ${where.toString()} ORDER BY ${order} LIMIT $${next + 1} OFFSET $${next + 2}`,
-    ...where.params,
-    windowNumber(window.limit),
-    windowNumber(window.offset),
-  );
-  const total = await db.count(`SELECT count(*) AS n FROM ${table} ${where.toString()}`, ...where.params);
-  return { items: rows.map(map), total };
 }
 
 /** One page of a listing and its total (rows/sql.ts builds both statements). */

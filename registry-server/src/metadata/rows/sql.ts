@@ -89,7 +89,7 @@ export function likePattern(pattern: string): string {
 /** ORDER BY from the keys given (columns from `columns` only), ending with `id` for ties. */
 export function orderBy<K extends string>(
   sort: readonly SortKey<K>[],
-  columns: Readonly<Record<K | "id", string>>,
+  columns: Readonly<Record<NoInfer<K> | "id", string>>,
 ): string {
   const keys = sort.map((s) => `${columns[s.key]} ${s.desc ? "DESC" : "ASC"}`);
   if (!sort.some((s) => s.key === "id")) keys.push(`${columns.id} ASC`);
@@ -108,6 +108,16 @@ export function among<V>(
 ): string {
   if (values.length === 0) return "FALSE";
   return d.inList(column, p(d.list(values)), typeof values[0] === "number" ? "bigint" : "text");
+}
+
+/** SQL true when `column` matches `match` (equal, or fuzzy: containing it whatever the ASCII case). */
+export function textMatch<V>(
+  d: Dialect<V>,
+  column: string,
+  match: TextMatch,
+  p: (value: V | Scalar) => string,
+): string {
+  return match.fuzzy ? d.contains(`lower(${column})`, `lower(${p(match.value)})`) : `${column} = ${p(match.value)}`;
 }
 
 /** WHERE conditions with their parameters, placeholders numbered in order. */
@@ -143,9 +153,7 @@ export class Conditions<V> {
 
   /** `column` matching `match`: equal, or (fuzzy) containing it whatever the ASCII case. */
   text(column: string, match: TextMatch | undefined): this {
-    if (!match) return this;
-    if (!match.fuzzy) return this.equals(column, match.value);
-    return this.add((p) => this.dialect.contains(`lower(${column})`, `lower(${p(match.value)})`));
+    return match ? this.add((p) => textMatch(this.dialect, column, match, p)) : this;
   }
 
   /** `column` among `values` (or, negated, not among them); an empty list matches nothing. */

@@ -25,10 +25,9 @@ import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
-import { ArtifactQueries, bindArtifactArea } from "./artifacts.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
-import { Db } from "./statements.ts";
+import { Db, type Run } from "./statements.ts";
 import { blobArea } from "./blobs.ts";
 import { manifestArea } from "./manifests.ts";
 import { repositoryArea } from "./repositories.ts";
@@ -37,6 +36,7 @@ import { uploadArea } from "./uploads.ts";
 import { registryArea } from "./registries.ts";
 import { settingsArea } from "./settings.ts";
 import { jobArea } from "./jobs.ts";
+import { artifactArea } from "./artifacts.ts";
 import { auditArea } from "./audit.ts";
 import { memberArea } from "./members.ts";
 import { projectArea } from "./projects.ts";
@@ -90,25 +90,8 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     writer.close();
     throw error;
   }
-  return new SqliteMetadataStore(new Queries(reader), new Queries(writer), options.writeLock ?? PROCESS_LOCAL);
+  return new SqliteMetadataStore(new Db(reader), new Db(writer), options.writeLock ?? PROCESS_LOCAL);
 }
-
-/**
- * The store's queries on one connection, synchronous. Statements are prepared once per
- * connection and reused: the hot reads (tag, manifest, blob lookups) are one indexed query each.
- */
-class Queries extends Db {
-  /** The artifacts area's queries, on the same connection. */
-  readonly artifacts: ArtifactQueries;
-
-  constructor(db: DatabaseSync) {
-    super(db);
-    this.artifacts = new ArtifactQueries(db);
-  }
-}
-
-/** Runs a synchronous query on a connection chosen by the caller (reader or writer). */
-type Run = <T>(query: (queries: Queries) => T) => Promise<T>;
 
 /** The areas, with reads going through `read` and writes through `write`. */
 function bindAreas(read: Run, write: Run): MetadataAreas {
@@ -126,10 +109,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     registries: registryArea(read, write),
     settings: settingsArea(read, write),
     jobs: jobArea(read, write),
-    artifacts: bindArtifactArea(
-      (query) => read((q) => query(q.artifacts)),
-      (query) => write((q) => query(q.artifacts)),
-    ),
+    artifacts: artifactArea(read, write),
   };
 }
 
@@ -179,10 +159,10 @@ class SqliteMetadataStore implements MetadataStore {
   readonly jobs: MetadataAreas["jobs"];
   readonly artifacts: MetadataAreas["artifacts"];
 
-  private readonly reader: Queries;
+  private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (sqlite-read-snapshot.ts). */
   private readonly snapshots: ReadSnapshots;
-  private readonly writer: Queries;
+  private readonly writer: Db;
   private readonly writeLock: SqliteWriteLock;
   /** Writes waiting for the writer connection, and the loop running them (when it runs). */
   private readonly pendingWrites: PendingWrite[] = [];
@@ -191,7 +171,7 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
   private closing: Promise<void> | undefined;
 
-  constructor(reader: Queries, writer: Queries, writeLock: SqliteWriteLock) {
+  constructor(reader: Db, writer: Db, writeLock: SqliteWriteLock) {
     this.reader = reader;
     this.snapshots = new ReadSnapshots(reader.connection);
     this.writer = writer;
