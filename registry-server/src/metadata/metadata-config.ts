@@ -38,7 +38,7 @@ export const metadataConfigSchema = z.strictObject({ postgres: postgresSchema.op
 export type FileMetadataConfig = z.infer<typeof metadataConfigSchema>;
 
 export interface PostgresMetadataConfig {
-  /** May carry the password: never logged (see redactedUrl in postgres-connection.ts). */
+  /** May carry the password: never logged (see redactedUrl in postgres/connection.ts). */
   url: string;
   /** Absolute; read when the server starts. */
   passwordFile?: string;

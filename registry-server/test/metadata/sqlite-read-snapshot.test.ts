@@ -1,4 +1,4 @@
-// The SQLite store's reads share short read transactions (sqlite-read-snapshot.ts): what they must
+// The SQLite store's reads share short read transactions (sqlite/read-snapshot.ts): what they must
 // still see. A snapshot lives until the next process.nextTick, so everything below runs in one
 // go, without a macrotask in between, as a request's reads and writes do.
 

@@ -1,6 +1,7 @@
 // The PostgreSQL plumbing every area of the PostgreSQL metadata store shares: the connection pool
 // with the type conversions the store's records need, the small query helpers (`Db`) the areas
-// are written against, and the classification of PostgreSQL's errors.
+// are written against, how a query reaches a connection (`Run`), and the classification of
+// PostgreSQL's errors. sqlite/statements.ts is its twin.
 
 import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
@@ -144,6 +145,18 @@ function statementName(sql: string): string {
 /** Runs a query through a connection chosen by the caller (the pool, or a transaction's client). */
 export type Run = <T>(query: (db: Db) => Promise<T>) => Promise<T>;
 
+/** One page of a listing and its total (rows/sql.ts builds both statements). */
+export async function listing<R extends QueryResultRow, T>(
+  db: Db,
+  query: ListingQuery<Param>,
+  window: Window,
+  map: (row: R) => T,
+): Promise<Listing<T>> {
+  const { page, count } = listingStatements(query, window);
+  const rows = await db.rows<R>(page.sql, ...page.params);
+  return { items: rows.map(map), total: await db.count(count.sql, ...count.params) };
+}
+
 function sqlState(error: unknown): unknown {
   return error !== null && typeof error === "object" ? (error as { code?: unknown }).code : undefined;
 }
@@ -246,16 +259,4 @@ export function unreachableReason(error: unknown): string | undefined {
 export function watchCheckedOut(client: PoolClient, onError: (error: Error) => void): () => void {
   client.on("error", onError);
   return () => client.off("error", onError);
-}
-
-/** One page of a listing and its total (rows/sql.ts builds both statements). */
-export async function listing<R extends QueryResultRow, T>(
-  db: Db,
-  query: ListingQuery<Param>,
-  window: Window,
-  map: (row: R) => T,
-): Promise<Listing<T>> {
-  const { page, count } = listingStatements(query, window);
-  const rows = await db.rows<R>(page.sql, ...page.params);
-  return { items: rows.map(map), total: await db.count(count.sql, ...count.params) };
 }

@@ -1,7 +1,7 @@
-// The PostgreSQL metadata store, for scale-out: several replicas share one database. The areas'
-// queries live in postgres-content.ts, postgres-manifests.ts, postgres-identity.ts,
-// postgres-robots.ts, postgres-registries.ts, postgres-settings.ts and postgres-artifacts.ts; the
-// schema in postgres-schema.ts. This module decides where each query runs.
+// The PostgreSQL metadata store, for scale-out: several replicas share one database, its schema
+// (schema.ts) versioned by a table of applied steps. Each area's statements are in a file of their
+// own beside this one (blobs.ts … artifacts.ts), over the rows shared with the SQLite store
+// (../rows/); sqlite/ holds the same files. This module decides where each statement runs.
 //
 // - Reads outside transactions go to any pooled connection, as single statements in autocommit
 //   (READ COMMITTED): they see the last committed state, never an open transaction's writes.
@@ -30,10 +30,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseError, type Pool, type PoolClient } from "pg";
 import { MetadataUnavailableError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
-import { artifactArea } from "./artifacts.ts";
-import { blobArea } from "./blobs.ts";
-import { repositoryArea } from "./repositories.ts";
-import { uploadArea } from "./uploads.ts";
 import {
   createPool,
   Db,
@@ -44,17 +40,21 @@ import {
   type PoolOptions,
   type Run,
 } from "./connection.ts";
+import { migrate } from "./schema.ts";
+import { blobArea } from "./blobs.ts";
+import { uploadArea } from "./uploads.ts";
 import { manifestArea } from "./manifests.ts";
 import { tagArea } from "./tags.ts";
-import { registryArea } from "./registries.ts";
-import { jobArea } from "./jobs.ts";
-import { settingsArea } from "./settings.ts";
-import { auditArea } from "./audit.ts";
-import { memberArea } from "./members.ts";
-import { projectArea } from "./projects.ts";
-import { robotArea } from "./robots.ts";
+import { repositoryArea } from "./repositories.ts";
 import { userArea } from "./users.ts";
-import { migrate } from "./schema.ts";
+import { projectArea } from "./projects.ts";
+import { memberArea } from "./members.ts";
+import { robotArea } from "./robots.ts";
+import { auditArea } from "./audit.ts";
+import { registryArea } from "./registries.ts";
+import { settingsArea } from "./settings.ts";
+import { jobArea } from "./jobs.ts";
+import { artifactArea } from "./artifacts.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -82,6 +82,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new PostgresMetadataStore(pool);
 }
 
+/** The areas, with reads going through `read` and writes through `write`. */
 function bindAreas(read: Run, write: Run): MetadataAreas {
   return {
     blobs: blobArea(read, write),

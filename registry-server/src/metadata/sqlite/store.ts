@@ -1,5 +1,8 @@
 // The SQLite metadata store (node:sqlite), for single-node deployments: one database file next to
-// the blob storage, its schema (schema.ts) versioned by `PRAGMA user_version`.
+// the blob storage, its schema (schema.ts) versioned by `PRAGMA user_version`. Each area's
+// statements are in a file of their own beside this one (blobs.ts … artifacts.ts), over the rows
+// shared with the PostgreSQL store (../rows/); postgres/ holds the same files. This module decides
+// which connection each statement runs on, and when it commits.
 //
 // DatabaseSync is synchronous, and a transaction spans awaits (the caller's work between its
 // statements). On one connection, statements from other requests would then run inside that open
@@ -29,19 +32,19 @@ import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
 import { Db, type Run } from "./statements.ts";
 import { blobArea } from "./blobs.ts";
-import { manifestArea } from "./manifests.ts";
-import { repositoryArea } from "./repositories.ts";
-import { tagArea } from "./tags.ts";
 import { uploadArea } from "./uploads.ts";
+import { manifestArea } from "./manifests.ts";
+import { tagArea } from "./tags.ts";
+import { repositoryArea } from "./repositories.ts";
+import { userArea } from "./users.ts";
+import { projectArea } from "./projects.ts";
+import { memberArea } from "./members.ts";
+import { robotArea } from "./robots.ts";
+import { auditArea } from "./audit.ts";
 import { registryArea } from "./registries.ts";
 import { settingsArea } from "./settings.ts";
 import { jobArea } from "./jobs.ts";
 import { artifactArea } from "./artifacts.ts";
-import { auditArea } from "./audit.ts";
-import { memberArea } from "./members.ts";
-import { projectArea } from "./projects.ts";
-import { robotArea } from "./robots.ts";
-import { userArea } from "./users.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -160,7 +163,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly artifacts: MetadataAreas["artifacts"];
 
   private readonly reader: Db;
-  /** Groups the reader's statements into short read transactions (sqlite-read-snapshot.ts). */
+  /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
   private readonly snapshots: ReadSnapshots;
   private readonly writer: Db;
   private readonly writeLock: SqliteWriteLock;
