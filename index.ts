@@ -87,7 +87,13 @@ if (!manageContent) {
   );
 }
 const content = manageContent
-  ? new DeclaredContent("registry", { connection: registry.connection, users: config.users, projects: config.projects })
+  ? new DeclaredContent("registry", {
+      connection: registry.connection,
+      users: config.users,
+      projects: config.projects,
+      garbageCollection: config.garbageCollection,
+      auditLogPurge: config.auditLogPurge,
+    })
   : undefined;
 const proxyCache =
   manageContent && content

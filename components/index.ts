@@ -23,7 +23,25 @@ export { Project, type ProjectArgs } from "./registry/project";
 export { ProjectMember, type ProjectMemberArgs, type ProjectRole } from "./registry/project-member";
 export { RobotAccount, projectAccess, type RobotAccountArgs, type RobotPermission } from "./registry/robot-account";
 export { User, type UserArgs } from "./registry/user";
-export { DeclaredContent, type DeclaredContentArgs, type RobotCredentials } from "./registry/declared-content";
+export {
+  DeclaredContent,
+  type DeclaredContentArgs,
+  type DeclaredImmutableTagRule,
+  type DeclaredRetention,
+  type RobotCredentials,
+} from "./registry/declared-content";
+export {
+  RetentionPolicy,
+  HARBOR_PROXY_EXPIRY_DAYS,
+  proxyExpiryRules,
+  type RetentionPolicyArgs,
+  type RetentionRuleArgs,
+} from "./registry/retention-policy";
+export { ImmutableTagRule, type ImmutableTagRuleArgs } from "./registry/immutable-tag-rule";
+export { GarbageCollectionSchedule, type GarbageCollectionScheduleArgs } from "./registry/gc-schedule";
+export { AuditLogPurgeSchedule, type AuditLogPurgeScheduleArgs } from "./registry/audit-purge-schedule";
+export { normaliseSchedule, SCHEDULE_TYPE_CRON } from "./registry/schedule";
+export { type PatternSelector } from "./registry/pattern-selector";
 export {
   RegistryEndpoint,
   REGISTRY_ENDPOINT_TYPES,

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { awsTargetSchema, refineAwsTarget } from "./config/aws-target";
 import { kubernetesTargetSchema, refineKubernetesTarget } from "./config/kubernetes-target";
+import { auditLogPurgeSchema, garbageCollectionSchema } from "./config/lifecycle";
 import { localTargetSchema } from "./config/local-target";
 import { mirrorSchema, proxyProjectSchema, registrySchema, upstreamSchema } from "./config/proxy-cache";
 import { projectSchema, userSchema } from "./config/registry-content";
@@ -40,6 +41,10 @@ export const stackConfigSchema = z
     registries: z.array(registrySchema).default([]),
     /** Proxy-cache projects, each pulling through one of `registries`. */
     proxyProjects: z.array(proxyProjectSchema).default([]),
+    /** The registry's garbage collection schedule; left out, it is not managed. */
+    garbageCollection: garbageCollectionSchema.optional(),
+    /** The registry's audit log purge schedule; left out, it is not managed. */
+    auditLogPurge: auditLogPurgeSchema.optional(),
   })
   .superRefine((config, ctx) => {
     if (config.target === "kubernetes") refineKubernetesTarget(config.kubernetes, ctx);

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { REGISTRY_ENDPOINT_TYPES } from "../registry/registry-endpoint";
+import { HARBOR_PROXY_EXPIRY_DAYS, MAX_RETENTION_DAYS } from "../registry/retention-policy";
 import { memberSchema, robotSchema } from "./registry-content";
 import { projectName } from "./schema-parts";
 
@@ -53,6 +54,11 @@ export const proxyProjectSchema = z.strictObject({
   /** Concurrent upstream requests; -1 for no limit. */
   maxUpstreamConnections: z.number().int().min(-1).default(-1),
   storageLimit: z.number().int().min(-1).default(-1),
+  /**
+   * Cached artifacts not pulled for this many days are removed (daily), tagged or not; preheated
+   * images are pinned and stay. Harbor's default: 7.
+   */
+  expiryDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).default(HARBOR_PROXY_EXPIRY_DAYS),
   /** Images kept present in the cache, fetched at `pulumi up`. */
   preheat: z
     .strictObject({

@@ -1,7 +1,8 @@
 // `airlock:users` and `airlock:projects`: what the registry holds, declared (users, projects,
-// members and robot accounts).
+// members, robot accounts, and each project's retention policy and immutable tag rules).
 
 import { z } from "zod";
+import { immutableTagRuleSchema, retentionSchema } from "./lifecycle";
 import { projectName, robotName } from "./schema-parts";
 
 export const harborPassword = z
@@ -46,4 +47,22 @@ export const projectSchema = z.strictObject({
   metadata: z.record(z.string(), z.string()).default({}),
   members: z.array(memberSchema).default([]),
   robots: z.array(robotSchema).default([]),
+  /** The project's tag retention policy; left out, the project has none (nothing is removed). */
+  retention: retentionSchema.optional(),
+  /** Tags that cannot be pushed again, retagged or deleted. */
+  immutableTags: z
+    .array(immutableTagRuleSchema)
+    .default([])
+    .superRefine((rules, ctx) => {
+      const seen = new Map<string, number>();
+      rules.forEach((rule, index) => {
+        // Harbor refuses two rules alike (409); the disabled flag does not tell them apart.
+        const key = JSON.stringify([rule.repositories ?? { matches: "**" }, rule.tags]);
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          ctx.addIssue({ code: "custom", path: [index], message: `the same rule as immutableTags[${earlier}]` });
+        }
+        seen.set(key, index);
+      });
+    }),
 });

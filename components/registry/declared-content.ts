@@ -1,11 +1,17 @@
 // What a stack declares inside the registry: users, projects, their members and robot accounts,
-// created through the registry's API once the server runs. Reusable by any program that has a
-// connection (from LocalRegistry today, from the Kubernetes and AWS targets later).
+// each project's retention policy and immutable tag rules, and the registry's garbage collection
+// and audit log purge schedules, created through the registry's API once the server runs.
+// Reusable by any program that has a connection (from any target's RegistryServer).
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
+import { AuditLogPurgeSchedule, type AuditLogPurgeScheduleArgs } from "./audit-purge-schedule";
+import { GarbageCollectionSchedule, type GarbageCollectionScheduleArgs } from "./gc-schedule";
+import { ImmutableTagRule } from "./immutable-tag-rule";
+import { MATCH_ALL, type PatternSelector } from "./pattern-selector";
 import { Project } from "./project";
 import { declareProjectAccess, type DeclaredMember, type DeclaredRobot, type RobotCredentials } from "./project-access";
+import { RetentionPolicy, type RetentionRuleArgs } from "./retention-policy";
 import { User } from "./user";
 
 export interface DeclaredUser {
@@ -34,6 +40,32 @@ export interface DeclaredProject {
   members: DeclaredMember[];
   /** The project's robot accounts; their credentials are in DeclaredContent.robots. */
   robots: DeclaredRobot[];
+  /** The project's tag retention policy; left out, it has none. */
+  retention?: DeclaredRetention | undefined;
+  /** The project's immutable tag rules. */
+  immutableTags?: DeclaredImmutableTagRule[] | undefined;
+}
+
+/** A retention policy; the fields are RetentionPolicyArgs's. */
+export interface DeclaredRetention {
+  /** Hourly, Daily, Weekly (any case), a six-field cron, or "None". */
+  schedule: string;
+  /** 1 to 15 rules; any one keeps an artifact. */
+  rules: RetentionRuleArgs[];
+}
+
+/** An immutable tag rule; the fields are ImmutableTagRuleArgs's. */
+export interface DeclaredImmutableTagRule {
+  /** Default `{ matches: "**" }`. */
+  repositories?: PatternSelector | undefined;
+  tags: PatternSelector;
+  disabled?: boolean | undefined;
+}
+
+/** A rule's part of a resource name: what tells two rules of a project apart (never its index). */
+function immutableRuleKey(rule: DeclaredImmutableTagRule): string {
+  const part = (selector: PatternSelector): string => selector.matches ?? `!${selector.excludes ?? ""}`;
+  return `${part(rule.repositories ?? MATCH_ALL)}-${part(rule.tags)}`;
 }
 
 export type { RobotCredentials };
@@ -45,6 +77,10 @@ export interface DeclaredContentArgs {
   users: DeclaredUser[];
   /** Projects to create, with their members and robots. */
   projects: DeclaredProject[];
+  /** The registry's garbage collection schedule; left out, it is not managed. */
+  garbageCollection?: Omit<GarbageCollectionScheduleArgs, "connection"> | undefined;
+  /** The registry's audit log purge schedule; left out, it is not managed. */
+  auditLogPurge?: Omit<AuditLogPurgeScheduleArgs, "connection"> | undefined;
 }
 
 export class DeclaredContent extends pulumi.ComponentResource {
@@ -106,6 +142,38 @@ export class DeclaredContent extends pulumi.ComponentResource {
           memberResourceName: (username) => `${name}-member-${declared.name}-${username}`,
           robotResourceName: (robot) => `${name}-robot-${declared.name}-${robot}`,
         }),
+      );
+
+      if (declared.retention) {
+        new RetentionPolicy(
+          `${name}-retention-${declared.name}`,
+          { connection, project: project.name, schedule: declared.retention.schedule, rules: declared.retention.rules },
+          { parent: this },
+        );
+      }
+      for (const rule of declared.immutableTags ?? []) {
+        new ImmutableTagRule(
+          `${name}-immutable-${declared.name}-${immutableRuleKey(rule)}`,
+          {
+            connection,
+            project: project.name,
+            repositories: rule.repositories ?? MATCH_ALL,
+            tags: rule.tags,
+            disabled: rule.disabled ?? false,
+          },
+          { parent: this },
+        );
+      }
+    }
+
+    if (args.garbageCollection) {
+      new GarbageCollectionSchedule(`${name}-gc-schedule`, { connection, ...args.garbageCollection }, { parent: this });
+    }
+    if (args.auditLogPurge) {
+      new AuditLogPurgeSchedule(
+        `${name}-audit-purge-schedule`,
+        { connection, ...args.auditLogPurge },
+        { parent: this },
       );
     }
 

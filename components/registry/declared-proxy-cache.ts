@@ -1,6 +1,7 @@
 // What a stack declares of the proxy cache: upstream registry endpoints, the proxy-cache projects
 // that pull through them (with their members and robots, a pull-only robot for cluster nodes
-// typically) and the images each keeps present. Reusable by any program with a connection.
+// typically), how long each keeps what nobody pulls, and the images each keeps present.
+// Reusable by any program with a connection.
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
@@ -9,6 +10,8 @@ import { Preheat } from "./preheat";
 import { declareProjectAccess, type RobotCredentials } from "./project-access";
 import { ProxyProject } from "./proxy-project";
 import { RegistryEndpoint, type RegistryEndpointType } from "./registry-endpoint";
+import { HARBOR_PROXY_EXPIRY_DAYS, proxyExpiryRules, RetentionPolicy } from "./retention-policy";
+import { SCHEDULE_TYPE_CRON } from "./schedule";
 
 /** An upstream registry endpoint; the fields are RegistryEndpointArgs's. */
 export interface DeclaredRegistryEndpoint {
@@ -44,6 +47,12 @@ export interface DeclaredProxyProject {
   maxUpstreamConnections: number;
   /** Storage quota in bytes; -1 for none. */
   storageLimit: number;
+  /**
+   * Cached artifacts not pulled for this many days are removed, daily, tagged or not; preheated
+   * images are pinned by the registry and stay. Default 7, Harbor's. It is the project's
+   * retention policy, declared as a RetentionPolicy.
+   */
+  expiryDays?: number | undefined;
   /** Images (and platforms of them) to pull into the cache ahead of time. */
   preheat?: { images: string[]; platforms: string[] } | undefined;
   /** The project's members. */
@@ -109,6 +118,18 @@ export class DeclaredProxyCache extends pulumi.ComponentResource {
           speedKbps: declared.speedKbps,
           maxUpstreamConnections: declared.maxUpstreamConnections,
           storageLimit: declared.storageLimit,
+        },
+        { parent: this },
+      );
+      // Harbor gives a proxy-cache project this policy when it is created: declared, it is
+      // adopted, kept to the stack's expiry, and its drift shows.
+      new RetentionPolicy(
+        `${name}-proxy-${declared.name}-expiry`,
+        {
+          connection,
+          project: project.name,
+          schedule: SCHEDULE_TYPE_CRON.Daily,
+          rules: proxyExpiryRules(declared.expiryDays ?? HARBOR_PROXY_EXPIRY_DAYS),
         },
         { parent: this },
       );

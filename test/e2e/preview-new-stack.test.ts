@@ -113,6 +113,7 @@ describe("preview of a new stack", () => {
         "registry:ProjectMember",
         "registry:ProxyProject",
         "registry:RegistryEndpoint",
+        "registry:RetentionPolicy",
         "registry:RobotAccount",
         "registry:RobotAccount",
         "registry:RobotAccount",
@@ -137,6 +138,13 @@ describe("preview of a new stack", () => {
         name: "hub",
         public: true,
         metadata: { proxy_speed_kb: "10240", max_upstream_conn: "-1" },
+      });
+      // The proxy cache's expiry: its project's name is known, the schedule normalised already.
+      expect(inputsOf("registry:RetentionPolicy")).toMatchObject({
+        connection: UNKNOWN,
+        project: "hub",
+        schedule: "0 0 0 * * *",
+        rules: [{ keepPulledWithinDays: 7, untagged: true }],
       });
       expect(inputsOf("registry:Preheat")).toMatchObject({
         images: ["library/alpine:3.20", "library/nginx:1.27"],

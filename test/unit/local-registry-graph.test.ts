@@ -9,7 +9,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalRegistry } from "../../components/local/local-registry";
 import { DeclaredContent } from "../../components/registry/declared-content";
 import { DeclaredProxyCache } from "../../components/registry/declared-proxy-cache";
-import { type Registered, outputOf } from "./mocked-resources";
+import { type Registered, outputOf, plain, settled } from "./mocked-resources";
 
 let registered: Registered[] = [];
 
@@ -207,14 +207,30 @@ describe("DeclaredProxyCache resource graph", () => {
     });
     await outputOf(cache.preheated["dockerhub"]!);
     await outputOf(cache.robots["dockerhub/nodes"]!.username);
+    await settled(registered);
 
     expect(registered.map((r) => r.type).sort()).toEqual([
       "airlock:registry:DeclaredProxyCache",
       "pulumi-nodejs:dynamic/registry:Preheat",
       "pulumi-nodejs:dynamic/registry:ProxyProject",
       "pulumi-nodejs:dynamic/registry:RegistryEndpoint",
+      "pulumi-nodejs:dynamic/registry:RetentionPolicy",
       "pulumi-nodejs:dynamic/registry:RobotAccount",
     ]);
+    // The cache's expiry, Harbor's 7 days when the stack does not say: the project's retention policy.
+    expect(plain(inputsOf("RetentionPolicy"))).toMatchObject({
+      project: "dockerhub",
+      schedule: "0 0 0 * * *",
+      rules: [
+        {
+          keepPulledWithinDays: 7,
+          repositories: { matches: "**" },
+          tags: { matches: "**" },
+          untagged: true,
+          disabled: false,
+        },
+      ],
+    });
     expect(inputsOf("RegistryEndpoint")).toMatchObject({ name: "dockerhub", type: "docker-hub", credentialVersion: 2 });
     expect(inputsOf("RegistryEndpoint")["credential"]).toEqual(
       expect.objectContaining({ value: { accessKey: "dmz", accessSecret: "hub-token" } }),
@@ -225,8 +241,68 @@ describe("DeclaredProxyCache resource graph", () => {
       metadata: { proxy_speed_kb: "8000", max_upstream_conn: "4" },
     });
     expect(inputsOf("Preheat")).toMatchObject({ images: ["library/nginx:1.25"], platforms: ["linux/amd64"] });
-    for (const type of ["RegistryEndpoint", "ProxyProject", "Preheat", "RobotAccount"]) {
+    for (const type of ["RegistryEndpoint", "ProxyProject", "Preheat", "RobotAccount", "RetentionPolicy"]) {
       expect(typeof inputsOf(type)["__provider"], type).toBe("string");
+    }
+  });
+});
+
+describe("DeclaredContent lifecycle resources", () => {
+  it("declares a project's retention policy and immutable rules, and the registry's GC and purge schedules", async () => {
+    const connection = { url: "https://registry.test:5443", username: "admin", password: "pw", caPem: "CA" };
+    new DeclaredContent("c", {
+      connection,
+      users: [],
+      projects: [
+        {
+          name: "production",
+          public: false,
+          storageLimit: -1,
+          metadata: {},
+          members: [],
+          robots: [],
+          retention: { schedule: "Daily", rules: [{ keepLatestPushed: 10 }, { keepPushedWithinDays: 30 }] },
+          immutableTags: [
+            { tags: { matches: "v*" } },
+            { repositories: { excludes: "sandbox/**" }, tags: { matches: "release-*" } },
+          ],
+        },
+      ],
+      garbageCollection: { schedule: "Weekly", deleteUntagged: true },
+      auditLogPurge: { schedule: "Daily", retentionHours: 720, includeEventTypes: ["pull_artifact"] },
+    });
+    await settled(registered);
+
+    const byType = (type: string) => registered.filter((r) => r.type === `pulumi-nodejs:dynamic/registry:${type}`);
+    expect(byType("RetentionPolicy").map((r) => r.name)).toEqual(["c-retention-production"]);
+    expect(plain(byType("RetentionPolicy")[0]?.inputs)).toMatchObject({
+      project: "production",
+      schedule: "Daily",
+      rules: [{ keepLatestPushed: 10 }, { keepPushedWithinDays: 30 }],
+    });
+    // Rules are named after what they select, never their index: removing one renames no other.
+    expect(byType("ImmutableTagRule").map((r) => r.name)).toEqual([
+      "c-immutable-production-**-v*",
+      "c-immutable-production-!sandbox/**-release-*",
+    ]);
+    expect(plain(byType("ImmutableTagRule")[1]?.inputs)).toMatchObject({
+      project: "production",
+      repositories: { excludes: "sandbox/**" },
+      tags: { matches: "release-*" },
+      disabled: false,
+    });
+    expect(byType("GarbageCollectionSchedule").map((r) => r.name)).toEqual(["c-gc-schedule"]);
+    expect(plain(byType("GarbageCollectionSchedule")[0]?.inputs)).toMatchObject({
+      schedule: "Weekly",
+      deleteUntagged: true,
+    });
+    expect(byType("AuditLogPurgeSchedule").map((r) => r.name)).toEqual(["c-audit-purge-schedule"]);
+    for (const type of ["RetentionPolicy", "ImmutableTagRule", "GarbageCollectionSchedule", "AuditLogPurgeSchedule"]) {
+      for (const resource of byType(type)) {
+        // Registering serialised the provider; the connection travels as a secret.
+        expect(typeof resource.inputs["__provider"], type).toBe("string");
+        expect(resource.inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
+      }
     }
   });
 });

@@ -11,10 +11,14 @@ import { runInThisContext } from "node:vm";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { serverProcessProvider } from "../../components/local/server-process";
+import { auditPurgeScheduleProvider } from "../../components/registry/audit-purge-schedule";
+import { gcScheduleProvider } from "../../components/registry/gc-schedule";
+import { immutableTagRuleProvider } from "../../components/registry/immutable-tag-rule";
 import { preheatProvider } from "../../components/registry/preheat";
 import { memberProvider } from "../../components/registry/project-member";
 import { projectProvider } from "../../components/registry/project";
 import { endpointProvider } from "../../components/registry/registry-endpoint";
+import { retentionPolicyProvider } from "../../components/registry/retention-policy";
 import { projectAccess, robotProvider } from "../../components/registry/robot-account";
 import { userProvider } from "../../components/registry/user";
 import { generatedPasswordProvider } from "../../components/secrets/generated-password";
@@ -230,6 +234,72 @@ const cases: Record<string, Case & { provider: Provider }> = {
       ["images", ["docker.io/library/nginx:1.27"], "images"],
       ["platforms", ["linux"], "platforms"],
       ["timeoutSeconds", 0, "timeoutSeconds"],
+    ],
+  },
+  RetentionPolicy: {
+    provider: retentionPolicyProvider as Provider,
+    valid: {
+      connection,
+      project: "production",
+      rules: [{ keepLatestPushed: 10 }, { keepPushedWithinDays: 30, tags: { excludes: "tmp-*" } }],
+      schedule: "Daily",
+    },
+    bad: [
+      ["schedule", "0 3 * * 0", "schedule"],
+      ["schedule", "fortnightly", "schedule"],
+      ["project", "", "project"],
+      ["rules", [], "rules"],
+      ["rules", [{ keepLatestPushed: 10, keepPushedWithinDays: 30 }], "rules"],
+      ["rules", [{ keepLatestPushed: -1 }], "rules"],
+      ["rules", [{ always: true, tags: { matches: "[v*" } }], "rules"],
+      ["rules", [{ keepLatestPushed: 3 }, { keepLatestPushed: 3, untagged: false }], "rules"],
+      ["rules", Array.from({ length: 16 }, (_, n) => ({ keepLatestPushed: n })), "rules"],
+    ],
+  },
+  ImmutableTagRule: {
+    provider: immutableTagRuleProvider as Provider,
+    valid: {
+      connection,
+      project: "production",
+      repositories: { matches: "apps/**" },
+      tags: { matches: "v*" },
+      disabled: false,
+      adopt: false,
+    },
+    bad: [
+      ["tags", { matches: "" }, "tags"],
+      ["tags", { matches: "v*", excludes: "x" }, "tags"],
+      ["project", 7, "project"],
+      ["repositories", "**", "repositories"],
+      ["disabled", "no", "disabled"],
+      ["adopt", 1, "adopt"],
+    ],
+  },
+  GarbageCollectionSchedule: {
+    provider: gcScheduleProvider as Provider,
+    valid: { connection, schedule: "weekly", deleteUntagged: true, workers: 2, dryRun: false },
+    bad: [
+      ["schedule", "0 0 * * 0", "schedule"],
+      ["schedule", "None", "schedule"],
+      ["workers", 6, "workers"],
+      ["deleteUntagged", "yes", "deleteUntagged"],
+    ],
+  },
+  AuditLogPurgeSchedule: {
+    provider: auditPurgeScheduleProvider as Provider,
+    valid: {
+      connection,
+      schedule: "0 30 2 * * *",
+      retentionHours: 720,
+      includeEventTypes: ["pull_artifact", "create_artifact"],
+      dryRun: false,
+    },
+    bad: [
+      ["schedule", "Monthly", "schedule"],
+      ["retentionHours", 0, "retentionHours"],
+      ["includeEventTypes", [], "includeEventTypes"],
+      ["includeEventTypes", ["Pull Artifact"], "includeEventTypes"],
+      ["dryRun", 1, "dryRun"],
     ],
   },
 };

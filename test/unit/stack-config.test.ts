@@ -109,6 +109,7 @@ describe("stack configuration", () => {
     expect(config.proxyProjects[0]).toMatchObject({
       speedKbps: -1,
       maxUpstreamConnections: -1,
+      expiryDays: 7,
       preheat: { images: ["library/nginx:1.25"], platforms: [] },
     });
     expect(config.upstream.httpsProxy).toBe("http://proxy.corp:3128");
@@ -224,8 +225,125 @@ describe("stack configuration", () => {
         metadata: {},
         members: [{ username: "alice", role: "developer" }],
         robots: [{ name: "nodes", actions: ["pull"], description: "", duration: -1, secretVersion: 1 }],
+        immutableTags: [],
       },
     ]);
+  });
+
+  it("reads a project's retention policy and immutable rules, and the GC and audit purge schedules, normalised", () => {
+    const { config } = parse({
+      "airlock:projects": JSON.stringify([
+        {
+          name: "production",
+          retention: {
+            schedule: "weekly",
+            rules: [
+              { keepLatestPulled: 5, tags: { excludes: "tmp-*" }, untagged: true },
+              { always: true, tags: { matches: "v*" } },
+            ],
+          },
+          immutableTags: [{ repositories: { matches: "apps/**" }, tags: { matches: "v*" } }],
+        },
+      ]),
+      "airlock:garbageCollection": JSON.stringify({ schedule: "0 0 2 * * sat", workers: 3 }),
+      "airlock:auditLogPurge": JSON.stringify({
+        schedule: "Daily",
+        retentionHours: 720,
+        includeEventTypes: ["pull_artifact"],
+      }),
+    });
+    expect(config.projects[0]?.retention).toEqual({
+      schedule: "0 0 0 * * 0",
+      rules: [
+        { keepLatestPulled: 5, tags: { excludes: "tmp-*" }, untagged: true, disabled: false },
+        { always: true, tags: { matches: "v*" }, untagged: false, disabled: false },
+      ],
+    });
+    expect(config.projects[0]?.immutableTags).toEqual([
+      { repositories: { matches: "apps/**" }, tags: { matches: "v*" }, disabled: false },
+    ]);
+    expect(config.garbageCollection).toEqual({
+      schedule: "0 0 2 * * SAT",
+      deleteUntagged: false,
+      workers: 3,
+      dryRun: false,
+    });
+    expect(config.auditLogPurge).toEqual({
+      schedule: "0 0 0 * * *",
+      retentionHours: 720,
+      includeEventTypes: ["pull_artifact"],
+      dryRun: false,
+    });
+  });
+
+  it.each<[string, string, unknown, string]>([
+    [
+      "a five-field cron",
+      "airlock:garbageCollection",
+      { schedule: "0 3 * * 0" },
+      'airlock:garbageCollection.schedule: "0 3 * * 0" has five fields',
+    ],
+    [
+      "six GC workers",
+      "airlock:garbageCollection",
+      { schedule: "Weekly", workers: 6 },
+      "airlock:garbageCollection.workers",
+    ],
+    [
+      "no event type to purge",
+      "airlock:auditLogPurge",
+      { schedule: "Daily", retentionHours: 1, includeEventTypes: [] },
+      "airlock:auditLogPurge.includeEventTypes",
+    ],
+    [
+      "a rule with two templates",
+      "airlock:projects",
+      [{ name: "p", retention: { schedule: "Daily", rules: [{ keepLatestPushed: 1, always: true }] } }],
+      "airlock:projects[0].retention.rules[0]: expected exactly one of",
+    ],
+    [
+      "a count too large",
+      "airlock:projects",
+      [{ name: "p", retention: { schedule: "Daily", rules: [{ keepLatestPushed: 40000 }] } }],
+      "airlock:projects[0].retention.rules[0].keepLatestPushed: expected a whole number from 0 to 32766",
+    ],
+    [
+      "two rules alike",
+      "airlock:projects",
+      [{ name: "p", retention: { schedule: "None", rules: [{ always: true }, { always: true }] } }],
+      "airlock:projects[0].retention.rules: rules[1] is the same as rules[0]",
+    ],
+    [
+      "a malformed pattern",
+      "airlock:projects",
+      [{ name: "p", immutableTags: [{ tags: { matches: "[v*" } }] }],
+      'airlock:projects[0].immutableTags[0].tags: "[v*" leaves a [ open',
+    ],
+    [
+      "both matches and excludes",
+      "airlock:projects",
+      [{ name: "p", immutableTags: [{ tags: { matches: "v*", excludes: "x" } }] }],
+      "airlock:projects[0].immutableTags[0].tags: expected { matches",
+    ],
+    [
+      "two immutable rules alike",
+      "airlock:projects",
+      [{ name: "p", immutableTags: [{ tags: { matches: "v*" } }, { tags: { matches: "v*" }, disabled: true }] }],
+      "airlock:projects[0].immutableTags[1]: the same rule as immutableTags[0]",
+    ],
+    [
+      "a proxy expiry of no days",
+      "airlock:proxyProjects",
+      [{ name: "hub", registry: "hub", expiryDays: 0 }],
+      "airlock:proxyProjects[0].expiryDays",
+    ],
+  ])("refuses %s, naming the key", (_what, key, value, message) => {
+    const entries: Record<string, string> = { [key]: JSON.stringify(value) };
+    if (key === "airlock:proxyProjects")
+      entries["airlock:registries"] = JSON.stringify([
+        { name: "hub", type: "docker-hub", url: "https://hub.docker.com" },
+      ]);
+    expect(errorOf(entries)).toContain(message);
   });
 
   it("names the project, robot or member at fault, and never echoes a user's password", () => {

@@ -81,6 +81,32 @@ describe("stack files", () => {
     expect(config.mirror.namespaces["docker.io"]).toBe("dockerhub-proxy");
   });
 
+  it("declare the DMZ guide's lifecycle: last 10 tags or 30 days, untagged removed, v* immutable, weekly GC, 14-day caches", () => {
+    const document = parse(readFileSync(path.join(ROOT, "Pulumi.dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    standInForInstallSecrets(document.config);
+    const { config } = parseStackConfig(configEntries(document.config));
+    const production = config.projects.find((p) => p.name === "production");
+    expect(production?.retention).toEqual({
+      schedule: "0 0 0 * * *",
+      rules: [
+        { keepLatestPushed: 10, untagged: false, disabled: false },
+        { keepPushedWithinDays: 30, untagged: false, disabled: false },
+      ],
+    });
+    expect(production?.immutableTags).toEqual([{ tags: { matches: "v*" }, disabled: false }]);
+    expect(config.garbageCollection).toEqual({
+      schedule: "0 0 0 * * 0",
+      deleteUntagged: true,
+      workers: 1,
+      dryRun: false,
+    });
+    expect(config.proxyProjects.map((p) => p.expiryDays)).toEqual(config.proxyProjects.map(() => 14));
+    // Preheated images are pinned by the registry, so the 14 days never remove them.
+    expect(config.proxyProjects.filter((p) => p.preheat).length).toBeGreaterThan(0);
+  });
+
   it("deploy the DMZ stack to Kubernetes behind ingress-nginx, with the zones and monitoring, past the components' checks", () => {
     const document = parse(readFileSync(path.join(ROOT, "Pulumi.dmz.yaml"), "utf8")) as {
       config: Record<string, unknown>;
