@@ -125,7 +125,8 @@ export class BlobStore {
       outcome = await this.metadata.transaction(async (tx) => {
         if (enforced && !(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, size);
         const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
-        await tx.blobs.link(repository, digest);
+        // Recorded a moment ago in this transaction: nothing can have deleted it since.
+        if (!(await tx.blobs.link(repository, digest))) throw new Error(`blob ${digest} vanished as it was committed`);
         if (uploadId !== undefined) await tx.uploads.delete(uploadId);
         return result;
       });
@@ -152,13 +153,14 @@ export class BlobStore {
       if (!sources.some((source) => holders.has(source))) return undefined;
     }
     const enforced = await this.quotasEnforced();
-    await this.metadata.transaction(async (tx) => {
+    const linked = await this.metadata.transaction(async (tx) => {
       if (enforced && !(await tx.blobs.isLinked(repository, digest))) {
         await checkQuota(tx, repository, digest, blob.size);
       }
-      await tx.blobs.link(repository, digest);
+      return tx.blobs.link(repository, digest);
     });
-    return blob;
+    // Garbage collection deleted it since it was read: the client uploads it instead.
+    return linked ? blob : undefined;
   }
 
   /** The repositories holding a blob (mount candidates). */

@@ -1,9 +1,10 @@
 // The metadata store contract: what the registry knows about its content (blobs and where their
 // bytes are, upload sessions, manifests with their exact bytes, tags, repositories). Blob bytes
 // live in the storage driver; everything else lives here.
-// It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts
-// the upstream registry endpoints of registry-store.ts, the system settings of settings-store.ts
-// and the management API's view of the content (ids, descriptions, listings) of artifact-store.ts.
+// It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts,
+// the upstream registry endpoints of registry-store.ts, the system settings of settings-store.ts,
+// the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
+// and the background jobs of job-store.ts.
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -126,17 +127,29 @@ export interface Page {
   readonly limit?: number;
 }
 
+/**
+ * Every blob record carries the time it was last claimed, which garbage collection reads
+ * (lifecycle-store.ts, gc/README.md): `create`, `link` and `touch` claim. A claim writes the blob
+ * at most once per PUSH_TIME_RESOLUTION_MS (an earlier claim within it stands): writing the same
+ * rows on every push would make concurrent pushes of one image fail to serialize against each
+ * other, and reading the row is what makes a claim exclude a concurrent deletion.
+ */
 export interface BlobMetadata {
   get(digest: string): Promise<BlobRecord | undefined>;
   /**
-   * Records a blob. When a blob with the same digest is already recorded, that one is kept and
-   * returned with `created: false` (the caller then deletes the parts it had written).
+   * Records a blob, claimed at its `createdAt`. When a blob with the same digest is already
+   * recorded, that one is kept, claimed at `createdAt`, and returned with `created: false` (the
+   * caller then deletes the parts it had written).
    */
   create(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }>;
   /** Forgets a blob and every link to it; false when it was not recorded. */
   delete(digest: string): Promise<boolean>;
-  /** Makes a recorded blob visible in a repository, creating the repository. Idempotent. */
-  link(repository: string, digest: string): Promise<void>;
+  /**
+   * Makes a recorded blob visible in a repository, creating the repository, and claims it.
+   * Idempotent. False, and nothing changed, when the blob is not recorded (garbage collection may
+   * have deleted it since the caller saw it).
+   */
+  link(repository: string, digest: string): Promise<boolean>;
   isLinked(repository: string, digest: string): Promise<boolean>;
   /** Removes a blob from a repository; false when it was not linked there. */
   unlink(repository: string, digest: string): Promise<boolean>;
@@ -144,6 +157,12 @@ export interface BlobMetadata {
   repositoriesOf(digest: string): Promise<string[]>;
   /** Bytes of the blobs linked in at least one repository, each blob counted once. */
   totalSize(): Promise<number>;
+  /**
+   * Claims the recorded blobs among `digests` at `at` (see above: a claim within
+   * PUSH_TIME_RESOLUTION_MS of the last one writes nothing, and one never moves a claim back).
+   * Returns the digests that are recorded; the others are not (any more).
+   */
+  touch(digests: readonly string[], at: Date): Promise<Set<string>>;
 }
 
 export interface UploadMetadata {
@@ -171,6 +190,8 @@ export interface ManifestMetadata {
   get(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /** The manifest's exact bytes, as pushed. */
   content(repository: string, digest: string): Promise<Buffer | undefined>;
+  /** What the manifest of the repository references; undefined when there is no such manifest. */
+  references(repository: string, digest: string): Promise<ManifestReferences | undefined>;
   /**
    * Deletes a manifest and every tag pointing at it, and unlinks from the repository the blobs
    * that no other manifest of the repository references (they stop counting against the quota;

@@ -96,8 +96,11 @@ describe("postgres metadata store", () => {
     );
     expect(tables.map((row) => row.name)).toEqual([
       MIGRATIONS_TABLE,
+      "artifact_pins",
       "audit_logs",
       "blobs",
+      "gc_doomed_parts",
+      "immutable_rules",
       "job_executions",
       "job_logs",
       "job_pools",
@@ -113,6 +116,7 @@ describe("postgres metadata store", () => {
       "registries",
       "repositories",
       "repository_blobs",
+      "retention_policies",
       "robots",
       "system_settings",
       "tags",

@@ -47,8 +47,8 @@ describe("reads grouped into snapshots", () => {
     const other = new DatabaseSync(file);
     try {
       other
-        .prepare("INSERT INTO blobs (digest, size, parts, created_at) VALUES (?, ?, ?, ?)")
-        .run(blob(3).digest, 3, JSON.stringify(blob(3).parts), 0);
+        .prepare("INSERT INTO blobs (digest, size, parts, created_at, touched_at) VALUES (?, ?, ?, ?, ?)")
+        .run(blob(3).digest, 3, JSON.stringify(blob(3).parts), 0, 0);
     } finally {
       other.close();
     }

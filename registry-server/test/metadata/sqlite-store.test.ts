@@ -121,8 +121,11 @@ describe("sqlite metadata store", () => {
     expect(version).toBe(SQLITE_SCHEMA_VERSION);
     expect(journal).toBe("wal");
     expect(tables).toEqual([
+      "artifact_pins",
       "audit_logs",
       "blobs",
+      "gc_doomed_parts",
+      "immutable_rules",
       "job_executions",
       "job_logs",
       "job_pools",
@@ -138,6 +141,7 @@ describe("sqlite metadata store", () => {
       "registries",
       "repositories",
       "repository_blobs",
+      "retention_policies",
       "robots",
       // SQLite's own, for the AUTOINCREMENT ids.
       "sqlite_sequence",
@@ -186,6 +190,7 @@ describe("sqlite metadata store", () => {
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
       DROP TABLE registries;
+      DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
     `);

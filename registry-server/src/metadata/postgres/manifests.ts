@@ -24,18 +24,18 @@ async function getManifest(db: Db, repository: string, digest: string): Promise<
   return row && toManifest(row, POSTGRES);
 }
 
-async function referencesOf(db: Db, manifest: ManifestRecord): Promise<ManifestReferences> {
-  const blobs = await db.rows<{ digest: string }>(
-    "SELECT blob_digest AS digest FROM manifest_blob_refs WHERE repository = $1 AND manifest_digest = $2",
-    manifest.repository,
-    manifest.digest,
+async function referencesOf(db: Db, repository: string, digest: string): Promise<ManifestReferences> {
+  const blobs = await db.names(
+    "SELECT blob_digest AS name FROM manifest_blob_refs WHERE repository = $1 AND manifest_digest = $2",
+    repository,
+    digest,
   );
-  const children = await db.rows<{ digest: string }>(
-    "SELECT child_digest AS digest FROM manifest_child_refs WHERE repository = $1 AND manifest_digest = $2",
-    manifest.repository,
-    manifest.digest,
+  const manifests = await db.names(
+    "SELECT child_digest AS name FROM manifest_child_refs WHERE repository = $1 AND manifest_digest = $2",
+    repository,
+    digest,
   );
-  return { blobs: blobs.map((row) => row.digest), manifests: children.map((row) => row.digest) };
+  return { blobs, manifests };
 }
 
 /** Deletes a digest's bytes once no repository holds that manifest any more. */
@@ -51,7 +51,10 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
     put: (record, content, references) =>
       write(async (db) => {
         const recorded = await getManifest(db, record.repository, record.digest);
-        if (recorded && sameManifest(recorded, await referencesOf(db, recorded), record, references)) {
+        if (
+          recorded &&
+          sameManifest(recorded, await referencesOf(db, recorded.repository, recorded.digest), record, references)
+        ) {
           // Unchanged: only its push time moves (see PUSH_TIME_RESOLUTION_MS).
           if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
             await db.run(
@@ -113,6 +116,13 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
         );
       }),
     get: (repository, digest) => read((db) => getManifest(db, repository, digest)),
+    references: (repository, digest) =>
+      read(async (db) =>
+        (await db.row("SELECT 1 FROM manifests WHERE repository = $1 AND digest = $2", repository, digest)) ===
+        undefined
+          ? undefined
+          : referencesOf(db, repository, digest),
+      ),
     content: (repository, digest) =>
       read(async (db) => {
         const row = await db.row<{ content: Buffer }>(

@@ -323,8 +323,69 @@ const JOBS_STEP = `
   );
   `;
 
+/**
+ * What garbage collection, retention and immutability keep (lifecycle-store.ts): when a blob was
+ * last claimed, the storage objects of deleted blobs until they are deleted, a manifest's last
+ * pull, pins, retention policies and immutable tag rules; and the index a sweep needs to ask
+ * whether any manifest of any repository references a blob.
+ */
+export const LIFECYCLE_STEP = `
+  -- The last claim (garbage collection's): a record, a link, a manifest put, a read.
+  ALTER TABLE blobs ADD COLUMN touched_at timestamptz;
+  UPDATE blobs SET touched_at = created_at;
+  ALTER TABLE blobs ALTER COLUMN touched_at SET NOT NULL;
+  CREATE INDEX manifest_blob_refs_by_digest ON manifest_blob_refs (blob_digest);
+
+  -- The storage objects of deleted blobs, until garbage collection deletes them.
+  CREATE TABLE gc_doomed_parts (
+    path text COLLATE "C" PRIMARY KEY,
+    doomed_at timestamptz NOT NULL
+  );
+  CREATE INDEX gc_doomed_parts_by_time ON gc_doomed_parts (doomed_at);
+
+  -- NULL until the manifest is first pulled.
+  ALTER TABLE manifests ADD COLUMN pulled_at timestamptz;
+
+  -- Why an artifact is kept whatever retention and expiry say; it goes with its manifest.
+  CREATE TABLE artifact_pins (
+    repository text COLLATE "C" NOT NULL,
+    digest text COLLATE "C" NOT NULL,
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (repository, digest, reason),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  );
+
+  -- One policy per project, Harbor's JSON as the API layer validated it (text: kept byte for byte).
+  CREATE TABLE retention_policies (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL CONSTRAINT retention_policies_project_key UNIQUE
+      REFERENCES projects (id) ON DELETE CASCADE,
+    policy text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+
+  -- Harbor's JSON of each rule, as the API layer validated it.
+  CREATE TABLE immutable_rules (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    disabled boolean NOT NULL,
+    priority integer NOT NULL,
+    rule text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
+`;
+
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
-export const MIGRATIONS: readonly string[] = [CONTENT_STEP, ARTIFACT_IDS_STEP, SETTINGS_STEP, JOBS_STEP];
+export const MIGRATIONS: readonly string[] = [
+  CONTENT_STEP,
+  ARTIFACT_IDS_STEP,
+  SETTINGS_STEP,
+  JOBS_STEP,
+  LIFECYCLE_STEP,
+];
 
 /** The version of a database this code has fully migrated. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,10 +3,19 @@
 // on PostgreSQL.
 
 import type { BlobMetadata, BlobRecord } from "../metadata-store.ts";
-import { BLOB_COLUMNS, toBlob, type BlobRow } from "../rows/blobs.ts";
+import { BLOB_COLUMNS, claimBlobs, recordedBlobs, toBlob, type BlobRow } from "../rows/blobs.ts";
 import { SQLITE } from "./dialect.ts";
 import { ensureRepository } from "./repositories.ts";
 import type { Db, Run } from "./statements.ts";
+
+/** Claims the recorded blobs among `digests` (rows/blobs.ts says when that writes); returns them. */
+function touch(db: Db, digests: readonly string[], at: Date): Set<string> {
+  if (digests.length === 0) return new Set();
+  const recorded = recordedBlobs(SQLITE, digests);
+  const claim = claimBlobs(SQLITE, digests, at);
+  db.run(claim.sql, ...claim.params);
+  return new Set(db.names(recorded.sql, ...recorded.params));
+}
 
 function getBlob(db: Db, digest: string): BlobRecord | undefined {
   const row = db.row<BlobRow>(`SELECT ${BLOB_COLUMNS} FROM blobs WHERE digest = ?`, digest);
@@ -19,13 +28,15 @@ export function blobArea(read: Run, write: Run): BlobMetadata {
     create: (record) =>
       write((db) => {
         const created = db.run(
-          `INSERT INTO blobs (${BLOB_COLUMNS}) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          `INSERT INTO blobs (${BLOB_COLUMNS}, touched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           record.digest,
           record.size,
           JSON.stringify(record.parts),
           record.createdAt.getTime(),
+          record.createdAt.getTime(),
         );
         if (created === 1) return { record, created: true };
+        touch(db, [record.digest], record.createdAt);
         const existing = getBlob(db, record.digest);
         if (!existing) throw new Error(`blob ${record.digest} was neither created nor found`);
         return { record: existing, created: false };
@@ -34,12 +45,15 @@ export function blobArea(read: Run, write: Run): BlobMetadata {
     delete: (digest) => write((db) => db.run("DELETE FROM blobs WHERE digest = ?", digest) > 0),
     link: (repository, digest) =>
       write((db) => {
-        ensureRepository(db, repository, new Date());
+        const at = new Date();
+        if (touch(db, [digest], at).size === 0) return false;
+        ensureRepository(db, repository, at);
         db.run(
           "INSERT INTO repository_blobs (repository, digest) VALUES (?, ?) ON CONFLICT DO NOTHING",
           repository,
           digest,
         );
+        return true;
       }),
     isLinked: (repository, digest) =>
       read(
@@ -57,5 +71,6 @@ export function blobArea(read: Run, write: Run): BlobMetadata {
       read((db) =>
         db.count("SELECT coalesce(sum(size), 0) AS n FROM blobs WHERE digest IN (SELECT digest FROM repository_blobs)"),
       ),
+    touch: (digests, at) => write((db) => touch(db, digests, at)),
   };
 }

@@ -23,18 +23,18 @@ function getManifest(db: Db, repository: string, digest: string): ManifestRecord
   return row && toManifest(row, SQLITE);
 }
 
-function referencesOf(db: Db, manifest: ManifestRecord): ManifestReferences {
-  const blobs = db.rows<{ digest: string }>(
-    "SELECT blob_digest AS digest FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
-    manifest.repository,
-    manifest.digest,
+function referencesOf(db: Db, repository: string, digest: string): ManifestReferences {
+  const blobs = db.names(
+    "SELECT blob_digest AS name FROM manifest_blob_refs WHERE repository = ? AND manifest_digest = ?",
+    repository,
+    digest,
   );
-  const children = db.rows<{ digest: string }>(
-    "SELECT child_digest AS digest FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
-    manifest.repository,
-    manifest.digest,
+  const manifests = db.names(
+    "SELECT child_digest AS name FROM manifest_child_refs WHERE repository = ? AND manifest_digest = ?",
+    repository,
+    digest,
   );
-  return { blobs: blobs.map((row) => row.digest), manifests: children.map((row) => row.digest) };
+  return { blobs, manifests };
 }
 
 /** Deletes a digest's bytes once no repository holds that manifest any more. */
@@ -51,7 +51,10 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
     put: (record, content, references) =>
       write((db) => {
         const recorded = getManifest(db, record.repository, record.digest);
-        if (recorded && sameManifest(recorded, referencesOf(db, recorded), record, references)) {
+        if (
+          recorded &&
+          sameManifest(recorded, referencesOf(db, recorded.repository, recorded.digest), record, references)
+        ) {
           // Unchanged: only its push time moves (see PUSH_TIME_RESOLUTION_MS).
           if (record.createdAt.getTime() - recorded.createdAt.getTime() >= PUSH_TIME_RESOLUTION_MS) {
             db.run(
@@ -114,6 +117,12 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
         );
       }),
     get: (repository, digest) => read((db) => getManifest(db, repository, digest)),
+    references: (repository, digest) =>
+      read((db) =>
+        db.row("SELECT 1 FROM manifests WHERE repository = ? AND digest = ?", repository, digest) === undefined
+          ? undefined
+          : referencesOf(db, repository, digest),
+      ),
     content: (repository, digest) =>
       read((db) => {
         const row = db.row<{ content: Uint8Array }>(

@@ -347,6 +347,68 @@ const JOBS_STEP = `
   ) STRICT;
 `;
 
+/**
+ * What garbage collection, retention and immutability keep (lifecycle-store.ts): when a blob was
+ * last claimed (SQLite cannot add a NOT NULL column without a default, so `blobs` is rebuilt, as
+ * ARTIFACT_IDS_STEP rebuilt its tables; every insert names the time), the storage objects of
+ * deleted blobs until they are deleted, a manifest's last pull, pins, retention policies and
+ * immutable tag rules.
+ */
+export const LIFECYCLE_STEP = `
+  CREATE TABLE new_blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    parts TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    -- The last claim (garbage collection's): a record, a link, a manifest put, a read.
+    touched_at INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO new_blobs (digest, size, parts, created_at, touched_at)
+    SELECT digest, size, parts, created_at, created_at FROM blobs;
+  DROP TABLE blobs;
+  ALTER TABLE new_blobs RENAME TO blobs;
+
+  -- The storage objects of deleted blobs, until garbage collection deletes them.
+  CREATE TABLE gc_doomed_parts (
+    path TEXT PRIMARY KEY,
+    doomed_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX gc_doomed_parts_by_time ON gc_doomed_parts (doomed_at);
+
+  -- NULL until the manifest is first pulled.
+  ALTER TABLE manifests ADD COLUMN pulled_at INTEGER;
+
+  -- Why an artifact is kept whatever retention and expiry say; it goes with its manifest.
+  CREATE TABLE artifact_pins (
+    repository TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, digest, reason),
+    FOREIGN KEY (repository, digest) REFERENCES manifests (repository, digest) ON DELETE CASCADE
+  ) STRICT, WITHOUT ROWID;
+
+  -- One policy per project, Harbor's JSON as the API layer validated it.
+  CREATE TABLE retention_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL UNIQUE REFERENCES projects (id) ON DELETE CASCADE,
+    policy TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Harbor's JSON of each rule, as the API layer validated it.
+  CREATE TABLE immutable_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    priority INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -355,6 +417,7 @@ export const MIGRATIONS: readonly string[] = [
   ARTIFACT_IDS_STEP,
   SETTINGS_STEP,
   JOBS_STEP,
+  LIFECYCLE_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
