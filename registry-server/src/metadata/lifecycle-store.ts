@@ -57,8 +57,9 @@ export interface GcMetadata {
   knownPartPaths(): Promise<Set<string>>;
   /**
    * Manifests without a tag, pushed before `cutoff`, that no index of their repository lists,
-   * that have no subject (an accessory goes with its subject) and no pin, ordered by repository
-   * then digest, strictly after `page.after`: what `delete_untagged` removes.
+   * that have no pin, and that have no subject or one the repository no longer holds (an
+   * accessory goes with its subject, unless that went before it), ordered by repository then
+   * digest, strictly after `page.after`: what `delete_untagged` removes.
    */
   untaggedManifests(
     cutoff: Date,

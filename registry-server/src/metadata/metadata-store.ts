@@ -4,7 +4,8 @@
 // It also holds the identity areas (users, projects, members, robots, audit) of identity-store.ts,
 // the upstream registry endpoints of registry-store.ts, the system settings of settings-store.ts,
 // the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
-// and the background jobs of job-store.ts.
+// the background jobs of job-store.ts, and what garbage collection, retention and immutability
+// need (lifecycle-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -21,6 +22,7 @@ import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 import { InsufficientStorageError } from "../insufficient-storage.ts";
 import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
+import type { LifecycleAreas } from "./lifecycle-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
 import type { SettingsMetadata } from "./settings-store.ts";
 
@@ -256,7 +258,7 @@ export interface RepositoryMetadata {
   delete(name: string): Promise<boolean>;
 }
 
-export interface MetadataAreas extends IdentityAreas {
+export interface MetadataAreas extends IdentityAreas, LifecycleAreas {
   readonly blobs: BlobMetadata;
   readonly uploads: UploadMetadata;
   readonly manifests: ManifestMetadata;

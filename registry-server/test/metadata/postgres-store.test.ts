@@ -14,6 +14,7 @@ import { digestOf, metadataStoreContract, type ContractStore } from "../contract
 import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
+import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
@@ -46,6 +47,7 @@ registryStoreContract("postgres", openContractStore);
 settingsStoreContract("postgres", openContractStore);
 jobStoreContract("postgres", openContractStore);
 artifactStoreContract("postgres", openContractStore);
+lifecycleStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {

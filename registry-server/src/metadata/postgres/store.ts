@@ -55,6 +55,10 @@ import { registryArea } from "./registries.ts";
 import { settingsArea } from "./settings.ts";
 import { jobArea } from "./jobs.ts";
 import { artifactArea } from "./artifacts.ts";
+import { gcArea } from "./gc.ts";
+import { lifecycleArea } from "./lifecycle.ts";
+import { retentionArea } from "./retentions.ts";
+import { immutableRuleArea } from "./immutable-rules.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -99,6 +103,10 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     settings: settingsArea(read, write),
     jobs: jobArea(read, write),
     artifacts: artifactArea(read, write),
+    gc: gcArea(read, write),
+    lifecycle: lifecycleArea(read, write),
+    retentions: retentionArea(read, write),
+    immutableRules: immutableRuleArea(read, write),
   };
 }
 
@@ -143,6 +151,10 @@ class PostgresMetadataStore implements PostgresStore {
   readonly settings: MetadataAreas["settings"];
   readonly jobs: MetadataAreas["jobs"];
   readonly artifacts: MetadataAreas["artifacts"];
+  readonly gc: MetadataAreas["gc"];
+  readonly lifecycle: MetadataAreas["lifecycle"];
+  readonly retentions: MetadataAreas["retentions"];
+  readonly immutableRules: MetadataAreas["immutableRules"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -171,6 +183,10 @@ class PostgresMetadataStore implements PostgresStore {
     this.settings = areas.settings;
     this.jobs = areas.jobs;
     this.artifacts = areas.artifacts;
+    this.gc = areas.gc;
+    this.lifecycle = areas.lifecycle;
+    this.retentions = areas.retentions;
+    this.immutableRules = areas.immutableRules;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

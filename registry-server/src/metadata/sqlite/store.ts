@@ -45,6 +45,10 @@ import { registryArea } from "./registries.ts";
 import { settingsArea } from "./settings.ts";
 import { jobArea } from "./jobs.ts";
 import { artifactArea } from "./artifacts.ts";
+import { gcArea } from "./gc.ts";
+import { lifecycleArea } from "./lifecycle.ts";
+import { retentionArea } from "./retentions.ts";
+import { immutableRuleArea } from "./immutable-rules.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -113,6 +117,10 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     settings: settingsArea(read, write),
     jobs: jobArea(read, write),
     artifacts: artifactArea(read, write),
+    gc: gcArea(read, write),
+    lifecycle: lifecycleArea(read, write),
+    retentions: retentionArea(read, write),
+    immutableRules: immutableRuleArea(read, write),
   };
 }
 
@@ -161,6 +169,10 @@ class SqliteMetadataStore implements MetadataStore {
   readonly settings: MetadataAreas["settings"];
   readonly jobs: MetadataAreas["jobs"];
   readonly artifacts: MetadataAreas["artifacts"];
+  readonly gc: MetadataAreas["gc"];
+  readonly lifecycle: MetadataAreas["lifecycle"];
+  readonly retentions: MetadataAreas["retentions"];
+  readonly immutableRules: MetadataAreas["immutableRules"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -197,6 +209,10 @@ class SqliteMetadataStore implements MetadataStore {
     this.settings = areas.settings;
     this.jobs = areas.jobs;
     this.artifacts = areas.artifacts;
+    this.gc = areas.gc;
+    this.lifecycle = areas.lifecycle;
+    this.retentions = areas.retentions;
+    this.immutableRules = areas.immutableRules;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
