@@ -245,6 +245,10 @@ class SqliteMetadataStore implements MetadataStore {
         new Error("store write inside a transaction: use the transaction's areas (tx) instead of the store's"),
       );
     }
+    if (this.closing) {
+      // Queued now, it would wait for a writer that is gone: say so instead.
+      return Promise.reject(new Error("the metadata store is closed"));
+    }
     return new Promise<T>((resolve, reject) => {
       this.pendingWrites.push({
         work,
