@@ -199,6 +199,22 @@ const fileConfigSchema = z.strictObject({
         .default(32 * 1024 ** 3),
     })
     .prefault({}),
+  /** Garbage collection (gc/README.md): its grace periods. */
+  gc: z
+    .strictObject({
+      /**
+       * Harbor's GC time window, in hours: blobs claimed and manifests pushed within it are left
+       * alone, which keeps pushes in flight safe. Clients cannot change it per run.
+       */
+      timeWindowHours: z
+        .number()
+        .min(0)
+        .max(24 * 30)
+        .default(2),
+      /** How long the bytes of a deleted blob stay for reads that began before it went. */
+      readGraceSeconds: z.number().int().min(0).max(86_400).default(60),
+    })
+    .prefault({}),
   /** Where blobs live: `storage.s3` for an S3 bucket, the filesystem under dataDir otherwise. */
   storage: storageConfigSchema,
   /** What a pushed manifest must find in its repository (sparse indexes and images). */
@@ -258,6 +274,13 @@ export interface ServerConfig {
   storage?: StorageConfig;
   /** What a pushed manifest must find in its repository; everything when absent. */
   validation?: ManifestValidation;
+  /** Garbage collection's grace periods; Harbor's defaults (2 hours, a minute's reads) when absent. */
+  gc?: GcConfig;
+}
+
+export interface GcConfig {
+  readonly timeWindowHours: number;
+  readonly readGraceSeconds: number;
 }
 
 export interface UpstreamConfig {
@@ -484,6 +507,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ttlSeconds: merged.token.ttlSeconds,
       ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
     },
+    gc: { timeWindowHours: merged.gc.timeWindowHours, readGraceSeconds: merged.gc.readGraceSeconds },
     limits: {
       maxManifestBytes: merged.limits.maxManifestBytes,
       uploadIdleHours: merged.limits.uploadIdleHours,

@@ -40,6 +40,17 @@ import { addProjectMetadataRoutes } from "./api/project-metadata-routes.ts";
 import { addJobServiceRoutes } from "./api/jobservice-routes.ts";
 import { addScheduleRoutes } from "./api/schedule-routes.ts";
 import { addPurgeAuditRoutes } from "./api/purge-audit-routes.ts";
+import { addGcRoutes } from "./api/gc-routes.ts";
+import { addImmutableRuleRoutes } from "./api/immutable-rule-routes.ts";
+import { addPinRoutes } from "./api/pin-routes.ts";
+import { addRetentionRoutes } from "./api/retention-routes.ts";
+import { AccessRecorder } from "./content/access-recorder.ts";
+import { GarbageCollector } from "./gc/garbage-collector.ts";
+import { gcJob } from "./gc/gc-job.ts";
+import { DEFAULT_GC_TIME_WINDOW_HOURS } from "./gc/gc-parameters.ts";
+import { ImmutableTagGuard } from "./immutability/immutable-tag-guard.ts";
+import { retentionJob } from "./retention/retention-job.ts";
+import { RetentionService } from "./retention/retention-service.ts";
 import { addSearchRoutes } from "./api/search-routes.ts";
 import { addStatisticsRoutes } from "./api/statistics-routes.ts";
 import { addUsergroupRoutes } from "./api/usergroup-routes.ts";
@@ -78,11 +89,19 @@ import { Preheater } from "./proxy/preheat.ts";
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
 
+/** How often pull times and blob claims are written (content/access-recorder.ts). */
+const ACCESS_FLUSH_INTERVAL_MS = 5_000;
+
 export interface RegistryOptions {
   /** Adds routes before the standard ones (tests use it to observe the request pipeline). */
   extraRoutes?: (router: Router) => void;
   /** This process is one worker of several serving the port: what it shares with the others. */
   cluster?: ClusterWorker;
+  /**
+   * The lifecycle's clock: pull times recorded and the "now" retention judges by (tests move it
+   * days ahead); the system clock when absent.
+   */
+  lifecycleClock?: () => number;
 }
 
 export async function startRegistry(
@@ -151,10 +170,27 @@ export async function startRegistry(
 
   const blobs = new BlobStore(driver, metadata, log, async () => (await settings.current()).quotaPerProjectEnable);
   const uploads = new UploadService(driver, metadata, blobs, log);
+  // Tag immutability: a check before the writes that would move or remove a protected tag.
+  const immutability = new ImmutableTagGuard(metadata);
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(config.validation && { validation: config.validation }),
+    immutability,
   });
+  // Pull times and garbage collection's claims on blobs read, written in batches off the requests.
+  const gcConfig = config.gc ?? { timeWindowHours: DEFAULT_GC_TIME_WINDOW_HOURS, readGraceSeconds: 60 };
+  const gcWindowMs = gcConfig.timeWindowHours * 3_600_000;
+  const reads = new AccessRecorder(
+    metadata,
+    {
+      flushIntervalMs: ACCESS_FLUSH_INTERVAL_MS,
+      // A quarter of the grace period (gc/README.md, claim 4), never more often than the flushes.
+      claimEveryMs: Math.max(gcWindowMs / 4, ACCESS_FLUSH_INTERVAL_MS),
+      maxPending: 10_000,
+    },
+    log,
+    options.lifecycleClock,
+  );
   const metrics = new HttpMetrics();
   // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
   const upstreams = await openUpstreams(config, metadata, log);
@@ -177,7 +213,22 @@ export async function startRegistry(
     .register(auditPurgeJob(metadata))
     .register(uploadExpiryJob({ metadata, blobs }, config.limits.uploadIdleHours * 3_600_000))
     .register(endpointHealthJob(upstreams.health, metadata.registries))
-    .register(proxy.preheatJob);
+    .register(proxy.preheatJob)
+    .register(
+      gcJob(
+        new GarbageCollector(
+          { store: metadata, blobs, driver },
+          {
+            readGraceMs: gcConfig.readGraceSeconds * 1_000,
+            uploadMaxIdleMs: config.limits.uploadIdleHours * 3_600_000,
+          },
+        ),
+        { timeWindowMs: gcWindowMs },
+      ),
+    )
+    .register(
+      retentionJob({ store: metadata, immutability, ...(options.lifecycleClock && { now: options.lifecycleClock }) }),
+    );
   await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
   await jobs.ensureSchedule({
     vendorType: REGISTRY_HEALTH_VENDOR,
@@ -185,12 +236,15 @@ export async function startRegistry(
     parameters: {},
   });
 
+  // Retention policies: the document, the project's retention_id and the schedule kept together.
+  const retention = new RetentionService(metadata, jobs);
+
   const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard, content });
-  addBlobRoutes(router, { blobs, content, guard });
-  addManifestRoutes(router, { manifests, content, guard, audit });
+  addBlobRoutes(router, { blobs, content, guard, reads });
+  addManifestRoutes(router, { manifests, content, guard, audit, reads });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, {
     tokens,
@@ -200,7 +254,7 @@ export async function startRegistry(
     ttlSeconds: async () => (await settings.current()).tokenExpirationMinutes * 60,
   });
   const access = new ApiAccess(authenticate, metadata);
-  addProjectRoutes(router, { identity: metadata, access, settings });
+  addProjectRoutes(router, { identity: metadata, access, settings, retention });
   addProjectMetadataRoutes(router, { identity: metadata, access });
   addMemberRoutes(router, { store: metadata, access });
   addUserRoutes(router, { store: metadata, access });
@@ -208,6 +262,10 @@ export async function startRegistry(
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });
   addPurgeAuditRoutes(router, { store: metadata, jobs, access });
+  addGcRoutes(router, { store: metadata, jobs, access, timeWindowHours: gcConfig.timeWindowHours });
+  addRetentionRoutes(router, { store: metadata, jobs, retention, access });
+  addImmutableRuleRoutes(router, { store: metadata, access });
+  addPinRoutes(router, { store: metadata, access });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });
@@ -226,11 +284,11 @@ export async function startRegistry(
   addUsergroupRoutes(router, { access });
   addStatisticsRoutes(router, { store: metadata, access });
   addSearchRoutes(router, { store: metadata, access });
-  addRepositoryRoutes(router, { store: metadata, access, audit });
+  addRepositoryRoutes(router, { store: metadata, access, audit, immutability });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
-  const view = new ArtifactView(metadata, new ConfigReader(blobs));
+  const view = new ArtifactView(metadata, new ConfigReader(blobs), immutability);
   addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view });
-  addTagRoutes(router, { store: metadata, access, audit });
+  addTagRoutes(router, { store: metadata, access, audit, immutability });
   addRegistryRoutes(router, {
     store: metadata,
     access,
@@ -294,16 +352,21 @@ export async function startRegistry(
     log,
   );
   jobs.start();
+  reads.start();
+  let stopping: Promise<void> | undefined;
   return {
     ...server,
-    stop: async () => {
-      await server.stop();
-      await jobs.stop();
-      await proxy.close();
-      await audit.close();
-      await metadata.close();
-      await storage.close();
-      workerMetrics.close();
-    },
+    // Once: a second call (a test stopping a server twice) waits for the first.
+    stop: () =>
+      (stopping ??= (async () => {
+        await server.stop();
+        await jobs.stop();
+        await reads.stop();
+        await proxy.close();
+        await audit.close();
+        await metadata.close();
+        await storage.close();
+        workerMetrics.close();
+      })()),
   };
 }

@@ -9,6 +9,7 @@ import type { BlobStore } from "../content/blob-store.ts";
 import { parseDigest } from "../content/digest.ts";
 import type { ManifestService } from "../content/manifest-service.ts";
 import { HarborError, RegistryError } from "../http/errors.ts";
+import { ImmutableTagError, immutableDeleteMessage } from "../immutability/immutable-tag-guard.ts";
 import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import type { ArtifactRecord } from "../metadata/artifact-store.ts";
@@ -197,6 +198,7 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
 
 /** The domain's refusal of a delete in Harbor's terms. */
 function harborError(err: unknown, repository: string, digest: string): unknown {
+  if (err instanceof ImmutableTagError) return new HarborError("PRECONDITION", immutableDeleteMessage(err.tag));
   if (!(err instanceof RegistryError)) return err;
   if (err.status === 412) return new HarborError("PRECONDITION", err.message);
   if (err.code === "MANIFEST_UNKNOWN" || err.code === "NAME_UNKNOWN") {

@@ -10,6 +10,7 @@
 // references), one config read (cached by digest, content/config-reader.ts), one query for its
 // tags and two for its accessories.
 
+import type { ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import type { ConfigReader } from "../content/config-reader.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
 import type { ArtifactRecord, TagEntry } from "../metadata/artifact-store.ts";
@@ -101,7 +102,7 @@ function platformJson(platform: Record<string, unknown>): Record<string, unknown
   };
 }
 
-export function tagJson(tag: TagEntry, repositoryId: number): Record<string, unknown> {
+export function tagJson(tag: TagEntry, repositoryId: number, immutable = false): Record<string, unknown> {
   return {
     id: tag.id,
     repository_id: repositoryId,
@@ -109,8 +110,7 @@ export function tagJson(tag: TagEntry, repositoryId: number): Record<string, unk
     name: tag.name,
     push_time: time(tag.updatedAt),
     pull_time: ZERO_TIME,
-    // Tag immutability rules do not exist yet: every tag is mutable.
-    immutable: false,
+    immutable,
   };
 }
 
@@ -143,10 +143,12 @@ export function chartLayer(manifest: Record<string, unknown>): Descriptor | unde
 export class ArtifactView {
   private readonly store: MetadataStore;
   private readonly configs: ConfigReader;
+  private readonly immutability: Pick<ImmutableTagGuard, "immutableTags"> | undefined;
 
-  constructor(store: MetadataStore, configs: ConfigReader) {
+  constructor(store: MetadataStore, configs: ConfigReader, immutability?: Pick<ImmutableTagGuard, "immutableTags">) {
     this.store = store;
     this.configs = configs;
+    this.immutability = immutability;
   }
 
   /** Harbor's Artifact JSON; undefined when the manifest went meanwhile. */
@@ -283,7 +285,13 @@ export class ArtifactView {
       { digest: record.digest, sort: [] },
       { offset: 0, limit: MAX_TAGS },
     );
-    return listing.items.length === 0 ? null : listing.items.map((tag) => tagJson(tag, context.repositoryId));
+    if (listing.items.length === 0) return null;
+    const immutable =
+      (await this.immutability?.immutableTags(
+        context.repository,
+        listing.items.map((tag) => tag.name),
+      )) ?? new Set<string>();
+    return listing.items.map((tag) => tagJson(tag, context.repositoryId, immutable.has(tag.name)));
   }
 
   /** The artifact's accessories: its referrers, and the cosign signature tagged after it. */

@@ -7,8 +7,9 @@
 import { ROLES, type RobotPermission, type RoleId } from "../metadata/identity-store.ts";
 
 /** The resources of Harbor's policy table this registry has routes for. */
-export type ProjectResource = "repository" | "artifact" | "tag" | "artifact-addition" | "accessory";
-export type ProjectAction = "list" | "read" | "create" | "update" | "delete";
+export type ProjectResource =
+  "repository" | "artifact" | "tag" | "artifact-addition" | "accessory" | "tag-retention" | "immutable-tag";
+export type ProjectAction = "list" | "read" | "create" | "update" | "delete" | "operate";
 
 type Policy = `${ProjectResource}:${ProjectAction}`;
 
@@ -22,9 +23,29 @@ const READ: readonly Policy[] = [
   "accessory:list",
 ];
 
+/** Retention policies: project administrators, maintainers and developers alike, as in Harbor. */
+const RETENTION: readonly Policy[] = [
+  "tag-retention:create",
+  "tag-retention:read",
+  "tag-retention:update",
+  "tag-retention:delete",
+  "tag-retention:list",
+  "tag-retention:operate",
+];
+
+/** Immutable tag rules: project administrators and maintainers. */
+const IMMUTABILITY: readonly Policy[] = [
+  "immutable-tag:create",
+  "immutable-tag:update",
+  "immutable-tag:delete",
+  "immutable-tag:list",
+];
+
 const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
   [ROLES.projectAdmin]: new Set([
     ...READ,
+    ...RETENTION,
+    ...IMMUTABILITY,
     "repository:update",
     "repository:delete",
     "artifact:delete",
@@ -33,14 +54,16 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
   ]),
   [ROLES.maintainer]: new Set([
     ...READ,
+    ...RETENTION,
+    ...IMMUTABILITY,
     "repository:update",
     "repository:delete",
     "artifact:delete",
     "tag:create",
     "tag:delete",
   ]),
-  // Developers describe repositories and add tags, but delete nothing.
-  [ROLES.developer]: new Set([...READ, "repository:update", "tag:create"]),
+  // Developers describe repositories, add tags and keep retention policies, but delete nothing.
+  [ROLES.developer]: new Set([...READ, ...RETENTION, "repository:update", "tag:create"]),
   [ROLES.guest]: new Set(READ),
   // A limited guest lists repositories without reading one.
   [ROLES.limitedGuest]: new Set(READ.filter((policy) => policy !== "repository:read")),

@@ -5,6 +5,7 @@
 // `registry_id` marks a proxy-cache project. Unknown fields are ignored, as Harbor's decoding
 // ignores them.
 
+import { DEFAULT_PROXY_EXPIRY_DAYS, proxyExpiryPolicy, type RetentionService } from "../retention/retention-service.ts";
 import { z } from "zod";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
 import { HarborError } from "../http/errors.ts";
@@ -46,6 +47,8 @@ const projectReqSchema = z.object({
 export interface ProjectRouteDeps {
   identity: MetadataStore;
   access: ApiAccess;
+  /** Gives a new proxy-cache project Harbor's default expiry policy. */
+  retention?: Pick<RetentionService, "create">;
 }
 
 /** What project creation reads of the system settings. */
@@ -212,6 +215,10 @@ export function addProjectRoutes(
       if (err instanceof ConflictError)
         throw new HarborError("CONFLICT", `project ${body.project_name} already exists`);
       throw err;
+    }
+    // Harbor gives every proxy-cache project an expiry: what was not pulled for 7 days goes.
+    if (project.registryId !== undefined) {
+      await deps.retention?.create(project, proxyExpiryPolicy(project.id, DEFAULT_PROXY_EXPIRY_DAYS));
     }
     created(ctx.res, `/api/v2.0/projects/${project.id}`);
   });

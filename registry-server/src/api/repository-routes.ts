@@ -5,6 +5,7 @@
 // slashes (`a%252Fb`), as Harbor expects; once (`a%2Fb`) is accepted too. The artifacts and tags
 // under a repository are in artifact-routes.ts and tag-routes.ts.
 
+import { immutableDeleteMessage, type ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import { z } from "zod";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
 import { HarborError } from "../http/errors.ts";
@@ -32,6 +33,8 @@ export interface RepositoryRouteDeps {
   store: MetadataStore;
   access: ApiAccess;
   audit: AuditLog;
+  /** Refuses deleting a repository holding a tag an immutable rule protects. */
+  immutability?: ImmutableTagGuard;
 }
 
 /** The full name from the path's project and `{repository_name}` (decoded twice: `a%252Fb` is `a/b`). */
@@ -169,6 +172,8 @@ export function addRepositoryRoutes(router: Router, deps: RepositoryRouteDeps): 
     const project = await pathProject(ctx, deps);
     const caller = await access.requirePermission(ctx.req, project, "repository", "delete");
     const name = repositoryName(project, ctx.params["repository"]);
+    const immutableTag = await deps.immutability?.immutableTag(name, await store.tags.list(name, {}));
+    if (immutableTag !== undefined) throw new HarborError("PRECONDITION", immutableDeleteMessage(immutableTag));
     if (!(await store.repositories.delete(name))) throw new HarborError("NOT_FOUND", `repository ${name} not found`);
     audit.record({
       username: caller?.username ?? "anonymous",

@@ -4,6 +4,7 @@
 // proxy-cache project, whose tags follow the upstream) and delete (404 when the artifact has no
 // such tag).
 
+import { immutableDeleteMessage, type ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import { z } from "zod";
 import { isValidTag } from "../content/names.ts";
 import { HarborError } from "../http/errors.ts";
@@ -30,10 +31,12 @@ export interface TagRouteDeps {
   store: MetadataStore;
   access: ApiAccess;
   audit: AuditLog;
+  /** Refuses deleting a tag an immutable rule protects. */
+  immutability?: ImmutableTagGuard;
 }
 
 export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
-  const { store, access, audit } = deps;
+  const { store, access, audit, immutability } = deps;
 
   router.add("tag_list", "GET", TAGS, async (ctx) => {
     const project = await pathProject(ctx, deps);
@@ -45,10 +48,15 @@ export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
     const page = paging(ctx.url);
     const listing = await store.artifacts.tags(context.repository, tagQuery(ctx.url, record.digest), page);
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
+    const immutable =
+      (await immutability?.immutableTags(
+        context.repository,
+        listing.items.map((tag) => tag.name),
+      )) ?? new Set<string>();
     sendJson(
       ctx.res,
       200,
-      listing.items.map((tag) => tagJson(tag, context.repositoryId)),
+      listing.items.map((tag) => tagJson(tag, context.repositoryId, immutable.has(tag.name))),
     );
   });
 
@@ -92,6 +100,9 @@ export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
     const context = await contextOrNotFound(ctx, store, project);
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
     const name = decodeURIComponent(ctx.params["tag"] ?? "");
+    if ((await immutability?.immutableTag(context.repository, [name])) !== undefined) {
+      throw new HarborError("PRECONDITION", immutableDeleteMessage(name));
+    }
     if (!(await store.artifacts.deleteTag(context.repository, name, record.digest))) {
       throw new HarborError("NOT_FOUND", `tag ${name} attached to artifact ${record.id} not found`);
     }

@@ -8,7 +8,10 @@
 
 import { randomUUID } from "node:crypto";
 
+/** Where every part lives: what garbage collection lists to find orphans. */
+export const PARTS_PREFIX = "blobs/parts";
+
 export function newPartPath(): string {
   const id = randomUUID();
-  return `blobs/parts/${id.slice(0, 2)}/${id}`;
+  return `${PARTS_PREFIX}/${id.slice(0, 2)}/${id}`;
 }

@@ -18,6 +18,7 @@ import {
   OCI_IMAGE_MANIFEST,
 } from "./media-types.ts";
 import { isValidTag } from "./names.ts";
+import type { ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 
 export interface PushResult {
   digest: string;
@@ -51,6 +52,22 @@ export function parseReference(text: string): Reference {
 
 const INDEX_TYPES = new Set([OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST]);
 
+/**
+ * Garbage collection's claim on the blobs a manifest being put references (gc/README.md, claim 3),
+ * in the transaction that records the references: a blob the push found but that a collection
+ * removed meanwhile makes the push fail as if it had never been there.
+ */
+async function claimBlobs(tx: MetadataAreas, present: readonly string[], at: Date): Promise<void> {
+  if (present.length === 0) return;
+  const recorded = await tx.blobs.touch(present, at);
+  const gone = present.find((digest) => !recorded.has(digest));
+  if (gone !== undefined) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references a blob unknown to the repository: ${gone}`, {
+      detail: { digest: gone },
+    });
+  }
+}
+
 /** A descriptor whose size is not that of the content it names. */
 function sizeMismatch(where: string, d: Descriptor, stored: number): RegistryError {
   return new RegistryError(
@@ -65,16 +82,18 @@ export class ManifestService {
   private readonly blobs: BlobStore;
   private readonly maxBytes: number;
   private readonly validation: ManifestValidation;
+  private readonly immutability: ImmutableTagGuard | undefined;
 
   constructor(
     metadata: MetadataStore,
     blobs: BlobStore,
-    options: { maxManifestBytes: number; validation?: ManifestValidation },
+    options: { maxManifestBytes: number; validation?: ManifestValidation; immutability?: ImmutableTagGuard },
   ) {
     this.metadata = metadata;
     this.blobs = blobs;
     this.maxBytes = options.maxManifestBytes;
     this.validation = options.validation ?? STRICT_VALIDATION;
+    this.immutability = options.immutability;
   }
 
   get maxManifestBytes(): number {
@@ -99,18 +118,31 @@ export class ManifestService {
       if (!isValidTag(tag)) throw new RegistryError("MANIFEST_INVALID", `invalid tag ${JSON.stringify(tag)}`);
     }
     const manifest = parseManifest(body, contentType);
-    await this.checkBlobs(repository, manifest.blobs);
+    const present = await this.checkBlobs(repository, manifest.blobs);
 
     const tags = [...new Set([...(reference.kind === "tag" ? [reference.tag] : []), ...extraTags])];
+    await this.assertTagsMutable(repository, tags);
     const record = manifestRecord(repository, digest, body, manifest);
     await this.metadata.transaction(async (tx) => {
       // In the transaction that stores the index, so that a child deleted meanwhile cannot be missed.
       await this.checkChildren(tx, repository, manifest.children);
-      await tx.manifests.put(record, body, references(manifest));
       const now = new Date();
+      await claimBlobs(tx, present, now);
+      await tx.manifests.put(record, body, references(manifest));
       for (const tag of tags) await tx.tags.put(repository, tag, digest, now);
     });
     return { digest, ...(manifest.subject && { subject: manifest.subject.digest }), tags };
+  }
+
+  /**
+   * Refuses a push that would point an immutable tag that exists anywhere (ImmutableTagError);
+   * tags that do not exist yet are free.
+   */
+  private async assertTagsMutable(repository: string, tags: readonly string[]): Promise<void> {
+    if (!this.immutability || tags.length === 0) return;
+    const existing: string[] = [];
+    for (const tag of tags) if (await this.metadata.tags.get(repository, tag)) existing.push(tag);
+    await this.immutability.assertMutable(repository, existing);
   }
 
   /** Resolves a reference to the stored manifest, or throws the right 404. */
@@ -194,10 +226,12 @@ export class ManifestService {
    */
   async delete(repository: string, reference: Reference): Promise<void> {
     if (reference.kind === "tag") {
+      await this.immutability?.assertMutable(repository, [reference.tag]);
       if (!(await this.metadata.tags.delete(repository, reference.tag))) throw await this.unknown(repository);
       return;
     }
     const digest = reference.digest.text;
+    await this.immutability?.assertMutable(repository, await this.metadata.tags.forDigest(repository, digest));
     const deleted = await this.metadata.transaction(async (tx) => {
       if (!(await tx.manifests.get(repository, digest))) return false;
       const needing = await this.indexesNeeding(tx, repository, digest);
@@ -251,15 +285,18 @@ export class ManifestService {
    * Every config and layer must be in the repository with the size the manifest declares, or
    * embedded (`data`), or foreign (`urls`); with sparse images, absent ones are let through.
    */
-  private async checkBlobs(repository: string, descriptors: readonly Descriptor[]): Promise<void> {
+  private async checkBlobs(repository: string, descriptors: readonly Descriptor[]): Promise<string[]> {
+    const present: string[] = [];
     for (const [i, d] of descriptors.entries()) {
       const stored = await this.blobs.stat(repository, d.digest);
       if (stored) {
         if (stored.size !== d.size) throw sizeMismatch(i === 0 ? "config" : `layers[${i - 1}]`, d, stored.size);
+        present.push(d.digest);
         continue;
       }
       if (d.data !== undefined) {
         await this.storeEmbedded(repository, d);
+        present.push(d.digest);
         continue;
       }
       if (d.urls && d.urls.length > 0) continue;
@@ -272,6 +309,7 @@ export class ManifestService {
         },
       );
     }
+    return present;
   }
 
   /** Embedded data (already checked against its descriptor) becomes a blob like any other. */

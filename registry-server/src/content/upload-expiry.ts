@@ -7,7 +7,11 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { BlobStore } from "./blob-store.ts";
 
 /** Removes the sessions not updated since `before`; returns how many. */
-export async function expireStaleUploads(metadata: MetadataStore, blobs: BlobStore, before: Date): Promise<number> {
+export async function expireStaleUploads(
+  metadata: Pick<MetadataStore, "uploads">,
+  blobs: Pick<BlobStore, "deleteParts">,
+  before: Date,
+): Promise<number> {
   let expired = 0;
   for (const upload of await metadata.uploads.listStale(before)) {
     // Deleting the record first means a racing chunk fails its compare-and-set, not the sweep.

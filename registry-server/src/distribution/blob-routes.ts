@@ -1,5 +1,6 @@
 // Blobs: GET and HEAD (with single byte ranges), DELETE.
 
+import type { ReadRecorder } from "../content/access-recorder.ts";
 import type { BlobStore } from "../content/blob-store.ts";
 import type { BlobSource, ContentSource } from "../content/content-source.ts";
 import { parseDigest } from "../content/digest.ts";
@@ -41,9 +42,15 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 export function addBlobRoutes(
   router: Router,
-  deps: { blobs: BlobStore; content: ContentSource; guard: AccessGuard },
+  deps: {
+    blobs: BlobStore;
+    content: ContentSource;
+    guard: AccessGuard;
+    /** Told of each stored blob read, HEAD included (garbage collection's claim on it). */
+    reads?: ReadRecorder;
+  },
 ): void {
-  const { blobs, content, guard } = deps;
+  const { blobs, content, guard, reads } = deps;
 
   router.add("blob_get", "GET", BLOB_PATH, async (ctx) => {
     const { req, res, params } = ctx;
@@ -55,6 +62,7 @@ export function addBlobRoutes(
     if (!source) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
     if (source.kind === "live") return sendLive(ctx, source);
     const blob = source.blob;
+    reads?.read(blob.digest);
 
     const range = parseRange(req.headers.range, blob.size);
     if (range === "unsatisfiable") {

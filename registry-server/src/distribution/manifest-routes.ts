@@ -3,6 +3,7 @@
 
 import type { AuditLog } from "../api/audit-log.ts";
 import { repositoryProject } from "../auth/access-scope.ts";
+import type { ReadRecorder } from "../content/access-recorder.ts";
 import type { ContentSource } from "../content/content-source.ts";
 import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
 import type { RequestContext, Router } from "../http/router.ts";
@@ -18,9 +19,16 @@ function describe(name: string, reference: Reference, digest?: string): string {
 
 export function addManifestRoutes(
   router: Router,
-  deps: { manifests: ManifestService; content: ContentSource; guard: AccessGuard; audit?: AuditLog },
+  deps: {
+    manifests: ManifestService;
+    content: ContentSource;
+    guard: AccessGuard;
+    audit?: AuditLog;
+    /** Told of each manifest pulled (its pull time). */
+    reads?: ReadRecorder;
+  },
 ): void {
-  const { manifests, content, guard, audit } = deps;
+  const { manifests, content, guard, audit, reads } = deps;
 
   /** Records a push, pull or delete of an artifact in the audit log. */
   async function record(
@@ -54,7 +62,10 @@ export function addManifestRoutes(
     res.setHeader("Docker-Content-Digest", stored.record.digest);
     res.setHeader("ETag", `"${stored.record.digest}"`);
     res.end(req.method === "HEAD" ? undefined : stored.content);
-    if (req.method !== "HEAD") await record(ctx, name, describe(name, reference, stored.record.digest), "pull", true);
+    if (req.method === "HEAD") return;
+    // A pull, as Harbor counts them: a GET of the manifest (a HEAD only asks whether it changed).
+    reads?.pulled(name, stored.record.digest);
+    await record(ctx, name, describe(name, reference, stored.record.digest), "pull", true);
   });
 
   router.add("manifest_put", "PUT", MANIFEST_PATH, async (ctx) => {

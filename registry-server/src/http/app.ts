@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { unavailableDependency, type DependencyUnavailableError } from "../dependency-unavailable.ts";
+import { ImmutableTagError } from "../immutability/immutable-tag-guard.ts";
 import { insufficientStorage, type InsufficientStorageError } from "../insufficient-storage.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientAddressOf } from "./client-address.ts";
@@ -76,6 +77,20 @@ function noRoom(pathname: string, error: InsufficientStorageError): RegistryErro
   return isRegistryPath(pathname)
     ? new RegistryError("INSUFFICIENT_STORAGE", message)
     : new HarborError("INSUFFICIENT_STORAGE", message);
+}
+
+/**
+ * A write refused by a tag immutability rule: Harbor's 412 and message. On /v2 the code must be
+ * one of the specification's; UNSUPPORTED ("the operation is unsupported") says it without
+ * reading as a missing permission, as for the other 412 of a delete Harbor refuses.
+ */
+function immutable(pathname: string, error: ImmutableTagError): RegistryError | HarborError {
+  return isRegistryPath(pathname)
+    ? new RegistryError("UNSUPPORTED", error.message, {
+        status: 412,
+        detail: { repository: error.repository, tag: error.tag },
+      })
+    : new HarborError("PRECONDITION", error.message);
 }
 
 /**
@@ -165,7 +180,8 @@ export function createRequestListener(
       );
     });
 
-    const fail = (error: unknown): void => {
+    const fail = (caught: unknown): void => {
+      const error = caught instanceof ImmutableTagError ? immutable(rawPath, caught) : caught;
       const known = error instanceof RegistryError || error instanceof HarborError;
       // The handler failed because its client is gone (reading the body fails with "aborted"
       // once the connection closes): nobody is left to answer, and nothing went wrong here.

@@ -224,6 +224,19 @@ export class JobService {
     return execution;
   }
 
+  /** Throws ScheduleError with the reason when `cron` makes no schedule; else when it fires next. */
+  checkCron(cron: string): Date {
+    let next: Date | undefined;
+    try {
+      next = parseCron(cron).next(new Date(this.now()));
+    } catch (error) {
+      if (error instanceof CronError) throw new ScheduleError(`invalid cron: ${error.message}`);
+      throw error;
+    }
+    if (!next) throw new ScheduleError(`the cron ${JSON.stringify(cron)} never fires`);
+    return next;
+  }
+
   /**
    * Creates or replaces a schedule. `cronType` is Harbor's schedule type; `cron` may be left out
    * for Hourly, Daily and Weekly. Throws ScheduleError with the reason when they make no schedule.
@@ -237,14 +250,7 @@ export class JobService {
   }): Promise<ScheduleRecord> {
     const text = schedule.cron?.trim() || SCHEDULE_TYPE_CRON[schedule.cronType];
     if (!text) throw new ScheduleError(`a ${schedule.cronType} schedule needs a cron expression`);
-    let nextRunAt: Date | undefined;
-    try {
-      nextRunAt = parseCron(text).next(new Date(this.now()));
-    } catch (error) {
-      if (error instanceof CronError) throw new ScheduleError(`invalid cron: ${error.message}`);
-      throw error;
-    }
-    if (!nextRunAt) throw new ScheduleError(`the cron ${JSON.stringify(text)} never fires`);
+    const nextRunAt = this.checkCron(text);
     const now = new Date(this.now());
     const saved = await this.store.jobs.putSchedule(
       {

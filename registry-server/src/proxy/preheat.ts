@@ -8,6 +8,7 @@
 // request, its progress is saved as it goes (every worker reads the same), a worker that stops
 // hands it to another, and the last ones of each project are kept for their status to be read.
 
+import type { LifecycleMetadata } from "../metadata/lifecycle-store.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Reference } from "../content/manifest-service.ts";
 import { parseReference } from "../content/manifest-service.ts";
@@ -170,16 +171,25 @@ export class PreheatFetcher {
   private readonly manifests: PullThroughManifests;
   private readonly blobs: PullThroughBlobs;
   private readonly log: Logger;
+  private readonly pins: Pick<LifecycleMetadata, "pin"> | undefined;
   private readonly options: PreheatOptions;
 
   constructor(
-    deps: { projects: ProxyProjects; manifests: PullThroughManifests; blobs: PullThroughBlobs; log: Logger },
+    deps: {
+      projects: ProxyProjects;
+      manifests: PullThroughManifests;
+      blobs: PullThroughBlobs;
+      log: Logger;
+      /** Pins what a preheat fetched: retention and expiry then leave it (it must outlive an outage). */
+      pins?: Pick<LifecycleMetadata, "pin">;
+    },
     options: Partial<PreheatOptions> = {},
   ) {
     this.projects = deps.projects;
     this.manifests = deps.manifests;
     this.blobs = deps.blobs;
     this.log = deps.log;
+    this.pins = deps.pins;
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -240,6 +250,13 @@ export class PreheatFetcher {
         const target = await this.projects.target(`${project}/${image.repository}`);
         if (!target) throw new RegistryError("DENIED", `${project} is not a proxy-cache project`);
         await this.fetchImage(target, `${project}/${image.repository}`, image.reference, platforms, item);
+        if (item.digest !== undefined) {
+          await this.pins?.pin(
+            { repository: `${project}/${image.repository}`, digest: item.digest },
+            "preheat",
+            new Date(),
+          );
+        }
         item.status = item.bytesFetched > 0 ? "fetched" : "present";
         delete item.error;
         return;

@@ -56,7 +56,7 @@ export function createProxyCache(deps: {
     manifests,
     blobs,
   });
-  const preheatJob = new PreheatFetcher({ projects, manifests, blobs, log }).job();
+  const preheatJob = new PreheatFetcher({ projects, manifests, blobs, log, pins: deps.metadata.lifecycle }).job();
   const mirror = new MirrorRouting(
     deps.mirror,
     async (name) => (await deps.metadata.projects.getByName(name)) !== undefined,
