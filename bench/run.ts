@@ -12,6 +12,7 @@
 // directory (the servers' data and logs); BENCH_QUIET_WAIT=SECONDS bounds the wait for a quiet
 // machine at the start (180 by default); BENCH_REPLICAS=0 leaves the replicas' column out.
 
+import { runGcPhase, type GcPhaseResult } from "./lib/gc.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -46,6 +47,8 @@ const QUICK = process.env["BENCH_QUICK"] === "1";
 const KEEP = process.env["BENCH_KEEP"] === "1";
 const SOAK = process.env["BENCH_SOAK"] ?? "";
 const WITH_REPLICAS = process.env["BENCH_REPLICAS"] !== "0";
+/** BENCH_GC=0 leaves out the garbage collection phase. */
+const WITH_GC = process.env["BENCH_GC"] !== "0";
 
 const CONFIG: BenchConfig = QUICK
   ? {
@@ -397,6 +400,11 @@ async function runBenchmark(
   const memoryReport = memory.report(CONFIG.settleSeconds);
   const othersRun = othersBetween(runSnapshot, cpuSnapshot(allRoots()));
 
+  // --- Garbage collection (servers of its own, started and stopped per backend) ----------------
+  const gc: GcPhaseResult = WITH_GC
+    ? await runGcPhase(repoRoot, workDir, ctx, { artifacts: QUICK ? 100 : 1_000, layerMiB: QUICK ? 16 : 256 })
+    : { rows: [], details: [] };
+
   // --- Report ------------------------------------------------------------------------------------
   const [rp = [], rpl = [], rs = [], rr = [], rt = []] = replicaParts.rows;
   const mainRows = [
@@ -513,6 +521,23 @@ async function runBenchmark(
             rows: everyCoreRows,
           },
         },
+        ...(gc.rows.length > 0
+          ? [
+              {
+                title: "Garbage collection",
+                table: {
+                  intro: [
+                    "Seconds to collect everything the deleted images held (*lower is better*), on fresh servers: " +
+                      "Airlock online through its API, Distribution 3 offline with `garbage-collect`, its only " +
+                      "safe mode. See Details for what each run includes.",
+                  ],
+                  columns: columns(["airlock", "d3"]),
+                  ratio: anchorRatio,
+                  rows: gc.rows,
+                },
+              },
+            ]
+          : []),
         {
           title: "Memory",
           table: {
@@ -536,6 +561,7 @@ async function runBenchmark(
         ...tags.details,
         ...proxy.details,
         ...replicaParts.details,
+        ...gc.details,
         ...memoryReport.details,
         ...logs,
       ],
