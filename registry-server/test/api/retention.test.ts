@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES } from "../../src/metadata/identity-store.ts";
 import { OciClient } from "../distribution/oci-client.ts";
 import { startTestRegistry, type TestRegistry } from "../helpers.ts";
+import { runGc } from "../gc/gc-load.ts";
 import { expectError, HarborClient, idFromLocation } from "./harbor-client.ts";
 
 const DEVELOPER = { username: "dev", password: "Dev-pass-123" };
@@ -59,7 +60,8 @@ describe("retention API", () => {
   let projectId: number;
 
   beforeAll(async () => {
-    registry = await startTestRegistry();
+    // No grace period for garbage collection: it frees at once what retention let go.
+    registry = await startTestRegistry({ gc: { timeWindowHours: 0, readGraceSeconds: 0 } });
     api = new HarborClient(registry.url);
     oci = new OciClient(registry.url);
     projectId = await api.createProject("team", false);
@@ -190,8 +192,20 @@ describe("retention API", () => {
     ]);
   });
 
+  /** The bytes an execution says garbage collection will free for what it removes (its log). */
+  async function freedBytes(executionId: number): Promise<number> {
+    const log = await api.get(`/jobservice/jobs/${executionId}/log`);
+    const match = /garbage collection (?:would|will) free (\d+) bytes/.exec(log.text);
+    if (!match) throw new Error(`no freed bytes in the log:\n${log.text}`);
+    return Number(match[1]);
+  }
+
+  let promised = 0;
+
   it("says in a dry run what would go, and deletes nothing", async () => {
     const execution = await run(policyId, true);
+    promised = await freedBytes(execution.id);
+    expect(promised).toBeGreaterThan(0);
     expect(execution).toMatchObject({ policy_id: policyId, status: "Success", trigger: "MANUAL", dry_run: true });
     const tasks = (await api.get(`/retentions/${policyId}/executions/${execution.id}/tasks`)).json as Task[];
     expect(tasks.map((task) => [task.repository, task.status, task.total, task.retained])).toEqual([
@@ -212,6 +226,10 @@ describe("retention API", () => {
     expect(artifacts).toHaveLength(2);
     const tasks = (await api.get(`/retentions/${policyId}/executions/${execution.id}/tasks`)).json as Task[];
     expect(tasks.map((task) => [task.total, task.retained])).toEqual([[5, 2]]);
+    // What the dry run said, the run said, and garbage collection then freed, to the byte.
+    expect(await freedBytes(execution.id)).toBe(promised);
+    const gc = await runGc(registry.url, { delete_untagged: false });
+    expect(gc.attributes).toMatchObject({ freed_space: promised });
   });
 
   it("keeps immutable tags whatever the rules say", async () => {
