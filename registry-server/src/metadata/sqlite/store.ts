@@ -8,7 +8,8 @@
 // statements). On one connection, statements from other requests would then run inside that open
 // transaction. So the store holds two connections to the file:
 // - the writer: every write, each in its own BEGIN IMMEDIATE transaction, and everything inside
-//   `transaction()`. An async mutex (a promise chain) lets one write transaction at a time use it.
+//   `transaction()`. Writes queue and run one batch at a time: the works queued together share
+//   one BEGIN IMMEDIATE … COMMIT, each in its own savepoint (a group commit, `writeTransaction`).
 // - the reader (read-only): reads made outside transactions. WAL mode gives it the last committed
 //   state, never the writer's open transaction, and it never waits for the writer.
 //
@@ -52,7 +53,7 @@ import { immutableRuleArea } from "./immutable-rules.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
- * mutex already serialises writers; this only matters when a second process (a backup, the CLI)
+ * write queue already serialises writers; this only matters when a second process (a backup, the CLI)
  * touches the file, and the wait blocks the event loop, so it stays short.
  */
 const BUSY_TIMEOUT_MS = 5_000;
