@@ -46,6 +46,12 @@ export interface GcProgress {
 }
 
 const PAGE = 500;
+/**
+ * An unknown storage object is deleted only once this old, whatever the time window: a part is
+ * written before the transaction that records it commits, and under load that commit can take
+ * longer than a short time window (a CI run on S3 showed it with 1.8 s).
+ */
+export const ORPHAN_MIN_AGE_MS = 3_600_000;
 const MIB = 1024 * 1024;
 
 export interface GcDeps {
@@ -93,7 +99,13 @@ export class GarbageCollector {
       await this.sweep(cutoff, params, report, progress, step);
       // Doomed at or before now minus the read grace (a zero grace then takes this run's own).
       await this.deleteDoomed(new Date(now() - this.options.readGraceMs + 1), report, step);
-      await this.deleteOrphans(cutoff, report, progress, step);
+      // Orphans are what a crash left: no hurry, and an hour is far beyond any write's commit.
+      await this.deleteOrphans(
+        new Date(now() - Math.max(params.timeWindowMs, ORPHAN_MIN_AGE_MS)),
+        report,
+        progress,
+        step,
+      );
       report.uploads = await expireStaleUploads(
         this.deps.store,
         this.deps.blobs,
@@ -256,9 +268,8 @@ export class GarbageCollector {
   }
 
   /**
-   * Step 5: objects no record names, older than the cutoff. Listed before the store is asked, so
-   * that a part recorded meanwhile is known by then (parts are recorded moments after they are
-   * written; the cutoff is far older).
+   * Step 5: objects no record names, older than the cutoff (an hour at least). Listed before the
+   * store is asked, so that a part recorded meanwhile is known by then.
    */
   private async deleteOrphans(cutoff: Date, report: GcReport, progress: GcProgress, step: () => void) {
     const old: string[] = [];

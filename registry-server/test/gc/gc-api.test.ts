@@ -4,7 +4,7 @@
 // an untagged one (their storage objects included) while the images still tagged pull back whole,
 // the history, one run, its log, and who may ask.
 
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,22 @@ describe("garbage collection API", () => {
     const digest = await oci.pushBlob("team/app", "nobody references me");
     expect((await runGc(registry.url, {})).attributes).toMatchObject({ purged_blobs: 1 });
     expect((await oci.request("HEAD", `/v2/team/app/blobs/${digest}`)).status).toBe(404);
+  });
+
+  it("removes storage objects nothing records once they are an hour old, and no sooner", async () => {
+    const dir = path.join(registry.dataDir, "storage", "blobs", "parts", "ff");
+    mkdirSync(dir, { recursive: true });
+    const old = path.join(dir, "ffffffff-0000-4000-8000-000000000001");
+    const fresh = path.join(dir, "ffffffff-0000-4000-8000-000000000002");
+    writeFileSync(old, "left by a crash");
+    writeFileSync(fresh, "being recorded");
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    // The time window is 0 here: the hour still holds for what nothing records.
+    const run = await runGc(registry.url, {});
+    expect(run.attributes).toMatchObject({ purged_objects: 1 });
+    expect(parts()).not.toContain(old);
+    expect(parts()).toContain(fresh);
   });
 
   it("leaves untagged artifacts when asked to", async () => {
