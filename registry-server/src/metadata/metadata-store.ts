@@ -24,6 +24,7 @@ import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
 import type { LifecycleAreas } from "./lifecycle-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
+import type { ScanAreas } from "./scan-store.ts";
 import type { SettingsMetadata } from "./settings-store.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
@@ -258,7 +259,7 @@ export interface RepositoryMetadata {
   delete(name: string): Promise<boolean>;
 }
 
-export interface MetadataAreas extends IdentityAreas, LifecycleAreas {
+export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas {
   readonly blobs: BlobMetadata;
   readonly uploads: UploadMetadata;
   readonly manifests: ManifestMetadata;

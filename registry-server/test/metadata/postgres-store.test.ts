@@ -15,6 +15,7 @@ import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
+import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
@@ -48,6 +49,7 @@ settingsStoreContract("postgres", openContractStore);
 jobStoreContract("postgres", openContractStore);
 artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
+scanStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {

@@ -16,6 +16,7 @@ import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
+import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
@@ -60,6 +61,7 @@ settingsStoreContract("sqlite", openContractStore);
 jobStoreContract("sqlite", openContractStore);
 artifactStoreContract("sqlite", openContractStore);
 lifecycleStoreContract("sqlite", openContractStore);
+scanStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {

@@ -378,6 +378,38 @@ export const LIFECYCLE_STEP = `
   CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
 `;
 
+/** Scanning (scan-store.ts); sqlite/schema.ts's SCANS_STEP says why it is keyed by digest. */
+export const SCANS_STEP = `
+  CREATE TABLE scan_reports (
+    uuid text COLLATE "C" PRIMARY KEY,
+    digest text COLLATE "C" NOT NULL,
+    registration_uuid text COLLATE "C" NOT NULL,
+    mime_type text NOT NULL,
+    status text NOT NULL,
+    scanner jsonb,
+    start_time timestamptz,
+    end_time timestamptz,
+    severity text,
+    summary jsonb,
+    report text,
+    database_updated_at timestamptz,
+    execution_id bigint,
+    task_id bigint,
+    message text,
+    CONSTRAINT scan_reports_key UNIQUE (digest, registration_uuid, mime_type)
+  );
+  CREATE INDEX scan_reports_by_execution ON scan_reports (execution_id);
+
+  CREATE TABLE cve_allowlists (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL CONSTRAINT cve_allowlists_project_key UNIQUE,
+    items jsonb NOT NULL,
+    expires_at timestamptz,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+`;
+
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -385,6 +417,7 @@ export const MIGRATIONS: readonly string[] = [
   SETTINGS_STEP,
   JOBS_STEP,
   LIFECYCLE_STEP,
+  SCANS_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

@@ -59,6 +59,7 @@ import { gcArea } from "./gc.ts";
 import { lifecycleArea } from "./lifecycle.ts";
 import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
+import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -107,6 +108,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     lifecycle: lifecycleArea(read, write),
     retentions: retentionArea(read, write),
     immutableRules: immutableRuleArea(read, write),
+    scanReports: scanReportArea(read, write),
+    cveAllowlists: cveAllowlistArea(read, write),
   };
 }
 
@@ -155,6 +158,8 @@ class PostgresMetadataStore implements PostgresStore {
   readonly lifecycle: MetadataAreas["lifecycle"];
   readonly retentions: MetadataAreas["retentions"];
   readonly immutableRules: MetadataAreas["immutableRules"];
+  readonly scanReports: MetadataAreas["scanReports"];
+  readonly cveAllowlists: MetadataAreas["cveAllowlists"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -187,6 +192,8 @@ class PostgresMetadataStore implements PostgresStore {
     this.lifecycle = areas.lifecycle;
     this.retentions = areas.retentions;
     this.immutableRules = areas.immutableRules;
+    this.scanReports = areas.scanReports;
+    this.cveAllowlists = areas.cveAllowlists;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

@@ -409,6 +409,43 @@ export const LIFECYCLE_STEP = `
   CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
 `;
 
+/**
+ * Scanning (scan-store.ts): a report per (artifact digest, scanner registration, report MIME
+ * type), its summary beside it for listings, and the CVE allowlists (project 0: the system's).
+ * Reports are keyed by digest, not by manifest row: repositories holding the same digest share
+ * them, as in Harbor; those of digests no repository holds any more are deleted by the scan jobs.
+ */
+export const SCANS_STEP = `
+  CREATE TABLE scan_reports (
+    uuid TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    registration_uuid TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    scanner TEXT,
+    start_time INTEGER,
+    end_time INTEGER,
+    severity TEXT,
+    summary TEXT,
+    report TEXT,
+    database_updated_at INTEGER,
+    execution_id INTEGER,
+    task_id INTEGER,
+    message TEXT,
+    UNIQUE (digest, registration_uuid, mime_type)
+  ) STRICT;
+  CREATE INDEX scan_reports_by_execution ON scan_reports (execution_id);
+
+  CREATE TABLE cve_allowlists (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL UNIQUE,
+    items TEXT NOT NULL,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -418,6 +455,7 @@ export const MIGRATIONS: readonly string[] = [
   SETTINGS_STEP,
   JOBS_STEP,
   LIFECYCLE_STEP,
+  SCANS_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
