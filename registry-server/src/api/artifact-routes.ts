@@ -5,6 +5,7 @@
 // code as /v2's DELETE (content/manifest-service.ts): tags go with it, the blobs it alone used
 // leave the project's quota, and an artifact an index needs is refused (412, as Harbor).
 
+import type { IncomingMessage } from "node:http";
 import type { BlobStore } from "../content/blob-store.ts";
 import { parseDigest } from "../content/digest.ts";
 import type { ManifestService } from "../content/manifest-service.ts";
@@ -22,6 +23,7 @@ import type { AuditLog } from "./audit-log.ts";
 import { artifactQuery } from "./content-queries.ts";
 import { ok, paging, setPageHeaders } from "./harbor-http.ts";
 import { pathProject, repositoryName } from "./repository-routes.ts";
+import { DEFAULT_REPORT_MIMES, type ScanService } from "../scan/scan-service.ts";
 
 const REPOSITORY_PATH = String.raw`^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/repositories\/(?<repository>[^/]+)`;
 const ARTIFACTS = new RegExp(`${REPOSITORY_PATH}\\/artifacts\\/?$`);
@@ -35,6 +37,19 @@ export interface ArtifactRouteDeps {
   manifests: ManifestService;
   blobs: BlobStore;
   view: ArtifactView;
+  /** Scan overviews and reports; without it, artifacts show none. */
+  scans?: Pick<ScanService, "overview" | "vulnerabilities">;
+}
+
+/** The report MIME types a request asks for (X-Accept-Vulnerabilities), Harbor's defaults otherwise. */
+export function acceptedReportMimes(req: IncomingMessage): readonly string[] {
+  const header = req.headers["x-accept-vulnerabilities"];
+  const text = Array.isArray(header) ? header.join(",") : (header ?? "");
+  const mimes = text
+    .split(",")
+    .map((mime) => mime.trim())
+    .filter((mime) => mime !== "");
+  return mimes.length > 0 ? mimes : DEFAULT_REPORT_MIMES;
 }
 
 /** A boolean query parameter as go-openapi reads one; absent gives `fallback`. */
@@ -48,15 +63,9 @@ export function flag(url: URL, name: string, fallback: boolean): boolean {
 
 /** What an artifact listing or get shows: Harbor's defaults, tags and accessories included. */
 function artifactOptions(url: URL): ArtifactOptions {
-  // with_label, with_scan_overview, with_sbom_overview, with_signature, with_immutable_status and
-  // the X-Accept-Vulnerabilities header are accepted: there are no labels nor scans to show yet.
-  for (const name of [
-    "with_label",
-    "with_scan_overview",
-    "with_sbom_overview",
-    "with_signature",
-    "with_immutable_status",
-  ]) {
+  // with_label, with_sbom_overview, with_signature and with_immutable_status are accepted: there
+  // are no labels to show yet.
+  for (const name of ["with_label", "with_sbom_overview", "with_signature", "with_immutable_status"]) {
     flag(url, name, false);
   }
   return { withTag: flag(url, "with_tag", true), withAccessory: flag(url, "with_accessory", true) };
@@ -118,6 +127,25 @@ export async function contextOrNotFound(
 export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void {
   const { store, access, audit, manifests, blobs, view } = deps;
 
+  /** Harbor's `scan_overview`, left out when the artifact has no report. */
+  async function addScanOverview(
+    json: Record<string, unknown>,
+    context: ArtifactContext,
+    record: ArtifactRecord,
+    mimes: readonly string[],
+  ): Promise<void> {
+    const overview = await deps.scans?.overview(
+      {
+        projectId: context.projectId,
+        repository: context.repository,
+        digest: record.digest,
+        mediaType: record.mediaType,
+      },
+      mimes,
+    );
+    if (overview) json["scan_overview"] = overview;
+  }
+
   router.add("artifact_list", "GET", ARTIFACTS, async (ctx) => {
     const project = await pathProject(ctx, deps);
     await access.requirePermission(ctx.req, project, "artifact", "list");
@@ -134,8 +162,10 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     const listing = await store.artifacts.artifacts(context.repository, artifactQuery(ctx.url, context), page);
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
     const body = [];
+    const withScanOverview = flag(ctx.url, "with_scan_overview", false);
     for (const record of listing.items) {
       const json = await view.json(context, record, options);
+      if (json && withScanOverview) await addScanOverview(json, context, record, acceptedReportMimes(ctx.req));
       if (json) body.push(json);
     }
     sendJson(ctx.res, 200, body);
@@ -149,6 +179,9 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
     const json = await view.json(context, record, options);
     if (!json) throw new HarborError("NOT_FOUND", `artifact ${context.repository}@${record.digest} not found`);
+    if (flag(ctx.url, "with_scan_overview", false)) {
+      await addScanOverview(json, context, record, acceptedReportMimes(ctx.req));
+    }
     sendJson(ctx.res, 200, json);
   });
 
@@ -184,10 +217,25 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     const context = await contextOrNotFound(ctx, store, project);
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
     const name = decodeURIComponent(ctx.params["addition"] ?? "");
-    // Harbor answers the scan reports it has, by mime type: none until scanning exists.
+    // Harbor answers the scan reports it has, by mime type ({} without any).
     const addition =
       name.toLowerCase() === "vulnerabilities"
-        ? { contentType: "application/json", body: Buffer.from("{}") }
+        ? {
+            contentType: "application/json",
+            body: Buffer.from(
+              JSON.stringify(
+                (await deps.scans?.vulnerabilities(
+                  {
+                    projectId: project.id,
+                    repository: context.repository,
+                    digest: record.digest,
+                    mediaType: record.mediaType,
+                  },
+                  acceptedReportMimes(ctx.req),
+                )) ?? {},
+              ),
+            ),
+          }
         : await additionContent({ view, blobs }, context.repository, record, name);
     ctx.res.statusCode = 200;
     ctx.res.setHeader("Content-Type", addition.contentType);

@@ -8,8 +8,8 @@ import { ROLES, type RobotPermission, type RoleId } from "../metadata/identity-s
 
 /** The resources of Harbor's policy table this registry has routes for. */
 export type ProjectResource =
-  "repository" | "artifact" | "tag" | "artifact-addition" | "accessory" | "tag-retention" | "immutable-tag";
-export type ProjectAction = "list" | "read" | "create" | "update" | "delete" | "operate";
+  "repository" | "artifact" | "tag" | "artifact-addition" | "accessory" | "tag-retention" | "immutable-tag" | "scan";
+export type ProjectAction = "list" | "read" | "create" | "update" | "delete" | "operate" | "stop";
 
 type Policy = `${ProjectResource}:${ProjectAction}`;
 
@@ -21,7 +21,11 @@ const READ: readonly Policy[] = [
   "artifact-addition:read",
   "tag:list",
   "accessory:list",
+  "scan:read",
 ];
+
+/** Starting and stopping scans: project administrators and maintainers. */
+const SCANS: readonly Policy[] = ["scan:create", "scan:stop"];
 
 /** Retention policies: project administrators, maintainers and developers alike, as in Harbor. */
 const RETENTION: readonly Policy[] = [
@@ -46,6 +50,7 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...READ,
     ...RETENTION,
     ...IMMUTABILITY,
+    ...SCANS,
     "repository:update",
     "repository:delete",
     "artifact:delete",
@@ -56,6 +61,7 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...READ,
     ...RETENTION,
     ...IMMUTABILITY,
+    ...SCANS,
     "repository:update",
     "repository:delete",
     "artifact:delete",
