@@ -44,6 +44,7 @@ import { addGcRoutes } from "./api/gc-routes.ts";
 import { addImmutableRuleRoutes } from "./api/immutable-rule-routes.ts";
 import { addPinRoutes } from "./api/pin-routes.ts";
 import { addRetentionRoutes } from "./api/retention-routes.ts";
+import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
 import { AccessRecorder } from "./content/access-recorder.ts";
 import { GarbageCollector } from "./gc/garbage-collector.ts";
 import { gcJob } from "./gc/gc-job.ts";
@@ -266,6 +267,7 @@ export async function startRegistry(
   addRetentionRoutes(router, { store: metadata, jobs, retention, access });
   addImmutableRuleRoutes(router, { store: metadata, access });
   addPinRoutes(router, { store: metadata, access });
+  addCveAllowlistRoutes(router, { store: metadata, access, audit });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });

@@ -16,6 +16,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { SystemSettings } from "../settings/system-settings.ts";
 import { ADMIN_ROLES, ANY_ROLE, holdsSystemPermission, type ApiAccess } from "./api-access.ts";
 import { applicableMetadata, normaliseMetadata } from "./project-metadata.ts";
+import { allowlistJson, parseAllowlist } from "../scan/cve-allowlist.ts";
 import {
   created,
   nameOrId,
@@ -194,6 +195,7 @@ export function addProjectRoutes(
         ? system.storagePerProject
         : body.storage_limit;
     const ownerId = caller.kind === "user" ? caller.userId : await firstAdministrator();
+    const allowlist = body.cve_allowlist == null ? undefined : parseAllowlist(body.cve_allowlist);
     const now = new Date();
     let project: ProjectRecord;
     try {
@@ -209,6 +211,7 @@ export function addProjectRoutes(
           now,
         );
         await tx.members.add(made.id, ownerId, ROLES.projectAdmin, now);
+        if (allowlist) await tx.cveAllowlists.put(made.id, allowlist.items, allowlist.expiresAt, now);
         return made;
       });
     } catch (err) {
@@ -233,7 +236,10 @@ export function addProjectRoutes(
 
   router.add("project_get", "GET", PROJECT, async (ctx) => {
     const { project, caller } = await visibleProject(ctx, deps);
-    sendJson(ctx.res, 200, await projectJson(deps, project, caller));
+    sendJson(ctx.res, 200, {
+      ...(await projectJson(deps, project, caller)),
+      cve_allowlist: allowlistJson(await identity.cveAllowlists.get(project.id), project.id),
+    });
   });
 
   router.add("project_update", "PUT", PROJECT, async (ctx) => {
@@ -264,12 +270,13 @@ export function addProjectRoutes(
       ...applicableMetadata(given, project.registryId !== undefined),
     };
     if (body.public != null && given["public"] === undefined) metadata["public"] = String(body.public);
+    const allowlist = body.cve_allowlist == null ? undefined : parseAllowlist(body.cve_allowlist);
     // storage_limit is ignored here, as in Harbor: the quota changes through /quotas.
-    await identity.projects.update(
-      project.id,
-      { metadata, ...(registryId !== undefined && { registryId }) },
-      new Date(),
-    );
+    const now = new Date();
+    await identity.transaction(async (tx) => {
+      await tx.projects.update(project.id, { metadata, ...(registryId !== undefined && { registryId }) }, now);
+      if (allowlist) await tx.cveAllowlists.put(project.id, allowlist.items, allowlist.expiresAt, now);
+    });
     ok(ctx.res);
   });
 
@@ -279,7 +286,10 @@ export function addProjectRoutes(
     if ((await identity.projects.repositoryCount(project.name)) > 0) {
       throw new HarborError("PRECONDITION", `project ${project.name} still has repositories: delete them first`);
     }
-    await identity.projects.delete(project.id);
+    await identity.transaction(async (tx) => {
+      await tx.projects.delete(project.id);
+      await tx.cveAllowlists.delete(project.id);
+    });
     ok(ctx.res);
   });
 
