@@ -85,6 +85,8 @@ import { openStorageDriver } from "./storage/open-storage-driver.ts";
 import { endpointHealthJob, healthCron, REGISTRY_HEALTH_VENDOR } from "./upstream/endpoint-health.ts";
 import { openUpstreams } from "./upstream/upstreams.ts";
 import { Preheater } from "./proxy/preheat.ts";
+import { CosignSignatureCheck } from "./security/cosign-signature-check.ts";
+import { PullGate } from "./security/pull-gate.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -244,7 +246,14 @@ export async function startRegistry(
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard, content });
   addBlobRoutes(router, { blobs, content, guard, reads });
-  addManifestRoutes(router, { manifests, content, guard, audit, reads });
+  // Pull policies of projects, checked on GET and HEAD of a manifest before its bytes go out.
+  const gate = new PullGate({
+    projects: metadata.projects,
+    store: metadata,
+    guard,
+    checks: [new CosignSignatureCheck({ store: metadata, blobs })],
+  });
+  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, {
     tokens,
