@@ -70,6 +70,7 @@ import { UploadService } from "./content/upload-service.ts";
 import { addBaseRoutes } from "./distribution/base-routes.ts";
 import { addBlobRoutes } from "./distribution/blob-routes.ts";
 import { addDiscoveryRoutes } from "./distribution/discovery-routes.ts";
+import { push } from "./distribution/access-guard.ts";
 import { addManifestRoutes } from "./distribution/manifest-routes.ts";
 import { addUploadRoutes } from "./distribution/upload-routes.ts";
 import { createRequestListener } from "./http/app.ts";
@@ -251,7 +252,18 @@ export async function startRegistry(
     projects: metadata.projects,
     store: metadata,
     guard,
-    checks: [new CosignSignatureCheck({ store: metadata, blobs })],
+    mayPush: async (ctx, repository) => {
+      const caller = await guard.identify(ctx.req);
+      const principal =
+        caller.kind === "basic"
+          ? caller.principal
+          : caller.kind === "bearer"
+            ? await credentials.principalByName(caller.subject)
+            : undefined;
+      const granted = await authorizer.authorize(principal, [push(repository)]);
+      return granted.some((entry) => entry.actions.includes("push"));
+    },
+    checks: [new CosignSignatureCheck({ store: metadata, blobs, log })],
   });
   addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
   addDiscoveryRoutes(router, { manifests, metadata, guard });

@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import type { BlobStore } from "../content/blob-store.ts";
 import { findAccessories } from "../content/accessories.ts";
+import type { Logger } from "../logger.ts";
 import type { ManifestRecord, MetadataStore } from "../metadata/metadata-store.ts";
 import { SingleFlight } from "../single-flight.ts";
 import {
@@ -64,6 +65,8 @@ export const DEFAULT_VERIFICATION_LIMITS: VerificationLimits = {
 export interface CosignSignatureCheckDeps {
   readonly store: Pick<MetadataStore, "manifests" | "tags">;
   readonly blobs: Pick<BlobStore, "stat" | "open">;
+  /** Told of each verification run (not of those answered from the cache). */
+  readonly log?: Logger;
   readonly limits?: Partial<VerificationLimits>;
 }
 
@@ -106,17 +109,17 @@ export class CosignSignatureCheck implements PullCheck {
   private readonly store: CosignSignatureCheckDeps["store"];
   private readonly blobs: CosignSignatureCheckDeps["blobs"];
   private readonly limits: VerificationLimits;
+  private readonly log: Logger | undefined;
   private readonly keySets = new TrustedKeyCache();
   /** Outcomes by (digest, key set, signature manifests); insertion order is recency. */
   private readonly outcomes = new Map<string, boolean>();
   private readonly flights = new SingleFlight<boolean>();
-  /** Verifications actually run (not answered from the cache), for tests. */
-  verifications = 0;
 
   constructor(deps: CosignSignatureCheckDeps) {
     this.store = deps.store;
     this.blobs = deps.blobs;
     this.limits = { ...DEFAULT_VERIFICATION_LIMITS, ...deps.limits };
+    this.log = deps.log;
   }
 
   applies(metadata: Readonly<Record<string, string>>): boolean {
@@ -160,10 +163,13 @@ export class CosignSignatureCheck implements PullCheck {
       return cached;
     }
     return this.flights.run(key, async () => {
-      this.verifications++;
-      const outcome = await this.verifyUncached(repository, digest, keys, considered);
-      this.remember(key, outcome);
-      return outcome;
+      const verdict = await this.verifyUncached(repository, digest, keys, considered);
+      this.remember(key, verdict.verified);
+      this.log?.info(
+        { repository, digest, signatures: considered.length, ...verdict },
+        "cosign signatures checked against the project's trusted keys",
+      );
+      return verdict.verified;
     }).promise;
   }
 
@@ -181,9 +187,10 @@ export class CosignSignatureCheck implements PullCheck {
     digest: string,
     keys: TrustedKeySet,
     signatures: readonly ManifestRecord[],
-  ): Promise<boolean> {
+  ): Promise<Verdict> {
     let budget = this.limits.maxTotalBytes;
     let layersLeft = this.limits.maxLayers;
+    let last: Verdict = { verified: false, reason: "no signature layer could be read" };
     for (const signature of signatures) {
       if (signature.size > budget) continue;
       const content = await this.store.manifests.content(repository, signature.digest);
@@ -197,7 +204,7 @@ export class CosignSignatureCheck implements PullCheck {
               ? "bundle"
               : undefined;
         if (kind === undefined) continue;
-        if (layersLeft-- <= 0) return false;
+        if (layersLeft-- <= 0) return { verified: false, reason: "too many signature layers" };
         if (layer.size > this.limits.maxPayloadBytes || layer.size > budget) continue;
         const payload = await this.read(repository, layer.digest, layer.size);
         if (!payload) continue;
@@ -207,10 +214,11 @@ export class CosignSignatureCheck implements PullCheck {
           kind === "simple"
             ? verifySimpleSigning(payload, typeof annotation === "string" ? annotation : undefined, digest, keys)
             : verifySigstoreBundle(payload, digest, keys);
-        if (verdict.verified) return true;
+        if (verdict.verified) return verdict;
+        last = verdict;
       }
     }
-    return false;
+    return last;
   }
 
   /** A blob of the repository, at most `size` bytes and matching its digest; undefined otherwise. */

@@ -15,7 +15,7 @@
 import type { IncomingMessage } from "node:http";
 import { repositoryProject, SCANNER_PULL } from "../auth/access-scope.ts";
 import { isSignature } from "../content/accessories.ts";
-import { push, type AccessGuard } from "../distribution/access-guard.ts";
+import type { AccessGuard } from "../distribution/access-guard.ts";
 import { RegistryError } from "../http/errors.ts";
 import type { RequestContext } from "../http/router.ts";
 import type { IdentityAreas, ProjectRecord } from "../metadata/identity-store.ts";
@@ -58,6 +58,12 @@ export interface PullGateDeps {
   readonly projects: Pick<IdentityAreas["projects"], "getByName">;
   readonly store: Pick<MetadataStore, "manifests" | "tags">;
   readonly guard: AccessGuard;
+  /**
+   * Whether the request's caller may push to the repository by its current rights, whatever its
+   * token grants: Harbor's tokens carry every action held, so a signer's pull token shows push
+   * there; ours carry what was asked.
+   */
+  readonly mayPush: (ctx: RequestContext, repository: string) => Promise<boolean>;
   readonly checks: readonly PullCheck[];
 }
 
@@ -100,14 +106,11 @@ export class PullGate {
   }
 
   private caller(ctx: RequestContext, repository: string): PullCaller {
-    const { guard } = this.deps;
+    const { guard, mayPush } = this.deps;
     let canPush: Promise<boolean> | undefined;
     return {
       subject: () => guard.subject(ctx),
-      canPush: () =>
-        (canPush ??= guard
-          .granted(ctx, [push(repository)])
-          .then((granted) => granted.some((entry) => entry.actions.includes("push")))),
+      canPush: () => (canPush ??= mayPush(ctx, repository)),
       userAgent: userAgent(ctx.req),
     };
   }
