@@ -71,6 +71,7 @@ import { UploadService } from "./content/upload-service.ts";
 import { addBaseRoutes } from "./distribution/base-routes.ts";
 import { addBlobRoutes } from "./distribution/blob-routes.ts";
 import { addDiscoveryRoutes } from "./distribution/discovery-routes.ts";
+import { push } from "./distribution/access-guard.ts";
 import { addManifestRoutes } from "./distribution/manifest-routes.ts";
 import { addUploadRoutes } from "./distribution/upload-routes.ts";
 import { createRequestListener } from "./http/app.ts";
@@ -86,6 +87,8 @@ import { openStorageDriver } from "./storage/open-storage-driver.ts";
 import { endpointHealthJob, healthCron, REGISTRY_HEALTH_VENDOR } from "./upstream/endpoint-health.ts";
 import { openUpstreams } from "./upstream/upstreams.ts";
 import { Preheater } from "./proxy/preheat.ts";
+import { CosignSignatureCheck } from "./security/cosign-signature-check.ts";
+import { PullGate } from "./security/pull-gate.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -245,7 +248,25 @@ export async function startRegistry(
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard, content });
   addBlobRoutes(router, { blobs, content, guard, reads });
-  addManifestRoutes(router, { manifests, content, guard, audit, reads });
+  // Pull policies of projects, checked on GET and HEAD of a manifest before its bytes go out.
+  const gate = new PullGate({
+    projects: metadata.projects,
+    store: metadata,
+    guard,
+    mayPush: async (ctx, repository) => {
+      const caller = await guard.identify(ctx.req);
+      const principal =
+        caller.kind === "basic"
+          ? caller.principal
+          : caller.kind === "bearer"
+            ? await credentials.principalByName(caller.subject)
+            : undefined;
+      const granted = await authorizer.authorize(principal, [push(repository)]);
+      return granted.some((entry) => entry.actions.includes("push"));
+    },
+    checks: [new CosignSignatureCheck({ store: metadata, blobs, log })],
+  });
+  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, {
     tokens,

@@ -3,6 +3,8 @@
 # machine, into the cache, and links them into .tools/bin of this checkout: the clients crane,
 # oras and regctl; versitygw, the S3 server (posix backend) the S3 storage driver is tested on;
 # kubectl-validate, which checks rendered Kubernetes manifests offline against the schemas it embeds;
+# cosign, which signs images in the signature policy tests (registry-server/test/security/) with
+# key pairs made there and no transparency log (its go.mod has no replace directives);
 # oci-conformance, the OCI distribution-spec conformance suite (a main package since it moved off
 # Ginkgo: `go build`, as its README says, rather than the deprecated `go test -c`), run against the
 # server by registry-server/test/distribution/conformance-suite.test.ts.
@@ -20,6 +22,7 @@ TOOLS=(
   "regctl github.com/regclient/regclient v0.11.7 github.com/regclient/regclient/cmd/regctl"
   "kubectl-validate sigs.k8s.io/kubectl-validate v0.0.4 sigs.k8s.io/kubectl-validate"
   "versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw"
+  "cosign github.com/sigstore/cosign/v2 v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign"
   # The proxy serves this module at this pseudo-version only (the older ones are refused).
   "oci-conformance github.com/opencontainers/distribution-spec/conformance v0.0.0-20260831232431-97274622c111 github.com/opencontainers/distribution-spec/conformance"
 )
@@ -29,7 +32,7 @@ BENCH_TOOLS=(
 )
 
 go=$(find_go)
-[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate, oci-conformance): install Go 1.24+"
+[ -n "$go" ] || die "Go is needed to build the test tools (crane, oras, regctl, versitygw, kubectl-validate, cosign, oci-conformance): install Go 1.24+"
 
 mkdir -p "$AIRLOCK_TOOLS_DIR/bin"
 wanted=" $* "

@@ -12,6 +12,7 @@
 
 import type { ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import type { ConfigReader } from "../content/config-reader.ts";
+import { findAccessories } from "../content/accessories.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
 import type { ArtifactRecord, TagEntry } from "../metadata/artifact-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
@@ -112,20 +113,6 @@ export function tagJson(tag: TagEntry, repositoryId: number, immutable = false):
     pull_time: ZERO_TIME,
     immutable,
   };
-}
-
-/** Harbor's accessory type for a referrer, by its artifact type. */
-function accessoryType(artifactType: string | undefined): string {
-  switch (artifactType) {
-    case "application/vnd.dev.cosign.artifact.sig.v1+json":
-      return "signature.cosign";
-    case "application/vnd.cncf.notary.signature":
-      return "signature.notation";
-    case "application/vnd.goharbor.harbor.sbom.v1":
-      return "harbor.sbom";
-    default:
-      return "subject.accessory";
-  }
 }
 
 /** Harbor's link to an addition: the repository's slashes encoded twice, as in every API path. */
@@ -300,17 +287,9 @@ export class ArtifactView {
     record: ArtifactRecord,
   ): Promise<Array<{ record: ArtifactRecord; type: string }>> {
     const found: Array<{ record: ArtifactRecord; type: string }> = [];
-    for (const referrer of await this.store.manifests.referrers(context.repository, record.digest)) {
-      const stored = await this.store.artifacts.artifact(context.repository, referrer.digest);
-      if (stored) found.push({ record: stored, type: accessoryType(stored.artifactType) });
-    }
-    const [algorithm, hex] = record.digest.split(":");
-    if (algorithm === "sha256" && hex) {
-      const tag = await this.store.tags.get(context.repository, `sha256-${hex}.sig`);
-      const signature = tag && (await this.store.artifacts.artifact(context.repository, tag.digest));
-      if (signature && !found.some((f) => f.record.digest === signature.digest)) {
-        found.push({ record: signature, type: "signature.cosign" });
-      }
+    for (const accessory of await findAccessories(this.store, context.repository, record.digest)) {
+      const stored = await this.store.artifacts.artifact(context.repository, accessory.record.digest);
+      if (stored) found.push({ record: stored, type: accessory.type });
     }
     return found;
   }

@@ -3,8 +3,11 @@
 // ParseBool takes become "true" or "false", a severity its lower-case name); keys it does not
 // have are dropped, as its JSON decoding drops them (clients newer than the server send keys
 // such as proxy_cache_local_on_not_found). Null and empty values mean "not given".
+// Beyond Harbor: `cosign_trusted_keys`, the PEM public keys whose cosign signatures the project
+// accepts (security/trusted-keys.ts), checked when set and kept in a canonical form.
 
 import { HarborError } from "../http/errors.ts";
+import { parseTrustedKeys, TRUSTED_KEYS_KEY, TrustedKeyError } from "../security/trusted-keys.ts";
 
 const BOOLEAN_KEYS = [
   "public",
@@ -21,7 +24,13 @@ export const PROXY_ONLY_KEYS = ["proxy_speed_kb", "max_upstream_conn"] as const;
 const INT32_KEYS = PROXY_ONLY_KEYS;
 
 /** Every key this server keeps. */
-export const METADATA_KEYS: readonly string[] = [...BOOLEAN_KEYS, "severity", "retention_id", ...INT32_KEYS];
+export const METADATA_KEYS: readonly string[] = [
+  ...BOOLEAN_KEYS,
+  "severity",
+  "retention_id",
+  ...INT32_KEYS,
+  TRUSTED_KEYS_KEY,
+];
 
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
@@ -45,6 +54,14 @@ export function normaliseMetadataValue(key: string, value: unknown): string | un
     if (!(SEVERITIES as readonly string[]).includes(severity))
       throw invalid(key, `expected one of ${SEVERITIES.join(", ")}`);
     return severity;
+  }
+  if (key === TRUSTED_KEYS_KEY) {
+    try {
+      return parseTrustedKeys(value).pem;
+    } catch (err) {
+      if (err instanceof TrustedKeyError) throw invalid(key, err.message);
+      throw err;
+    }
   }
   if (key === "retention_id") {
     if (!/^\d+$/.test(value)) throw invalid(key, "expected a retention policy id");

@@ -20,12 +20,20 @@ export const ACTIONS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
   registry: [ALL_ACTIONS],
 };
 
+/**
+ * Harbor's action for scanners: held with `pull`, it lets a scanner (and the system
+ * administrator) pull what the project's policies refuse to others. Known, but not among the
+ * actions `*` stands for, as in Harbor's tokens.
+ */
+export const SCANNER_PULL = "scanner-pull";
+const EXTRA_ACTIONS_BY_TYPE: Readonly<Record<string, readonly string[]>> = { repository: [SCANNER_PULL] };
+
 // Lowercase path components joined by `/`, each made of alphanumerics with `.`, `_`, `__` or runs
 // of `-` between them: the OCI Distribution repository name grammar.
 const NAME_PATTERN = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 // A resource type, optionally with a class suffix (`repository(plugin)`) that is ignored.
 const TYPE_PATTERN = /^([a-z0-9]+)(?:\([a-z0-9]+\))?$/;
-const ACTION_PATTERN = /^(?:[a-z]+|\*)$/;
+const ACTION_PATTERN = /^(?:[a-z]+(?:-[a-z]+)*|\*)$/;
 const MAX_NAME_LENGTH = 255;
 
 function parseOne(scope: string): AccessEntry | undefined {
@@ -66,11 +74,15 @@ export function formatScope(entry: AccessEntry): string {
   return `${entry.type}:${entry.name}:${entry.actions.join(",")}`;
 }
 
-/** The actions `*` stands for in an entry of this type; empty for an unknown type. */
+/**
+ * The known actions among `actions`, `*` expanded to the actions it stands for in an entry of this
+ * type; empty for an unknown type.
+ */
 export function expandActions(type: string, actions: readonly string[]): string[] {
   const known = ACTIONS_BY_TYPE[type] ?? [];
-  if (actions.includes(ALL_ACTIONS)) return [...known];
-  return known.filter((action) => actions.includes(action));
+  const extra = (EXTRA_ACTIONS_BY_TYPE[type] ?? []).filter((action) => actions.includes(action));
+  if (actions.includes(ALL_ACTIONS)) return [...known, ...extra];
+  return [...known.filter((action) => actions.includes(action)), ...extra];
 }
 
 /**
@@ -83,12 +95,13 @@ export function repositoryProject(name: string): { project: string; repository: 
   return { project: name.slice(0, slash), repository: name.slice(slash + 1) };
 }
 
-/** Whether granted access allows one action on one resource (`*` granting every action). */
+/** Whether granted access allows one action on one resource (`*` granting the actions it stands for). */
 export function allows(granted: readonly AccessEntry[], type: string, name: string, action: string): boolean {
+  const wildcard = action === ALL_ACTIONS || (ACTIONS_BY_TYPE[type] ?? []).includes(action);
   return granted.some(
     (entry) =>
       entry.type === type &&
       entry.name === name &&
-      (entry.actions.includes(action) || entry.actions.includes(ALL_ACTIONS)),
+      (entry.actions.includes(action) || (wildcard && entry.actions.includes(ALL_ACTIONS))),
   );
 }

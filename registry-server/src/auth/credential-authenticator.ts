@@ -32,6 +32,21 @@ export function robotIsUsable(robot: RobotRecord, nowMs: number): boolean {
   return !robot.disabled && (robot.expiresAt === -1 || robot.expiresAt * 1000 > nowMs);
 }
 
+function userPrincipal(user: UserRecord): Principal {
+  return { kind: "user", userId: user.id, username: user.username, sysadmin: user.sysadmin };
+}
+
+function robotPrincipal(robot: RobotRecord): Principal {
+  return {
+    kind: "robot",
+    robotId: robot.id,
+    username: robot.name,
+    level: robot.level,
+    ...(robot.projectId !== undefined && { projectId: robot.projectId }),
+    permissions: robot.permissions,
+  };
+}
+
 export class CredentialAuthenticator {
   private readonly identity: Pick<IdentityAreas, "users" | "robots">;
   private readonly throttle: LoginLimiter;
@@ -73,25 +88,30 @@ export class CredentialAuthenticator {
     return { outcome: "invalid" };
   }
 
+  /**
+   * The principal a bearer token was issued to, by the name the token carries (a user's, or a
+   * robot's stored `robot$…` name), as it stands now; undefined when it is gone or disabled.
+   */
+  async principalByName(name: string): Promise<Principal | undefined> {
+    if (name.startsWith(ROBOT_PREFIX)) {
+      const robot = await this.identity.robots.getByName(name);
+      return robot && robotIsUsable(robot, this.now()) ? robotPrincipal(robot) : undefined;
+    }
+    const user = name === "" ? undefined : await this.identity.users.getByName(name);
+    return user && userPrincipal(user);
+  }
+
   private async user(credentials: Credentials): Promise<Principal | undefined> {
     const user = await this.identity.users.getByName(credentials.username);
     if (!(await this.matches(credentials, user?.passwordHash))) return undefined;
-    const found = user as UserRecord;
-    return { kind: "user", userId: found.id, username: found.username, sysadmin: found.sysadmin };
+    return userPrincipal(user as UserRecord);
   }
 
   private async robot(credentials: Credentials): Promise<Principal | undefined> {
     const robot = await this.identity.robots.getByName(credentials.username);
     const usable = robot !== undefined && robotIsUsable(robot, this.now());
     if (!(await this.matches(credentials, usable ? robot.secretHash : undefined)) || !robot) return undefined;
-    return {
-      kind: "robot",
-      robotId: robot.id,
-      username: robot.name,
-      level: robot.level,
-      ...(robot.projectId !== undefined && { projectId: robot.projectId }),
-      permissions: robot.permissions,
-    };
+    return robotPrincipal(robot);
   }
 
   /** Whether the password matches the stored hash (undefined: no such account). */

@@ -5,12 +5,15 @@
 //   - a user's role in the project: projectAdmin and maintainer pull, push and delete; developer
 //     pulls and pushes; guest and limitedGuest pull;
 //   - a robot's permissions: entries of kind "project" whose namespace is the project (or "*"),
-//     with `repository` `pull`/`push` and `artifact`/`repository` `delete`;
+//     with `repository` `pull`/`push`/`scanner-pull` and `artifact`/`repository` `delete`;
 //   - anyone, anonymous included: pull in a public project.
 // Listing the catalog is for the system administrator only, as in Harbor.
+// `scanner-pull` (the system administrator's, a scanner robot's) comes with every `pull` granted:
+// Harbor's tokens carry every action the caller holds, and a scanner only ever asks for `pull`,
+// yet the pull policies (security/pull-gate.ts) must see that it is the scanner.
 
 import { ConflictError, ROLES, type IdentityAreas, type RoleId } from "../metadata/identity-store.ts";
-import { repositoryProject, type AccessEntry } from "./access-scope.ts";
+import { expandActions, repositoryProject, SCANNER_PULL, type AccessEntry } from "./access-scope.ts";
 import { grantEntry, type Authorizer } from "./authorizer.ts";
 import { isSysadmin, type Principal } from "./principal.ts";
 
@@ -24,9 +27,15 @@ export const ROLE_ACTIONS: Readonly<Record<RoleId, readonly string[]>> = {
 
 /** Registry actions a robot permission's access entry grants. */
 function robotActions(resource: string, action: string): string[] {
-  if (resource === "repository" && (action === "pull" || action === "push" || action === "delete")) return [action];
+  if (resource === "repository" && ["pull", "push", "delete", SCANNER_PULL].includes(action)) return [action];
   if (resource === "artifact" && action === "delete") return ["delete"];
   return [];
+}
+
+/** Adds `scanner-pull` to a grant holding `pull` when the principal holds it (see above). */
+function withScannerPull(grant: AccessEntry, held: readonly string[]): void {
+  if (!grant.actions.includes("pull") || grant.actions.includes(SCANNER_PULL)) return;
+  if (expandActions("repository", held).includes(SCANNER_PULL)) grant.actions.push(SCANNER_PULL);
 }
 
 export class ProjectAuthorizer implements Authorizer {
@@ -46,6 +55,7 @@ export class ProjectAuthorizer implements Authorizer {
             ? ["*"]
             : [];
       const grant = grantEntry(entry, held);
+      if (grant && entry.type === "repository") withScannerPull(grant, held);
       if (grant) granted.push(grant);
     }
     return granted;
@@ -58,7 +68,7 @@ export class ProjectAuthorizer implements Authorizer {
       if (parts && entry.actions.some((a) => a === "push" || a === "*") && principal?.kind === "user") {
         await this.ensureProject(parts.project, principal.userId);
       }
-      return ["*"];
+      return ["*", SCANNER_PULL];
     }
     if (!parts) return [];
     const project = await this.identity.projects.getByName(parts.project);

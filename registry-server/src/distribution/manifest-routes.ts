@@ -1,5 +1,7 @@
 // Manifests: GET and HEAD by tag or digest (content negotiation), PUT (with ?tag= when pushing
-// by digest, OCI-Subject when the manifest has a subject), DELETE by tag or digest.
+// by digest, OCI-Subject when the manifest has a subject), DELETE by tag or digest. A GET or HEAD
+// passes the project's pull policies (security/pull-gate.ts) once the manifest is resolved and
+// before any of it is sent, as Harbor's middlewares do on both methods.
 
 import type { AuditLog } from "../api/audit-log.ts";
 import { repositoryProject } from "../auth/access-scope.ts";
@@ -7,6 +9,7 @@ import type { ReadRecorder } from "../content/access-recorder.ts";
 import type { ContentSource } from "../content/content-source.ts";
 import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
 import type { RequestContext, Router } from "../http/router.ts";
+import type { PullGate } from "../security/pull-gate.ts";
 import { pull, push, remove, type AccessGuard } from "./access-guard.ts";
 import { readBody, repositoryName } from "./request-helpers.ts";
 
@@ -26,9 +29,11 @@ export function addManifestRoutes(
     audit?: AuditLog;
     /** Told of each manifest pulled (its pull time). */
     reads?: ReadRecorder;
+    /** The project policies a pull must pass (signatures, vulnerabilities). */
+    gate?: PullGate;
   },
 ): void {
-  const { manifests, content, guard, audit, reads } = deps;
+  const { manifests, content, guard, audit, reads, gate } = deps;
 
   /** Records a push, pull or delete of an artifact in the audit log. */
   async function record(
@@ -56,6 +61,7 @@ export function addManifestRoutes(
     await guard.require(ctx, [pull(name)]);
     const reference = parseReference(params["reference"] ?? "");
     const stored = await content.manifest(name, reference, req.headers.accept);
+    await gate?.check(ctx, name, stored.record);
     res.statusCode = 200;
     res.setHeader("Content-Type", stored.record.mediaType);
     res.setHeader("Content-Length", stored.content.length);

@@ -31,6 +31,9 @@ export const OCI_ERRORS = {
   // (crane) retries 500 and 503 at once but not 507, so the same layer is not sent again into a
   // disk that stays full until someone acts.
   INSUFFICIENT_STORAGE: 507,
+  // Not in the specification's table: Harbor's refusal of a pull by a project policy (an unsigned
+  // or vulnerable artifact), which Docker shows as "unknown: <message>".
+  PROJECTPOLICYVIOLATION: 412,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;
