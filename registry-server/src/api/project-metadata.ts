@@ -4,7 +4,10 @@
 // have are dropped, as its JSON decoding drops them (clients newer than the server send keys
 // such as proxy_cache_local_on_not_found). Null and empty values mean "not given".
 // Beyond Harbor: `cosign_trusted_keys`, the PEM public keys whose cosign signatures the project
-// accepts (security/trusted-keys.ts), checked when set and kept in a canonical form.
+// accepts (security/trusted-keys.ts), checked when set and kept in a canonical form; and
+// `prevent_stale_scan`, a boolean: with `prevent_vul`, scans made with a vulnerability database
+// older than the server's limit (or of unknown age) do not vouch for an image
+// (scan/vulnerability-check.ts).
 
 import { HarborError } from "../http/errors.ts";
 import { parseTrustedKeys, TRUSTED_KEYS_KEY, TrustedKeyError } from "../security/trusted-keys.ts";
@@ -17,6 +20,7 @@ const BOOLEAN_KEYS = [
   "auto_scan",
   "auto_sbom_generation",
   "reuse_sys_cve_allowlist",
+  "prevent_stale_scan",
 ] as const;
 const SEVERITIES = ["none", "low", "medium", "high", "critical"] as const;
 /** Keys that only mean something for a proxy-cache project (Harbor drops them for others). */
