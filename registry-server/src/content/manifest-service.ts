@@ -77,8 +77,18 @@ function sizeMismatch(where: string, d: Descriptor, stored: number): RegistryErr
   );
 }
 
+/** A manifest this registry now holds: pushed by a client, or fetched by the proxy cache. */
+export interface StoredManifestEvent {
+  readonly repository: string;
+  readonly record: ManifestRecord;
+  readonly source: "push" | "proxy";
+  /** The tags the push or fetch pointed at it. */
+  readonly tags: readonly string[];
+}
+
 export class ManifestService {
   private readonly metadata: MetadataStore;
+  private readonly onStored: ((event: StoredManifestEvent) => void) | undefined;
   private readonly blobs: BlobStore;
   private readonly maxBytes: number;
   private readonly validation: ManifestValidation;
@@ -87,8 +97,15 @@ export class ManifestService {
   constructor(
     metadata: MetadataStore,
     blobs: BlobStore,
-    options: { maxManifestBytes: number; validation?: ManifestValidation; immutability?: ImmutableTagGuard },
+    options: {
+      maxManifestBytes: number;
+      validation?: ManifestValidation;
+      immutability?: ImmutableTagGuard;
+      /** Told of each manifest stored, after its commit (scan on push); must not throw nor block. */
+      onStored?: (event: StoredManifestEvent) => void;
+    },
   ) {
+    this.onStored = options.onStored;
     this.metadata = metadata;
     this.blobs = blobs;
     this.maxBytes = options.maxManifestBytes;
@@ -131,6 +148,7 @@ export class ManifestService {
       await tx.manifests.put(record, body, references(manifest));
       for (const tag of tags) await tx.tags.put(repository, tag, digest, now);
     });
+    this.onStored?.({ repository, record, source: "push", tags });
     return { digest, ...(manifest.subject && { subject: manifest.subject.digest }), tags };
   }
 
@@ -175,6 +193,7 @@ export class ManifestService {
       await tx.manifests.put(record, content, references(manifest));
       if (tag !== undefined) await tx.tags.put(repository, tag, record.digest, new Date());
     });
+    this.onStored?.({ repository, record, source: "proxy", tags: tag === undefined ? [] : [tag] });
     return { record, content };
   }
 
