@@ -15,6 +15,7 @@ import { registryStoreContract } from "../contracts/registry-store-contract.ts";
 import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
+import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
@@ -48,6 +49,7 @@ settingsStoreContract("postgres", openContractStore);
 jobStoreContract("postgres", openContractStore);
 artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
+scannerStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -120,6 +122,7 @@ describe("postgres metadata store", () => {
       "repository_blobs",
       "retention_policies",
       "robots",
+      "scanner_registrations",
       "system_settings",
       "tags",
       "uploads",

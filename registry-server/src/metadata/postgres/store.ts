@@ -59,6 +59,7 @@ import { gcArea } from "./gc.ts";
 import { lifecycleArea } from "./lifecycle.ts";
 import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
+import { scannerArea } from "./scanners.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -107,6 +108,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     lifecycle: lifecycleArea(read, write),
     retentions: retentionArea(read, write),
     immutableRules: immutableRuleArea(read, write),
+    scanners: scannerArea(read, write),
   };
 }
 
@@ -155,6 +157,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly lifecycle: MetadataAreas["lifecycle"];
   readonly retentions: MetadataAreas["retentions"];
   readonly immutableRules: MetadataAreas["immutableRules"];
+  readonly scanners: MetadataAreas["scanners"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -187,6 +190,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.lifecycle = areas.lifecycle;
     this.retentions = areas.retentions;
     this.immutableRules = areas.immutableRules;
+    this.scanners = areas.scanners;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

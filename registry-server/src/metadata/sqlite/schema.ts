@@ -409,6 +409,33 @@ export const LIFECYCLE_STEP = `
   CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
 `;
 
+/**
+ * Harbor's scanner registrations (scanner-store.ts): the adapters' addresses and settings, the
+ * access credential sealed. At most one default, and never a disabled one: a partial unique
+ * index and a CHECK say so, whatever the callers do.
+ */
+export const SCANNERS_STEP = `
+  CREATE TABLE scanner_registrations (
+    uuid TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    url TEXT NOT NULL UNIQUE,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    is_default INTEGER NOT NULL CHECK (is_default IN (0, 1)),
+    auth TEXT NOT NULL CHECK (auth IN ('', 'Basic', 'Bearer', 'X-ScannerAdapter-API-Key')),
+    sealed_credential TEXT,
+    skip_cert_verify INTEGER NOT NULL CHECK (skip_cert_verify IN (0, 1)),
+    use_internal_addr INTEGER NOT NULL CHECK (use_internal_addr IN (0, 1)),
+    -- Made by the server itself (a built-in scanner): users may only disable it or make it default.
+    immutable INTEGER NOT NULL CHECK (immutable IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((auth = '') = (sealed_credential IS NULL)),
+    CHECK (NOT (is_default = 1 AND disabled = 1))
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX scanner_registrations_one_default ON scanner_registrations (is_default) WHERE is_default = 1;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -418,6 +445,7 @@ export const MIGRATIONS: readonly string[] = [
   SETTINGS_STEP,
   JOBS_STEP,
   LIFECYCLE_STEP,
+  SCANNERS_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */

@@ -50,6 +50,7 @@ import { gcArea } from "./gc.ts";
 import { lifecycleArea } from "./lifecycle.ts";
 import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
+import { scannerArea } from "./scanners.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -122,6 +123,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     lifecycle: lifecycleArea(read, write),
     retentions: retentionArea(read, write),
     immutableRules: immutableRuleArea(read, write),
+    scanners: scannerArea(read, write),
   };
 }
 
@@ -174,6 +176,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly lifecycle: MetadataAreas["lifecycle"];
   readonly retentions: MetadataAreas["retentions"];
   readonly immutableRules: MetadataAreas["immutableRules"];
+  readonly scanners: MetadataAreas["scanners"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -214,6 +217,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.lifecycle = areas.lifecycle;
     this.retentions = areas.retentions;
     this.immutableRules = areas.immutableRules;
+    this.scanners = areas.scanners;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
