@@ -5,8 +5,9 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ScannerAdapterMetadata } from "../../src/scan/scanner-adapter.ts";
 
-export const FAKE_METADATA = {
+export const FAKE_METADATA: ScannerAdapterMetadata = {
   scanner: { name: "Fake", vendor: "Airlock tests", version: "1.2.3" },
   capabilities: [
     {
@@ -82,7 +83,8 @@ export class FakeScannerAdapter {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const path = req.url ?? "";
+    // The API lives under the registration's URL, whatever path that has.
+    const path = (req.url ?? "").replace(/^\/.*?(?=\/api\/v1\/)/, "");
     this.requests.push({
       method: req.method ?? "",
       path,
