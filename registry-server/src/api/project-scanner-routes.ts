@@ -15,7 +15,7 @@ import { PROJECT_SCANNER_KEY, type ScannerRegistry } from "../scan/scanner-regis
 import type { ApiAccess } from "./api-access.ts";
 import { ok, paging, parseQuery, readJson, setPageHeaders } from "./harbor-http.ts";
 import { pathProject } from "./repository-routes.ts";
-import { scannerJson } from "./scanner-routes.ts";
+import { probedScannerJson } from "./scanner-routes.ts";
 
 const SCANNER = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner$/;
 const CANDIDATES = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner\/candidates$/;
@@ -37,7 +37,8 @@ export function addProjectScannerRoutes(router: Router, deps: ProjectScannerRout
     const registration = await scanners.projectRegistration(project.id);
     // No scanner at all: Harbor's Terraform provider reads a 404 as "none".
     if (!registration) throw new HarborError("NOT_FOUND", "no scanner is registered for this project");
-    sendJson(ctx.res, 200, scannerJson(registration));
+    // As Harbor, with what the adapter says of itself (its capabilities).
+    sendJson(ctx.res, 200, await probedScannerJson(scanners, registration));
   });
 
   router.add("project_scanner_set", "PUT", SCANNER, async (ctx) => {
@@ -78,10 +79,6 @@ export function addProjectScannerRoutes(router: Router, deps: ProjectScannerRout
       page,
     );
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
-    sendJson(
-      ctx.res,
-      200,
-      listing.items.map((record) => scannerJson(record)),
-    );
+    sendJson(ctx.res, 200, await Promise.all(listing.items.map((record) => probedScannerJson(scanners, record))));
   });
 }

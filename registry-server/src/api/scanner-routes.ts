@@ -24,7 +24,7 @@ import { ScannerAdapterError } from "../scan/http-scanner-adapter.ts";
 import type { ScannerAdapterMetadata } from "../scan/scanner-adapter.ts";
 import type { ScannerRegistry } from "../scan/scanner-registry.ts";
 import type { ApiAccess } from "./api-access.ts";
-import { created, ok, paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
+import { created, ok, paging, parseQuery, pathSegment, readJson, setPageHeaders, time } from "./harbor-http.ts";
 
 /** How long a listing waits for an adapter's metadata before showing it unhealthy. */
 const LIST_PROBE_TIMEOUT_MS = 5_000;
@@ -141,6 +141,19 @@ export function scannerJson(
   };
 }
 
+/** The registration with what a short probe of its adapter tells (cached by the registry). */
+export async function probedScannerJson(
+  scanners: ScannerRegistry,
+  record: ScannerRegistrationRecord,
+): Promise<Record<string, unknown>> {
+  try {
+    const metadata = await scanners.metadataOf(record, AbortSignal.timeout(LIST_PROBE_TIMEOUT_MS));
+    return scannerJson(record, { metadata });
+  } catch (error) {
+    return scannerJson(record, { error });
+  }
+}
+
 /** The adapter's metadata as Harbor's ScannerAdapterMetadata. */
 function metadataJson(metadata: ScannerAdapterMetadata): Record<string, unknown> {
   return {
@@ -166,21 +179,14 @@ export function addScannerRoutes(router: Router, deps: ScannerRouteDeps): void {
   const { store, access, scanners } = deps;
 
   async function existing(ctx: RequestContext): Promise<ScannerRegistrationRecord> {
-    const id = decodeURIComponent(ctx.params["id"] ?? "");
+    const id = pathSegment(ctx.params["id"]);
     const record = await store.scanners.get(id);
     if (!record) throw new HarborError("NOT_FOUND", `scanner ${id} not found`);
     return record;
   }
 
-  /** The registration with what a short probe of its adapter tells (cached by the registry). */
-  async function withProbe(record: ScannerRegistrationRecord): Promise<Record<string, unknown>> {
-    try {
-      const metadata = await scanners.metadataOf(record, AbortSignal.timeout(LIST_PROBE_TIMEOUT_MS));
-      return scannerJson(record, { metadata });
-    } catch (error) {
-      return scannerJson(record, { error });
-    }
-  }
+  const withProbe = (record: ScannerRegistrationRecord): Promise<Record<string, unknown>> =>
+    probedScannerJson(scanners, record);
 
   /** Pings the settings as Harbor does before saving or when asked: 400 with the reason. */
   async function ping(connection: Parameters<ScannerRegistry["httpAdapter"]>[0]): Promise<void> {

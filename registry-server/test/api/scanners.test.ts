@@ -10,7 +10,15 @@ import type { ScannerAdapter } from "../../src/scan/scanner-adapter.ts";
 import { startTestRegistry, type TestRegistry } from "../helpers.ts";
 import { freePort } from "../upstream/distribution-server.ts";
 import { FAKE_METADATA, FakeScannerAdapter } from "../scan/fake-scanner-adapter.ts";
-import { expectError, HarborClient, links, RFC3339, type ApiReply, type Credentials } from "./harbor-client.ts";
+import {
+  expectError,
+  HarborClient,
+  links,
+  projectPermissions,
+  RFC3339,
+  type ApiReply,
+  type Credentials,
+} from "./harbor-client.ts";
 
 interface ScannerJson {
   uuid: string;
@@ -315,6 +323,7 @@ describe("Harbor scanners API", () => {
     expect(reply.json).toMatchObject({ uuid, name: "to-delete", access_credential: "" });
     expectError(await api.get(`/scanners/${uuid}`), 404, "NOT_FOUND");
     expectError(await api.call("DELETE", `/scanners/${uuid}`), 404, "NOT_FOUND");
+    expectError(await api.get("/scanners/%E0%A4%A"), 404, "NOT_FOUND");
   });
 
   it("is the administrator's: anonymous 401, a user 403, a system robot by its scanner permissions", async () => {
@@ -353,7 +362,11 @@ describe("Harbor scanners API", () => {
     const chosen = list.find((s) => s.name === "third-clair");
     const shown = await api.get("/projects/scanned/scanner", DEVELOPER);
     expect(shown.status, shown.text).toBe(200);
-    expect((shown.json as ScannerJson).uuid).toBe(defaultScanner?.uuid);
+    expect(shown.json).toMatchObject({
+      uuid: defaultScanner?.uuid,
+      access_credential: "",
+      capabilities: { support_vulnerability: true, support_sbom: true },
+    });
 
     // Choosing is for project administrators.
     expectError(
@@ -378,6 +391,21 @@ describe("Harbor scanners API", () => {
     expect(candidates.status).toBe(200);
     expect(candidates.headers.get("x-total-count")).toBe(String(list.length));
     expect(candidates.json).toHaveLength(2);
+
+    // A project robot by its permissions: reading with scanner read, choosing only with create.
+    const robot = await api.createRobot({
+      name: "scanned-reader",
+      level: "project",
+      duration: -1,
+      permissions: projectPermissions("scanned", [["scanner", "read"]]),
+    });
+    const robotAuth = { username: robot.name, password: robot.secret };
+    expect(((await api.get("/projects/scanned/scanner", robotAuth)).json as ScannerJson).uuid).toBe(chosen?.uuid);
+    expectError(
+      await api.call("PUT", "/projects/scanned/scanner", { auth: robotAuth, body: { uuid: chosen?.uuid } }),
+      403,
+      "FORBIDDEN",
+    );
 
     // Kept as Harbor keeps it: a metadata entry that /projects does not show and /metadatas does.
     const project = (await api.get("/projects/scanned")).json as { metadata: Record<string, string> };
