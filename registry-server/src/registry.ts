@@ -45,6 +45,11 @@ import { addImmutableRuleRoutes } from "./api/immutable-rule-routes.ts";
 import { addPinRoutes } from "./api/pin-routes.ts";
 import { addRetentionRoutes } from "./api/retention-routes.ts";
 import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
+import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
+import { addScannerRoutes } from "./api/scanner-routes.ts";
+import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
+import type { ScannerAdapter } from "./scan/scanner-adapter.ts";
+import { ScannerRegistry, type BuiltinScannerRegistration } from "./scan/scanner-registry.ts";
 import { AccessRecorder } from "./content/access-recorder.ts";
 import { GarbageCollector } from "./gc/garbage-collector.ts";
 import { gcJob } from "./gc/gc-job.ts";
@@ -106,6 +111,11 @@ export interface RegistryOptions {
    * days ahead); the system clock when absent.
    */
   lifecycleClock?: () => number;
+  /**
+   * Scanners running inside this server (`builtin://` URLs), registered at start-up and made the
+   * default when no registration is; tests hand theirs in here.
+   */
+  builtinScanners?: ReadonlyArray<BuiltinScannerRegistration & { readonly adapter: ScannerAdapter }>;
 }
 
 export async function startRegistry(
@@ -211,6 +221,20 @@ export async function startRegistry(
     log,
   });
   const content = proxy.content;
+  // Scanners (Harbor's registrations): adapters reached through the egress settings, credentials
+  // sealed with the upstreams' key, and the built-in scanners registered once for all replicas.
+  const builtinScanners = options.builtinScanners ?? [];
+  const scanners = new ScannerRegistry({
+    store: metadata,
+    box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+    egress: upstreams.egress,
+    builtins: new Map(builtinScanners.map((builtin) => [builtin.url, builtin.adapter])),
+  });
+  for (const builtin of builtinScanners) {
+    await scanners
+      .ensureBuiltin(builtin)
+      .catch((err: unknown) => log.warn({ err, scanner: builtin.name }, "could not register the built-in scanner"));
+  }
   const audit = new AuditLog(metadata, settings, log);
   // Background work: one job system, each execution run once across processes and replicas.
   const jobs = new JobService({ store: metadata, log })
@@ -322,6 +346,8 @@ export async function startRegistry(
         .catch((err: unknown) => log.warn({ err, registryId: id }, "could not queue the endpoint's health check")),
   });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
+  addScannerRoutes(router, { store: metadata, access, scanners });
+  addProjectScannerRoutes(router, { store: metadata, access, scanners });
   addPreheatRoutes(router, {
     projects: metadata.projects,
     access,
@@ -386,6 +412,7 @@ export async function startRegistry(
         await jobs.stop();
         await reads.stop();
         await proxy.close();
+        await scanners.close();
         await audit.close();
         await metadata.close();
         await storage.close();

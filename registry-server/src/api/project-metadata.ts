@@ -11,6 +11,7 @@
 
 import { HarborError } from "../http/errors.ts";
 import { parseTrustedKeys, TRUSTED_KEYS_KEY, TrustedKeyError } from "../security/trusted-keys.ts";
+import { PROJECT_SCANNER_KEY } from "../scan/scanner-registry.ts";
 
 const BOOLEAN_KEYS = [
   "public",
@@ -105,4 +106,14 @@ export function applicableMetadata(
   if (!proxyCache) for (const key of PROXY_ONLY_KEYS) delete kept[key];
   if (proxyCache) delete kept["enable_content_trust"];
   return kept;
+}
+
+/**
+ * The metadata a project document shows: not the entries Harbor keeps beside the typed ones (the
+ * project's scanner, `projectScanner`), which its ProjectMetadata model leaves out of /projects.
+ * The /metadatas routes show every entry, as Harbor's do.
+ */
+export function shownMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
+  const { [PROJECT_SCANNER_KEY]: _scanner, ...shown } = metadata;
+  return shown;
 }

@@ -8,7 +8,15 @@ import { ROLES, type RobotPermission, type RoleId } from "../metadata/identity-s
 
 /** The resources of Harbor's policy table this registry has routes for. */
 export type ProjectResource =
-  "repository" | "artifact" | "tag" | "artifact-addition" | "accessory" | "tag-retention" | "immutable-tag" | "scan";
+  | "repository"
+  | "artifact"
+  | "tag"
+  | "artifact-addition"
+  | "accessory"
+  | "tag-retention"
+  | "immutable-tag"
+  | "scan"
+  | "scanner";
 export type ProjectAction = "list" | "read" | "create" | "update" | "delete" | "operate" | "stop";
 
 type Policy = `${ProjectResource}:${ProjectAction}`;
@@ -45,12 +53,17 @@ const IMMUTABILITY: readonly Policy[] = [
   "immutable-tag:list",
 ];
 
+/** The project's scanner: every role reads which one it is; project administrators choose it. */
+const SCANNER_READ: readonly Policy[] = ["scanner:read"];
+
 const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
   [ROLES.projectAdmin]: new Set([
     ...READ,
     ...RETENTION,
     ...IMMUTABILITY,
     ...SCANS,
+    ...SCANNER_READ,
+    "scanner:create",
     "repository:update",
     "repository:delete",
     "artifact:delete",
@@ -62,6 +75,7 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...RETENTION,
     ...IMMUTABILITY,
     ...SCANS,
+    ...SCANNER_READ,
     "repository:update",
     "repository:delete",
     "artifact:delete",
@@ -69,10 +83,10 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     "tag:delete",
   ]),
   // Developers describe repositories, add tags and keep retention policies, but delete nothing.
-  [ROLES.developer]: new Set([...READ, ...RETENTION, "repository:update", "tag:create"]),
-  [ROLES.guest]: new Set(READ),
+  [ROLES.developer]: new Set([...READ, ...RETENTION, ...SCANNER_READ, "repository:update", "tag:create"]),
+  [ROLES.guest]: new Set([...READ, ...SCANNER_READ]),
   // A limited guest lists repositories without reading one.
-  [ROLES.limitedGuest]: new Set(READ.filter((policy) => policy !== "repository:read")),
+  [ROLES.limitedGuest]: new Set([...READ.filter((policy) => policy !== "repository:read"), ...SCANNER_READ]),
 };
 
 /** What anyone, anonymous callers included, may do in a public project. */

@@ -15,8 +15,8 @@ import { ConflictError, ROLES, type ProjectRecord } from "../metadata/identity-s
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { SystemSettings } from "../settings/system-settings.ts";
 import { ADMIN_ROLES, ANY_ROLE, holdsSystemPermission, type ApiAccess } from "./api-access.ts";
-import { applicableMetadata, normaliseMetadata } from "./project-metadata.ts";
 import { allowlistJson, parseAllowlist } from "../scan/cve-allowlist.ts";
+import { applicableMetadata, normaliseMetadata, shownMetadata } from "./project-metadata.ts";
 import {
   created,
   nameOrId,
@@ -113,7 +113,7 @@ export async function projectJson(
     togglable: true,
     ...(currentRole !== undefined && { current_user_role_id: currentRole, current_user_role_ids: [currentRole] }),
     repo_count: await deps.identity.projects.repositoryCount(project.name),
-    metadata: project.metadata,
+    metadata: shownMetadata(project.metadata),
   };
 }
 
@@ -291,13 +291,6 @@ export function addProjectRoutes(
       await tx.cveAllowlists.delete(project.id);
     });
     ok(ctx.res);
-  });
-
-  // Harbor answers the project's scanner registration; none exists until scanning does, and the
-  // Terraform provider reads 404 as "no scanner".
-  router.add("project_scanner", "GET", /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner$/, async (ctx) => {
-    await visibleProject(ctx, deps);
-    throw new HarborError("NOT_FOUND", "no scanner is registered for this project");
   });
 
   router.add("project_summary", "GET", SUMMARY, async (ctx) => {

@@ -16,6 +16,7 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
@@ -50,6 +51,7 @@ jobStoreContract("postgres", openContractStore);
 artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
+scannerStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -122,6 +124,7 @@ describe("postgres metadata store", () => {
       "repository_blobs",
       "retention_policies",
       "robots",
+      "scanner_registrations",
       "system_settings",
       "tags",
       "uploads",

@@ -17,6 +17,7 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
@@ -62,6 +63,7 @@ jobStoreContract("sqlite", openContractStore);
 artifactStoreContract("sqlite", openContractStore);
 lifecycleStoreContract("sqlite", openContractStore);
 scanStoreContract("sqlite", openContractStore);
+scannerStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -147,6 +149,7 @@ describe("sqlite metadata store", () => {
       "repository_blobs",
       "retention_policies",
       "robots",
+      "scanner_registrations",
       // SQLite's own, for the AUTOINCREMENT ids.
       "sqlite_sequence",
       "system_settings",
@@ -193,7 +196,7 @@ describe("sqlite metadata store", () => {
     writable.exec(`
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
-      DROP TABLE registries;
+      DROP TABLE registries; DROP TABLE scanner_registrations;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;

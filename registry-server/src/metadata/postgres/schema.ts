@@ -378,6 +378,34 @@ export const LIFECYCLE_STEP = `
   CREATE INDEX immutable_rules_by_project ON immutable_rules (project_id, id);
 `;
 
+/**
+ * Harbor's scanner registrations (scanner-store.ts): the adapters' addresses and settings, the
+ * access credential sealed. At most one default, and never a disabled one: a partial unique
+ * index and a CHECK say so, whatever the callers do. Named constraints: the store tells a taken
+ * name from a taken URL by them.
+ */
+export const SCANNERS_STEP = `
+  CREATE TABLE scanner_registrations (
+    uuid text COLLATE "C" PRIMARY KEY,
+    name text COLLATE "C" NOT NULL CONSTRAINT scanner_registrations_name_key UNIQUE,
+    description text NOT NULL,
+    url text COLLATE "C" NOT NULL CONSTRAINT scanner_registrations_url_key UNIQUE,
+    disabled boolean NOT NULL,
+    is_default boolean NOT NULL,
+    auth text NOT NULL CHECK (auth IN ('', 'Basic', 'Bearer', 'X-ScannerAdapter-API-Key')),
+    sealed_credential text,
+    skip_cert_verify boolean NOT NULL,
+    use_internal_addr boolean NOT NULL,
+    -- Made by the server itself (a built-in scanner): users may only disable it or make it default.
+    immutable boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CHECK ((auth = '') = (sealed_credential IS NULL)),
+    CHECK (NOT (is_default AND disabled))
+  );
+  CREATE UNIQUE INDEX scanner_registrations_one_default ON scanner_registrations (is_default) WHERE is_default;
+`;
+
 /** Scanning (scan-store.ts); sqlite/schema.ts's SCANS_STEP says why it is keyed by digest. */
 export const SCANS_STEP = `
   CREATE TABLE scan_reports (
@@ -417,6 +445,7 @@ export const MIGRATIONS: readonly string[] = [
   SETTINGS_STEP,
   JOBS_STEP,
   LIFECYCLE_STEP,
+  SCANNERS_STEP,
   SCANS_STEP,
 ];
 

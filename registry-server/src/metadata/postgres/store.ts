@@ -60,6 +60,7 @@ import { lifecycleArea } from "./lifecycle.ts";
 import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
+import { scannerArea } from "./scanners.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -110,6 +111,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     immutableRules: immutableRuleArea(read, write),
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
+    scanners: scannerArea(read, write),
   };
 }
 
@@ -160,6 +162,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly immutableRules: MetadataAreas["immutableRules"];
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
+  readonly scanners: MetadataAreas["scanners"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -194,6 +197,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.immutableRules = areas.immutableRules;
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
+    this.scanners = areas.scanners;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

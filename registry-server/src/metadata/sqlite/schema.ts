@@ -410,6 +410,33 @@ export const LIFECYCLE_STEP = `
 `;
 
 /**
+ * Harbor's scanner registrations (scanner-store.ts): the adapters' addresses and settings, the
+ * access credential sealed. At most one default, and never a disabled one: a partial unique
+ * index and a CHECK say so, whatever the callers do.
+ */
+export const SCANNERS_STEP = `
+  CREATE TABLE scanner_registrations (
+    uuid TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    url TEXT NOT NULL UNIQUE,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    is_default INTEGER NOT NULL CHECK (is_default IN (0, 1)),
+    auth TEXT NOT NULL CHECK (auth IN ('', 'Basic', 'Bearer', 'X-ScannerAdapter-API-Key')),
+    sealed_credential TEXT,
+    skip_cert_verify INTEGER NOT NULL CHECK (skip_cert_verify IN (0, 1)),
+    use_internal_addr INTEGER NOT NULL CHECK (use_internal_addr IN (0, 1)),
+    -- Made by the server itself (a built-in scanner): users may only disable it or make it default.
+    immutable INTEGER NOT NULL CHECK (immutable IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((auth = '') = (sealed_credential IS NULL)),
+    CHECK (NOT (is_default = 1 AND disabled = 1))
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX scanner_registrations_one_default ON scanner_registrations (is_default) WHERE is_default = 1;
+`;
+
+/**
  * Scanning (scan-store.ts): a report per (artifact digest, scanner registration, report MIME
  * type), its summary beside it for listings, and the CVE allowlists (project 0: the system's).
  * Reports are keyed by digest, not by manifest row: repositories holding the same digest share
@@ -455,6 +482,7 @@ export const MIGRATIONS: readonly string[] = [
   SETTINGS_STEP,
   JOBS_STEP,
   LIFECYCLE_STEP,
+  SCANNERS_STEP,
   SCANS_STEP,
 ];
 

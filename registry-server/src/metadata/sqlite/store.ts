@@ -51,6 +51,7 @@ import { lifecycleArea } from "./lifecycle.ts";
 import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
+import { scannerArea } from "./scanners.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -125,6 +126,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     immutableRules: immutableRuleArea(read, write),
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
+    scanners: scannerArea(read, write),
   };
 }
 
@@ -179,6 +181,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly immutableRules: MetadataAreas["immutableRules"];
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
+  readonly scanners: MetadataAreas["scanners"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -221,6 +224,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.immutableRules = areas.immutableRules;
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
+    this.scanners = areas.scanners;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
