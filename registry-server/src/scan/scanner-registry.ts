@@ -55,6 +55,12 @@ export function isBuiltinUrl(url: string): boolean {
   return url.startsWith(`${BUILTIN_SCHEME}//`);
 }
 
+/** A registration and the adapter that speaks to it. */
+export interface ScannerChoice {
+  readonly registration: ScannerRegistrationRecord;
+  readonly adapter: ScannerAdapter;
+}
+
 interface CachedMetadata {
   readonly stamp: string;
   readonly until: number;
@@ -119,6 +125,34 @@ export class ScannerRegistry {
     if (!project) return "no-project";
     const uuid = project.metadata[PROJECT_SCANNER_KEY];
     return uuid ? await this.deps.store.scanners.get(uuid) : undefined;
+  }
+
+  /**
+   * The scan service's resolver (scan-service.ts's ScannerResolver on main): the project's
+   * registration as `/projects/{p}/scanner` shows it, disabled or not (the scan service answers
+   * Harbor's 412 for a disabled one), with its adapter.
+   */
+  async forProject(projectId: number): Promise<ScannerChoice | undefined> {
+    const registration = await this.projectRegistration(projectId);
+    return registration && this.choice(registration);
+  }
+
+  /** A registration by its UUID with its adapter (a scan's report read again later). */
+  async byUuid(uuid: string): Promise<ScannerChoice | undefined> {
+    const registration = await this.deps.store.scanners.get(uuid);
+    return registration && this.choice(registration);
+  }
+
+  private choice(registration: ScannerRegistrationRecord): ScannerChoice {
+    let adapter: ScannerAdapter;
+    try {
+      adapter = this.adapterFor(registration);
+    } catch (err) {
+      // A built-in scanner this server lacks: every call fails with the reason.
+      const fail = (): Promise<never> => Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      adapter = { metadata: fail, scan: fail, report: fail };
+    }
+    return { registration, adapter };
   }
 
   /** The adapter that reaches the registration's scanner. */
