@@ -9,7 +9,6 @@
 // build the client. Users cannot register a `builtin://` URL (the API takes http and https
 // only), so a built-in scanner cannot be impersonated or pointed elsewhere.
 
-import type { ScannerChoice, ScannerResolver } from "./scan-service.ts";
 import { randomUUID } from "node:crypto";
 import type { SecretBox } from "../auth/secret-box.ts";
 import { ConflictError } from "../metadata/identity-store.ts";
@@ -18,6 +17,7 @@ import type { ScannerAuth, ScannerRegistrationRecord } from "../metadata/scanner
 import type { EgressSettings } from "../upstream/upstream-registry.ts";
 import { HttpScannerAdapter, ScannerAdapterError } from "./http-scanner-adapter.ts";
 import type { ScannerAdapter, ScannerAdapterMetadata } from "./scanner-adapter.ts";
+import type { ScannerChoice, ScannerResolver } from "./scan-service.ts";
 
 /** The project metadata key holding the UUID of the project's scanner (Harbor's proScannerMetaKey). */
 export const PROJECT_SCANNER_KEY = "projectScanner";
@@ -122,21 +122,32 @@ export class ScannerRegistry implements ScannerResolver {
     return uuid ? await this.deps.store.scanners.get(uuid) : undefined;
   }
 
-  /** ScannerResolver (scan-service.ts): the scanner a project's scans go to, with its adapter. */
+  /**
+   * The scan service's resolver (scan-service.ts's ScannerResolver on main): the project's
+   * registration as `/projects/{p}/scanner` shows it, disabled or not (the scan service answers
+   * Harbor's 412 for a disabled one), with its adapter.
+   */
   async forProject(projectId: number): Promise<ScannerChoice | undefined> {
-    const registration = await this.registrationFor(projectId);
+    const registration = await this.projectRegistration(projectId);
     return registration && this.choice(registration);
   }
 
-  /** ScannerResolver: a registration by its id, with its adapter. */
+  /** A registration by its UUID with its adapter (a scan's report read again later). */
   async byUuid(uuid: string): Promise<ScannerChoice | undefined> {
     const registration = await this.deps.store.scanners.get(uuid);
     return registration && this.choice(registration);
   }
 
   private choice(registration: ScannerRegistrationRecord): ScannerChoice {
-    const { uuid, name, disabled, useInternalAddr } = registration;
-    return { registration: { uuid, name, disabled, useInternalAddr }, adapter: this.adapterFor(registration) };
+    let adapter: ScannerAdapter;
+    try {
+      adapter = this.adapterFor(registration);
+    } catch (err) {
+      // A built-in scanner this server lacks: every call fails with the reason.
+      const fail = (): Promise<never> => Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      adapter = { metadata: fail, scan: fail, report: fail };
+    }
+    return { registration, adapter };
   }
 
   /** The adapter that reaches the registration's scanner. */

@@ -150,8 +150,9 @@ describe.each(backends)("scanner registry (%s)", (_, open) => {
     expect((await registry.registrationFor(project.id))?.uuid).toBe(chosen.uuid);
     await store.scanners.update(chosen.uuid, { disabled: true }, new Date());
     expect((await registry.registrationFor(project.id))?.uuid).toBe(fallback.uuid);
-    // The API still shows the project's choice, disabled as it is.
+    // The API and the scan service still see the project's choice, disabled as it is.
     expect((await registry.projectRegistration(project.id))?.uuid).toBe(chosen.uuid);
+    expect((await registry.forProject(project.id))?.registration).toMatchObject({ uuid: chosen.uuid, disabled: true });
     await store.scanners.delete(chosen.uuid);
     expect((await registry.registrationFor(project.id))?.uuid).toBe(fallback.uuid);
     expect(await registry.registrationFor(project.id + 1000)).toBeUndefined();
@@ -171,6 +172,15 @@ describe.each(backends)("scanner registry (%s)", (_, open) => {
     expect(client).toBeInstanceOf(HttpScannerAdapter);
     expect(registry.adapterFor(remote)).toBe(client);
     expect(registry.openCredential(remote)).toBe("token");
+    // The scan service's resolver: a registration by UUID with its adapter.
+    expect(await registry.byUuid(remote.uuid)).toEqual({ registration: remote, adapter: client });
+    expect(await registry.byUuid(randomUUID())).toBeUndefined();
+    const missing = await store.scanners.create(
+      external("gone-builtin", { url: "builtin://gone" }),
+      "never",
+      new Date(),
+    );
+    await expect((await registry.byUuid(missing.uuid))?.adapter.metadata()).rejects.toThrow(/not available/);
     expect(remote.sealedCredential).not.toContain("token");
     const changed = await store.scanners.update(remote.uuid, { description: "changed" }, new Date(Date.now() + 1_000));
     expect(changed && registry.adapterFor(changed)).not.toBe(client);
