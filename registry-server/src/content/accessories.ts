@@ -69,14 +69,45 @@ export async function findAccessories(
   return found;
 }
 
+/** Layers a signature manifest carries: cosign's payloads, Sigstore bundles, Notation envelopes. */
+const SIGNATURE_LAYER_TYPES: ReadonlySet<string> = new Set([
+  "application/vnd.dev.cosign.simplesigning.v1+json",
+  SIGSTORE_BUNDLE_ARTIFACT_TYPE,
+  "application/jose+json",
+  "application/cose",
+]);
+
+/** Whether a manifest's bytes hold layers, all of them signature material (nothing to run). */
+export function holdsOnlySignatures(content: Buffer): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(content.toString("utf8"));
+  } catch {
+    return false;
+  }
+  const layers = typeof json === "object" && json !== null ? (json as Record<string, unknown>)["layers"] : undefined;
+  return (
+    Array.isArray(layers) &&
+    layers.length > 0 &&
+    layers.every((layer: unknown) => {
+      const mediaType =
+        typeof layer === "object" && layer !== null ? (layer as Record<string, unknown>)["mediaType"] : undefined;
+      return typeof mediaType === "string" && SIGNATURE_LAYER_TYPES.has(mediaType);
+    })
+  );
+}
+
 /**
  * Whether the manifest is itself a signature of another artifact of the repository: a referrer
- * of a signature type, or a manifest cosign tagged after a manifest that is there.
+ * of a signature type, or a manifest cosign tagged after a manifest that is there; and its
+ * layers all signature material, so that nothing runnable passes for a signature.
  */
 export async function isSignature(
   store: Pick<MetadataStore, "manifests" | "tags">,
   record: ManifestRecord,
+  content: Buffer,
 ): Promise<boolean> {
+  if (!holdsOnlySignatures(content)) return false;
   if (record.subject !== undefined) return SIGNATURE_TYPES.has(accessoryType(record.artifactType));
   for (const tag of await store.tags.forDigest(record.repository, record.digest)) {
     const subject = cosignTagSubject(tag);

@@ -61,7 +61,7 @@ export function addManifestRoutes(
     await guard.require(ctx, [pull(name)]);
     const reference = parseReference(params["reference"] ?? "");
     const stored = await content.manifest(name, reference, req.headers.accept);
-    await gate?.check(ctx, name, stored.record);
+    await gate?.check(ctx, name, stored);
     res.statusCode = 200;
     res.setHeader("Content-Type", stored.record.mediaType);
     res.setHeader("Content-Length", stored.content.length);

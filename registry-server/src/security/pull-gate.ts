@@ -8,13 +8,16 @@
 //   - a caller holding `scanner-pull` on the repository: a scanner, or a robot given Harbor's
 //     scanner-pull permission, and the system administrator (whose tokens carry every action);
 //   - a pull of a signature itself (a cosign or Notation signature of an artifact of the
-//     repository): verifiers must read signatures to check them.
+//     repository): verifiers must read signatures to check them. Stricter than Harbor, only a
+//     manifest whose layers are all signature material counts: an image given a signature's
+//     artifact type and a subject does not slip through.
 // Checks that a caller's other rights may bypass (cosign's bootstrap pull before signing) decide
 // that themselves, with what `PullCaller` tells them.
 
 import type { IncomingMessage } from "node:http";
 import { repositoryProject, SCANNER_PULL } from "../auth/access-scope.ts";
 import { isSignature } from "../content/accessories.ts";
+import type { StoredManifest } from "../content/manifest-service.ts";
 import type { AccessGuard } from "../distribution/access-guard.ts";
 import { RegistryError } from "../http/errors.ts";
 import type { RequestContext } from "../http/router.ts";
@@ -75,7 +78,8 @@ export class PullGate {
   }
 
   /** Throws 412 PROJECTPOLICYVIOLATION when a policy of the repository's project refuses the pull. */
-  async check(ctx: RequestContext, repository: string, manifest: ManifestRecord): Promise<void> {
+  async check(ctx: RequestContext, repository: string, stored: StoredManifest): Promise<void> {
+    const manifest = stored.record;
     const { projects, store, checks } = this.deps;
     const projectName = repositoryProject(repository)?.project;
     if (projectName === undefined || checks.length === 0) return;
@@ -84,7 +88,7 @@ export class PullGate {
     const applicable = checks.filter((c) => c.applies(project.metadata));
     if (applicable.length === 0) return;
     if (await this.holdsScannerPull(ctx, repository)) return;
-    if (await isSignature(store, manifest)) return;
+    if (await isSignature(store, manifest, stored.content)) return;
     const info: PullInfo = {
       repository,
       project,

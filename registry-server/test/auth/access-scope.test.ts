@@ -101,4 +101,18 @@ describe("scope helpers", () => {
     expect(allows(granted, "repository", "p/other", "pull")).toBe(false);
     expect(allows(granted, "registry", "catalog", "*")).toBe(true);
   });
+
+  it("knows Harbor's scanner-pull, which the wildcard does not stand for", () => {
+    expect(parseScopes(["repository:p/r:pull,scanner-pull"])).toEqual([
+      { type: "repository", name: "p/r", actions: ["pull", "scanner-pull"] },
+    ]);
+    expect(expandActions("repository", ["scanner-pull", "pull"])).toEqual(["pull", "scanner-pull"]);
+    expect(expandActions("repository", ["*"])).not.toContain("scanner-pull");
+    expect(expandActions("repository", ["*", "scanner-pull"])).toEqual(["pull", "push", "delete", "scanner-pull"]);
+    const everything = [{ type: "repository", name: "p/r", actions: ["*"] }];
+    expect(allows(everything, "repository", "p/r", "delete")).toBe(true);
+    expect(allows(everything, "repository", "p/r", "scanner-pull")).toBe(false);
+    const scanner = [{ type: "repository", name: "p/r", actions: ["pull", "scanner-pull"] }];
+    expect(allows(scanner, "repository", "p/r", "scanner-pull")).toBe(true);
+  });
 });

@@ -5,7 +5,8 @@
 // refuses it (412 PROJECTPOLICYVIOLATION, "The image is not signed by cosign.", on GET and HEAD);
 // with `cosign_trusted_keys` (beyond Harbor) only signatures by those keys count, verified
 // offline and once per signature set; the administrator, scanner-pull robots and pulls of the
-// signatures themselves pass, as in Harbor. The registry speaks plain HTTP on 127.0.0.1.
+// signatures themselves pass, as in Harbor (not an image dressed as a signature). The registry
+// speaks plain HTTP on 127.0.0.1.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -357,5 +358,17 @@ describe("cosign signature policy", () => {
     expect(await types("unsigned")).toEqual(["signature.notation"]);
     // A Notation signature is no cosign signature: the policy still refuses the image.
     await expectRefused(await fetchManifest("unsigned", puller), NOT_SIGNED);
+    // The signature itself pulls; an image dressed as a signature (its type, a subject) does not.
+    expect((await fetchManifest(notation.digest, puller)).status).toBe(200);
+    const layer = "a runnable layer";
+    await admin.pushBlob("prod/app", layer);
+    const disguised = {
+      ...signature,
+      artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+      layers: [descriptorOf("application/vnd.oci.image.layer.v1.tar+gzip", layer)],
+    };
+    const pushed = await admin.pushManifest("prod/app", "disguised", disguised, OCI_MANIFEST);
+    expect(pushed.response.status).toBe(201);
+    await expectRefused(await fetchManifest("disguised", puller), NOT_SIGNED);
   });
 });
