@@ -45,6 +45,15 @@ import { addImmutableRuleRoutes } from "./api/immutable-rule-routes.ts";
 import { addPinRoutes } from "./api/pin-routes.ts";
 import { addRetentionRoutes } from "./api/retention-routes.ts";
 import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
+import { addScanRoutes } from "./api/scan-routes.ts";
+import { addScanAllRoutes } from "./api/scan-all-routes.ts";
+import { SCANNER_PULL } from "./auth/access-scope.ts";
+import { AutoScan } from "./scan/auto-scan.ts";
+import { scanAllJob } from "./scan/scan-all-job.ts";
+import { imageScanJob } from "./scan/scan-job.ts";
+import { ScanService, type ScannerChoice } from "./scan/scan-service.ts";
+import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
+import { VulnerabilityCheck } from "./scan/vulnerability-check.ts";
 import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
 import { addScannerRoutes } from "./api/scanner-routes.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
@@ -186,10 +195,13 @@ export async function startRegistry(
   const uploads = new UploadService(driver, metadata, blobs, log);
   // Tag immutability: a check before the writes that would move or remove a protected tag.
   const immutability = new ImmutableTagGuard(metadata);
+  // Scan on push: the scan service needs the job system, built further down from these parts.
+  let autoScan: AutoScan | undefined;
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(config.validation && { validation: config.validation }),
     immutability,
+    onStored: (event) => autoScan?.stored(event),
   });
   // Pull times and garbage collection's claims on blobs read, written in batches off the requests.
   const gcConfig = config.gc ?? { timeWindowHours: DEFAULT_GC_TIME_WINDOW_HOURS, readGraceSeconds: 60 };
@@ -236,8 +248,25 @@ export async function startRegistry(
       .catch((err: unknown) => log.warn({ err, scanner: builtin.name }, "could not register the built-in scanner"));
   }
   const audit = new AuditLog(metadata, settings, log);
+  // Where scanners read this registry: its own address, known once it listens.
+  let ownUrl = "";
   // Background work: one job system, each execution run once across processes and replicas.
-  const jobs = new JobService({ store: metadata, log })
+  const jobs = new JobService({ store: metadata, log });
+  // Scans: Harbor's scan controller over the registrations, run as jobs with scoped pull tokens.
+  const scans = new ScanService({ store: metadata, jobs, scanners, log });
+  const scanJobDeps = {
+    store: metadata,
+    scanners,
+    metadataOf: (choice: ScannerChoice) => scans.metadataOf(choice),
+    pullAuthorization: (repository: string, ttlSeconds: number) =>
+      `Bearer ${tokens.issue("harbor-scanner", [{ type: "repository", name: repository, actions: ["pull", SCANNER_PULL] }], ttlSeconds).token}`,
+    registryUrl: () => config.scanner?.registryUrl ?? ownUrl,
+    timeoutMs: (config.scanner?.timeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
+  };
+  autoScan = new AutoScan({ store: metadata, scans, log });
+  jobs
+    .register(imageScanJob(scanJobDeps))
+    .register(scanAllJob({ ...scanJobDeps, service: scans }))
     .register(auditPurgeJob(metadata))
     .register(uploadExpiryJob({ metadata, blobs }, config.limits.uploadIdleHours * 3_600_000))
     .register(endpointHealthJob(upstreams.health, metadata.registries))
@@ -288,7 +317,14 @@ export async function startRegistry(
       const granted = await authorizer.authorize(principal, [push(repository)]);
       return granted.some((entry) => entry.actions.includes("push"));
     },
-    checks: [new CosignSignatureCheck({ store: metadata, blobs, log })],
+    checks: [
+      new CosignSignatureCheck({ store: metadata, blobs, log }),
+      new VulnerabilityCheck({
+        store: metadata,
+        scans,
+        maxDatabaseAgeDays: config.scanner?.maxDatabaseAgeDays ?? DEFAULT_MAX_DATABASE_AGE_DAYS,
+      }),
+    ],
   });
   addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
@@ -313,6 +349,8 @@ export async function startRegistry(
   addImmutableRuleRoutes(router, { store: metadata, access });
   addPinRoutes(router, { store: metadata, access });
   addCveAllowlistRoutes(router, { store: metadata, access, audit });
+  addScanRoutes(router, { store: metadata, access, scans });
+  addScanAllRoutes(router, { store: metadata, jobs, access });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });
@@ -334,7 +372,7 @@ export async function startRegistry(
   addRepositoryRoutes(router, { store: metadata, access, audit, immutability });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
   const view = new ArtifactView(metadata, new ConfigReader(blobs), immutability);
-  addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view });
+  addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view, scans });
   addTagRoutes(router, { store: metadata, access, audit, immutability });
   addRegistryRoutes(router, {
     store: metadata,
@@ -400,6 +438,7 @@ export async function startRegistry(
     },
     log,
   );
+  ownUrl = server.url;
   jobs.start();
   reads.start();
   let stopping: Promise<void> | undefined;
@@ -409,6 +448,7 @@ export async function startRegistry(
     stop: () =>
       (stopping ??= (async () => {
         await server.stop();
+        await autoScan?.settled();
         await jobs.stop();
         await reads.stop();
         await proxy.close();
