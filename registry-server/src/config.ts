@@ -18,6 +18,7 @@ import {
   withMetadataOverrides,
   type MetadataConfig,
 } from "./metadata/metadata-config.ts";
+import { resolveTrivyConfig, trivyConfigSchema, type TrivyConfig } from "./scan/trivy/trivy-config.ts";
 import {
   resolveStorage,
   STORAGE_ENVIRONMENT,
@@ -219,6 +220,8 @@ const fileConfigSchema = z.strictObject({
   storage: storageConfigSchema,
   /** What a pushed manifest must find in its repository (sparse indexes and images). */
   validation: validationSchema,
+  /** Vulnerability scanning: `scanner.trivy` for the built-in Trivy scanner (scan/trivy/trivy-config.ts). */
+  scanner: z.strictObject({ trivy: trivyConfigSchema.optional() }).prefault({}),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -276,6 +279,8 @@ export interface ServerConfig {
   validation?: ManifestValidation;
   /** Garbage collection's grace periods; Harbor's defaults (2 hours, a minute's reads) when absent. */
   gc?: GcConfig;
+  /** The built-in Trivy scanner; none when absent. */
+  scanner?: { trivy?: TrivyConfig };
 }
 
 export interface GcConfig {
@@ -530,5 +535,6 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
     ...(merged.metadata.postgres && { metadata: resolveMetadata(merged.metadata.postgres, resolve) }),
     ...(merged.storage.s3 && { storage: resolveStorage(merged.storage.s3, resolve) }),
     validation: manifestValidation(merged.validation),
+    ...(merged.scanner.trivy && { scanner: { trivy: resolveTrivyConfig(merged.scanner.trivy, resolve) } }),
   };
 }
