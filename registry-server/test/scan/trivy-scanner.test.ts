@@ -26,8 +26,9 @@ import { openTrivyScanner } from "../../src/scan/trivy/open-trivy-scanner.ts";
 import { resolveTrivyConfig, trivyConfigSchema } from "../../src/scan/trivy/trivy-config.ts";
 import type { TrivyScanner } from "../../src/scan/trivy/trivy-scanner.ts";
 import { OCI_MANIFEST, OciClient } from "../distribution/oci-client.ts";
-import { HarborClient } from "../api/harbor-client.ts";
+import { HarborClient, idFromLocation } from "../api/harbor-client.ts";
 import { ADMIN, selfSignedCertificate, startTestRegistry, tempDir, type TestRegistry } from "../helpers.ts";
+import { delta, requestCounts } from "../proxy/proxy-fixture.ts";
 import { openRegistryContent, type RegistryContent } from "./registry-content.ts";
 import {
   databaseLayer,
@@ -386,6 +387,56 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
       expect(readdirSync(databases)).toEqual([layer.slice("sha256:".length)]);
     } finally {
       next.remove();
+    }
+  }, 180_000);
+
+  it("reads the database through a proxy-cache project, fetched from its upstream once", async () => {
+    const upstream = await startTestRegistry();
+    const data = tempDir("trivy-proxied");
+    try {
+      await new HarborClient(upstream.url).createProject("aquasecurity", true);
+      const layer = await pushDatabase(
+        new OciClient(upstream.url),
+        "aquasecurity/trivy-db",
+        "2",
+        databaseLayer(fixtures.dir),
+      );
+      const api = new HarborClient(registry.url);
+      const endpoint = await api.call("POST", "/registries", {
+        body: { name: "ghcr-like", type: "docker-registry", url: upstream.url, insecure: false },
+      });
+      expect(endpoint.status, endpoint.text).toBe(201);
+      const created = await api.call("POST", "/projects", {
+        body: {
+          project_name: "ghcr",
+          registry_id: idFromLocation(endpoint, "/api/v2.0/registries/"),
+          metadata: { public: "false" },
+        },
+      });
+      expect(created.status, created.text).toBe(201);
+      const proxied = await openTrivyScanner(
+        resolveTrivyConfig(
+          trivyConfigSchema.parse({ binary: TRIVY, databaseRepository: "ghcr/aquasecurity/trivy-db:2" }),
+          (file) => file,
+        ),
+        { content: content.content, blobs: content.blobs, dataDir: data.dir, log: createLogger("fatal") },
+      );
+      const before = await requestCounts(upstream);
+      expect(await proxied.refreshDatabase()).toMatchObject({ digest: layer, outdated: false });
+      const id = await proxied.scan(request());
+      const result = await waitForReport(proxied, id, VULNERABILITY_REPORT_MIME);
+      expect(result.state, JSON.stringify(result)).toBe("ready");
+      const found = (result as { report: { vulnerabilities: Array<{ id: string }> } }).report.vulnerabilities;
+      expect(found.map((v) => v.id).sort()).toEqual([BUSYBOX_CVE, LODASH_GHSA]);
+      // One fetch of the layer, for the extraction; the scan after it found the database in hand.
+      expect(delta(before, await requestCounts(upstream))).toMatchObject({ "GET blob_get": 1 });
+      // The registry now holds the layer itself: the upstream may go.
+      await upstream.stop();
+      const blob = await new OciClient(registry.url).request("HEAD", `/v2/ghcr/aquasecurity/trivy-db/blobs/${layer}`);
+      expect(blob.status).toBe(200);
+    } finally {
+      await upstream.stop();
+      data.remove();
     }
   }, 180_000);
 
