@@ -18,6 +18,8 @@ import {
   withMetadataOverrides,
   type MetadataConfig,
 } from "./metadata/metadata-config.ts";
+import { resolveTrivyConfig, trivyConfigSchema, type TrivyConfig } from "./scan/trivy/trivy-config.ts";
+import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import {
   resolveStorage,
   STORAGE_ENVIRONMENT,
@@ -219,6 +221,24 @@ const fileConfigSchema = z.strictObject({
   storage: storageConfigSchema,
   /** What a pushed manifest must find in its repository (sparse indexes and images). */
   validation: validationSchema,
+  /** Vulnerability scanning: `scanner.trivy` for the built-in Trivy scanner (scan/trivy/trivy-config.ts). */
+  scanner: z
+    .strictObject({
+      trivy: trivyConfigSchema.optional(),
+      /**
+       * Where scanner adapters read this registry (Harbor's external address); this server's own
+       * address when absent, which suits the built-in scanner and adapters on the same host.
+       */
+      registryUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** A scan of one manifest (the adapter's scan and its reports) is given up after this long. */
+      scanTimeoutSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_SCAN_TIMEOUT_SECONDS),
+      /**
+       * With `prevent_stale_scan`, scans made with a vulnerability database older than this do
+       * not vouch for an image; the built-in scanner's own limit when it is set.
+       */
+      maxDatabaseAgeDays: z.number().min(0.001).max(3650).optional(),
+    })
+    .prefault({}),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
@@ -276,6 +296,15 @@ export interface ServerConfig {
   validation?: ManifestValidation;
   /** Garbage collection's grace periods; Harbor's defaults (2 hours, a minute's reads) when absent. */
   gc?: GcConfig;
+  /** Scanning: the built-in Trivy scanner (none when absent) and the scan jobs' settings. */
+  scanner?: ScannerConfig;
+}
+
+export interface ScannerConfig {
+  readonly trivy?: TrivyConfig;
+  readonly registryUrl?: string;
+  readonly scanTimeoutSeconds: number;
+  readonly maxDatabaseAgeDays: number;
 }
 
 export interface GcConfig {
@@ -530,5 +559,12 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
     ...(merged.metadata.postgres && { metadata: resolveMetadata(merged.metadata.postgres, resolve) }),
     ...(merged.storage.s3 && { storage: resolveStorage(merged.storage.s3, resolve) }),
     validation: manifestValidation(merged.validation),
+    scanner: {
+      ...(merged.scanner.trivy && { trivy: resolveTrivyConfig(merged.scanner.trivy, resolve) }),
+      ...(merged.scanner.registryUrl !== undefined && { registryUrl: merged.scanner.registryUrl }),
+      scanTimeoutSeconds: merged.scanner.scanTimeoutSeconds,
+      maxDatabaseAgeDays:
+        merged.scanner.maxDatabaseAgeDays ?? merged.scanner.trivy?.maxDatabaseAgeDays ?? DEFAULT_MAX_DATABASE_AGE_DAYS,
+    },
   };
 }

@@ -54,6 +54,8 @@ import { imageScanJob } from "./scan/scan-job.ts";
 import { ScanService, type ScannerChoice } from "./scan/scan-service.ts";
 import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import { VulnerabilityCheck } from "./scan/vulnerability-check.ts";
+import { openTrivyScanner } from "./scan/trivy/open-trivy-scanner.ts";
+import { TRIVY_REGISTRATION } from "./scan/trivy/trivy-scanner.ts";
 import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
 import { addScannerRoutes } from "./api/scanner-routes.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
@@ -79,7 +81,7 @@ import { BlobStore } from "./content/blob-store.ts";
 import { ConfigReader } from "./content/config-reader.ts";
 import { LocalContent } from "./content/content-source.ts";
 import { createProxyCache } from "./proxy/proxy-cache.ts";
-import { ManifestService } from "./content/manifest-service.ts";
+import { ManifestService, type StoredManifestEvent } from "./content/manifest-service.ts";
 import { UPLOAD_EXPIRY_CRON, UPLOAD_EXPIRY_VENDOR, uploadExpiryJob } from "./content/upload-expiry.ts";
 import { UploadService } from "./content/upload-service.ts";
 import { addBaseRoutes } from "./distribution/base-routes.ts";
@@ -195,13 +197,13 @@ export async function startRegistry(
   const uploads = new UploadService(driver, metadata, blobs, log);
   // Tag immutability: a check before the writes that would move or remove a protected tag.
   const immutability = new ImmutableTagGuard(metadata);
-  // Scan on push: the scan service needs the job system, built further down from these parts.
-  let autoScan: AutoScan | undefined;
+  // Told of each manifest stored: scan on push, whose service needs the job system built below.
+  const storedListeners: Array<(event: StoredManifestEvent) => void> = [];
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(config.validation && { validation: config.validation }),
     immutability,
-    onStored: (event) => autoScan?.stored(event),
+    onStored: (event) => storedListeners.forEach((listener) => listener(event)),
   });
   // Pull times and garbage collection's claims on blobs read, written in batches off the requests.
   const gcConfig = config.gc ?? { timeWindowHours: DEFAULT_GC_TIME_WINDOW_HOURS, readGraceSeconds: 60 };
@@ -235,7 +237,20 @@ export async function startRegistry(
   const content = proxy.content;
   // Scanners (Harbor's registrations): adapters reached through the egress settings, credentials
   // sealed with the upstreams' key, and the built-in scanners registered once for all replicas.
-  const builtinScanners = options.builtinScanners ?? [];
+  // The built-in Trivy scanner, its database read from this registry's own content.
+  const trivy =
+    config.scanner?.trivy &&
+    (await openTrivyScanner(config.scanner.trivy, {
+      content,
+      blobs,
+      dataDir: config.dataDir,
+      log,
+      ...(options.lifecycleClock && { now: options.lifecycleClock }),
+    }));
+  const builtinScanners = [
+    ...(options.builtinScanners ?? []),
+    ...(trivy ? [{ ...TRIVY_REGISTRATION, adapter: trivy }] : []),
+  ];
   const scanners = new ScannerRegistry({
     store: metadata,
     box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
@@ -261,9 +276,10 @@ export async function startRegistry(
     pullAuthorization: (repository: string, ttlSeconds: number) =>
       `Bearer ${tokens.issue("harbor-scanner", [{ type: "repository", name: repository, actions: ["pull", SCANNER_PULL] }], ttlSeconds).token}`,
     registryUrl: () => config.scanner?.registryUrl ?? ownUrl,
-    timeoutMs: (config.scanner?.timeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
+    timeoutMs: (config.scanner?.scanTimeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
   };
-  autoScan = new AutoScan({ store: metadata, scans, log });
+  const autoScan = new AutoScan({ store: metadata, scans, log });
+  storedListeners.push(autoScan.stored);
   jobs
     .register(imageScanJob(scanJobDeps))
     .register(scanAllJob({ ...scanJobDeps, service: scans }))
@@ -402,7 +418,11 @@ export async function startRegistry(
     ...(config.limits.maxImportBytes !== undefined && { limits: { maxImportBytes: config.limits.maxImportBytes } }),
   });
   // Harbor's order of components: core, database, …, storage.
-  const healthChecks = [...(databaseHealth ? [databaseHealth] : []), storage.healthCheck];
+  const healthChecks = [
+    ...(databaseHealth ? [databaseHealth] : []),
+    storage.healthCheck,
+    ...(trivy ? [() => trivy.health()] : []),
+  ];
   addSystemRoutes(router, healthChecks, {
     version: VERSION,
     storageProvider: driver.name,
@@ -448,8 +468,9 @@ export async function startRegistry(
     stop: () =>
       (stopping ??= (async () => {
         await server.stop();
-        await autoScan?.settled();
+        await autoScan.settled();
         await jobs.stop();
+        await trivy?.close();
         await reads.stop();
         await proxy.close();
         await scanners.close();

@@ -92,3 +92,30 @@ go_build_main() {
   rm -rf "$work"
   return "$status"
 }
+
+# go_source_hash DIR: the first 16 hex digits of a SHA-256 over the module's go.mod, go.sum and Go
+# files (names and contents), which names its cache entry: a change to the source rebuilds it.
+go_source_hash() {
+  (
+    cd "$1"
+    find . -maxdepth 1 -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print | LC_ALL=C sort |
+      while IFS= read -r file; do
+        printf '%s\n' "$file"
+        sha256sum <"$file"
+      done
+  ) | sha256sum | cut -c1-16
+}
+
+# go_build_local GO DIR OUTPUT: builds the main package of a module kept in this repository (its
+# own go.mod and go.sum), fetching what it requires through the Go module proxy.
+go_build_local() {
+  local go=$1 dir=$2 output=$3 work status=0
+  work=$(mktemp -d "${TMPDIR:-/tmp}/airlock-go-build.XXXXXX")
+  (cd "$dir" && "$go" build -mod=readonly -trimpath -o "$work/out" -ldflags "-s -w" .) || status=$?
+  if [ "$status" -eq 0 ]; then
+    mkdir -p "$(dirname "$output")"
+    mv -f "$work/out" "$output"
+  fi
+  rm -rf "$work"
+  return "$status"
+}

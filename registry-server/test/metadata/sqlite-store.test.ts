@@ -130,6 +130,7 @@ describe("sqlite metadata store", () => {
       "artifact_pins",
       "audit_logs",
       "blobs",
+      "cve_allowlists",
       "gc_doomed_parts",
       "immutable_rules",
       "job_executions",
@@ -149,6 +150,7 @@ describe("sqlite metadata store", () => {
       "repository_blobs",
       "retention_policies",
       "robots",
+      "scan_reports",
       "scanner_registrations",
       // SQLite's own, for the AUTOINCREMENT ids.
       "sqlite_sequence",
@@ -196,7 +198,7 @@ describe("sqlite metadata store", () => {
     writable.exec(`
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
-      DROP TABLE registries; DROP TABLE scanner_registrations;
+      DROP TABLE registries; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
