@@ -246,6 +246,7 @@ export async function startRegistry(
       dataDir: config.dataDir,
       log,
       ...(options.lifecycleClock && { now: options.lifecycleClock }),
+      ...(options.cluster && { instance: String(options.cluster.slot) }),
     }));
   const builtinScanners = [
     ...(options.builtinScanners ?? []),

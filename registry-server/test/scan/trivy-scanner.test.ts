@@ -382,9 +382,26 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
         error: "vulnerability database is 30 days old",
       });
       // One database on disk: the superseded one went with its last scan.
-      const databases = path.join(scannerData.dir, "scan", "trivy", "db");
+      const databases = path.join(scannerData.dir, "scan", "trivy", "main", "db");
       await until(() => readdirSync(databases).length === 1, 10_000, "the old database to go");
       expect(readdirSync(databases)).toEqual([layer.slice("sha256:".length)]);
+      // Another worker's scanner on the same data directory has its own and leaves this one be.
+      const worker = await openTrivyScanner(
+        resolveTrivyConfig(
+          trivyConfigSchema.parse({ binary: TRIVY, databaseRepository: "trivy-db/trivy-db:2" }),
+          (file) => file,
+        ),
+        {
+          content: content.content,
+          blobs: content.blobs,
+          dataDir: scannerData.dir,
+          log: createLogger("fatal"),
+          instance: "2",
+        },
+      );
+      expect(await worker.refreshDatabase()).toMatchObject({ digest: layer });
+      expect(readdirSync(databases)).toEqual([layer.slice("sha256:".length)]);
+      expect(readdirSync(path.join(scannerData.dir, "scan", "trivy")).sort()).toEqual(["2", "main"]);
     } finally {
       next.remove();
     }
@@ -560,7 +577,7 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
         "the database's schema is 1; Trivy reads schema 2",
       );
       // Nothing half-extracted stays.
-      expect(readdirSync(path.join(data.dir, "scan", "trivy", "db"))).toEqual([]);
+      expect(readdirSync(path.join(data.dir, "scan", "trivy", "main", "db"))).toEqual([]);
 
       const absent = await scannerOf("trivy-db/nothing-here:2");
       expect(await absent.refreshDatabase()).toBeUndefined();
@@ -599,7 +616,7 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
   it("sent nothing through trivy's proxy: no connection beyond the registry", () => {
     expect(trap.connections()).toBe(0);
     // And left no scratch directory behind.
-    expect(readdirSync(path.join(scannerData.dir, "scan", "trivy", "work"))).toEqual([]);
+    expect(readdirSync(path.join(scannerData.dir, "scan", "trivy", "main", "work"))).toEqual([]);
     // Nor logged the token anywhere.
     expect(logs.join("\n")).not.toContain(token);
   });

@@ -3,8 +3,11 @@
 // project fills it on demand) and extracted under the data directory, and a scratch directory
 // for the scans, emptied of what an earlier run of the server left there.
 //
-//   <dataDir>/scan/trivy/db/     the extracted databases (database-cache.ts)
-//   <dataDir>/scan/trivy/work/   one directory per running scan
+//   <dataDir>/scan/trivy/<instance>/db/     the extracted databases (database-cache.ts)
+//   <dataDir>/scan/trivy/<instance>/work/   one directory per running scan
+//
+// Each process serving the data directory (a worker) is an instance with a directory of its own:
+// a scanner removes what it finds there at start, which must not be another worker's.
 
 import { rm } from "node:fs/promises";
 import * as path from "node:path";
@@ -26,10 +29,14 @@ export interface TrivyScannerDependencies {
   readonly now?: () => number;
   /** Where trivy's proxy points: any connection but the registry's ends there (tests count them). */
   readonly egressTrap?: string;
+  /** This process among those sharing the data directory (the worker's slot); "main" when alone. */
+  readonly instance?: string;
 }
 
 export async function openTrivyScanner(config: TrivyConfig, deps: TrivyScannerDependencies): Promise<TrivyScanner> {
-  const root = path.join(deps.dataDir, "scan", "trivy");
+  const instance = deps.instance ?? "main";
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(instance)) throw new Error(`invalid scanner instance name ${instance}`);
+  const root = path.join(deps.dataDir, "scan", "trivy", instance);
   const workDir = path.join(root, "work");
   await rm(workDir, { recursive: true, force: true });
   const log = deps.log.child({ component: "trivy" });
