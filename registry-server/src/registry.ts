@@ -298,6 +298,7 @@ export async function startRegistry(
           },
         ),
         { timeWindowMs: gcWindowMs },
+        metadata.scanReports,
       ),
     )
     .register(
