@@ -160,6 +160,12 @@ describe("an external scanner adapter", () => {
 
   it("answers Harbor's 412 while the project has no scanner", async () => {
     expectError(
+      await api.get("/scans/all/metrics"),
+      412,
+      "PRECONDITION",
+      /^no scanner is configured, it's not possible to scan$/,
+    );
+    expectError(
       await scan("app", "v1"),
       412,
       "PRECONDITION",
@@ -378,10 +384,24 @@ describe("an external scanner adapter", () => {
     const schedule = await api.get("/scans/schedule/metrics");
     expect(schedule.status).toBe(200);
     expect(schedule.json).toEqual({});
+    expectError(
+      await api.call("PUT", "/system/scanAll/schedule", { body: { schedule: { type: "Manual" } } }),
+      400,
+      "BAD_REQUEST",
+      /^fail to update scan all schedule as wrong schedule type: Manual$/,
+    );
     answers.clear();
+    // One artifact never finishes: the run lasts scanTimeoutSeconds at least.
+    answers.set("ext-scan/slow", "never");
     adapter.pendingPolls = 0;
     const run = await api.call("POST", "/system/scanAll/schedule", { body: { schedule: { type: "Manual" } } });
     expect(run.status, run.text).toBe(201);
+    expectError(
+      await api.call("POST", "/system/scanAll/schedule", { body: { schedule: { type: "Manual" } } }),
+      409,
+      "CONFLICT",
+      /^a previous scan all job aleady exits, its status is (Pending|Running)$/,
+    );
     const metrics = await until(
       async () => (await api.get("/scans/all/metrics")).json as Record<string, unknown>,
       (m) => m["ongoing"] === false,
@@ -389,10 +409,12 @@ describe("an external scanner adapter", () => {
       "scan all",
     );
     expect(metrics).toMatchObject({ trigger: "Manual", ongoing: false });
-    expect(metrics["total"]).toBe(metrics["completed"]);
-    expect(metrics["total"]).toBeGreaterThanOrEqual(5);
-    expect(metrics["metrics"]).toMatchObject({ Pending: 0, Running: 0, Error: 0, Stopped: 0 });
-    expect(await overviewOf("slow", "v1")).toMatchObject({ scan_status: "Success" });
+    // app, sibling, multi (its two children in one task), slow, stopped and ext-other/app; not the
+    // chart, the oras artifact, nor ext-off/app (its scanner is disabled).
+    expect(metrics).toMatchObject({ total: 6, completed: 6 });
+    expect(metrics["metrics"]).toEqual({ Pending: 0, Running: 0, Success: 5, Error: 1, Stopped: 0 });
+    expect(await overviewOf("stopped", "v1")).toMatchObject({ scan_status: "Success" });
+    expect(await overviewOf("slow", "v1")).toMatchObject({ scan_status: "Error" });
 
     const custom = await api.call("PUT", "/system/scanAll/schedule", {
       body: { schedule: { type: "Custom", cron: "0 30 2 * * *" } },
@@ -401,5 +423,13 @@ describe("an external scanner adapter", () => {
     const kept = await api.get("/system/scanAll/schedule");
     expect(kept.json).toMatchObject({ schedule: { type: "Custom", cron: "0 30 2 * * *" } });
     expect((await api.get("/scans/schedule/metrics")).json).toEqual({});
+    expectError(
+      await api.call("POST", "/system/scanAll/schedule", {
+        body: { schedule: { type: "Custom", cron: "0 0 3 * * *" } },
+      }),
+      412,
+      "PRECONDITION",
+      /^fail to set schedule for scan all as always had one/,
+    );
   });
 });
