@@ -15,6 +15,7 @@ import type { ExecutionTrigger } from "../metadata/job-store.ts";
 import type { MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanReportRecord } from "../metadata/scan-store.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
+import { artifactTypeOf, harborMediaType } from "../api/artifact-types.ts";
 import {
   GENERIC_VULNERABILITY_REPORT_MIME,
   SBOM_REPORT_MIME,
@@ -79,6 +80,15 @@ function isIndex(mediaType: string): boolean {
   return mediaType === OCI_IMAGE_INDEX || mediaType === DOCKER_MANIFEST_LIST;
 }
 
+/**
+ * Whether Harbor would hand the manifest to a scanner at all: only artifacts of its IMAGE type
+ * (checker.go's hasCapability allowlist), so a Helm chart or another OCI artifact stored as an
+ * image manifest is not scanned even by a scanner that consumes that manifest media type.
+ */
+function isImageArtifact(record: { mediaType: string; configMediaType?: string }): boolean {
+  return artifactTypeOf(harborMediaType(record)) === "IMAGE";
+}
+
 /** The MIME types a scanner produces for a manifest of `mediaType` and a scan type (Harbor's GetProducesMimeTypes). */
 export function producedMimeTypes(metadata: ScannerAdapterMetadata, mediaType: string, scanType: ScanType): string[] {
   const produced = new Set<string>();
@@ -136,8 +146,8 @@ export class ScanService {
 
   /**
    * The manifests of `target` a scanner can scan for `scanType`, each with the MIME types it
-   * produces: the artifact when the scanner consumes its media type, else an index's children
-   * that it consumes (Harbor's collectScanningArtifacts).
+   * produces: the artifact when it is an image whose media type the scanner consumes, else an
+   * index's image children that it consumes (Harbor's collectScanningArtifacts).
    */
   async scannable(
     choice: ScannerChoice,
@@ -145,14 +155,15 @@ export class ScanService {
     scanType: ScanType,
   ): Promise<Array<{ digest: string; mediaType: string; mimeTypes: string[] }>> {
     const metadata = await this.metadataOf(choice);
-    const own = producedMimeTypes(metadata, target.mediaType, scanType);
+    const record = await this.deps.store.manifests.get(target.repository, target.digest);
+    const own = record && isImageArtifact(record) ? producedMimeTypes(metadata, target.mediaType, scanType) : [];
     if (own.length > 0) return [{ digest: target.digest, mediaType: target.mediaType, mimeTypes: own }];
     if (!isIndex(target.mediaType)) return [];
     const references = await this.deps.store.manifests.references(target.repository, target.digest);
     const found: Array<{ digest: string; mediaType: string; mimeTypes: string[] }> = [];
     for (const digest of (references?.manifests ?? []).slice(0, MAX_CHILDREN)) {
       const child = await this.deps.store.manifests.get(target.repository, digest);
-      if (!child || isIndex(child.mediaType)) continue;
+      if (!child || isIndex(child.mediaType) || !isImageArtifact(child)) continue;
       const mimeTypes = producedMimeTypes(metadata, child.mediaType, scanType);
       if (mimeTypes.length > 0) found.push({ digest, mediaType: child.mediaType, mimeTypes });
     }
