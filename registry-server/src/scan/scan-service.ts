@@ -12,7 +12,7 @@ import { HarborError } from "../http/errors.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecutionTrigger } from "../metadata/job-store.ts";
-import type { MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
+import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanReportRecord } from "../metadata/scan-store.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
 import {
@@ -79,6 +79,22 @@ function isIndex(mediaType: string): boolean {
   return mediaType === OCI_IMAGE_INDEX || mediaType === DOCKER_MANIFEST_LIST;
 }
 
+/** Config media types of images (Harbor's IMAGE artifact type, for a manifest). */
+const IMAGE_CONFIGS: ReadonlySet<string> = new Set([
+  "application/vnd.oci.image.config.v1+json",
+  "application/vnd.docker.container.image.v1+json",
+]);
+
+/**
+ * Whether a manifest is an image Harbor would scan (its checker's allowlist): its config is an
+ * image's, and it is no accessory (a manifest with a subject: a signature, an SBOM). A Helm
+ * chart, Trivy's own database or a signature is not handed to a scanner, nor judged by the pull
+ * gate, whatever the scanner's consumed manifest media types say.
+ */
+function isScannableImage(record: Pick<ManifestRecord, "configMediaType" | "subject">): boolean {
+  return record.subject === undefined && IMAGE_CONFIGS.has(record.configMediaType ?? "");
+}
+
 /** The MIME types a scanner produces for a manifest of `mediaType` and a scan type (Harbor's GetProducesMimeTypes). */
 export function producedMimeTypes(metadata: ScannerAdapterMetadata, mediaType: string, scanType: ScanType): string[] {
   const produced = new Set<string>();
@@ -141,10 +157,17 @@ export class ScanService {
    */
   async scannable(
     choice: ScannerChoice,
-    target: Pick<ScanTarget, "repository" | "digest" | "mediaType">,
+    target: Pick<ScanTarget, "repository" | "digest" | "mediaType"> & {
+      /** The manifest's record when the caller has it (else it is read). */
+      readonly record?: Pick<ManifestRecord, "configMediaType" | "subject">;
+    },
     scanType: ScanType,
   ): Promise<Array<{ digest: string; mediaType: string; mimeTypes: string[] }>> {
     const metadata = await this.metadataOf(choice);
+    if (!isIndex(target.mediaType)) {
+      const record = target.record ?? (await this.deps.store.manifests.get(target.repository, target.digest));
+      if (!record || !isScannableImage(record)) return [];
+    }
     const own = producedMimeTypes(metadata, target.mediaType, scanType);
     if (own.length > 0) return [{ digest: target.digest, mediaType: target.mediaType, mimeTypes: own }];
     if (!isIndex(target.mediaType)) return [];
@@ -152,7 +175,7 @@ export class ScanService {
     const found: Array<{ digest: string; mediaType: string; mimeTypes: string[] }> = [];
     for (const digest of (references?.manifests ?? []).slice(0, MAX_CHILDREN)) {
       const child = await this.deps.store.manifests.get(target.repository, digest);
-      if (!child || isIndex(child.mediaType)) continue;
+      if (!child || isIndex(child.mediaType) || !isScannableImage(child)) continue;
       const mimeTypes = producedMimeTypes(metadata, child.mediaType, scanType);
       if (mimeTypes.length > 0) found.push({ digest, mediaType: child.mediaType, mimeTypes });
     }
