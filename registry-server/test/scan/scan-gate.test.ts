@@ -384,6 +384,17 @@ describe.skipIf(!existsSync(TRIVY) || !existsSync(CRANE))("scanning and the vuln
     expect(log.text).toContain(`[INFO] scanning prod/app@${digest} with Trivy 0.74.0`);
     expect(log.text).toContain(`${REPORT_MIME}: 2 vulnerabilities, highest Critical`);
 
+    // Only the artifact's own reports' logs; a malformed id is not found either.
+    await pushWithCrane("other:1.0", [{ name: "musl", version: "1.2.5-r1" }], {});
+    const elsewhere = await api.get(`${artifactPath("1.0", "other")}/scan/${firstReport}/log`);
+    expect(elsewhere.status, elsewhere.text).toBe(404);
+    const malformed = await api.get(`${artifactPath(digest)}/scan/%E0%A4%A/log`);
+    expect(malformed.status, malformed.text).toBe(404);
+    expect(malformed.json).toMatchObject({ errors: [{ code: "NOT_FOUND" }] });
+    const addition = await api.get(`${artifactPath(digest)}/additions/%E0%A4%A`);
+    expect(addition.status, addition.text).toBe(400);
+    expect(addition.json).toMatchObject({ errors: [{ code: "BAD_REQUEST" }] });
+
     // Once ended, a new scan makes a new report.
     expect((await scan("1.0")).status).toBe(202);
     const rescanned = await scanEnded(digest);
@@ -452,6 +463,13 @@ describe.skipIf(!existsSync(TRIVY) || !existsSync(CRANE))("scanning and the vuln
       severity: "Critical",
       summary: { total: 3, fixable: 3, summary: { Critical: 1, High: 1, Medium: 1 } },
     });
+    // The database in use is now older than the server's limit: /health says so.
+    const health = await api.get("/health", null);
+    expect((health.json as { components: Array<Record<string, string>> }).components).toContainEqual({
+      name: "trivy",
+      status: "unhealthy",
+      error: "vulnerability database is 3 days old",
+    });
     const additions = await api.get(`${artifactPath("1.0")}/additions/vulnerabilities`);
     const report = (additions.json as Record<string, { vulnerabilities: Array<{ id: string; package: string }> }>)[
       REPORT_MIME
@@ -517,12 +535,12 @@ describe.skipIf(!existsSync(TRIVY) || !existsSync(CRANE))("scanning and the vuln
       if (metrics["ongoing"] === false) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    // The three images of prod, each once; not the two database artifacts of trivy-db (Harbor
+    // The four images of prod, each once; not the two database artifacts of trivy-db (Harbor
     // scans images only), which trivy could not read as images.
     expect(metrics).toEqual({
-      total: 3,
-      completed: 3,
-      metrics: { Pending: 0, Running: 0, Success: 3, Error: 0, Stopped: 0 },
+      total: 4,
+      completed: 4,
+      metrics: { Pending: 0, Running: 0, Success: 4, Error: 0, Stopped: 0 },
       ongoing: false,
       trigger: "Manual",
     });
