@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES } from "../../src/metadata/identity-store.ts";
 import { resolveTrivyConfig, trivyConfigSchema } from "../../src/scan/trivy/trivy-config.ts";
@@ -27,7 +28,6 @@ import {
   type ApkPackage,
   type DatabaseDescription,
 } from "./trivy-fixture.ts";
-import { gunzipSync } from "node:zlib";
 
 const DAY_MS = 86_400_000;
 const CRANE = path.join(TOOLS, "crane");
@@ -407,6 +407,11 @@ describe.skipIf(!existsSync(TRIVY) || !existsSync(CRANE))("scanning and the vuln
     const digest = images["app:1.0"]?.digest;
     await putProject("prod", { metadata: { prevent_vul: "true", severity: "high" } });
     await expectRefused(await pull("1.0", deployer), vulnerableMessage(2));
+    const head = await new OciClient(api.base, null).request("HEAD", "/v2/prod/app/manifests/1.0", {
+      headers: { Accept: OCI_MANIFEST, Authorization: `Bearer ${await token(deployer)}` },
+    });
+    expect(head.status).toBe(412);
+    expect(head.headers.get("docker-content-digest")).toBeNull();
     const refused = await crane(["manifest", `${host}/prod/app:1.0`], deployer);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain(`PROJECTPOLICYVIOLATION: ${vulnerableMessage(2)}`);
