@@ -12,7 +12,7 @@ import { HarborError } from "../http/errors.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecutionTrigger } from "../metadata/job-store.ts";
-import type { MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
+import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanReportRecord } from "../metadata/scan-store.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
 import { artifactTypeOf, harborMediaType } from "../api/artifact-types.ts";
@@ -81,12 +81,13 @@ function isIndex(mediaType: string): boolean {
 }
 
 /**
- * Whether Harbor would hand the manifest to a scanner at all: only artifacts of its IMAGE type
- * (checker.go's hasCapability allowlist), so a Helm chart or another OCI artifact stored as an
- * image manifest is not scanned even by a scanner that consumes that manifest media type.
+ * Whether a manifest is an image Harbor would scan (its checker's allowlist, hasCapability): an
+ * artifact of Harbor's IMAGE type (artifact-types.ts), and no accessory (a manifest with a
+ * subject: a signature, an SBOM). A Helm chart, Trivy's own database or a signature is not handed
+ * to a scanner, nor judged by the pull gate, whatever the scanner's consumed media types say.
  */
-function isImageArtifact(record: { mediaType: string; configMediaType?: string }): boolean {
-  return artifactTypeOf(harborMediaType(record)) === "IMAGE";
+function isScannableImage(record: Pick<ManifestRecord, "mediaType" | "configMediaType" | "subject">): boolean {
+  return record.subject === undefined && artifactTypeOf(harborMediaType(record)) === "IMAGE";
 }
 
 /** The MIME types a scanner produces for a manifest of `mediaType` and a scan type (Harbor's GetProducesMimeTypes). */
@@ -151,19 +152,25 @@ export class ScanService {
    */
   async scannable(
     choice: ScannerChoice,
-    target: Pick<ScanTarget, "repository" | "digest" | "mediaType">,
+    target: Pick<ScanTarget, "repository" | "digest" | "mediaType"> & {
+      /** The manifest's record when the caller has it (else it is read). */
+      readonly record?: Pick<ManifestRecord, "mediaType" | "configMediaType" | "subject">;
+    },
     scanType: ScanType,
   ): Promise<Array<{ digest: string; mediaType: string; mimeTypes: string[] }>> {
     const metadata = await this.metadataOf(choice);
-    const record = await this.deps.store.manifests.get(target.repository, target.digest);
-    const own = record && isImageArtifact(record) ? producedMimeTypes(metadata, target.mediaType, scanType) : [];
+    if (!isIndex(target.mediaType)) {
+      const record = target.record ?? (await this.deps.store.manifests.get(target.repository, target.digest));
+      if (!record || !isScannableImage(record)) return [];
+    }
+    const own = producedMimeTypes(metadata, target.mediaType, scanType);
     if (own.length > 0) return [{ digest: target.digest, mediaType: target.mediaType, mimeTypes: own }];
     if (!isIndex(target.mediaType)) return [];
     const references = await this.deps.store.manifests.references(target.repository, target.digest);
     const found: Array<{ digest: string; mediaType: string; mimeTypes: string[] }> = [];
     for (const digest of (references?.manifests ?? []).slice(0, MAX_CHILDREN)) {
       const child = await this.deps.store.manifests.get(target.repository, digest);
-      if (!child || isIndex(child.mediaType) || !isImageArtifact(child)) continue;
+      if (!child || isIndex(child.mediaType) || !isScannableImage(child)) continue;
       const mimeTypes = producedMimeTypes(metadata, child.mediaType, scanType);
       if (mimeTypes.length > 0) found.push({ digest, mediaType: child.mediaType, mimeTypes });
     }
