@@ -13,9 +13,9 @@ import type { Router } from "../http/router.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { PROJECT_SCANNER_KEY, type ScannerRegistry } from "../scan/scanner-registry.ts";
 import type { ApiAccess } from "./api-access.ts";
-import { ok, paging, parseQuery, readJson, setPageHeaders } from "./harbor-http.ts";
+import { ok, paging, readJson, setPageHeaders } from "./harbor-http.ts";
 import { pathProject } from "./repository-routes.ts";
-import { probedScannerJson } from "./scanner-routes.ts";
+import { probedScannerJson, scannerFilter } from "./scanner-routes.ts";
 
 const SCANNER = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner$/;
 const CANDIDATES = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/scanner\/candidates$/;
@@ -66,18 +66,7 @@ export function addProjectScannerRoutes(router: Router, deps: ProjectScannerRout
     const project = await pathProject(ctx, deps);
     await access.requirePermission(ctx.req, project, "scanner", "create");
     const page = paging(ctx.url);
-    const query = parseQuery(ctx.url);
-    const term = (key: string): { value: string; fuzzy: boolean } | undefined => {
-      const q = query.get(key);
-      return q && !q.range && !q.list ? { value: q.value, fuzzy: q.fuzzy } : undefined;
-    };
-    const name = term("name");
-    const description = term("description");
-    const url = term("url");
-    const listing = await store.scanners.list(
-      { ...(name && { name }), ...(description && { description }), ...(url && { url }) },
-      page,
-    );
+    const listing = await store.scanners.list(scannerFilter(ctx.url, { legacy: false }), page);
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
     sendJson(ctx.res, 200, await Promise.all(listing.items.map((record) => probedScannerJson(scanners, record))));
   });

@@ -77,6 +77,35 @@ const METADATA = /^\/api\/v2\.0\/scanners\/(?<id>[^/]+)\/metadata$/;
  * An adapter URL as Harbor's ValidateHTTPURL takes it: http or https (http:// when no scheme is
  * written, as Harbor), a host, no query, fragment or user information; no trailing slash.
  */
+type FilterKey = "name" | "description" | "url";
+
+/**
+ * A scanner listing's filter: Harbor's `q` keys and, with `legacy` (GET /scanners), its older
+ * `name`, `description`, `url` (substring) and `ex_name`, `ex_url` (exact) parameters.
+ */
+export function scannerFilter(
+  url: URL,
+  options: { legacy: boolean },
+): Partial<Record<FilterKey, { value: string; fuzzy: boolean }>> {
+  const query = parseQuery(url);
+  const term = (key: FilterKey): { value: string; fuzzy: boolean } | undefined => {
+    if (options.legacy) {
+      const exact = key === "description" ? null : url.searchParams.get(`ex_${key}`);
+      if (exact) return { value: exact, fuzzy: false };
+      const legacy = url.searchParams.get(key);
+      if (legacy) return { value: legacy, fuzzy: true };
+    }
+    const q = query.get(key);
+    return q && !q.range && !q.list ? { value: q.value, fuzzy: q.fuzzy } : undefined;
+  };
+  const filter: Partial<Record<FilterKey, { value: string; fuzzy: boolean }>> = {};
+  for (const key of ["name", "description", "url"] as const) {
+    const value = term(key);
+    if (value) filter[key] = value;
+  }
+  return filter;
+}
+
 export function adapterUrl(value: string): string {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
   let url: URL;
@@ -214,24 +243,7 @@ export function addScannerRoutes(router: Router, deps: ScannerRouteDeps): void {
   router.add("scanner_list", "GET", SCANNERS, async (ctx) => {
     await access.requireSystemAccess(ctx.req, "scanner", "list");
     const page = paging(ctx.url);
-    const query = parseQuery(ctx.url);
-    // Harbor's `q` keys, and its older `name`, `description`, `url` (substring) and `ex_name`,
-    // `ex_url` (exact) parameters.
-    const term = (key: "name" | "description" | "url"): { value: string; fuzzy: boolean } | undefined => {
-      const exact = key === "description" ? null : ctx.url.searchParams.get(`ex_${key}`);
-      if (exact) return { value: exact, fuzzy: false };
-      const legacy = ctx.url.searchParams.get(key);
-      if (legacy) return { value: legacy, fuzzy: true };
-      const q = query.get(key);
-      return q && !q.range && !q.list ? { value: q.value, fuzzy: q.fuzzy } : undefined;
-    };
-    const name = term("name");
-    const description = term("description");
-    const url = term("url");
-    const listing = await store.scanners.list(
-      { ...(name && { name }), ...(description && { description }), ...(url && { url }) },
-      page,
-    );
+    const listing = await store.scanners.list(scannerFilter(ctx.url, { legacy: true }), page);
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
     sendJson(ctx.res, 200, await Promise.all(listing.items.map(withProbe)));
   });
