@@ -33,6 +33,7 @@ import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, componentHealth } from "./api/system-routes.ts";
 import { HarborMetrics, RESTRICTED_METRICS } from "./api/harbor-metrics.ts";
+import { ScanMetrics } from "./api/scan-metrics.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { addConfigurationRoutes } from "./api/configuration-routes.ts";
 import { addPermissionRoutes } from "./api/permission-routes.ts";
@@ -439,6 +440,13 @@ export async function startRegistry(
     store: metadata,
     health: () => componentHealth(healthChecks),
     version: VERSION,
+    log,
+  });
+  // Scans, vulnerabilities per project and database ages, from the database and the scanners.
+  new ScanMetrics(metrics.registry, {
+    store: metadata,
+    metadataOf: (registration, signal) => scanners.metadataOf(registration, signal),
+    builtinDatabases: new Map(trivy ? [[TRIVY_REGISTRATION.url, () => trivy.databaseInfo()?.updatedAt]] : []),
     log,
   });
   // What adding up the workers would hide (a stalled event loop, one growing heap), per worker.

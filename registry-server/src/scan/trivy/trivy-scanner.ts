@@ -121,11 +121,17 @@ export class TrivyScanner implements ScannerAdapter {
     if (!this.databaseInfo()) await this.options.database.refresh().catch(() => undefined);
     const info = this.databaseInfo();
     if (!info) return { name: "trivy", status: "unhealthy", error: "no vulnerability database" };
+    const database_updated_at = rfc3339(info.updatedAt);
     if (info.outdated) {
       const days = Math.floor((this.now() - info.updatedAt.getTime()) / 86_400_000);
-      return { name: "trivy", status: "unhealthy", error: `vulnerability database is ${days} days old` };
+      return {
+        name: "trivy",
+        status: "unhealthy",
+        error: `vulnerability database is ${days} days old`,
+        database_updated_at,
+      };
     }
-    return { name: "trivy", status: "healthy" };
+    return { name: "trivy", status: "healthy", database_updated_at };
   }
 
   async metadata(): Promise<ScannerAdapterMetadata> {
