@@ -304,6 +304,7 @@ export async function startRegistry(
           },
         ),
         { timeWindowMs: gcWindowMs },
+        metadata.scanReports,
       ),
     )
     .register(

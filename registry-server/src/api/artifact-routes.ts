@@ -21,7 +21,7 @@ import { additionContent } from "./artifact-additions.ts";
 import { additionHref, type ArtifactContext, type ArtifactOptions, type ArtifactView } from "./artifact-view.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { artifactQuery } from "./content-queries.ts";
-import { ok, paging, setPageHeaders } from "./harbor-http.ts";
+import { ok, paging, pathSegment, setPageHeaders } from "./harbor-http.ts";
 import { pathProject, repositoryName } from "./repository-routes.ts";
 import { DEFAULT_REPORT_MIMES, type ScanService } from "../scan/scan-service.ts";
 import type { SbomOverview } from "../scan/sbom-overview.ts";
@@ -286,7 +286,7 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     await access.requirePermission(ctx.req, project, "artifact-addition", "read");
     const context = await contextOrNotFound(ctx, store, project);
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
-    const name = decodeURIComponent(ctx.params["addition"] ?? "");
+    const name = pathSegment(ctx.params["addition"]);
     // Harbor answers the scan reports it has, by mime type ({} without any).
     const sbom = name.toLowerCase() === "sbom" ? await sbomAddition(context, record) : undefined;
     const addition = sbom

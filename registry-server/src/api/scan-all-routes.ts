@@ -17,6 +17,7 @@ const MAX_TASKS = 1_000_000;
 const MAX_EXECUTIONS = 100;
 
 const STATUSES = ["Pending", "Running", "Success", "Error", "Stopped"] as const;
+const ENDED: readonly string[] = ["Success", "Error", "Stopped"];
 
 export function addScanAllRoutes(router: Router, deps: SystemJobRouteDeps): void {
   const { store, jobs, access } = deps;
@@ -34,9 +35,38 @@ export function addScanAllRoutes(router: Router, deps: SystemJobRouteDeps): void
           throw new HarborError("BAD_REQUEST", "empty cron string for scan all schedule");
         }
       },
+      // Harbor's scan_all.go: PUT does not run, POST does not run twice at once nor replace a
+      // schedule, and nothing is done without a default scanner.
+      async guard(method, body) {
+        await requireScanner();
+        const type = body?.schedule.type;
+        if (method === "PUT" && type === "Manual") {
+          throw new HarborError("BAD_REQUEST", "fail to update scan all schedule as wrong schedule type: Manual");
+        }
+        if (method !== "POST" || type === undefined || type === "None") return;
+        if (type === "Manual") {
+          const running = await latest("MANUAL");
+          if (running && !ENDED.includes(running.status)) {
+            // Harbor's message, spelling included.
+            throw new HarborError("CONFLICT", `a previous scan all job aleady exits, its status is ${running.status}`);
+          }
+        } else if (await store.jobs.getSchedule(SCAN_ALL_VENDOR)) {
+          throw new HarborError(
+            "PRECONDITION",
+            "fail to set schedule for scan all as always had one, please delete it firstly then to re-schedule",
+          );
+        }
+      },
     },
     deps,
   );
+
+  /** Harbor's requireScanEnabled: scan all needs a default scanner. */
+  async function requireScanner(): Promise<void> {
+    if (!(await store.scanners.getDefault())) {
+      throw new HarborError("PRECONDITION", "no scanner is configured, it's not possible to scan");
+    }
+  }
 
   async function latest(trigger?: string): Promise<ExecutionRecord | undefined> {
     const listing = await store.jobs.listExecutions(
@@ -53,13 +83,14 @@ export function addScanAllRoutes(router: Router, deps: SystemJobRouteDeps): void
     for (const task of tasks.items) metrics[task.status] = (metrics[task.status] ?? 0) + 1;
     const total = tasks.items.length;
     const completed = (metrics["Success"] ?? 0) + (metrics["Error"] ?? 0) + (metrics["Stopped"] ?? 0);
-    const ended = ["Success", "Error", "Stopped"].includes(execution.status);
+    const ended = ENDED.includes(execution.status);
     const trigger = execution.trigger.charAt(0) + execution.trigger.slice(1).toLowerCase();
     return { total, completed, metrics, ongoing: !ended || total !== completed, trigger };
   }
 
   router.add("scan_all_stop", "POST", /^\/api\/v2\.0\/system\/scanAll\/stop\/?$/, async (ctx) => {
     await access.requireSystemAccess(ctx.req, "scan-all", "stop");
+    await requireScanner();
     const execution = await latest();
     if (!execution) throw new HarborError("BAD_REQUEST", "no scan all job is found currently");
     await jobs.requestStop(execution.id);
@@ -70,11 +101,13 @@ export function addScanAllRoutes(router: Router, deps: SystemJobRouteDeps): void
 
   router.add("scan_all_metrics", "GET", /^\/api\/v2\.0\/scans\/all\/metrics\/?$/, async (ctx) => {
     await access.requireSystemAccess(ctx.req, "scan-all", "read");
+    await requireScanner();
     sendJson(ctx.res, 200, await stats(await latest()));
   });
 
   router.add("scan_schedule_metrics", "GET", /^\/api\/v2\.0\/scans\/schedule\/metrics\/?$/, async (ctx) => {
     await access.requireSystemAccess(ctx.req, "scan-all", "read");
+    await requireScanner();
     sendJson(ctx.res, 200, await stats(await latest("SCHEDULE")));
   });
 }

@@ -10,7 +10,7 @@ import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanService, ScanTarget } from "../scan/scan-service.ts";
 import type { ApiAccess } from "./api-access.ts";
 import { contextOrNotFound, resolveArtifact } from "./artifact-routes.ts";
-import { readJson } from "./harbor-http.ts";
+import { pathSegment, readJson } from "./harbor-http.ts";
 import { pathProject } from "./repository-routes.ts";
 
 const ARTIFACT_PATH = String.raw`^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/repositories\/(?<repository>[^/]+)\/artifacts\/(?<reference>[^/]+)`;
@@ -71,7 +71,7 @@ export function addScanRoutes(router: Router, deps: ScanRouteDeps): void {
 
   router.add("scan_log", "GET", LOG, async (ctx) => {
     const { target } = await artifactTarget(ctx, deps, "read");
-    const ids = decodeURIComponent(ctx.params["report"] ?? "")
+    const ids = pathSegment(ctx.params["report"])
       .split("|")
       .filter((id) => id !== "")
       .slice(0, MAX_LOGS);

@@ -32,6 +32,11 @@ export interface SystemJob {
   parameters(body: ScheduleBody): Record<string, unknown>;
   /** Checks a schedule before it is kept, beyond what the job system checks. */
   checkSchedule?(body: ScheduleBody): void;
+  /**
+   * Checks a request to `/schedule` once access is granted and before anything is done (the
+   * body of a POST or PUT); throws a HarborError to refuse it.
+   */
+  guard?(method: "GET" | "POST" | "PUT", body?: ScheduleBody): Promise<void>;
 }
 
 export interface SystemJobRouteDeps {
@@ -91,6 +96,7 @@ export function addSystemJobRoutes(router: Router, job: SystemJob, deps: SystemJ
 
   router.add(`${job.routeName}_schedule_get`, "GET", schedule, async (ctx) => {
     await access.requireSystemAccess(ctx.req, job.resource, "read");
+    await job.guard?.("GET");
     const found = await store.jobs.getSchedule(job.vendorType);
     if (!found) {
       // Harbor answers no schedule with an empty body; its clients test for exactly that.
@@ -102,13 +108,17 @@ export function addSystemJobRoutes(router: Router, job: SystemJob, deps: SystemJ
 
   router.add(`${job.routeName}_schedule_create`, "POST", schedule, async (ctx) => {
     await access.requireSystemAccess(ctx.req, job.resource, "create");
-    const id = await apply(await readJson(ctx.req, scheduleBodySchema));
+    const body = await readJson(ctx.req, scheduleBodySchema);
+    await job.guard?.("POST", body);
+    const id = await apply(body);
     created(ctx.res, `${base}/${id ?? 0}`);
   });
 
   router.add(`${job.routeName}_schedule_update`, "PUT", schedule, async (ctx) => {
     await access.requireSystemAccess(ctx.req, job.resource, "update");
-    await apply(await readJson(ctx.req, scheduleBodySchema));
+    const body = await readJson(ctx.req, scheduleBodySchema);
+    await job.guard?.("PUT", body);
+    await apply(body);
     ok(ctx.res);
   });
 

@@ -4,6 +4,7 @@
 // starts over, which the protocol allows (every step is idempotent; see ./README.md).
 
 import type { JobHandler } from "../jobs/job-service.ts";
+import type { ScanReportMetadata } from "../metadata/scan-store.ts";
 import type { GarbageCollector, GcReport } from "./garbage-collector.ts";
 import { gcParameters } from "./gc-parameters.ts";
 
@@ -21,7 +22,16 @@ function attributes(report: GcReport): Record<string, unknown> {
   };
 }
 
-export function gcJob(collector: GarbageCollector, defaults: { timeWindowMs: number }): JobHandler {
+/** Scan reports deleted per statement, and at most per run, once the blobs are collected. */
+const REPORT_BATCH = 1_000;
+const MAX_REPORT_BATCHES = 1_000;
+
+export function gcJob(
+  collector: GarbageCollector,
+  defaults: { timeWindowMs: number },
+  /** The scan reports of digests no repository holds any more go with the garbage. */
+  scanReports?: Pick<ScanReportMetadata, "deleteOrphans">,
+): JobHandler {
   return {
     vendorType: GC_VENDOR,
     keepExecutions: 50,
@@ -32,6 +42,16 @@ export function gcJob(collector: GarbageCollector, defaults: { timeWindowMs: num
         log: (line) => context.log(line),
         report: (progress) => context.report(attributes(progress)),
       });
+      if (scanReports && !params.dryRun) {
+        let deleted = 0;
+        for (let batch = 0; batch < MAX_REPORT_BATCHES; batch++) {
+          context.signal.throwIfAborted();
+          const count = await scanReports.deleteOrphans(REPORT_BATCH);
+          deleted += count;
+          if (count < REPORT_BATCH) break;
+        }
+        if (deleted > 0) context.log(`[INFO] deleted ${deleted} scan reports of artifacts no repository holds`);
+      }
       return attributes(report);
     },
   };

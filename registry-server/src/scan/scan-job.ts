@@ -3,6 +3,7 @@
 // repository only, asks it to scan, waits for each report the placeholders ask for (as long as
 // the adapter says to, within the scan's time limit), checks and stores them. A task stopped, timed
 // out or failed ends its reports Stopped or Error with the reason, so no report stays Running.
+// Each report keeps how old the scanner's database was, asked once the scan has been made.
 // A run taken over after a restart finds the tasks made before and runs those not ended.
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -164,7 +165,6 @@ export async function scanManifest(
     if (!choice) throw new Error(`scanner ${parameters.registration.name} is no longer registered`);
     const metadata = await deps.metadataOf(choice);
     const stamp = metadata.scanner;
-    const databaseUpdatedAt = databaseTime(metadata);
     const startedAt = now();
     for (const report of reports) await deps.store.scanReports.start(report.uuid, task.task.id, stamp, startedAt);
     const repository = parameters.artifact.repository_name;
@@ -187,8 +187,10 @@ export async function scanManifest(
     task.log(`[INFO] scanning ${repository}@${manifest.digest} with ${stamp.name} ${stamp.version}`);
     const scanId = await choice.adapter.scan(request, signal);
     task.log(`[INFO] the scanner accepted the scan: ${scanId}`);
+    let databaseUpdatedAt: Date | undefined | null = null;
     for (const report of reports) {
       const body = await awaitReport(choice, scanId, report.mimeType, signal, task);
+      if (databaseUpdatedAt === null) databaseUpdatedAt = await scannedDatabaseTime(choice, metadata, signal, task);
       const checked = outcomeOf(report.mimeType, body, stamp, databaseUpdatedAt);
       const outcome = deps.postScan
         ? await deps.postScan({ repository, manifest, report, body, outcome: checked, startedAt }, signal)
@@ -214,6 +216,27 @@ export async function scanManifest(
     }
     task.log(`[ERROR] ${message}`);
     throw stopped || !timeout.aborted ? error : new Error(message, { cause: error });
+  }
+}
+
+/**
+ * How old the scanner's database was for a scan whose report has just come: asked of the adapter
+ * now, not from the cached metadata the scan started with, which may describe the database before
+ * an update the scan itself picked up (the built-in scanner looks for a new one as a scan starts).
+ * When the adapter cannot say now, the date it gave at the start.
+ */
+async function scannedDatabaseTime(
+  choice: ScannerChoice,
+  atStart: ScannerAdapterMetadata,
+  signal: AbortSignal,
+  task: TaskContext,
+): Promise<Date | undefined> {
+  try {
+    return databaseTime(await choice.adapter.metadata(signal)) ?? databaseTime(atStart);
+  } catch (error) {
+    signal.throwIfAborted();
+    task.log(`[WARNING] the scanner's metadata: ${error instanceof Error ? error.message : String(error)}`);
+    return databaseTime(atStart);
   }
 }
 

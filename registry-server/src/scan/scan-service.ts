@@ -12,9 +12,10 @@ import { HarborError } from "../http/errors.ts";
 import type { JobService } from "../jobs/job-service.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecutionTrigger } from "../metadata/job-store.ts";
-import type { MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
+import type { ManifestRecord, MetadataAreas, MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanReportRecord } from "../metadata/scan-store.ts";
 import { DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX } from "../content/media-types.ts";
+import { artifactTypeOf, harborMediaType } from "../api/artifact-types.ts";
 import {
   GENERIC_VULNERABILITY_REPORT_MIME,
   SBOM_REPORT_MIME,
@@ -79,6 +80,16 @@ function isIndex(mediaType: string): boolean {
   return mediaType === OCI_IMAGE_INDEX || mediaType === DOCKER_MANIFEST_LIST;
 }
 
+/**
+ * Whether a manifest is an image Harbor would scan (its checker's allowlist, hasCapability): an
+ * artifact of Harbor's IMAGE type (artifact-types.ts), and no accessory (a manifest with a
+ * subject: a signature, an SBOM). A Helm chart, Trivy's own database or a signature is not handed
+ * to a scanner, nor judged by the pull gate, whatever the scanner's consumed media types say.
+ */
+function isScannableImage(record: Pick<ManifestRecord, "mediaType" | "configMediaType" | "subject">): boolean {
+  return record.subject === undefined && artifactTypeOf(harborMediaType(record)) === "IMAGE";
+}
+
 /** The MIME types a scanner produces for a manifest of `mediaType` and a scan type (Harbor's GetProducesMimeTypes). */
 export function producedMimeTypes(metadata: ScannerAdapterMetadata, mediaType: string, scanType: ScanType): string[] {
   const produced = new Set<string>();
@@ -136,15 +147,22 @@ export class ScanService {
 
   /**
    * The manifests of `target` a scanner can scan for `scanType`, each with the MIME types it
-   * produces: the artifact when the scanner consumes its media type, else an index's children
-   * that it consumes (Harbor's collectScanningArtifacts).
+   * produces: the artifact when it is an image whose media type the scanner consumes, else an
+   * index's image children that it consumes (Harbor's collectScanningArtifacts).
    */
   async scannable(
     choice: ScannerChoice,
-    target: Pick<ScanTarget, "repository" | "digest" | "mediaType">,
+    target: Pick<ScanTarget, "repository" | "digest" | "mediaType"> & {
+      /** The manifest's record when the caller has it (else it is read). */
+      readonly record?: Pick<ManifestRecord, "mediaType" | "configMediaType" | "subject">;
+    },
     scanType: ScanType,
   ): Promise<Array<{ digest: string; mediaType: string; mimeTypes: string[] }>> {
     const metadata = await this.metadataOf(choice);
+    if (!isIndex(target.mediaType)) {
+      const record = target.record ?? (await this.deps.store.manifests.get(target.repository, target.digest));
+      if (!record || !isScannableImage(record)) return [];
+    }
     const own = producedMimeTypes(metadata, target.mediaType, scanType);
     if (own.length > 0) return [{ digest: target.digest, mediaType: target.mediaType, mimeTypes: own }];
     if (!isIndex(target.mediaType)) return [];
@@ -152,7 +170,7 @@ export class ScanService {
     const found: Array<{ digest: string; mediaType: string; mimeTypes: string[] }> = [];
     for (const digest of (references?.manifests ?? []).slice(0, MAX_CHILDREN)) {
       const child = await this.deps.store.manifests.get(target.repository, digest);
-      if (!child || isIndex(child.mediaType)) continue;
+      if (!child || isIndex(child.mediaType) || !isScannableImage(child)) continue;
       const mimeTypes = producedMimeTypes(metadata, child.mediaType, scanType);
       if (mimeTypes.length > 0) found.push({ digest, mediaType: child.mediaType, mimeTypes });
     }

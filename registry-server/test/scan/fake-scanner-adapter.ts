@@ -1,11 +1,13 @@
 // A small scanner adapter for the tests, speaking Harbor's Scanner Adapter API v1.2 on 127.0.0.1
 // with node:http: metadata, scans that are pending for a given number of polls and then ready, an
 // error document on demand, and a record of every request (method, path, headers, body) so that
-// tests can check what the registry sent. Its behaviour is switched through `mode`.
+// tests can check what the registry sent. Its behaviour is switched through `mode`; per scan, the
+// tests may act on the request (`onScan`: use its pull token) and choose each report's answer
+// (`answer`: the report, an error document, or "not yet" forever).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ScannerAdapterMetadata } from "../../src/scan/scanner-adapter.ts";
+import type { ScannerAdapterMetadata, ScanRequest } from "../../src/scan/scanner-adapter.ts";
 
 export const FAKE_METADATA: ScannerAdapterMetadata = {
   scanner: { name: "Fake", vendor: "Airlock tests", version: "1.2.3" },
@@ -41,6 +43,16 @@ export interface RecordedRequest {
   readonly body: string;
 }
 
+/** A scan the adapter accepted: its id and the request, parsed. */
+export interface AcceptedScan {
+  readonly id: string;
+  readonly request: ScanRequest;
+  readonly headers: IncomingMessage["headers"];
+}
+
+/** A report poll's answer once the pending polls are over: a report, an error, or never ready. */
+export type ScanAnswer = { readonly report: unknown } | { readonly error: string } | "never";
+
 export type FakeMode =
   | "normal"
   /** Every request answers 500 with the API's error document. */
@@ -59,6 +71,13 @@ export class FakeScannerAdapter {
   mode: FakeMode = "normal";
   /** How many report polls answer 302 before the report is ready. */
   pendingPolls = 1;
+  /** The `Refresh-After` of a pending report, in seconds. */
+  refreshAfter = 2;
+  readonly scans: AcceptedScan[] = [];
+  /** Called with each scan accepted, before the 202 answers it. */
+  onScan: ((scan: AcceptedScan) => Promise<void>) | undefined;
+  /** Each report's answer; FAKE_REPORT when unset or undefined. */
+  answer: ((scan: AcceptedScan) => ScanAnswer | undefined) | undefined;
   private readonly polls = new Map<string, number>();
   private server: Server | undefined;
   private nextId = 1;
@@ -114,6 +133,13 @@ export class FakeScannerAdapter {
     }
     if (req.method === "POST" && path === "/api/v1/scan") {
       const id = `scan-${this.nextId++}`;
+      const scan: AcceptedScan = {
+        id,
+        request: JSON.parse(this.requests.at(-1)?.body ?? "{}") as ScanRequest,
+        headers: req.headers,
+      };
+      this.scans.push(scan);
+      if (this.onScan) await this.onScan(scan);
       res.writeHead(202, { "Content-Type": "application/vnd.scanner.adapter.scan.response+json; version=1.0" });
       res.end(JSON.stringify({ id }));
       return;
@@ -129,9 +155,16 @@ export class FakeScannerAdapter {
       }
       const polled = this.polls.get(id) ?? 0;
       this.polls.set(id, polled + 1);
-      if (polled < this.pendingPolls) {
-        res.writeHead(302, { "Refresh-After": "2" });
+      const scan = this.scans.find((s) => s.id === id);
+      const answer = scan && this.answer?.(scan);
+      if (polled < this.pendingPolls || answer === "never") {
+        res.writeHead(302, { "Refresh-After": String(this.refreshAfter) });
         res.end();
+        return;
+      }
+      if (answer !== undefined && "error" in answer) {
+        res.writeHead(500, { "Content-Type": "application/vnd.scanner.adapter.error+json; version=1.0" });
+        res.end(JSON.stringify({ error: { message: answer.error } }));
         return;
       }
       if (this.mode === "huge-report") {
@@ -146,7 +179,7 @@ export class FakeScannerAdapter {
         return;
       }
       res.writeHead(200, { "Content-Type": String(req.headers["accept"]) });
-      res.end(JSON.stringify(FAKE_REPORT));
+      res.end(JSON.stringify(answer === undefined ? FAKE_REPORT : answer.report));
       return;
     }
     res.writeHead(404);
