@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { replicaProblem } from "../kubernetes/registry-settings";
-import { LOG_LEVELS, cidr, dnsName, namespaceName, pem, quantity, resourceName } from "./schema-parts";
+import { LOG_LEVELS, cidr, dnsName, namespaceName, pem, projectName, quantity, resourceName } from "./schema-parts";
 
 export const storageSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -128,6 +128,12 @@ export const kubernetesTargetSchema = z.strictObject({
       apiErrorsPerSecond: z.number().positive().default(0.1),
       upstreamErrorsPerSecond: z.number().positive().default(0.05),
       quotaUsageRatio: z.number().gt(0).lte(1).default(0.9),
+      /** Alert when a scanner's vulnerability database is older than this many days. */
+      databaseMaxAgeDays: z.number().positive().default(7),
+      /** Alert when more scan reports ended in Error than an hour before, by more than this. */
+      scanFailuresPerHour: z.number().min(0).default(0),
+      /** Projects whose Critical vulnerabilities are alerted on (they need scrapeCredentialsSecret). */
+      criticalVulnerabilityProjects: z.array(projectName).default(["production"]),
     })
     .prefault({}),
   /** The kubeconfig context to deploy with. Default: the current one. */

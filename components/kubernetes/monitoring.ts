@@ -2,7 +2,9 @@
 // HTTPS, and a PrometheusRule with the DMZ guide's alerts written for this registry's metrics
 // (README "What works today" and "The proxy cache"): the data volume filling up, 5xx answers,
 // upstream failures and stale copies served, a project near its quota (Harbor's metric names),
-// and the registry not being scraped at all.
+// the registry not being scraped at all, and scanning (registry-server/src/api/scan-metrics.ts):
+// a vulnerability database older than allowed, scan failures rising, and Critical
+// vulnerabilities in the production projects.
 // Both are custom resources of the operator's CRDs (monitoring.coreos.com/v1).
 
 import * as k8s from "@pulumi/kubernetes";
@@ -19,6 +21,20 @@ export interface AlertSettings {
   upstreamErrorsPerSecond: number;
   /** Share of a project's storage quota (0 to 1) above which it is reported. */
   quotaUsageRatio: number;
+  /** Age in days above which a scanner's vulnerability database is reported. */
+  databaseMaxAgeDays: number;
+  /** Scan reports newly in Error within an hour above which it is reported. */
+  scanFailuresPerHour: number;
+  /** Projects whose Critical vulnerabilities are reported (none: no rule). */
+  criticalVulnerabilityProjects: readonly string[];
+}
+
+/**
+ * A regular expression matching exactly these project names (PromQL anchors it), written inside a
+ * PromQL string: a project name's only special character, the dot, escaped twice.
+ */
+export function projectsMatcher(projects: readonly string[]): string {
+  return projects.map((p) => p.replaceAll(".", "\\\\.")).join("|");
 }
 
 interface AlertRule {
@@ -91,7 +107,55 @@ export function alertRules(settings: AlertSettings): AlertRule[] {
         description: "Pulls are answered from the cache while the upstream fails; new images cannot be fetched.",
       },
     },
+    {
+      // The built-in scanner's age as each worker loaded it, an adapter's from its metadata: max.
+      alert: "AirlockVulnerabilityDatabaseOutdated",
+      expr:
+        `max by (namespace, scanner) (airlock_vulnerability_database_age_seconds{${scope}}) ` +
+        `> ${Math.round(settings.databaseMaxAgeDays * 86_400)}`,
+      for: "30m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Scanner {{ $labels.scanner }}'s vulnerability database is {{ $value | humanizeDuration }} old",
+        description:
+          `Older than ${settings.databaseMaxAgeDays} days: scans miss recent advisories and the pull policy may ` +
+          "refuse to vouch for them. Bring a newer database into the registry (its proxy-cache project, or an " +
+          "air-gap bundle imported through POST /api/v2.0/import).",
+      },
+    },
+    {
+      // Reports come from the shared database: every replica reports the same count, max.
+      alert: "AirlockScanFailuresRising",
+      expr:
+        `max by (namespace) (airlock_scan_reports{${scope}, status="Error"}) - ` +
+        `max by (namespace) (airlock_scan_reports{${scope}, status="Error"} offset 1h) > ${settings.scanFailuresPerHour}`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "{{ $value }} more scans failed than an hour ago",
+        description:
+          "Scan reports ending in Error are rising: read a failed report's log " +
+          "(GET …/artifacts/{ref}/scan/{report_id}/log) and check the scanner (GET /api/v2.0/scanners/{id}/metadata).",
+      },
+    },
   ];
+  if (settings.criticalVulnerabilityProjects.length > 0) {
+    const projects = projectsMatcher(settings.criticalVulnerabilityProjects);
+    rules.push({
+      alert: "AirlockCriticalVulnerabilities",
+      expr:
+        `max by (namespace, project_name) (airlock_project_vulnerabilities{${scope}, severity="Critical", ` +
+        `project_name=~"${projects}"}) > 0`,
+      for: "15m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Project {{ $labels.project_name }} holds {{ $value }} Critical vulnerabilities",
+        description:
+          "The latest scans of its artifacts found Critical vulnerabilities: fix and push the images again, or " +
+          "allow the CVEs in the project's allowlist once they are assessed.",
+      },
+    });
+  }
   if (settings.dataClaim !== undefined) {
     const claim = `namespace="${settings.namespace}", persistentvolumeclaim="${settings.dataClaim}"`;
     rules.unshift({

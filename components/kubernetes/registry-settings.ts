@@ -5,6 +5,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { isCidr } from "../network/network-zones";
+import { isProjectName } from "../project-name";
 
 /** Blobs on a PersistentVolumeClaim under the data directory: a single replica. */
 export interface FilesystemStorage {
@@ -149,6 +150,18 @@ export interface MonitoringSettings {
   upstreamErrorsPerSecond?: number;
   /** Alert when a project has used more than this share of its storage quota for 15 minutes (0 to 1). Default 0.9. */
   quotaUsageRatio?: number;
+  /** Alert when a scanner's vulnerability database is older than this many days. Default 7. */
+  databaseMaxAgeDays?: number;
+  /**
+   * Alert when the scan reports that ended in Error number more than this above what they did an
+   * hour before (`airlock_scan_reports{status="Error"}`). Default 0: any new failure.
+   */
+  scanFailuresPerHour?: number;
+  /**
+   * Projects whose Critical vulnerabilities are alerted on (`airlock_project_vulnerabilities`,
+   * which only scrapes with `scrapeCredentialsSecret` get). Default `["production"]`; empty: none.
+   */
+  criticalVulnerabilityProjects?: string[];
 }
 
 export class KubernetesSettingsError extends Error {
@@ -266,6 +279,15 @@ export function validateKubernetesSettings(settings: ShapeSettings): void {
   check(ratio > 0 && ratio < 1, "monitoring.diskUsageRatio: expected a number between 0 and 1");
   const quotaRatio = settings.monitoring.quotaUsageRatio ?? 0.9;
   check(quotaRatio > 0 && quotaRatio <= 1, "monitoring.quotaUsageRatio: expected a number above 0, at most 1");
+  const databaseAge = settings.monitoring.databaseMaxAgeDays ?? 7;
+  check(databaseAge > 0, "monitoring.databaseMaxAgeDays: expected a number above 0");
+  check((settings.monitoring.scanFailuresPerHour ?? 0) >= 0, "monitoring.scanFailuresPerHour: expected 0 or more");
+  for (const project of settings.monitoring.criticalVulnerabilityProjects ?? []) {
+    check(
+      isProjectName(project),
+      `monitoring.criticalVulnerabilityProjects: ${JSON.stringify(project)} is not a project name`,
+    );
+  }
   for (const name of settings.imagePullSecrets)
     check(DNS_SUBDOMAIN.test(name), `imagePullSecrets: ${JSON.stringify(name)} is not a Secret name`);
   if (problems.length > 0)

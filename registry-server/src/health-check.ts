@@ -8,6 +8,11 @@ export interface ComponentHealth {
   status: "healthy" | "unhealthy";
   /** Why it is unhealthy, in a few words: the endpoint is public, so no host, key or query. */
   error?: string;
+  /**
+   * Beyond Harbor (its clients ignore it), for a scanner's component: when its vulnerability
+   * database was last updated, RFC 3339.
+   */
+  database_updated_at?: string;
 }
 
 export type HealthCheck = () => Promise<ComponentHealth>;

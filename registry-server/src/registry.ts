@@ -33,6 +33,7 @@ import { addProjectRoutes } from "./api/project-routes.ts";
 import { addRobotRoutes } from "./api/robot-routes.ts";
 import { addSystemRoutes, componentHealth } from "./api/system-routes.ts";
 import { HarborMetrics, RESTRICTED_METRICS } from "./api/harbor-metrics.ts";
+import { ScanMetrics } from "./api/scan-metrics.ts";
 import { addUserRoutes } from "./api/user-routes.ts";
 import { addConfigurationRoutes } from "./api/configuration-routes.ts";
 import { addPermissionRoutes } from "./api/permission-routes.ts";
@@ -51,6 +52,8 @@ import { SCANNER_PULL } from "./auth/access-scope.ts";
 import { AutoScan } from "./scan/auto-scan.ts";
 import { scanAllJob } from "./scan/scan-all-job.ts";
 import { imageScanJob } from "./scan/scan-job.ts";
+import { SbomAccessories } from "./scan/sbom-accessory.ts";
+import { SbomOverview } from "./scan/sbom-overview.ts";
 import { ScanService, type ScannerChoice } from "./scan/scan-service.ts";
 import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import { VulnerabilityCheck } from "./scan/vulnerability-check.ts";
@@ -278,7 +281,10 @@ export async function startRegistry(
       `Bearer ${tokens.issue("harbor-scanner", [{ type: "repository", name: repository, actions: ["pull", SCANNER_PULL] }], ttlSeconds).token}`,
     registryUrl: () => config.scanner?.registryUrl ?? ownUrl,
     timeoutMs: (config.scanner?.scanTimeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
+    // An SBOM scan's document becomes the artifact's harbor.sbom accessory, pushed in process.
+    postScan: new SbomAccessories({ store: metadata, manifests, blobs, log }).postScan,
   };
+  const sboms = new SbomOverview(scans, metadata);
   const autoScan = new AutoScan({ store: metadata, scans, log });
   storedListeners.push(autoScan.stored);
   jobs
@@ -390,7 +396,7 @@ export async function startRegistry(
   addRepositoryRoutes(router, { store: metadata, access, audit, immutability });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
   const view = new ArtifactView(metadata, new ConfigReader(blobs), immutability);
-  addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view, scans });
+  addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view, scans, sboms });
   addTagRoutes(router, { store: metadata, access, audit, immutability });
   addRegistryRoutes(router, {
     store: metadata,
@@ -435,6 +441,13 @@ export async function startRegistry(
     store: metadata,
     health: () => componentHealth(healthChecks),
     version: VERSION,
+    log,
+  });
+  // Scans, vulnerabilities per project and database ages, from the database and the scanners.
+  new ScanMetrics(metrics.registry, {
+    store: metadata,
+    metadataOf: (registration, signal) => scanners.metadataOf(registration, signal),
+    builtinDatabases: new Map(trivy ? [[TRIVY_REGISTRATION.url, () => trivy.databaseInfo()?.updatedAt]] : []),
     log,
   });
   // What adding up the workers would hide (a stalled event loop, one growing heap), per worker.

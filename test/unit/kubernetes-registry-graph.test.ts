@@ -364,7 +364,13 @@ describe("KubernetesRegistry", () => {
       "AirlockUpstreamFailures",
       "AirlockProjectQuotaHigh",
       "AirlockServingStaleCopies",
+      "AirlockVulnerabilityDatabaseOutdated",
+      "AirlockScanFailuresRising",
+      // The DMZ guide's production project, by default.
+      "AirlockCriticalVulnerabilities",
     ]);
+    const critical = alerts?.find((a) => a.alert === "AirlockCriticalVulnerabilities") as { expr?: string } | undefined;
+    expect(critical?.expr).toContain('project_name=~"production"');
   });
 
   it("uses an existing TLS Secret as it is: no CA generated, the backend not verified without a CA", async () => {

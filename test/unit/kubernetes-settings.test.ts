@@ -61,7 +61,12 @@ describe("the shape check", () => {
       storage: { type: "filesystem", size: "lots" },
       ingress: { host: "not a host" },
       resources: { limits: { memory: "1 GB" } },
-      monitoring: { diskUsageRatio: 1.5, quotaUsageRatio: 0 },
+      monitoring: {
+        diskUsageRatio: 1.5,
+        quotaUsageRatio: 0,
+        databaseMaxAgeDays: 0,
+        criticalVulnerabilityProjects: ["Not A Project"],
+      },
     });
     for (const expected of [
       'namespace: "Airlock" is not a namespace name',
@@ -72,6 +77,8 @@ describe("the shape check", () => {
       'resources.limits.memory: "1 GB" is not a quantity',
       "monitoring.diskUsageRatio: expected a number between 0 and 1",
       "monitoring.quotaUsageRatio: expected a number above 0, at most 1",
+      "monitoring.databaseMaxAgeDays: expected a number above 0",
+      'monitoring.criticalVulnerabilityProjects: "Not A Project" is not a project name',
     ]) {
       expect(message).toContain(expected);
     }
@@ -203,6 +210,9 @@ describe("the alert rules", () => {
       apiErrorsPerSecond: 0.1,
       upstreamErrorsPerSecond: 0.05,
       quotaUsageRatio: 0.9,
+      databaseMaxAgeDays: 7,
+      scanFailuresPerHour: 0,
+      criticalVulnerabilityProjects: ["production", "prod.eu"],
     });
     const byName = Object.fromEntries(rules.map((rule) => [rule.alert, rule]));
     expect(byName["AirlockDiskSpaceHigh"]?.expr).toBe(
@@ -231,7 +241,53 @@ describe("the alert rules", () => {
         apiErrorsPerSecond: 0.1,
         upstreamErrorsPerSecond: 0.05,
         quotaUsageRatio: 0.9,
+        databaseMaxAgeDays: 7,
+        scanFailuresPerHour: 0,
+        criticalVulnerabilityProjects: [],
       }).map((rule) => rule.alert),
     ).not.toContain("AirlockDiskSpaceHigh");
+  });
+
+  it("watch the scanner's database, scan failures and Critical vulnerabilities of the production projects", () => {
+    const rules = alertRules({
+      namespace: "airlock",
+      service: "airlock-registry",
+      diskUsageRatio: 0.85,
+      apiErrorsPerSecond: 0.1,
+      upstreamErrorsPerSecond: 0.05,
+      quotaUsageRatio: 0.9,
+      databaseMaxAgeDays: 7,
+      scanFailuresPerHour: 2,
+      criticalVulnerabilityProjects: ["production", "prod.eu"],
+    });
+    const byName = Object.fromEntries(rules.map((rule) => [rule.alert, rule]));
+    const scope = 'namespace="airlock", job="airlock-registry"';
+    expect(byName["AirlockVulnerabilityDatabaseOutdated"]?.expr).toBe(
+      `max by (namespace, scanner) (airlock_vulnerability_database_age_seconds{${scope}}) > 604800`,
+    );
+    expect(byName["AirlockScanFailuresRising"]?.expr).toBe(
+      `max by (namespace) (airlock_scan_reports{${scope}, status="Error"}) - ` +
+        `max by (namespace) (airlock_scan_reports{${scope}, status="Error"} offset 1h) > 2`,
+    );
+    // The dot of a project name escaped for RE2 inside a PromQL string.
+    expect(byName["AirlockCriticalVulnerabilities"]?.expr).toBe(
+      `max by (namespace, project_name) (airlock_project_vulnerabilities{${scope}, severity="Critical", ` +
+        'project_name=~"production|prod\\\\.eu"}) > 0',
+    );
+    expect(byName["AirlockCriticalVulnerabilities"]?.labels.severity).toBe("critical");
+    expect(byName["AirlockVulnerabilityDatabaseOutdated"]?.labels.severity).toBe("warning");
+    expect(
+      alertRules({
+        namespace: "airlock",
+        service: "airlock-registry",
+        diskUsageRatio: 0.85,
+        apiErrorsPerSecond: 0.1,
+        upstreamErrorsPerSecond: 0.05,
+        quotaUsageRatio: 0.9,
+        databaseMaxAgeDays: 7,
+        scanFailuresPerHour: 0,
+        criticalVulnerabilityProjects: [],
+      }).map((rule) => rule.alert),
+    ).not.toContain("AirlockCriticalVulnerabilities");
   });
 });

@@ -49,6 +49,9 @@ describe("stack configuration", () => {
           apiErrorsPerSecond: 0.1,
           upstreamErrorsPerSecond: 0.05,
           quotaUsageRatio: 0.9,
+          databaseMaxAgeDays: 7,
+          scanFailuresPerHour: 0,
+          criticalVulnerabilityProjects: ["production"],
         },
       },
       aws: {

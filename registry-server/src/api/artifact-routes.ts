@@ -18,12 +18,14 @@ import type { ProjectRecord } from "../metadata/identity-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { ApiAccess } from "./api-access.ts";
 import { additionContent } from "./artifact-additions.ts";
-import type { ArtifactContext, ArtifactOptions, ArtifactView } from "./artifact-view.ts";
+import { additionHref, type ArtifactContext, type ArtifactOptions, type ArtifactView } from "./artifact-view.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { artifactQuery } from "./content-queries.ts";
 import { ok, paging, pathSegment, setPageHeaders } from "./harbor-http.ts";
 import { pathProject, repositoryName } from "./repository-routes.ts";
 import { DEFAULT_REPORT_MIMES, type ScanService } from "../scan/scan-service.ts";
+import type { SbomOverview } from "../scan/sbom-overview.ts";
+import { HARBOR_SBOM_ARTIFACT_TYPE } from "../content/accessories.ts";
 
 const REPOSITORY_PATH = String.raw`^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/repositories\/(?<repository>[^/]+)`;
 const ARTIFACTS = new RegExp(`${REPOSITORY_PATH}\\/artifacts\\/?$`);
@@ -39,7 +41,12 @@ export interface ArtifactRouteDeps {
   view: ArtifactView;
   /** Scan overviews and reports; without it, artifacts show none. */
   scans?: Pick<ScanService, "overview" | "vulnerabilities">;
+  /** SBOM overviews and the SBOM accessories they name. */
+  sboms?: Pick<SbomOverview, "overview" | "sbomDigest">;
 }
+
+/** An SBOM larger than this is not served through the addition (it still is through /v2). */
+const MAX_SBOM_BYTES = 64 * 1024 * 1024;
 
 /** The report MIME types a request asks for (X-Accept-Vulnerabilities), Harbor's defaults otherwise. */
 export function acceptedReportMimes(req: IncomingMessage): readonly string[] {
@@ -63,9 +70,9 @@ export function flag(url: URL, name: string, fallback: boolean): boolean {
 
 /** What an artifact listing or get shows: Harbor's defaults, tags and accessories included. */
 function artifactOptions(url: URL): ArtifactOptions {
-  // with_label, with_sbom_overview, with_signature and with_immutable_status are accepted: there
-  // are no labels to show yet.
-  for (const name of ["with_label", "with_sbom_overview", "with_signature", "with_immutable_status"]) {
+  // with_label, with_signature and with_immutable_status are accepted: there are no labels to
+  // show yet.
+  for (const name of ["with_label", "with_signature", "with_immutable_status"]) {
     flag(url, name, false);
   }
   return { withTag: flag(url, "with_tag", true), withAccessory: flag(url, "with_accessory", true) };
@@ -146,6 +153,66 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     if (overview) json["scan_overview"] = overview;
   }
 
+  /**
+   * Harbor's `sbom_overview` (with_sbom_overview=true), left out without an SBOM report, and the
+   * `sbom` addition's link to the SBOM accessory it names.
+   */
+  async function addSbomOverview(
+    json: Record<string, unknown>,
+    context: ArtifactContext,
+    record: ArtifactRecord,
+  ): Promise<void> {
+    if (!deps.sboms) return;
+    const target = {
+      projectId: context.projectId,
+      repository: context.repository,
+      digest: record.digest,
+      mediaType: record.mediaType,
+    };
+    const overview = await deps.sboms.overview(target);
+    if (!overview) return;
+    json["sbom_overview"] = overview;
+    const digest = typeof overview["sbom_digest"] === "string" ? overview["sbom_digest"] : undefined;
+    if (digest !== undefined && (await store.artifacts.artifact(context.repository, digest))) {
+      const links = (json["addition_links"] as Record<string, unknown> | undefined) ?? {};
+      json["addition_links"] = { ...links, sbom: { href: additionHref(context, digest, "sbom"), absolute: false } };
+    }
+  }
+
+  /**
+   * The `sbom` addition: the SBOM document of an SBOM accessory (Harbor's SBOM processor) or,
+   * beyond Harbor, of the artifact's own SBOM accessory; undefined for any other artifact.
+   */
+  async function sbomAddition(
+    context: ArtifactContext,
+    record: ArtifactRecord,
+  ): Promise<{ contentType: string; body: Buffer } | undefined> {
+    let accessory: ArtifactRecord | undefined = record;
+    if (record.configMediaType !== HARBOR_SBOM_ARTIFACT_TYPE) {
+      const digest = await deps.sboms?.sbomDigest({
+        projectId: context.projectId,
+        repository: context.repository,
+        digest: record.digest,
+        mediaType: record.mediaType,
+      });
+      accessory = digest === undefined ? undefined : await store.artifacts.artifact(context.repository, digest);
+      if (!accessory) return undefined;
+    }
+    const loaded = await view.load(context.repository, accessory);
+    const layers = loaded?.json?.["layers"];
+    // Harbor's SBOM artifact has exactly one layer.
+    const layer = Array.isArray(layers) && layers.length === 1 ? (layers[0] as Record<string, unknown>) : undefined;
+    const blob =
+      typeof layer?.["digest"] === "string" ? await blobs.stat(context.repository, layer["digest"]) : undefined;
+    if (!blob) throw new HarborError("NOT_FOUND", "The sbom is not found");
+    if (blob.size > MAX_SBOM_BYTES) {
+      throw new HarborError("BAD_REQUEST", `the sbom is larger than ${MAX_SBOM_BYTES} bytes: pull ${blob.digest}`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await blobs.open(blob)) chunks.push(chunk as Buffer);
+    return { contentType: HARBOR_SBOM_ARTIFACT_TYPE, body: Buffer.concat(chunks) };
+  }
+
   router.add("artifact_list", "GET", ARTIFACTS, async (ctx) => {
     const project = await pathProject(ctx, deps);
     await access.requirePermission(ctx.req, project, "artifact", "list");
@@ -163,9 +230,11 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     setPageHeaders(ctx.res, ctx.url, page, listing.total);
     const body = [];
     const withScanOverview = flag(ctx.url, "with_scan_overview", false);
+    const withSbomOverview = flag(ctx.url, "with_sbom_overview", false);
     for (const record of listing.items) {
       const json = await view.json(context, record, options);
       if (json && withScanOverview) await addScanOverview(json, context, record, acceptedReportMimes(ctx.req));
+      if (json && withSbomOverview) await addSbomOverview(json, context, record);
       if (json) body.push(json);
     }
     sendJson(ctx.res, 200, body);
@@ -182,6 +251,7 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     if (flag(ctx.url, "with_scan_overview", false)) {
       await addScanOverview(json, context, record, acceptedReportMimes(ctx.req));
     }
+    if (flag(ctx.url, "with_sbom_overview", false)) await addSbomOverview(json, context, record);
     sendJson(ctx.res, 200, json);
   });
 
@@ -218,8 +288,10 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
     const name = pathSegment(ctx.params["addition"]);
     // Harbor answers the scan reports it has, by mime type ({} without any).
-    const addition =
-      name.toLowerCase() === "vulnerabilities"
+    const sbom = name.toLowerCase() === "sbom" ? await sbomAddition(context, record) : undefined;
+    const addition = sbom
+      ? sbom
+      : name.toLowerCase() === "vulnerabilities"
         ? {
             contentType: "application/json",
             body: Buffer.from(

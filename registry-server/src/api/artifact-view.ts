@@ -116,7 +116,7 @@ export function tagJson(tag: TagEntry, repositoryId: number, immutable = false):
 }
 
 /** Harbor's link to an addition: the repository's slashes encoded twice, as in every API path. */
-export function additionHref(context: ArtifactContext, digest: string, addition: Addition): string {
+export function additionHref(context: ArtifactContext, digest: string, addition: Addition | "sbom"): string {
   const rest = context.repository.slice(context.projectName.length + 1).replaceAll("/", "%252F");
   return `/api/v2.0/projects/${context.projectName}/repositories/${rest}/artifacts/${digest}/additions/${addition}`;
 }

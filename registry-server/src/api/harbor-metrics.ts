@@ -22,8 +22,9 @@ import { UNPAGED_LIMIT } from "./harbor-http.ts";
 /**
  * The families that name projects or size the registry, which anonymous scrapes do not get:
  * Harbor serves them on its exporter's own port; here /metrics shares the registry's port.
+ * `airlock_project_` is ours (scan-metrics.ts: vulnerabilities per project).
  */
-export const RESTRICTED_METRICS = ["harbor_project_", "harbor_statistics_"] as const;
+export const RESTRICTED_METRICS = ["harbor_project_", "harbor_statistics_", "airlock_project_"] as const;
 
 /** How long one computation serves scrapes. */
 export const CACHE_MS = 10_000;

@@ -14,6 +14,7 @@ import { discard, HttpTransport, readBody, type TransportResponse } from "../ups
 import { UpstreamError, type EgressSettings } from "../upstream/upstream-registry.ts";
 import type { ScannerAuth } from "../metadata/scanner-store.ts";
 import type {
+  ReportParameters,
   ReportResult,
   ScanRequest,
   ScannerAdapter,
@@ -202,9 +203,17 @@ export class HttpScannerAdapter implements ScannerAdapter {
     });
   }
 
-  async report(scanId: string, mimeType: string, signal?: AbortSignal): Promise<ReportResult> {
+  async report(
+    scanId: string,
+    mimeType: string,
+    signal?: AbortSignal,
+    parameters: ReportParameters = {},
+  ): Promise<ReportResult> {
     if (!SCAN_ID.test(scanId)) throw new ScannerAdapterError("protocol", `invalid scan id ${JSON.stringify(scanId)}`);
-    const path = `scan/${encodeURIComponent(scanId)}/report`;
+    // v1.2: the SBOM format in the query, as Harbor asks for it.
+    const query =
+      parameters.sbomMediaType === undefined ? "" : `?sbom_media_type=${encodeURIComponent(parameters.sbomMediaType)}`;
+    const path = `scan/${encodeURIComponent(scanId)}/report${query}`;
     return this.call("GET", path, { Accept: mimeType }, undefined, signal, async (response, where) => {
       const status = response.statusCode;
       if (status === 302) {

@@ -21,6 +21,7 @@ import {
 import {
   GENERIC_VULNERABILITY_REPORT_MIME,
   SBOM_REPORT_MIME,
+  SPDX_JSON,
   VULNERABILITY_REPORT_MIME,
   type ScannerAdapterMetadata,
   type ScanRequest,
@@ -46,7 +47,25 @@ export interface ScanJobDeps {
   /** A scan of one manifest is given up after this long. */
   readonly timeoutMs: number;
   readonly now?: () => number;
+  /**
+   * What becomes of a report checked and about to be stored (Harbor's PostScan): the SBOM
+   * report's document is pushed as the artifact's accessory (sbom-accessory.ts). Absent: stored as is.
+   */
+  readonly postScan?: PostScan;
 }
+
+/** A report ready to be stored, and the scan it came from. */
+export interface ScannedReport {
+  readonly repository: string;
+  readonly manifest: { readonly digest: string; readonly media_type: string };
+  readonly report: ScanReportRecord;
+  /** The adapter's answer, as checked by outcomeOf. */
+  readonly body: unknown;
+  readonly outcome: ScanOutcome;
+  readonly startedAt: Date;
+}
+
+export type PostScan = (scanned: ScannedReport, signal: AbortSignal) => Promise<ScanOutcome>;
 
 const vulnerabilityReportSchema = z
   .object({
@@ -146,7 +165,8 @@ export async function scanManifest(
     if (!choice) throw new Error(`scanner ${parameters.registration.name} is no longer registered`);
     const metadata = await deps.metadataOf(choice);
     const stamp = metadata.scanner;
-    for (const report of reports) await deps.store.scanReports.start(report.uuid, task.task.id, stamp, now());
+    const startedAt = now();
+    for (const report of reports) await deps.store.scanReports.start(report.uuid, task.task.id, stamp, startedAt);
     const repository = parameters.artifact.repository_name;
     const request: ScanRequest = {
       registry: {
@@ -159,7 +179,7 @@ export async function scanManifest(
           {
             type: "sbom",
             produces_mime_types: [SBOM_REPORT_MIME],
-            parameters: { sbom_media_types: ["application/spdx+json"] },
+            parameters: { sbom_media_types: [SPDX_JSON] },
           },
         ],
       }),
@@ -171,7 +191,10 @@ export async function scanManifest(
     for (const report of reports) {
       const body = await awaitReport(choice, scanId, report.mimeType, signal, task);
       if (databaseUpdatedAt === null) databaseUpdatedAt = await scannedDatabaseTime(choice, metadata, signal, task);
-      const outcome = outcomeOf(report.mimeType, body, stamp, databaseUpdatedAt);
+      const checked = outcomeOf(report.mimeType, body, stamp, databaseUpdatedAt);
+      const outcome = deps.postScan
+        ? await deps.postScan({ repository, manifest, report, body, outcome: checked, startedAt }, signal)
+        : checked;
       await deps.store.scanReports.finish(report.uuid, outcome, now());
       pending.delete(report.uuid);
       task.log(
@@ -227,7 +250,9 @@ async function awaitReport(
 ): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     signal.throwIfAborted();
-    const result = await choice.adapter.report(scanId, mimeType, signal);
+    // Harbor asks for the SBOM in SPDX (its scan request's sbom_media_types).
+    const parameters = mimeType === SBOM_REPORT_MIME ? { sbomMediaType: SPDX_JSON } : {};
+    const result = await choice.adapter.report(scanId, mimeType, signal, parameters);
     if (result.state === "ready") return result.report;
     if (result.state === "failed") throw new Error(`the scanner failed: ${result.message}`);
     if (attempt === 1) task.log(`[INFO] waiting for the ${mimeType} report`);

@@ -70,6 +70,12 @@ export interface ScanRequest {
   }>;
 }
 
+/** v1.2's parameters of a report request (`GET /api/v1/scan/{id}/report?sbom_media_type=…`). */
+export interface ReportParameters {
+  /** The SBOM format wanted, for the SBOM report: one of the capability's `sbom_media_types`. */
+  readonly sbomMediaType?: string;
+}
+
 /** The answer to a report request. */
 export type ReportResult =
   | { readonly state: "ready"; readonly report: unknown }
@@ -87,7 +93,7 @@ export interface ScannerAdapter {
   /** Starts a scan; the adapter's scan id. */
   scan(request: ScanRequest, signal?: AbortSignal): Promise<string>;
   /** The report of a scan, in the MIME type asked for (one the capability produces). */
-  report(scanId: string, mimeType: string, signal?: AbortSignal): Promise<ReportResult>;
+  report(scanId: string, mimeType: string, signal?: AbortSignal, parameters?: ReportParameters): Promise<ReportResult>;
 }
 
 /** A vulnerability of Harbor's report 1.1 (the fields the registry reads; others are kept). */

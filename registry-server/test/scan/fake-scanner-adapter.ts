@@ -144,7 +144,8 @@ export class FakeScannerAdapter {
       res.end(JSON.stringify({ id }));
       return;
     }
-    const report = /^\/api\/v1\/scan\/([^/]+)\/report$/.exec(path);
+    // v1.2's report parameters (sbom_media_type) come in the query; the path is matched without it.
+    const report = /^\/api\/v1\/scan\/([^/?]+)\/report(?:\?.*)?$/.exec(path);
     if (req.method === "GET" && report?.[1]) {
       const id = decodeURIComponent(report[1]);
       if (!id.startsWith("scan-")) {

@@ -118,6 +118,17 @@ describe("HTTP scanner adapter client", () => {
     expect(polls[1]?.headers["accept"]).toBe(VULNERABILITY_REPORT_MIME);
   });
 
+  it("asks for the SBOM report in the format of v1.2's sbom_media_type query parameter", async () => {
+    fake.pendingPolls = 0;
+    const adapter = client();
+    const id = await adapter.scan(REQUEST);
+    const result = await adapter.report(id, SBOM_REPORT_MIME, undefined, { sbomMediaType: "application/spdx+json" });
+    expect(result.state).toBe("ready");
+    const poll = fake.requests.find((r) => r.path.startsWith(`/api/v1/scan/${id}/report`));
+    expect(poll?.path).toBe(`/api/v1/scan/${id}/report?sbom_media_type=application%2Fspdx%2Bjson`);
+    expect(poll?.headers["accept"]).toBe(SBOM_REPORT_MIME);
+  });
+
   it("reads the adapter's error document as a failed scan, its message cleaned", async () => {
     fake.mode = "error";
     const result = await client().report("scan-9", VULNERABILITY_REPORT_MIME);

@@ -474,6 +474,7 @@ describe.skipIf(!existsSync(TRIVY) || !existsSync(CRANE))("scanning and the vuln
       name: "trivy",
       status: "unhealthy",
       error: "vulnerability database is 3 days old",
+      database_updated_at: secondDatabase(now).updatedAt.toISOString().replace(".000Z", "Z"),
     });
     const additions = await api.get(`${artifactPath("1.0")}/additions/vulnerabilities`);
     const report = (additions.json as Record<string, { vulnerabilities: Array<{ id: string; package: string }> }>)[

@@ -353,7 +353,12 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
     const info = scanner.databaseInfo();
     expect(info).toMatchObject({ digest: firstLayer, outdated: false });
     expect(info?.updatedAt.getTime()).toBe(first.updatedAt.getTime());
-    expect(await scanner.health()).toEqual({ name: "trivy", status: "healthy" });
+    // Beyond Harbor's fields: the database's date.
+    expect(await scanner.health()).toEqual({
+      name: "trivy",
+      status: "healthy",
+      database_updated_at: first.updatedAt.toISOString().replace(/\.000Z$/, "Z"),
+    });
   });
 
   it("scans against a new database once it is in the repository, and drops the old one", async () => {
@@ -380,6 +385,9 @@ describe.skipIf(!existsSync(TRIVY))("the built-in Trivy scanner", () => {
         name: "trivy",
         status: "unhealthy",
         error: "vulnerability database is 30 days old",
+        database_updated_at: secondDatabase(now)
+          .updatedAt.toISOString()
+          .replace(/\.000Z$/, "Z"),
       });
       // One database on disk: the superseded one went with its last scan.
       const databases = path.join(scannerData.dir, "scan", "trivy", "main", "db");

@@ -19,6 +19,7 @@ import {
   VULNERABILITY_REPORT_MIME,
   CYCLONEDX_JSON,
   SPDX_JSON,
+  type ReportParameters,
   type ReportResult,
   type ScanRequest,
   type ScannerAdapter,
@@ -120,11 +121,17 @@ export class TrivyScanner implements ScannerAdapter {
     if (!this.databaseInfo()) await this.options.database.refresh().catch(() => undefined);
     const info = this.databaseInfo();
     if (!info) return { name: "trivy", status: "unhealthy", error: "no vulnerability database" };
+    const database_updated_at = rfc3339(info.updatedAt);
     if (info.outdated) {
       const days = Math.floor((this.now() - info.updatedAt.getTime()) / 86_400_000);
-      return { name: "trivy", status: "unhealthy", error: `vulnerability database is ${days} days old` };
+      return {
+        name: "trivy",
+        status: "unhealthy",
+        error: `vulnerability database is ${days} days old`,
+        database_updated_at,
+      };
     }
-    return { name: "trivy", status: "healthy" };
+    return { name: "trivy", status: "healthy", database_updated_at };
   }
 
   async metadata(): Promise<ScannerAdapterMetadata> {
@@ -177,7 +184,13 @@ export class TrivyScanner implements ScannerAdapter {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  async report(scanId: string, mimeType: string): Promise<ReportResult> {
+  /** `parameters.sbomMediaType` (v1.2) must be the format the scan request asked for. */
+  async report(
+    scanId: string,
+    mimeType: string,
+    _signal?: AbortSignal,
+    parameters: ReportParameters = {},
+  ): Promise<ReportResult> {
     const key = reportKey(mimeType);
     if (key === undefined) return { state: "failed", message: `unsupported report type ${mimeType}` };
     const found = this.jobs.take(scanId, key);
@@ -185,8 +198,16 @@ export class TrivyScanner implements ScannerAdapter {
       case "queued":
       case "running":
         return { state: "pending", retryAfterSeconds: RETRY_AFTER_SECONDS };
-      case "done":
+      case "done": {
+        const made = (found.report as { media_type?: unknown } | null)?.media_type;
+        if (parameters.sbomMediaType !== undefined && typeof made === "string" && made !== parameters.sbomMediaType) {
+          return {
+            state: "failed",
+            message: `scan ${scanId} made a ${made} SBOM, not ${parameters.sbomMediaType}`,
+          };
+        }
         return { state: "ready", report: found.report };
+      }
       case "failed":
         return { state: "failed", message: found.message };
       case "no-report":
