@@ -261,7 +261,9 @@ export const scannerProvider: pulumi.dynamic.ResourceProvider<ScannerInputs, Sca
     const reply = await apiRequest(props.connection, "GET", `/scanners/${encodeURIComponent(id)}`);
     if (reply.status === 404) return { id: "", props };
     expectStatus(reply, `reading scanner ${props.name}`, 200);
-    const inputs = scannerFromHarbor(props, reply.body as Record<string, unknown>);
+    // The inputs are the state without its output.
+    const { uuid: _uuid, ...state } = props;
+    const inputs = scannerFromHarbor(state, reply.body as Record<string, unknown>);
     return { id, props: { ...inputs, uuid: id }, inputs: readInputs<ScannerOutputs>(inputs) };
   },
 
