@@ -93,6 +93,8 @@ const content = manageContent
       projects: config.projects,
       garbageCollection: config.garbageCollection,
       auditLogPurge: config.auditLogPurge,
+      systemCveAllowlist: config.systemCveAllowlist,
+      scanners: config.scanners,
     })
   : undefined;
 const proxyCache =

@@ -9,6 +9,7 @@ import { auditLogPurgeSchema, garbageCollectionSchema } from "./config/lifecycle
 import { localTargetSchema } from "./config/local-target";
 import { mirrorSchema, proxyProjectSchema, registrySchema, upstreamSchema } from "./config/proxy-cache";
 import { projectSchema, userSchema } from "./config/registry-content";
+import { scannerSchema, systemCveAllowlistSchema } from "./config/security";
 
 export { LOG_LEVELS } from "./config/schema-parts";
 
@@ -45,6 +46,10 @@ export const stackConfigSchema = z
     garbageCollection: garbageCollectionSchema.optional(),
     /** The registry's audit log purge schedule; left out, it is not managed. */
     auditLogPurge: auditLogPurgeSchema.optional(),
+    /** The registry's CVE allowlist, which projects may reuse; left out, it is not managed. */
+    systemCveAllowlist: systemCveAllowlistSchema.optional(),
+    /** External scanner adapters (Harbor's pluggable scanner API) to register. */
+    scanners: z.array(scannerSchema).default([]),
   })
   .superRefine((config, ctx) => {
     if (config.target === "kubernetes") refineKubernetesTarget(config.kubernetes, ctx);
@@ -98,7 +103,7 @@ export interface ParsedStackConfig {
 }
 
 /** Keys whose values may hold secrets: never echoed in errors. */
-const SECRET_KEYS = new Set(["adminPassword", "users", "registries", "kubernetes"]);
+const SECRET_KEYS = new Set(["adminPassword", "users", "registries", "kubernetes", "scanners"]);
 
 /**
  * Whether an issue's value may be a secret. In the Kubernetes section only the secret fields are,

@@ -2,7 +2,7 @@
 // `pulumi preview --policy-pack policy/`, whatever program declared the resources. Each rule is a
 // pure function in rules/ (unit-tested there); this file only hands them the analyzer's resources.
 // Every rule is mandatory by default; `--policy-pack-config <file>` can make one advisory and set
-// `productionNamespaces` and `maxDurationDays`.
+// `productionNamespaces`, `productionProjects` and `maxDurationDays`.
 
 import { PolicyPack, type ReportViolation, type ResourceValidationArgs } from "@pulumi/policy";
 import { insecureUpstream } from "./rules/no-insecure-upstream";
@@ -12,6 +12,11 @@ import {
   type ProductionZoneConfig,
 } from "./rules/no-public-production-load-balancer";
 import { typesOf, type PolicySubject, type TypeGroup } from "./rules/policy-subject";
+import {
+  DEFAULT_PRODUCTION_PROJECTS,
+  productionWithoutGate,
+  type ProductionProjectConfig,
+} from "./rules/production-security-gate";
 import { replicasWithoutSharedState } from "./rules/replicas-need-shared-state";
 import { DEFAULT_MAX_ROBOT_DAYS, robotWithoutExpiry, type RobotExpiryConfig } from "./rules/robots-expire";
 import { withoutTls } from "./rules/tls-everywhere";
@@ -68,6 +73,19 @@ new PolicyPack("airlock-dmz", {
       },
       validateResource: check(["robotAccount"], (subject, args) =>
         robotWithoutExpiry(subject, args.getConfig<RobotExpiryConfig>()),
+      ),
+    },
+    {
+      name: "production-projects-gate-pulls",
+      description:
+        "A production project refuses vulnerable pulls (preventVulnerable) and unsigned ones (requireSignature).",
+      configSchema: {
+        properties: {
+          productionProjects: { type: "array", items: { type: "string" }, default: DEFAULT_PRODUCTION_PROJECTS },
+        },
+      },
+      validateResource: check(["registryProject"], (subject, args) =>
+        productionWithoutGate(subject, args.getConfig<ProductionProjectConfig>()),
       ),
     },
     {

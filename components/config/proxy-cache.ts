@@ -6,6 +6,7 @@ import { REGISTRY_ENDPOINT_TYPES } from "../registry/registry-endpoint";
 import { HARBOR_PROXY_EXPIRY_DAYS, MAX_RETENTION_DAYS } from "../registry/retention-policy";
 import { memberSchema, robotSchema } from "./registry-content";
 import { projectName } from "./schema-parts";
+import { projectSecurityShape, refineProjectSecurity } from "./security";
 
 export const upstreamSchema = z.strictObject({
   /** The corporate proxy for http:// upstreams. */
@@ -44,30 +45,34 @@ export const registrySchema = z.strictObject({
     .optional(),
 });
 
-export const proxyProjectSchema = z.strictObject({
-  name: projectName,
-  /** The `name` of the entry of airlock:registries this project pulls through. */
-  registry: projectName,
-  public: z.boolean().default(false),
-  /** Bandwidth towards the upstream, kilobits per second; -1 for no limit. */
-  speedKbps: z.number().int().min(-1).default(-1),
-  /** Concurrent upstream requests; -1 for no limit. */
-  maxUpstreamConnections: z.number().int().min(-1).default(-1),
-  storageLimit: z.number().int().min(-1).default(-1),
-  /**
-   * Cached artifacts not pulled for this many days are removed (daily), tagged or not; preheated
-   * images are pinned and stay. Harbor's default: 7.
-   */
-  expiryDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).default(HARBOR_PROXY_EXPIRY_DAYS),
-  /** Images kept present in the cache, fetched at `pulumi up`. */
-  preheat: z
-    .strictObject({
-      images: z.array(z.string().min(1)).min(1),
-      platforms: z
-        .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/architecture"))
-        .default([]),
-    })
-    .optional(),
-  members: z.array(memberSchema).default([]),
-  robots: z.array(robotSchema).default([]),
-});
+export const proxyProjectSchema = z
+  .strictObject({
+    name: projectName,
+    /** The `name` of the entry of airlock:registries this project pulls through. */
+    registry: projectName,
+    public: z.boolean().default(false),
+    /** Bandwidth towards the upstream, kilobits per second; -1 for no limit. */
+    speedKbps: z.number().int().min(-1).default(-1),
+    /** Concurrent upstream requests; -1 for no limit. */
+    maxUpstreamConnections: z.number().int().min(-1).default(-1),
+    storageLimit: z.number().int().min(-1).default(-1),
+    /**
+     * Cached artifacts not pulled for this many days are removed (daily), tagged or not; preheated
+     * images are pinned and stay. Harbor's default: 7.
+     */
+    expiryDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).default(HARBOR_PROXY_EXPIRY_DAYS),
+    /** Images kept present in the cache, fetched at `pulumi up`. */
+    preheat: z
+      .strictObject({
+        images: z.array(z.string().min(1)).min(1),
+        platforms: z
+          .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/architecture"))
+          .default([]),
+      })
+      .optional(),
+    members: z.array(memberSchema).default([]),
+    robots: z.array(robotSchema).default([]),
+    /** The security gate, as a project's: `autoScan` scans what the cache fetches. */
+    ...projectSecurityShape,
+  })
+  .superRefine((project, ctx) => refineProjectSecurity(project, ctx));

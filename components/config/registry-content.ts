@@ -3,7 +3,9 @@
 
 import { z } from "zod";
 import { immutableTagRuleSchema, retentionSchema } from "./lifecycle";
+import { SECURITY_METADATA_KEYS } from "../registry/project-security";
 import { projectName, robotName } from "./schema-parts";
+import { projectSecurityShape, refineProjectSecurity } from "./security";
 
 export const harborPassword = z
   .string()
@@ -38,31 +40,42 @@ export const robotSchema = z.strictObject({
   secretVersion: z.number().int().min(1).default(1),
 });
 
-export const projectSchema = z.strictObject({
-  name: projectName,
-  public: z.boolean().default(false),
-  /** Storage quota in bytes; -1 for none. */
-  storageLimit: z.number().int().min(-1).default(-1),
-  /** Other Harbor project metadata, values as strings ("true"). */
-  metadata: z.record(z.string(), z.string()).default({}),
-  members: z.array(memberSchema).default([]),
-  robots: z.array(robotSchema).default([]),
-  /** The project's tag retention policy; left out, the project has none (nothing is removed). */
-  retention: retentionSchema.optional(),
-  /** Tags that cannot be pushed again, retagged or deleted. */
-  immutableTags: z
-    .array(immutableTagRuleSchema)
-    .default([])
-    .superRefine((rules, ctx) => {
-      const seen = new Map<string, number>();
-      rules.forEach((rule, index) => {
-        // Harbor refuses two rules alike (409); the disabled flag does not tell them apart.
-        const key = JSON.stringify([rule.repositories ?? { matches: "**" }, rule.tags]);
-        const earlier = seen.get(key);
-        if (earlier !== undefined) {
-          ctx.addIssue({ code: "custom", path: [index], message: `the same rule as immutableTags[${earlier}]` });
+export const projectSchema = z
+  .strictObject({
+    name: projectName,
+    public: z.boolean().default(false),
+    /** Storage quota in bytes; -1 for none. */
+    storageLimit: z.number().int().min(-1).default(-1),
+    /** Other Harbor project metadata, values as strings ("true"); the security keys have inputs of their own. */
+    metadata: z
+      .record(z.string(), z.string())
+      .default({})
+      .superRefine((metadata, ctx) => {
+        for (const key of Object.keys(metadata)) {
+          const input = SECURITY_METADATA_KEYS[key];
+          if (input !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `set it with ${input}` });
         }
-        seen.set(key, index);
-      });
-    }),
-});
+      }),
+    ...projectSecurityShape,
+    members: z.array(memberSchema).default([]),
+    robots: z.array(robotSchema).default([]),
+    /** The project's tag retention policy; left out, the project has none (nothing is removed). */
+    retention: retentionSchema.optional(),
+    /** Tags that cannot be pushed again, retagged or deleted. */
+    immutableTags: z
+      .array(immutableTagRuleSchema)
+      .default([])
+      .superRefine((rules, ctx) => {
+        const seen = new Map<string, number>();
+        rules.forEach((rule, index) => {
+          // Harbor refuses two rules alike (409); the disabled flag does not tell them apart.
+          const key = JSON.stringify([rule.repositories ?? { matches: "**" }, rule.tags]);
+          const earlier = seen.get(key);
+          if (earlier !== undefined) {
+            ctx.addIssue({ code: "custom", path: [index], message: `the same rule as immutableTags[${earlier}]` });
+          }
+          seen.set(key, index);
+        });
+      }),
+  })
+  .superRefine((project, ctx) => refineProjectSecurity(project, ctx));

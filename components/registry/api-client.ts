@@ -118,3 +118,12 @@ export function createdId(reply: ApiReply, what: string): number {
 export function readInputs<Outputs>(inputs: object): Outputs {
   return inputs as Outputs;
 }
+
+/** JSON with object keys sorted: values that went through the engine compare by content, not key order. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}

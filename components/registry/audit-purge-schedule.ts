@@ -7,12 +7,14 @@
 //
 // Declare it once per registry: two resources would take the one schedule from each other.
 //
-// Dynamic provider rules apply (see components/README.md).
+// The provider is ./singleton.ts's for a schedule. Dynamic provider rules apply (see
+// components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
 import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
-import { apiRequest, expectStatus, readInputs, type RegistryConnection } from "./api-client";
+import type { RegistryConnection } from "./api-client";
 import { liveSchedule, normaliseSchedule, scheduleType } from "./schedule";
+import { scheduleSingleton } from "./singleton";
 
 export interface AuditLogPurgeScheduleArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -125,67 +127,15 @@ export function auditPurgeScheduleFromHarbor(live: {
   };
 }
 
-/** The live schedule; undefined when there is none (Harbor answers an empty body). */
-async function livePurgeSchedule(
-  connection: RegistryConnection,
-): Promise<Omit<AuditLogPurgeScheduleInputs, "connection"> | undefined> {
-  const reply = expectStatus(
-    await apiRequest(connection, "GET", SCHEDULE_PATH),
-    "reading the audit log purge schedule",
-    200,
-  );
-  const body = reply.body as
-    { schedule?: { type?: string; cron?: unknown } | null; job_parameters?: unknown } | undefined;
-  if (!body || typeof body !== "object" || !body.schedule || body.schedule.type === "None") return undefined;
-  return auditPurgeScheduleFromHarbor(body);
-}
-
-export const auditPurgeScheduleProvider: pulumi.dynamic.ResourceProvider<
-  AuditLogPurgeScheduleInputs,
-  AuditLogPurgeScheduleInputs
-> = {
-  async check(_olds, news) {
-    return checkAuditPurgeSchedule(news as unknown as Record<string, unknown>);
-  },
-
-  async diff(_id, olds, news) {
-    const keys = ["schedule", "retentionHours", "dryRun"] as const;
-    const changes =
-      keys.some((key) => olds[key] !== news[key]) ||
-      JSON.stringify(olds.includeEventTypes) !== JSON.stringify(news.includeEventTypes) ||
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
-    return { changes, replaces: [], deleteBeforeReplace: false };
-  },
-
-  async create(inputs) {
-    // Harbor creates with POST and changes with PUT; whatever schedule is there is taken over.
-    const method = (await livePurgeSchedule(inputs.connection)) ? "PUT" : "POST";
-    const reply = await apiRequest(inputs.connection, method, SCHEDULE_PATH, auditPurgeScheduleBody(inputs));
-    expectStatus(reply, "setting the audit log purge schedule", 200, 201);
-    return { id: PURGE_SCHEDULE_ID, outs: inputs };
-  },
-
-  async read(id, props) {
-    if (!props) return { id, props };
-    const live = await livePurgeSchedule(props.connection);
-    // Cancelled by hand: an empty id tells the engine the schedule is gone.
-    if (!live) return { id: "", props };
-    const inputs: AuditLogPurgeScheduleInputs = { connection: props.connection, ...live };
-    return { id, props: inputs, inputs: readInputs<AuditLogPurgeScheduleInputs>(inputs) };
-  },
-
-  async update(_id, _olds, news) {
-    const method = (await livePurgeSchedule(news.connection)) ? "PUT" : "POST";
-    const reply = await apiRequest(news.connection, method, SCHEDULE_PATH, auditPurgeScheduleBody(news));
-    expectStatus(reply, "setting the audit log purge schedule", 200, 201);
-    return { outs: news };
-  },
-
-  async delete(_id, props) {
-    const reply = await apiRequest(props.connection, "PUT", SCHEDULE_PATH, { schedule: { type: "None" } });
-    expectStatus(reply, "cancelling the audit log purge schedule", 200);
-  },
-};
+export const auditPurgeScheduleProvider = scheduleSingleton<AuditLogPurgeScheduleInputs>({
+  id: PURGE_SCHEDULE_ID,
+  path: SCHEDULE_PATH,
+  what: "the audit log purge schedule",
+  check: checkAuditPurgeSchedule,
+  keys: ["schedule", "retentionHours", "includeEventTypes", "dryRun"],
+  body: auditPurgeScheduleBody,
+  fromHarbor: auditPurgeScheduleFromHarbor,
+});
 
 /** The registry's audit log purge schedule (one per registry). */
 export class AuditLogPurgeSchedule extends pulumi.dynamic.Resource {

@@ -1,6 +1,7 @@
-// What a stack declares inside the registry: users, projects, their members and robot accounts,
-// each project's retention policy and immutable tag rules, and the registry's garbage collection
-// and audit log purge schedules, created through the registry's API once the server runs.
+// What a stack declares inside the registry: users, projects (with their security gate), their
+// members and robot accounts, each project's retention policy and immutable tag rules, the
+// registry's garbage collection and audit log purge schedules, its CVE allowlist and its external
+// scanner adapters, created through the registry's API once the server runs.
 // Reusable by any program that has a connection (from any target's RegistryServer).
 
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +11,9 @@ import { GarbageCollectionSchedule, type GarbageCollectionScheduleArgs } from ".
 import { ImmutableTagRule } from "./immutable-tag-rule";
 import { MATCH_ALL, type PatternSelector } from "./pattern-selector";
 import { Project } from "./project";
+import type { CveAllowlist, Severity } from "./project-security";
+import { Scanner, type ScannerArgs } from "./scanner";
+import { SystemCveAllowlist } from "./system-cve-allowlist";
 import { declareProjectAccess, type DeclaredMember, type DeclaredRobot, type RobotCredentials } from "./project-access";
 import { RetentionPolicy, type RetentionRuleArgs } from "./retention-policy";
 import { User } from "./user";
@@ -27,7 +31,53 @@ export interface DeclaredUser {
   realname: string;
 }
 
-export interface DeclaredProject {
+/** A project's security gate; the fields are ProjectSecurityArgs's. */
+export interface DeclaredProjectSecurity {
+  /** Scan on push (a proxy project: on pull-through). */
+  autoScan?: boolean | undefined;
+  /** The lowest severity whose pulls are refused, or false. */
+  preventVulnerable?: Severity | false | undefined;
+  /** With preventVulnerable: scans made with a stale database vouch for nothing. */
+  preventStaleScan?: boolean | undefined;
+  /** The project's own CVE allowlist (expiresAt: an ISO date or time, or Unix seconds). */
+  cveAllowlist?: { items: string[]; expiresAt?: string | number | undefined } | undefined;
+  /** Judge pulls by the system's allowlist instead. */
+  reuseSystemCveAllowlist?: boolean | undefined;
+  /** An SBOM for each pushed image. */
+  autoSbom?: boolean | undefined;
+  /** Refuse pulls of artifacts without a cosign signature. */
+  requireSignature?: boolean | undefined;
+  /** PEM public keys whose signature counts (with requireSignature). */
+  trustedKeys?: string[] | undefined;
+}
+
+/** The security settings of a declaration, as a Project's arguments (unset ones left out). */
+export function securityArgs(declared: DeclaredProjectSecurity): DeclaredProjectSecurity {
+  const {
+    autoScan,
+    preventVulnerable,
+    preventStaleScan,
+    cveAllowlist,
+    reuseSystemCveAllowlist,
+    autoSbom,
+    requireSignature,
+    trustedKeys,
+  } = declared;
+  return Object.fromEntries(
+    Object.entries({
+      autoScan,
+      preventVulnerable,
+      preventStaleScan,
+      cveAllowlist,
+      reuseSystemCveAllowlist,
+      autoSbom,
+      requireSignature,
+      trustedKeys,
+    }).filter(([, value]) => value !== undefined),
+  );
+}
+
+export interface DeclaredProject extends DeclaredProjectSecurity {
   /** Project name: lowercase letters and digits, with . _ - between them. */
   name: string;
   /** Anonymous users may pull from a public project. */
@@ -81,6 +131,10 @@ export interface DeclaredContentArgs {
   garbageCollection?: Omit<GarbageCollectionScheduleArgs, "connection"> | undefined;
   /** The registry's audit log purge schedule; left out, it is not managed. */
   auditLogPurge?: Omit<AuditLogPurgeScheduleArgs, "connection"> | undefined;
+  /** The registry's CVE allowlist; left out, it is not managed. */
+  systemCveAllowlist?: CveAllowlist | undefined;
+  /** External scanner adapters to register. */
+  scanners?: Array<Omit<ScannerArgs, "connection">> | undefined;
 }
 
 export class DeclaredContent extends pulumi.ComponentResource {
@@ -124,6 +178,7 @@ export class DeclaredContent extends pulumi.ComponentResource {
           public: declared.public,
           storageLimit: declared.storageLimit,
           metadata: declared.metadata,
+          ...securityArgs(declared),
         },
         { parent: this },
       );
@@ -173,6 +228,25 @@ export class DeclaredContent extends pulumi.ComponentResource {
       new AuditLogPurgeSchedule(
         `${name}-audit-purge-schedule`,
         { connection, ...args.auditLogPurge },
+        { parent: this },
+      );
+    }
+
+    if (args.systemCveAllowlist) {
+      new SystemCveAllowlist(
+        `${name}-system-cve-allowlist`,
+        { connection, ...args.systemCveAllowlist },
+        { parent: this },
+      );
+    }
+    for (const scanner of args.scanners ?? []) {
+      new Scanner(
+        `${name}-scanner-${scanner.name as string}`,
+        {
+          connection,
+          ...scanner,
+          ...(scanner.accessCredential !== undefined && { accessCredential: pulumi.secret(scanner.accessCredential) }),
+        },
         { parent: this },
       );
     }

@@ -1,11 +1,11 @@
 // What a stack declares of the proxy cache: upstream registry endpoints, the proxy-cache projects
 // that pull through them (with their members and robots, a pull-only robot for cluster nodes
-// typically), how long each keeps what nobody pulls, and the images each keeps present.
+// typically, and their security gate: `autoScan` scans what they fetch), how long each keeps what nobody pulls, and the images each keeps present.
 // Reusable by any program with a connection.
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
-import type { DeclaredProject } from "./declared-content";
+import { securityArgs, type DeclaredProject, type DeclaredProjectSecurity } from "./declared-content";
 import { Preheat } from "./preheat";
 import { declareProjectAccess, type RobotCredentials } from "./project-access";
 import { ProxyProject } from "./proxy-project";
@@ -34,7 +34,7 @@ export interface DeclaredRegistryEndpoint {
 }
 
 /** A proxy-cache project: pulls through it fetch from its endpoint and keep what they fetched. */
-export interface DeclaredProxyProject {
+export interface DeclaredProxyProject extends DeclaredProjectSecurity {
   /** Project name: lowercase letters and digits, with . _ - between them. */
   name: string;
   /** The name of the endpoint it pulls through. */
@@ -118,6 +118,7 @@ export class DeclaredProxyCache extends pulumi.ComponentResource {
           speedKbps: declared.speedKbps,
           maxUpstreamConnections: declared.maxUpstreamConnections,
           storageLimit: declared.storageLimit,
+          ...securityArgs(declared),
         },
         { parent: this },
       );

@@ -8,12 +8,14 @@
 //
 // Declare it once per registry: two resources would take the one schedule from each other.
 //
-// Dynamic provider rules apply (see components/README.md).
+// The provider is ./singleton.ts's for a schedule. Dynamic provider rules apply (see
+// components/README.md).
 
 import * as pulumi from "@pulumi/pulumi";
 import { isUnknown, keepUnknown } from "../unknowns";
-import { apiRequest, expectStatus, readInputs, type RegistryConnection } from "./api-client";
+import type { RegistryConnection } from "./api-client";
 import { liveSchedule, normaliseSchedule, scheduleType } from "./schedule";
+import { scheduleSingleton } from "./singleton";
 
 export interface GarbageCollectionScheduleArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -108,62 +110,15 @@ export function gcScheduleFromHarbor(live: {
   };
 }
 
-/** The live schedule; undefined when there is none (Harbor answers an empty body). */
-async function liveGcSchedule(
-  connection: RegistryConnection,
-): Promise<Omit<GarbageCollectionScheduleInputs, "connection"> | undefined> {
-  const reply = expectStatus(await apiRequest(connection, "GET", SCHEDULE_PATH), "reading the GC schedule", 200);
-  const body = reply.body as
-    { schedule?: { type?: string; cron?: unknown } | null; job_parameters?: unknown } | undefined;
-  if (!body || typeof body !== "object" || !body.schedule || body.schedule.type === "None") return undefined;
-  return gcScheduleFromHarbor(body);
-}
-
-export const gcScheduleProvider: pulumi.dynamic.ResourceProvider<
-  GarbageCollectionScheduleInputs,
-  GarbageCollectionScheduleInputs
-> = {
-  async check(_olds, news) {
-    return checkGcSchedule(news as unknown as Record<string, unknown>);
-  },
-
-  async diff(_id, olds, news) {
-    const keys = ["schedule", "deleteUntagged", "workers", "dryRun"] as const;
-    const changes =
-      keys.some((key) => olds[key] !== news[key]) ||
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
-    return { changes, replaces: [], deleteBeforeReplace: false };
-  },
-
-  async create(inputs) {
-    // Harbor creates with POST and changes with PUT; whatever schedule is there is taken over.
-    const method = (await liveGcSchedule(inputs.connection)) ? "PUT" : "POST";
-    const reply = await apiRequest(inputs.connection, method, SCHEDULE_PATH, gcScheduleBody(inputs));
-    expectStatus(reply, "setting the GC schedule", 200, 201);
-    return { id: GC_SCHEDULE_ID, outs: inputs };
-  },
-
-  async read(id, props) {
-    if (!props) return { id, props };
-    const live = await liveGcSchedule(props.connection);
-    // Cancelled by hand: an empty id tells the engine the schedule is gone.
-    if (!live) return { id: "", props };
-    const inputs: GarbageCollectionScheduleInputs = { connection: props.connection, ...live };
-    return { id, props: inputs, inputs: readInputs<GarbageCollectionScheduleInputs>(inputs) };
-  },
-
-  async update(_id, _olds, news) {
-    const method = (await liveGcSchedule(news.connection)) ? "PUT" : "POST";
-    const reply = await apiRequest(news.connection, method, SCHEDULE_PATH, gcScheduleBody(news));
-    expectStatus(reply, "setting the GC schedule", 200, 201);
-    return { outs: news };
-  },
-
-  async delete(_id, props) {
-    const reply = await apiRequest(props.connection, "PUT", SCHEDULE_PATH, { schedule: { type: "None" } });
-    expectStatus(reply, "cancelling the GC schedule", 200);
-  },
-};
+export const gcScheduleProvider = scheduleSingleton<GarbageCollectionScheduleInputs>({
+  id: GC_SCHEDULE_ID,
+  path: SCHEDULE_PATH,
+  what: "the GC schedule",
+  check: checkGcSchedule,
+  keys: ["schedule", "deleteUntagged", "workers", "dryRun"],
+  body: gcScheduleBody,
+  fromHarbor: gcScheduleFromHarbor,
+});
 
 /** The registry's garbage collection schedule (one per registry). */
 export class GarbageCollectionSchedule extends pulumi.dynamic.Resource {

@@ -1,5 +1,6 @@
 // A registry project, managed through the Harbor-compatible API: name (replacing the project
-// when it changes), visibility, metadata and storage quota. `read` reports what the registry
+// when it changes), visibility, metadata, storage quota and its security gate (scanning,
+// vulnerable and unsigned pulls refused, the CVE allowlist: ./project-security.ts). `read` reports what the registry
 // holds, so `pulumi refresh` shows changes made by hand and the next `up` puts them back. An
 // existing project of the same name is adopted when `adopt` is set (`pulumi import` does not
 // work for dynamic resources).
@@ -9,16 +10,64 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isProjectName, PROJECT_NAME_RULE } from "../project-name";
 import { isUnknown, keepUnknown } from "../unknowns";
-import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
+import { apiRequest, readInputs, createdId, expectStatus, stableJson, type RegistryConnection } from "./api-client";
+import {
+  allowlistBody,
+  checkProjectSecurity,
+  SECURITY_INPUTS,
+  SECURITY_METADATA_KEYS,
+  securityFromHarbor,
+  securityMetadata,
+  TRUSTED_KEYS_KEY,
+  type ProjectSecurity,
+  type Severity,
+} from "./project-security";
 
-export interface ProjectArgs {
+/** A project's security gate; every setting is managed, and left out it is off. */
+export interface ProjectSecurityArgs {
+  /** Scan each artifact when it is pushed (or, on a proxy-cache project, fetched). Default false. */
+  autoScan?: pulumi.Input<boolean>;
+  /**
+   * Refuse pulls of artifacts with a vulnerability at or above this severity ("low", "medium",
+   * "high", "critical", any case), after the allowlist; not scanned yet counts as vulnerable.
+   * Default false: vulnerable pulls are let through.
+   */
+  preventVulnerable?: pulumi.Input<Severity | false>;
+  /** With `preventVulnerable`: a scan made with a database older than the server's limit vouches for nothing. */
+  preventStaleScan?: pulumi.Input<boolean>;
+  /**
+   * The project's own CVE allowlist: ids that never block a pull, until `expiresAt` (an ISO date
+   * or time, or Unix seconds) if given. Default empty.
+   */
+  cveAllowlist?: pulumi.Input<{
+    items: pulumi.Input<pulumi.Input<string>[]>;
+    expiresAt?: pulumi.Input<string | number>;
+  }>;
+  /** Judge pulls by the system's allowlist (SystemCveAllowlist) instead of `cveAllowlist`. Default false. */
+  reuseSystemCveAllowlist?: pulumi.Input<boolean>;
+  /** Generate an SBOM for each pushed image, attached as an accessory. Default false. */
+  autoSbom?: pulumi.Input<boolean>;
+  /** Refuse pulls of artifacts without a cosign signature (Harbor's enable_content_trust_cosign). Default false. */
+  requireSignature?: pulumi.Input<boolean>;
+  /**
+   * With `requireSignature`: only a signature by one of these PEM public keys (ECDSA P-256/P-384,
+   * Ed25519, RSA) counts, verified offline. A list of PEMs, or one bundle. Default: any signature.
+   */
+  trustedKeys?: pulumi.Input<string | pulumi.Input<string>[]>;
+}
+
+export interface ProjectArgs extends ProjectSecurityArgs {
   /** The registry to manage (from RegistryServer/LocalRegistry outputs); a secret. */
   connection: pulumi.Input<RegistryConnection>;
   /** Project name: lowercase letters and digits, with . _ - between them. */
   name: pulumi.Input<string>;
   /** Anonymous users may pull from a public project. Default false. */
   public?: pulumi.Input<boolean>;
-  /** Other Harbor project metadata (values as strings, as Harbor has them), e.g. auto_scan. */
+  /**
+   * Other Harbor project metadata (values as strings, as Harbor has them): enable_content_trust,
+   * and a proxy project's proxy_speed_kb and max_upstream_conn. The security keys are inputs of
+   * their own (autoScan…).
+   */
   metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Storage quota in bytes; -1 (default) for none. */
   storageLimit?: pulumi.Input<number>;
@@ -34,7 +83,7 @@ export interface ProjectArgs {
   purgeOnDelete?: pulumi.Input<boolean>;
 }
 
-export interface ProjectInputs {
+export interface ProjectInputs extends ProjectSecurity {
   connection: RegistryConnection;
   name: string;
   public: boolean;
@@ -49,17 +98,7 @@ export interface ProjectOutputs extends ProjectInputs {
   projectId: number;
 }
 
-const METADATA_KEYS = [
-  "enable_content_trust",
-  "enable_content_trust_cosign",
-  "prevent_vul",
-  "severity",
-  "auto_scan",
-  "auto_sbom_generation",
-  "reuse_sys_cve_allowlist",
-  "proxy_speed_kb",
-  "max_upstream_conn",
-];
+const METADATA_KEYS = ["enable_content_trust", "proxy_speed_kb", "max_upstream_conn"];
 
 /**
  * Validates the known inputs and normalises them as the registry keeps them. In a preview the
@@ -81,6 +120,11 @@ export function checkProject(news: Record<string, unknown>): pulumi.dynamic.Chec
     }
     for (const [key, item] of Object.entries(value)) {
       if (key === "public") failures.push({ property: "metadata", reason: 'set "public" with the public input' });
+      else if (SECURITY_METADATA_KEYS[key] !== undefined)
+        failures.push({
+          property: "metadata",
+          reason: `set ${JSON.stringify(key)} with the ${SECURITY_METADATA_KEYS[key]} input`,
+        });
       else if (!METADATA_KEYS.includes(key))
         failures.push({ property: "metadata", reason: `unknown project metadata key ${JSON.stringify(key)}` });
       // Harbor stores strings; booleans and numbers are normalised so that diffs stay quiet.
@@ -115,11 +159,13 @@ export function checkProject(news: Record<string, unknown>): pulumi.dynamic.Chec
         failures.push({ property: key, reason: `expected true or false, got ${JSON.stringify(value)}` });
       return value === true;
     });
+  const security = checkProjectSecurity(news, (property, reason) => void failures.push({ property, reason }));
   const inputs: ProjectInputs = {
     connection: news["connection"] as RegistryConnection,
     name: keepUnknown(name, String),
     public: flag("public"),
     metadata,
+    ...security,
     storageLimit: storageLimit as number,
     ...(registryId !== undefined && { registryId: registryId as number }),
     adopt: flag("adopt"),
@@ -131,7 +177,8 @@ export function checkProject(news: Record<string, unknown>): pulumi.dynamic.Chec
 function projectBody(inputs: ProjectInputs): Record<string, unknown> {
   return {
     project_name: inputs.name,
-    metadata: { ...inputs.metadata, public: String(inputs.public) },
+    metadata: { ...inputs.metadata, ...securityMetadata(inputs), public: String(inputs.public) },
+    cve_allowlist: allowlistBody(inputs.cveAllowlist),
     storage_limit: inputs.storageLimit,
     ...(inputs.registryId !== undefined && { registry_id: inputs.registryId }),
   };
@@ -145,7 +192,12 @@ async function liveProject(
   const reply = await apiRequest(connection, "GET", `/projects/${id}`);
   if (reply.status === 404) return undefined;
   expectStatus(reply, `reading project ${id}`, 200);
-  const project = reply.body as { name: string; registry_id?: number; metadata?: Record<string, string> };
+  const project = reply.body as {
+    name: string;
+    registry_id?: number;
+    metadata?: Record<string, string>;
+    cve_allowlist?: unknown;
+  };
   const summary = expectStatus(
     await apiRequest(connection, "GET", `/projects/${id}/summary`),
     `reading project ${id}`,
@@ -161,7 +213,18 @@ async function liveProject(
     metadata,
     storageLimit: storage,
     ...(project.registry_id !== undefined && { registryId: project.registry_id }),
+    ...securityFromHarbor(project.metadata ?? {}, project.cve_allowlist),
   };
+}
+
+/**
+ * Removes the trusted keys when none are declared: a PUT cannot, as the registry reads an empty
+ * metadata value as "not given".
+ */
+async function clearTrustedKeys(connection: RegistryConnection, inputs: ProjectInputs, id: number): Promise<void> {
+  if (inputs.trustedKeys.length > 0) return;
+  const reply = await apiRequest(connection, "DELETE", `/projects/${id}/metadatas/${TRUSTED_KEYS_KEY}`);
+  expectStatus(reply, `removing the trusted keys of project ${inputs.name}`, 200, 404);
 }
 
 /** Deletes every repository of a project (a proxy cache's disposable content). */
@@ -216,6 +279,8 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
       (olds.purgeOnDelete ?? false) !== news.purgeOnDelete ||
       olds.storageLimit !== news.storageLimit ||
       JSON.stringify(olds.metadata) !== JSON.stringify(news.metadata) ||
+      // State written before the security inputs existed has none: a change, written once.
+      SECURITY_INPUTS.some((key) => stableJson(olds[key]) !== stableJson(news[key])) ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
     return { changes: changed, replaces, deleteBeforeReplace: true };
   },
@@ -236,6 +301,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
         200,
       );
       await setStorageLimit(inputs.connection, id, inputs.storageLimit);
+      await clearTrustedKeys(inputs.connection, inputs, id);
     } else {
       if (reply.status === 409) {
         expectStatus(reply, `creating project ${inputs.name} (it exists: set adopt to take it over)`, 201);
@@ -267,6 +333,7 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
       200,
     );
     if (olds.storageLimit !== news.storageLimit) await setStorageLimit(news.connection, Number(id), news.storageLimit);
+    await clearTrustedKeys(news.connection, news, Number(id));
     return { outs: { ...news, projectId: Number(id) } };
   },
 

@@ -1,13 +1,14 @@
 // A proxy-cache project: a project whose repositories are pulled through from an upstream
 // registry endpoint (`registry_id`), with Harbor's proxy settings under names that say their
 // unit. It is a project to the registry, managed by the same provider as `Project`; the
-// endpoint cannot change in place (Harbor refuses it), so a new one replaces the project.
+// endpoint cannot change in place (Harbor refuses it), so a new one replaces the project. The
+// security gate is a project's (ProjectSecurityArgs): `autoScan` scans what the cache fetches.
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
-import { projectProvider } from "./project";
+import { projectProvider, type ProjectSecurityArgs } from "./project";
 
-export interface ProxyProjectArgs {
+export interface ProxyProjectArgs extends ProjectSecurityArgs {
   /** The registry to manage (from the deployment's outputs); a secret. */
   connection: pulumi.Input<RegistryConnection>;
   /** Project name, the prefix clients pull with: `<name>/library/nginx:1.25`. */
@@ -34,16 +35,18 @@ export class ProxyProject extends pulumi.dynamic.Resource {
   constructor(name: string, args: ProxyProjectArgs, opts?: pulumi.CustomResourceOptions) {
     const limit = (value: pulumi.Input<number> | undefined): pulumi.Output<string> =>
       pulumi.output(value ?? -1).apply((v) => String(v));
+    const { connection, name: projectName, registryId, speedKbps, maxUpstreamConnections, ...rest } = args;
     super(
       projectProvider,
       name,
       {
-        connection: pulumi.secret(args.connection),
-        name: args.name,
-        registryId: args.registryId,
+        ...rest,
+        connection: pulumi.secret(connection),
+        name: projectName,
+        registryId,
         public: args.public ?? false,
         storageLimit: args.storageLimit ?? -1,
-        metadata: { proxy_speed_kb: limit(args.speedKbps), max_upstream_conn: limit(args.maxUpstreamConnections) },
+        metadata: { proxy_speed_kb: limit(speedKbps), max_upstream_conn: limit(maxUpstreamConnections) },
         adopt: args.adopt ?? false,
         // The cache is a disposable copy of the upstream: destroy takes it with the project.
         purgeOnDelete: true,

@@ -27,6 +27,7 @@ export const TYPES = {
   kubernetesConfigMap: ["kubernetes:core/v1:ConfigMap"],
   registryEndpoint: ["pulumi-nodejs:dynamic/registry:RegistryEndpoint"],
   robotAccount: ["pulumi-nodejs:dynamic/registry:RobotAccount"],
+  registryProject: ["pulumi-nodejs:dynamic/registry:Project", "pulumi-nodejs:dynamic/registry:ProxyProject"],
 } as const;
 
 export type TypeGroup = keyof typeof TYPES;

@@ -72,6 +72,8 @@ describe("the DMZ policy pack in a real preview", () => {
           "mandatory replicas-need-s3-and-postgres registry",
           "mandatory replicas-need-s3-and-postgres registry",
           "mandatory robots-must-expire ci",
+          "mandatory production-projects-gate-pulls production",
+          "mandatory production-projects-gate-pulls production",
           "mandatory tls-everywhere customer-registry",
           "mandatory tls-everywhere registry",
           "mandatory tls-everywhere registry",
@@ -92,7 +94,7 @@ describe("the DMZ policy pack in a real preview", () => {
       const events: EngineEvent[] = [];
       const result = await test.stack.preview({ policyPacks: [POLICY_PACK], onEvent: (event) => events.push(event) });
       expect(violations(events)).toEqual([]);
-      expect(result.changeSummary).toMatchObject({ create: 8 });
+      expect(result.changeSummary).toMatchObject({ create: 9 });
     },
     STEP_TIMEOUT_MS,
   );

@@ -143,11 +143,16 @@ describe("DeclaredContent resource graph", () => {
           name: "production",
           public: false,
           storageLimit: 1024,
-          metadata: { auto_scan: "true" },
+          metadata: {},
+          autoScan: true,
+          preventVulnerable: "high",
+          requireSignature: true,
           members: [{ username: "alice", role: "developer" }],
           robots: [{ name: "nodes", actions: ["pull"], description: "cluster nodes", duration: -1, secretVersion: 1 }],
         },
       ],
+      systemCveAllowlist: { items: ["CVE-2024-3094"] },
+      scanners: [{ name: "clair", url: "http://clair:8080", auth: "Bearer", accessCredential: "clair-token" }],
     });
     const robot = content.robots["production/nodes"];
     expect(robot).toBeDefined();
@@ -158,20 +163,24 @@ describe("DeclaredContent resource graph", () => {
       "pulumi-nodejs:dynamic/registry:Project",
       "pulumi-nodejs:dynamic/registry:ProjectMember",
       "pulumi-nodejs:dynamic/registry:RobotAccount",
+      "pulumi-nodejs:dynamic/registry:Scanner",
+      "pulumi-nodejs:dynamic/registry:SystemCveAllowlist",
       "pulumi-nodejs:dynamic/registry:User",
     ]);
+    expect(inputsOf("Project")).toMatchObject({ autoScan: true, preventVulnerable: "high", requireSignature: true });
     const robotInputs = inputsOf("RobotAccount");
     expect(robotInputs).toMatchObject({
       name: "nodes",
       permissions: [{ kind: "project", namespace: "production", access: [{ resource: "repository", action: "pull" }] }],
     });
     // Serialising each provider is part of registering it; the connection travels as a secret.
-    for (const type of ["Project", "ProjectMember", "RobotAccount", "User"]) {
+    for (const type of ["Project", "ProjectMember", "RobotAccount", "User", "Scanner", "SystemCveAllowlist"]) {
       const inputs = inputsOf(type);
       expect(typeof inputs["__provider"], type).toBe("string");
       expect(inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
     }
     expect(inputsOf("User")["password"]).toEqual(expect.objectContaining({ value: "Alice-pass-1" }));
+    expect(inputsOf("Scanner")["accessCredential"]).toEqual(expect.objectContaining({ value: "clair-token" }));
   });
 });
 
@@ -199,6 +208,7 @@ describe("DeclaredProxyCache resource graph", () => {
           speedKbps: 8000,
           maxUpstreamConnections: 4,
           storageLimit: -1,
+          autoScan: true,
           preheat: { images: ["library/nginx:1.25"], platforms: ["linux/amd64"] },
           members: [],
           robots: [{ name: "nodes", actions: ["pull"], description: "", duration: 30, secretVersion: 1 }],
@@ -217,6 +227,11 @@ describe("DeclaredProxyCache resource graph", () => {
       "pulumi-nodejs:dynamic/registry:RetentionPolicy",
       "pulumi-nodejs:dynamic/registry:RobotAccount",
     ]);
+    // The cache scans what it fetches; its proxy settings stay Harbor's metadata.
+    expect(plain(inputsOf("ProxyProject"))).toMatchObject({
+      autoScan: true,
+      metadata: { proxy_speed_kb: "8000", max_upstream_conn: "4" },
+    });
     // The cache's expiry, Harbor's 7 days when the stack does not say: the project's retention policy.
     expect(plain(inputsOf("RetentionPolicy"))).toMatchObject({
       project: "dockerhub",

@@ -7,6 +7,7 @@ import { insecureUpstream } from "../../policy/rules/no-insecure-upstream";
 import { publicProductionLoadBalancer } from "../../policy/rules/no-public-production-load-balancer";
 import type { PolicySubject } from "../../policy/rules/policy-subject";
 import { replicasWithoutSharedState } from "../../policy/rules/replicas-need-shared-state";
+import { productionWithoutGate } from "../../policy/rules/production-security-gate";
 import { robotWithoutExpiry } from "../../policy/rules/robots-expire";
 import { withoutTls } from "../../policy/rules/tls-everywhere";
 
@@ -19,6 +20,8 @@ const SERVICE = "kubernetes:core/v1:Service";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const ENDPOINT = "pulumi-nodejs:dynamic/registry:RegistryEndpoint";
 const ROBOT = "pulumi-nodejs:dynamic/registry:RobotAccount";
+const PROJECT = "pulumi-nodejs:dynamic/registry:Project";
+const PROXY_PROJECT = "pulumi-nodejs:dynamic/registry:ProxyProject";
 const ECS_SERVICE = "aws:ecs/service:Service";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -121,6 +124,33 @@ describe("robots-must-expire", () => {
     expect(robotWithoutExpiry(subject(ROBOT, { duration: 400 }), { maxDurationDays: 500 })).toEqual([]);
     expect(robotWithoutExpiry(subject(ROBOT, { duration: 90 }))).toEqual([]);
     expect(robotWithoutExpiry(subject(ROBOT, { duration: 0 }))).toEqual([]);
+  });
+});
+
+describe("production-projects-gate-pulls", () => {
+  const gated = { name: "production", preventVulnerable: "high", requireSignature: true };
+
+  it("refuses a production project that lets vulnerable or unsigned images be pulled, one message each", () => {
+    expect(productionWithoutGate(subject(PROJECT, gated))).toEqual([]);
+    const open = productionWithoutGate(subject(PROJECT, { name: "production" }));
+    expect(open).toHaveLength(2);
+    expect(open[0]).toContain("preventVulnerable");
+    expect(open[1]).toContain("requireSignature");
+    expect(productionWithoutGate(subject(PROJECT, { ...gated, preventVulnerable: false }))).toEqual([
+      expect.stringContaining("vulnerable images"),
+    ]);
+    expect(productionWithoutGate(subject(PROJECT, { ...gated, requireSignature: false }))).toEqual([
+      expect.stringContaining("unsigned images"),
+    ]);
+    expect(productionWithoutGate(subject(PROXY_PROJECT, { name: "production" }))).toHaveLength(2);
+  });
+
+  it("recognises production by the configured names, and reads Harbor's metadata keys too", () => {
+    expect(productionWithoutGate(subject(PROJECT, { name: "team" }))).toEqual([]);
+    expect(productionWithoutGate(subject(PROJECT, { name: "prod" }), { productionProjects: ["prod"] })).toHaveLength(2);
+    expect(productionWithoutGate(subject(ROBOT, { name: "production" }))).toEqual([]);
+    const metadata = { prevent_vul: "true", severity: "high", enable_content_trust_cosign: "true" };
+    expect(productionWithoutGate(subject(PROJECT, { name: "production", metadata }))).toEqual([]);
   });
 });
 

@@ -28,6 +28,7 @@ describe("stack configuration", () => {
       mirror: { namespaces: {}, hosts: {} },
       registries: [],
       proxyProjects: [],
+      scanners: [],
       kubernetes: {
         imagePullPolicy: "IfNotPresent",
         imagePullSecrets: [],
@@ -229,6 +230,14 @@ describe("stack configuration", () => {
         members: [{ username: "alice", role: "developer" }],
         robots: [{ name: "nodes", actions: ["pull"], description: "", duration: -1, secretVersion: 1 }],
         immutableTags: [],
+        // The security gate, all off.
+        autoScan: false,
+        preventVulnerable: false,
+        preventStaleScan: false,
+        reuseSystemCveAllowlist: false,
+        autoSbom: false,
+        requireSignature: false,
+        trustedKeys: [],
       },
     ]);
   });

@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryEndpoint } from "../../../../components/registry/registry-endpoint";
+import { Project } from "../../../../components/registry/project";
 import { projectAccess, RobotAccount } from "../../../../components/registry/robot-account";
 
 const config = new pulumi.Config("airlock");
@@ -98,6 +99,13 @@ new RegistryEndpoint("customer-registry", {
   type: "docker-registry",
   url: bad ? "http://registry.customer-a.example" : "https://registry.customer-a.example",
   insecure: bad,
+});
+
+// production-projects-gate-pulls: the production project lets vulnerable and unsigned images through.
+new Project("production", {
+  connection,
+  name: "production",
+  ...(!bad && { preventVulnerable: "high", requireSignature: true }),
 });
 
 // robots-must-expire: a robot without a lifetime.
