@@ -34,3 +34,27 @@ export const projectName = z.string().max(PROJECT_NAME_MAX_LENGTH).regex(PROJECT
 
 /** A robot's short name: the project-name rule without its length limit. */
 export const robotName = z.string().regex(PROJECT_NAME, `expected ${PROJECT_NAME_RULE}`);
+
+/** A provider check's property, "cveAllowlist.items[2]", as a schema path: ["cveAllowlist", "items", 2]. */
+export function pathOf(property: string): Array<string | number> {
+  return property
+    .split(/[.[\]]/)
+    .filter(Boolean)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+/**
+ * A provider check's failures as the schema's issues (under `prefix`), so that a stack is refused
+ * before `up` for what the provider would refuse, naming the same key.
+ */
+export function providerIssues(
+  ctx: z.RefinementCtx,
+  prefix: Array<string | number> = [],
+): (property: string, reason: string) => void {
+  return (property, reason) =>
+    ctx.addIssue({
+      code: "custom",
+      path: [...prefix, ...pathOf(property.replace(/ \(key \d+\)$/, ""))],
+      message: reason,
+    });
+}

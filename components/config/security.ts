@@ -11,27 +11,9 @@ import {
   normaliseAllowlist,
   normaliseSeverity,
   type CveAllowlist,
-  type Fail,
 } from "../registry/project-security";
 import { checkScanner, SCANNER_AUTH_TYPES } from "../registry/scanner";
-
-/** "cveAllowlist.items[2]" → ["cveAllowlist", "items", 2]. */
-function pathOf(property: string): Array<string | number> {
-  return property
-    .split(/[.[\]]/)
-    .filter(Boolean)
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
-
-/** A provider check's failures as the schema's issues. */
-function issues(ctx: z.RefinementCtx, prefix: Array<string | number> = []): Fail {
-  return (property, reason) =>
-    ctx.addIssue({
-      code: "custom",
-      path: [...prefix, ...pathOf(property.replace(/ \(key \d+\)$/, ""))],
-      message: reason,
-    });
-}
+import { pathOf, providerIssues as issues } from "./schema-parts";
 
 const allowlistSchema = z.strictObject({
   /** Vulnerability ids: CVE-2024-3094, GHSA-… */
