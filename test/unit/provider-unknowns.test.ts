@@ -19,8 +19,10 @@ import { memberProvider } from "../../components/registry/project-member";
 import { projectProvider } from "../../components/registry/project";
 import { endpointProvider } from "../../components/registry/registry-endpoint";
 import { retentionPolicyProvider } from "../../components/registry/retention-policy";
+import { replicationPolicyProvider } from "../../components/registry/replication-policy";
 import { projectAccess, robotProvider } from "../../components/registry/robot-account";
 import { userProvider } from "../../components/registry/user";
+import { webhookPolicyProvider } from "../../components/registry/webhook-policy";
 import { generatedPasswordProvider } from "../../components/secrets/generated-password";
 import { checkCaInputs } from "../../components/tls/certificate-authority";
 import { tlsCertificateProvider } from "../../components/tls/tls-certificate";
@@ -273,6 +275,74 @@ const cases: Record<string, Case & { provider: Provider }> = {
       ["repositories", "**", "repositories"],
       ["disabled", "no", "disabled"],
       ["adopt", 1, "adopt"],
+    ],
+  },
+  ReplicationPolicy: {
+    provider: replicationPolicyProvider as Provider,
+    valid: {
+      connection,
+      name: "production-to-lyon",
+      description: "",
+      destinationRegistry: 3,
+      destinationNamespace: "production",
+      destinationNamespaceReplaceCount: 1,
+      trigger: { type: "scheduled", cron: "0 0 2 * * *" },
+      filters: { repositories: "production/**", tags: { matches: "v*" }, labels: { matches: ["approved"] } },
+      override: true,
+      replicateDeletion: true,
+      copyByChunk: false,
+      speedKbps: 1024,
+      enabled: true,
+      singleActiveReplication: false,
+      runOnCreate: true,
+      adopt: false,
+    },
+    bad: [
+      ["trigger", { type: "scheduled", cron: "0 2 * * *" }, "trigger.cron"],
+      ["trigger", "hourly-ish", "trigger"],
+      ["destinationRegistry", 0, "destinationRegistry"],
+      ["destinationRegistry", "Lyon Site", "destinationRegistry"],
+      ["filters", { repositories: "production/[**" }, "filters.repositories"],
+      ["filters", { tags: { matches: "v*", excludes: "x" } }, "filters.tags"],
+      ["filters", { labels: { matches: ["a", "a"] } }, "filters.labels.matches"],
+      ["filters", { resource: "chart" }, "filters.resource"],
+      ["filters", { names: "x" }, "filters.names"],
+      ["destinationNamespace", "Production", "destinationNamespace"],
+      ["destinationNamespaceReplaceCount", 128, "destinationNamespaceReplaceCount"],
+      ["speedKbps", -2, "speedKbps"],
+      ["name", " spaced ", "name"],
+      ["enabled", "yes", "enabled"],
+    ],
+  },
+  WebhookPolicy: {
+    provider: webhookPolicyProvider as Provider,
+    valid: {
+      connection,
+      project: "production",
+      name: "security-team",
+      description: "",
+      targets: [{ address: "https://security.dmz.example/hooks/registry", type: "http", skipCertVerify: false }],
+      authHeaders: ["Bearer webhook-token-1"],
+      authHeaderVersion: 0,
+      eventTypes: ["SCANNING_COMPLETED", "SCANNING_FAILED"],
+      enabled: true,
+      adopt: false,
+    },
+    bad: [
+      ["eventTypes", ["SCANNING_DONE"], "eventTypes[0]"],
+      ["eventTypes", [], "eventTypes"],
+      ["targets", [], "targets"],
+      ["targets", [{ address: "https://hooks.example/x?token=1" }], "targets[0].address"],
+      ["targets", [{ address: "https://hooks.example", type: "teams" }], "targets[0].type"],
+      [
+        "targets",
+        [{ address: "https://hooks.slack.example", type: "slack", payloadFormat: "Default" }],
+        "targets[0].payloadFormat",
+      ],
+      ["targets", [{ address: "https://hooks.example", authHeader: "Bearer x" }], "targets[0].authHeader"],
+      ["authHeaders", ["Bearer\nx"], "targets[0].authHeader"],
+      ["authHeaderVersion", -1, "authHeaderVersion"],
+      ["project", "", "project"],
     ],
   },
   GarbageCollectionSchedule: {
