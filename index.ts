@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DeclaredContent,
   DeclaredProxyCache,
+  DeclaredReplication,
   FirewallRulesError,
   KubernetesSettingsError,
   NetworkZonesError,
@@ -80,10 +81,15 @@ try {
 // render declares none of it (the preview of a real deployment shows it all).
 const manageContent = !(config.target === "kubernetes" && renderDir !== undefined);
 if (!manageContent) {
-  const count = config.projects.length + config.users.length + config.registries.length + config.proxyProjects.length;
+  const count =
+    config.projects.length +
+    config.users.length +
+    config.registries.length +
+    config.proxyProjects.length +
+    config.replications.length;
   void pulumi.log.info(
-    `rendering manifests to ${renderDir}: the registry's content (${count} users, projects, endpoints and proxy ` +
-      "projects) is not declared, as no server runs to hold it",
+    `rendering manifests to ${renderDir}: the registry's content (${count} users, projects, endpoints, proxy ` +
+      "projects and replication policies) is not declared, as no server runs to hold it",
   );
 }
 const content = manageContent
@@ -105,6 +111,21 @@ const proxyCache =
         proxyProjects: config.proxyProjects,
         users: content.users,
       })
+    : undefined;
+
+// Replication through the endpoints, once the projects exist (a policy run on create copies
+// what they hold).
+const replication =
+  proxyCache && content && config.replications.length > 0
+    ? new DeclaredReplication(
+        "registry",
+        {
+          connection: registry.connection,
+          registryIds: proxyCache.registryIds,
+          replications: config.replications,
+        },
+        { dependsOn: [content] },
+      )
     : undefined;
 
 // The stack's outputs, only those the target has (an undefined output would only warn).
@@ -142,5 +163,9 @@ export = {
     registryIds: proxyCache.registryIds,
     /** The digest each preheated image resolved to, by proxy-cache project. */
     preheated: proxyCache.preheated,
+  }),
+  ...(replication && {
+    /** Replication policy ids by name. */
+    replicationPolicyIds: replication.policyIds,
   }),
 };

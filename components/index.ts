@@ -31,8 +31,35 @@ export {
   type DeclaredContentArgs,
   type DeclaredImmutableTagRule,
   type DeclaredRetention,
+  type DeclaredWebhook,
+  type DeclaredWebhookTarget,
   type RobotCredentials,
 } from "./registry/declared-content";
+export {
+  ReplicationPolicy,
+  REPLICATION_RESOURCES,
+  type LabelSelector,
+  type ReplicationFiltersArgs,
+  type ReplicationPolicyArgs,
+  type ReplicationResource,
+  type ReplicationTriggerArgs,
+} from "./registry/replication-policy";
+export {
+  WebhookPolicy,
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_PAYLOAD_FORMATS,
+  WEBHOOK_TARGET_TYPES,
+  type WebhookEventType,
+  type WebhookPayloadFormat,
+  type WebhookPolicyArgs,
+  type WebhookTargetArgs,
+  type WebhookTargetType,
+} from "./registry/webhook-policy";
+export {
+  DeclaredReplication,
+  type DeclaredReplicationArgs,
+  type DeclaredReplicationPolicy,
+} from "./registry/declared-replication";
 export {
   RetentionPolicy,
   HARBOR_PROXY_EXPIRY_DAYS,

@@ -9,6 +9,7 @@ import { auditLogPurgeSchema, garbageCollectionSchema } from "./config/lifecycle
 import { localTargetSchema } from "./config/local-target";
 import { mirrorSchema, proxyProjectSchema, registrySchema, upstreamSchema } from "./config/proxy-cache";
 import { projectSchema, userSchema } from "./config/registry-content";
+import { replicationSchema } from "./config/replication";
 import { scannerSchema, systemCveAllowlistSchema } from "./config/security";
 
 export { LOG_LEVELS } from "./config/schema-parts";
@@ -50,6 +51,8 @@ export const stackConfigSchema = z
     systemCveAllowlist: systemCveAllowlistSchema.optional(),
     /** External scanner adapters (Harbor's pluggable scanner API) to register. */
     scanners: z.array(scannerSchema).default([]),
+    /** Replication policies, each to or from one of `registries`. */
+    replications: z.array(replicationSchema).default([]),
   })
   .superRefine((config, ctx) => {
     if (config.target === "kubernetes") refineKubernetesTarget(config.kubernetes, ctx);
@@ -64,6 +67,28 @@ export const stackConfigSchema = z
           message: `no entry of airlock:registries is named ${JSON.stringify(project.registry)}`,
         });
       }
+    });
+    const replicationNames = new Map<string, number>();
+    config.replications.forEach((replication, index) => {
+      for (const key of ["destinationRegistry", "sourceRegistry"] as const) {
+        const registry = replication[key];
+        if (registry !== undefined && !registries.has(registry)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["replications", index, key],
+            message: `no entry of airlock:registries is named ${JSON.stringify(registry)}`,
+          });
+        }
+      }
+      const earlier = replicationNames.get(replication.name);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["replications", index, "name"],
+          message: `also the name of replications[${earlier}]`,
+        });
+      }
+      replicationNames.set(replication.name, index);
     });
     config.projects.forEach((project, index) => {
       if (proxies.has(project.name)) {
@@ -103,15 +128,16 @@ export interface ParsedStackConfig {
 }
 
 /** Keys whose values may hold secrets: never echoed in errors. */
-const SECRET_KEYS = new Set(["adminPassword", "users", "registries", "kubernetes", "scanners"]);
+const SECRET_KEYS = new Set(["adminPassword", "users", "registries", "kubernetes", "scanners", "projects"]);
 
 /**
  * Whether an issue's value may be a secret. In the Kubernetes section only the secret fields are,
- * and the database URL (a refused one may carry a password).
+ * and the database URL (a refused one may carry a password); in the projects, webhooks' headers.
  */
 function isSecretPath(path: PropertyKey[]): boolean {
   const head = String(path[0]);
   if (head === "aws") return path.includes("url") || path.includes("privateKeyPem");
+  if (head === "projects") return path.includes("authHeader");
   if (head !== "kubernetes") return SECRET_KEYS.has(head);
   return (
     path.some((part) => part === "secretAccessKey" || part === "password") ||
@@ -184,6 +210,11 @@ export function parseStackConfig(entries: Record<string, string>, secretKeys?: R
   // Kubernetes section without S3 or database password.
   const holdsSecret = (key: string): boolean => {
     if (key === "registries") return result.data.registries.some((r) => r.credential !== undefined);
+    if (key === "projects") {
+      return result.data.projects.some((p) =>
+        p.webhooks.some((w) => w.targets.some((t) => t.authHeader !== undefined)),
+      );
+    }
     if (key === "kubernetes") {
       const { storage, metadata } = result.data.kubernetes;
       return (

@@ -1,11 +1,13 @@
 // `airlock:users` and `airlock:projects`: what the registry holds, declared (users, projects,
-// members, robot accounts, and each project's retention policy and immutable tag rules).
+// members, robot accounts, and each project's retention policy, immutable tag rules and webhook
+// policies).
 
 import { z } from "zod";
 import { immutableTagRuleSchema, retentionSchema } from "./lifecycle";
 import { SECURITY_METADATA_KEYS } from "../registry/project-security";
 import { projectName, robotName } from "./schema-parts";
 import { projectSecurityShape, refineProjectSecurity } from "./security";
+import { webhookSchema } from "./webhook";
 
 export const harborPassword = z
   .string()
@@ -75,6 +77,20 @@ export const projectSchema = z
             ctx.addIssue({ code: "custom", path: [index], message: `the same rule as immutableTags[${earlier}]` });
           }
           seen.set(key, index);
+        });
+      }),
+    /** Harbor's events posted to outside systems (auth headers as secrets). */
+    webhooks: z
+      .array(webhookSchema)
+      .default([])
+      .superRefine((webhooks, ctx) => {
+        const seen = new Map<string, number>();
+        webhooks.forEach((webhook, index) => {
+          const earlier = seen.get(webhook.name);
+          if (earlier !== undefined) {
+            ctx.addIssue({ code: "custom", path: [index, "name"], message: `also the name of webhooks[${earlier}]` });
+          }
+          seen.set(webhook.name, index);
         });
       }),
   })

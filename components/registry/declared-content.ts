@@ -1,7 +1,8 @@
 // What a stack declares inside the registry: users, projects (with their security gate), their
-// members and robot accounts, each project's retention policy and immutable tag rules, the
-// registry's garbage collection and audit log purge schedules, its CVE allowlist and its external
-// scanner adapters, created through the registry's API once the server runs.
+// members and robot accounts, each project's retention policy, immutable tag rules and webhook
+// policies, the registry's garbage collection and audit log purge schedules, its CVE allowlist
+// and its external scanner adapters, created through the registry's API once the server runs.
+// (Replication policies, which need the upstream endpoints, are DeclaredReplication's.)
 // Reusable by any program that has a connection (from any target's RegistryServer).
 
 import * as pulumi from "@pulumi/pulumi";
@@ -17,6 +18,13 @@ import { SystemCveAllowlist } from "./system-cve-allowlist";
 import { declareProjectAccess, type DeclaredMember, type DeclaredRobot, type RobotCredentials } from "./project-access";
 import { RetentionPolicy, type RetentionRuleArgs } from "./retention-policy";
 import { User } from "./user";
+import {
+  WebhookPolicy,
+  type WebhookEventType,
+  type WebhookPayloadFormat,
+  type WebhookTargetArgs,
+  type WebhookTargetType,
+} from "./webhook-policy";
 
 export interface DeclaredUser {
   /** The login name. */
@@ -94,6 +102,35 @@ export interface DeclaredProject extends DeclaredProjectSecurity {
   retention?: DeclaredRetention | undefined;
   /** The project's immutable tag rules. */
   immutableTags?: DeclaredImmutableTagRule[] | undefined;
+  /** The project's webhook policies. */
+  webhooks?: DeclaredWebhook[] | undefined;
+}
+
+/** A webhook target; the fields are WebhookTargetArgs's. */
+export interface DeclaredWebhookTarget {
+  /** e.g. https://security.dmz.internal/hooks/registry. */
+  address: string;
+  /** http (default) or slack. */
+  type?: WebhookTargetType | undefined;
+  /** The Authorization header sent with each delivery; kept as a secret. */
+  authHeader?: string | undefined;
+  skipCertVerify?: boolean | undefined;
+  /** An http target's: Default or CloudEvents. */
+  payloadFormat?: WebhookPayloadFormat | undefined;
+}
+
+/** A webhook policy of a project; the fields are WebhookPolicyArgs's. */
+export interface DeclaredWebhook {
+  /** Unique in the project. */
+  name: string;
+  description?: string | undefined;
+  /** Where the events go. */
+  targets: DeclaredWebhookTarget[];
+  /** Change to send the auth headers again. */
+  authHeaderVersion?: number | undefined;
+  /** Harbor's event types, e.g. SCANNING_COMPLETED. */
+  eventTypes: string[];
+  enabled?: boolean | undefined;
 }
 
 /** A retention policy; the fields are RetentionPolicyArgs's. */
@@ -215,6 +252,28 @@ export class DeclaredContent extends pulumi.ComponentResource {
             repositories: rule.repositories ?? MATCH_ALL,
             tags: rule.tags,
             disabled: rule.disabled ?? false,
+          },
+          { parent: this },
+        );
+      }
+      for (const webhook of declared.webhooks ?? []) {
+        new WebhookPolicy(
+          `${name}-webhook-${declared.name}-${webhook.name}`,
+          {
+            connection,
+            project: project.name,
+            name: webhook.name,
+            ...(webhook.description !== undefined && { description: webhook.description }),
+            // Undefined fields left out: the provider fills the defaults.
+            targets: webhook.targets.map(
+              (target) =>
+                Object.fromEntries(
+                  Object.entries(target).filter(([, value]) => value !== undefined),
+                ) as unknown as WebhookTargetArgs,
+            ),
+            ...(webhook.authHeaderVersion !== undefined && { authHeaderVersion: webhook.authHeaderVersion }),
+            eventTypes: webhook.eventTypes as WebhookEventType[],
+            ...(webhook.enabled !== undefined && { enabled: webhook.enabled }),
           },
           { parent: this },
         );

@@ -9,7 +9,8 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LocalRegistry } from "../../components/local/local-registry";
 import { DeclaredContent } from "../../components/registry/declared-content";
 import { DeclaredProxyCache } from "../../components/registry/declared-proxy-cache";
-import { type Registered, outputOf, plain, settled } from "./mocked-resources";
+import { DeclaredReplication } from "../../components/registry/declared-replication";
+import { type Registered, SECRET_SIG, outputOf, plain, settled } from "./mocked-resources";
 
 let registered: Registered[] = [];
 
@@ -32,6 +33,8 @@ beforeAll(async () => {
         if (args.type.endsWith("ServerProcess")) Object.assign(outputs, { pid: 4242, running: true });
         if (args.type.endsWith("RobotAccount"))
           Object.assign(outputs, { fullName: "robot$production+nodes", robotSecret: "s3cret" });
+        if (args.type.endsWith("RegistryEndpoint")) Object.assign(outputs, { registryId: 4 });
+        if (args.type.endsWith("ReplicationPolicy")) Object.assign(outputs, { policyId: 9 });
         return { id: `${args.name}-id`, state: outputs };
       },
       call: (args) => args.inputs as Record<string, unknown>,
@@ -318,6 +321,97 @@ describe("DeclaredContent lifecycle resources", () => {
         expect(typeof resource.inputs["__provider"], type).toBe("string");
         expect(resource.inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
       }
+    }
+  });
+});
+
+describe("DeclaredContent webhooks and DeclaredReplication", () => {
+  const connection = { url: "https://registry.test:5443", username: "admin", password: "pw", caPem: "CA" };
+
+  it("declares a project's webhook policies with the auth headers as one secret, the targets readable", async () => {
+    new DeclaredContent("c", {
+      connection,
+      users: [],
+      projects: [
+        {
+          name: "production",
+          public: false,
+          storageLimit: -1,
+          metadata: {},
+          members: [],
+          robots: [],
+          webhooks: [
+            {
+              name: "security-team",
+              description: undefined,
+              targets: [
+                { address: "https://security.dmz.test/hooks/registry", authHeader: "Bearer hook-token" },
+                { address: "https://chat.test/hooks/x", type: "slack", authHeader: undefined },
+              ],
+              eventTypes: ["SCANNING_COMPLETED", "SCANNING_FAILED"],
+              enabled: undefined,
+            },
+          ],
+        },
+      ],
+    });
+    await settled(registered);
+    const webhooks = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/registry:WebhookPolicy");
+    expect(webhooks.map((r) => r.name)).toEqual(["c-webhook-production-security-team"]);
+    const inputs = webhooks[0]!.inputs;
+    expect(typeof inputs["__provider"]).toBe("string");
+    expect(inputs["connection"]).toEqual(expect.objectContaining({ value: connection }));
+    // The headers left the targets for a top-level secret; the addresses are not secret.
+    expect(inputs["authHeaders"]).toEqual(
+      expect.objectContaining({ [SECRET_SIG]: expect.anything() as unknown, value: ["Bearer hook-token", ""] }),
+    );
+    expect(inputs["targets"]).toEqual([
+      { address: "https://security.dmz.test/hooks/registry" },
+      { address: "https://chat.test/hooks/x", type: "slack" },
+    ]);
+    expect(inputs).toMatchObject({ project: "production", name: "security-team" });
+    // Fields left undefined are left out, for the provider's defaults.
+    expect(Object.keys(inputs)).not.toContain("enabled");
+    expect(Object.keys(inputs)).not.toContain("description");
+  });
+
+  it("declares each replication policy with its endpoint's id, or its name when the stack does not declare it", async () => {
+    const replication = new DeclaredReplication("r", {
+      connection,
+      registryIds: { lyon: pulumi.output(4) },
+      replications: [
+        {
+          name: "to-lyon",
+          destinationRegistry: "lyon",
+          trigger: { type: "eventBased" },
+          filters: { repositories: "production/**", tags: { matches: "v*" } },
+          replicateDeletion: true,
+          runOnCreate: true,
+          description: undefined,
+        },
+        { name: "from-paris", sourceRegistry: "paris" },
+      ],
+    });
+    expect(await outputOf(replication.policyIds["to-lyon"]!)).toBe(9);
+    await settled(registered);
+    // In the order their inputs resolve: by name.
+    const policies = registered
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/registry:ReplicationPolicy")
+      .sort((a, b) => b.name.localeCompare(a.name));
+    expect(policies.map((r) => r.name)).toEqual(["r-replication-to-lyon", "r-replication-from-paris"]);
+    expect(plain(policies[0]!.inputs)).toMatchObject({
+      name: "to-lyon",
+      destinationRegistry: 4,
+      trigger: { type: "eventBased" },
+      filters: { repositories: "production/**", tags: { matches: "v*" } },
+      replicateDeletion: true,
+      runOnCreate: true,
+    });
+    expect(Object.keys(policies[0]!.inputs)).not.toContain("description");
+    expect(plain(policies[1]!.inputs)).toMatchObject({ name: "from-paris", sourceRegistry: "paris" });
+    for (const policy of policies) {
+      expect(typeof policy.inputs["__provider"]).toBe("string");
+      expect(policy.inputs["connection"]).toEqual(expect.objectContaining({ value: connection }));
     }
   });
 });

@@ -29,6 +29,7 @@ describe("stack configuration", () => {
       registries: [],
       proxyProjects: [],
       scanners: [],
+      replications: [],
       kubernetes: {
         imagePullPolicy: "IfNotPresent",
         imagePullSecrets: [],
@@ -230,6 +231,7 @@ describe("stack configuration", () => {
         members: [{ username: "alice", role: "developer" }],
         robots: [{ name: "nodes", actions: ["pull"], description: "", duration: -1, secretVersion: 1 }],
         immutableTags: [],
+        webhooks: [],
         // The security gate, all off.
         autoScan: false,
         preventVulnerable: false,
@@ -373,6 +375,134 @@ describe("stack configuration", () => {
     );
     expect(message).toContain("airlock:projects[0].robots[0].actions[0]");
     expect(message).toContain("airlock:projects[0].members[0].role");
+  });
+
+  it("reads replication policies through declared endpoints, their trigger and filters normalised", () => {
+    const { config } = parse({
+      "airlock:registries": JSON.stringify([{ name: "lyon", type: "harbor", url: "https://registry.lyon.test" }]),
+      "airlock:replications": JSON.stringify([
+        {
+          name: "to-lyon",
+          destinationRegistry: "lyon",
+          trigger: { type: "scheduled", cron: "0  0 2 * * *" },
+          filters: { tags: { matches: "v*" }, repositories: "production/**" },
+          speedKbps: 0,
+        },
+        { name: "from-lyon", sourceRegistry: "lyon", trigger: "eventBased" },
+      ]),
+    });
+    expect(config.replications).toEqual([
+      {
+        name: "to-lyon",
+        description: "",
+        destinationRegistry: "lyon",
+        destinationNamespace: "",
+        destinationNamespaceReplaceCount: -1,
+        trigger: { type: "scheduled", cron: "0 0 2 * * *" },
+        filters: { repositories: "production/**", tags: { matches: "v*" } },
+        override: true,
+        replicateDeletion: false,
+        copyByChunk: false,
+        speedKbps: -1,
+        enabled: true,
+        singleActiveReplication: false,
+        runOnCreate: false,
+      },
+      expect.objectContaining({
+        name: "from-lyon",
+        sourceRegistry: "lyon",
+        trigger: { type: "eventBased" },
+        filters: {},
+      }),
+    ]);
+  });
+
+  it("refuses a replication naming no declared endpoint, both endpoints, a five-field cron or a name twice, naming the key", () => {
+    const message = errorOf({
+      "airlock:registries": JSON.stringify([{ name: "lyon", type: "harbor", url: "https://registry.lyon.test" }]),
+      "airlock:replications": JSON.stringify([
+        { name: "a", destinationRegistry: "paris" },
+        { name: "b", destinationRegistry: "lyon", sourceRegistry: "lyon" },
+        { name: "c", destinationRegistry: "lyon", trigger: { type: "scheduled", cron: "0 2 * * *" } },
+        { name: "a", destinationRegistry: "lyon", filters: { tags: { matches: "[v" } } },
+      ]),
+    });
+    expect(message).toContain(
+      'airlock:replications[0].destinationRegistry: no entry of airlock:registries is named "paris"',
+    );
+    expect(message).toContain(
+      "airlock:replications[1].sourceRegistry: set only one of destinationRegistry and sourceRegistry",
+    );
+    expect(message).toContain('airlock:replications[2].trigger.cron: "0 2 * * *" has five fields');
+    expect(message).toContain('airlock:replications[3].filters.tags: "[v" leaves a [ open');
+    // The registries' check runs once the policies themselves are valid.
+    expect(
+      errorOf({
+        "airlock:registries": JSON.stringify([{ name: "lyon", type: "harbor", url: "https://registry.lyon.test" }]),
+        "airlock:replications": JSON.stringify([
+          { name: "a", destinationRegistry: "lyon" },
+          { name: "a", sourceRegistry: "lyon" },
+        ]),
+      }),
+    ).toContain("airlock:replications[1].name: also the name of replications[0]");
+  });
+
+  it("reads a project's webhooks, refuses a bad one naming the key, and never echoes an auth header", () => {
+    const project = (webhooks: unknown[]) => ({
+      "airlock:projects": JSON.stringify([{ name: "production", webhooks }]),
+    });
+    const { config, warnings } = parse(
+      project([
+        {
+          name: "security",
+          targets: [{ address: "https://security.dmz.test/hooks", authHeader: "Bearer hook-secret-1" }],
+          eventTypes: ["SCANNING_COMPLETED"],
+        },
+      ]),
+      [],
+    );
+    expect(config.projects[0]?.webhooks).toEqual([
+      {
+        name: "security",
+        description: "",
+        targets: [
+          {
+            address: "https://security.dmz.test/hooks",
+            type: "http",
+            authHeader: "Bearer hook-secret-1",
+            skipCertVerify: false,
+          },
+        ],
+        authHeaderVersion: 0,
+        eventTypes: ["SCANNING_COMPLETED"],
+        enabled: true,
+      },
+    ]);
+    // A header in clear text is warned about; set as a secret, it is not.
+    expect(warnings).toEqual([expect.stringContaining("pulumi config set --secret airlock:projects")]);
+    expect(parse(project([]), []).warnings).toEqual([]);
+
+    const message = errorOf(
+      project([
+        {
+          name: "security",
+          targets: [
+            { address: "https://security.dmz.test/hooks?token=1", authHeader: "Bearer hook\nsecret-2" },
+            { address: "https://chat.test", type: "slack", payloadFormat: "CloudEvents" },
+          ],
+          eventTypes: ["SCAN_DONE"],
+        },
+        { name: "security", targets: [{ address: "https://x.test" }], eventTypes: ["PUSH_ARTIFACT"] },
+      ]),
+    );
+    expect(message).toContain("airlock:projects[0].webhooks[0].targets[0].address: expected an http(s) URL");
+    expect(message).toContain(
+      "airlock:projects[0].webhooks[0].targets[1].payloadFormat: a slack target takes no payload format",
+    );
+    expect(message).toContain("airlock:projects[0].webhooks[0].targets[0].authHeader: expected an HTTP header value");
+    expect(message).toContain("airlock:projects[0].webhooks[0].eventTypes[0]: expected one of DELETE_ARTIFACT");
+    expect(message).toContain("airlock:projects[0].webhooks[1].name: also the name of webhooks[0]");
+    expect(message).not.toContain("secret-2");
   });
 
   it("warns when the admin password is stored in clear text", () => {
