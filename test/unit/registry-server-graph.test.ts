@@ -118,7 +118,7 @@ describe("RegistryServer", () => {
       k8s.zones.proxy = {};
     });
     expect(() => new RegistryServer("registry", registryServerArgs(config, "/unused"))).toThrow(
-      /proxy\.egressProxyCidrs: the upstreams dockerhub, gcr, quay, customer-a-registry, aws-ecr, azure-acr go through/,
+      /proxy\.egressProxyCidrs: the upstreams dockerhub, gcr, quay, customer-a-registry, aws-ecr, azure-acr, lyon go through/,
     );
     expect(registered).toEqual([]);
   });

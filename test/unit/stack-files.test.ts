@@ -68,7 +68,10 @@ describe("stack files", () => {
     };
     standInForInstallSecrets(document.config);
     const { config } = parseStackConfig(configEntries(document.config));
-    expect(config.registries.map((r) => r.type).sort()).toEqual([
+    // The endpoints replication pushes to are the other sites, not upstreams.
+    const replicatedTo = new Set(config.replications.map((r) => r.destinationRegistry));
+    const upstreams = config.registries.filter((r) => !replicatedTo.has(r.name));
+    expect(upstreams.map((r) => r.type).sort()).toEqual([
       "aws-ecr",
       "azure-acr",
       "docker-hub",
@@ -76,7 +79,7 @@ describe("stack files", () => {
       "google-gcr",
       "quay",
     ]);
-    expect(config.proxyProjects.map((p) => p.registry).sort()).toEqual(config.registries.map((r) => r.name).sort());
+    expect(config.proxyProjects.map((p) => p.registry).sort()).toEqual(upstreams.map((r) => r.name).sort());
     expect(config.upstream.httpsProxy).toBeDefined();
     expect(config.mirror.namespaces["docker.io"]).toBe("dockerhub-proxy");
   });
@@ -105,6 +108,41 @@ describe("stack files", () => {
     expect(config.proxyProjects.map((p) => p.expiryDays)).toEqual(config.proxyProjects.map(() => 14));
     // Preheated images are pinned by the registry, so the 14 days never remove them.
     expect(config.proxyProjects.filter((p) => p.preheat).length).toBeGreaterThan(0);
+  });
+
+  it("declare the DMZ guide's multi-site rule (production's v* tags to Lyon, event-based) and the security team's webhook", () => {
+    const document = parse(readFileSync(path.join(ROOT, "Pulumi.dmz.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    standInForInstallSecrets(document.config);
+    const { config } = parseStackConfig(configEntries(document.config));
+    const lyon = config.registries.find((r) => r.name === "lyon");
+    expect(lyon).toMatchObject({ type: "harbor", url: "https://registry.lyon.internal" });
+    // Its robot's secret is set per installation, as the upstreams' are.
+    expect(lyon?.credential?.accessKey).toBeDefined();
+    expect(config.replications).toEqual([
+      expect.objectContaining({
+        name: "production-to-lyon",
+        destinationRegistry: "lyon",
+        trigger: { type: "eventBased" },
+        filters: { repositories: "production/**", tags: { matches: "v*" } },
+        override: true,
+        replicateDeletion: true,
+        enabled: true,
+        runOnCreate: true,
+      }),
+    ]);
+    const production = config.projects.find((p) => p.name === "production");
+    expect(production?.webhooks).toEqual([
+      expect.objectContaining({
+        name: "security-team",
+        targets: [expect.objectContaining({ address: "https://security.dmz.internal/hooks/registry", type: "http" })],
+        eventTypes: ["SCANNING_COMPLETED", "SCANNING_FAILED"],
+        enabled: true,
+      }),
+    ]);
+    // The header is a secret set per installation, never committed.
+    expect(production?.webhooks[0]?.targets[0]?.authHeader).toBeUndefined();
   });
 
   it("deploy the DMZ stack to Kubernetes behind ingress-nginx, with the zones and monitoring, past the components' checks", () => {
