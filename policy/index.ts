@@ -20,6 +20,7 @@ import {
 import { replicasWithoutSharedState } from "./rules/replicas-need-shared-state";
 import { DEFAULT_MAX_ROBOT_DAYS, robotWithoutExpiry, type RobotExpiryConfig } from "./rules/robots-expire";
 import { withoutTls } from "./rules/tls-everywhere";
+import { unsafeWebhookTargets } from "./rules/webhook-targets";
 
 /** A resource policy's check: looks only at the given types, reports each message of the rule. */
 function check(
@@ -87,6 +88,12 @@ new PolicyPack("airlock-dmz", {
       validateResource: check(["registryProject"], (subject, args) =>
         productionWithoutGate(subject, args.getConfig<ProductionProjectConfig>()),
       ),
+    },
+    {
+      name: "webhooks-verified-and-authenticated",
+      description:
+        "A webhook's http targets are reached over HTTPS with their certificate verified, and sent an auth header.",
+      validateResource: check(["webhookPolicy"], unsafeWebhookTargets),
     },
     {
       name: "replicas-need-s3-and-postgres",

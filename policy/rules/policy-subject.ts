@@ -28,6 +28,7 @@ export const TYPES = {
   registryEndpoint: ["pulumi-nodejs:dynamic/registry:RegistryEndpoint"],
   robotAccount: ["pulumi-nodejs:dynamic/registry:RobotAccount"],
   registryProject: ["pulumi-nodejs:dynamic/registry:Project", "pulumi-nodejs:dynamic/registry:ProxyProject"],
+  webhookPolicy: ["pulumi-nodejs:dynamic/registry:WebhookPolicy"],
 } as const;
 
 export type TypeGroup = keyof typeof TYPES;

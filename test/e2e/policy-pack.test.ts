@@ -77,6 +77,9 @@ describe("the DMZ policy pack in a real preview", () => {
           "mandatory tls-everywhere customer-registry",
           "mandatory tls-everywhere registry",
           "mandatory tls-everywhere registry",
+          "mandatory webhooks-verified-and-authenticated security-team",
+          "mandatory webhooks-verified-and-authenticated security-team",
+          "mandatory webhooks-verified-and-authenticated security-team",
         ].sort(),
       );
       // Each message says why and what to do, after the policy's description.
@@ -94,7 +97,7 @@ describe("the DMZ policy pack in a real preview", () => {
       const events: EngineEvent[] = [];
       const result = await test.stack.preview({ policyPacks: [POLICY_PACK], onEvent: (event) => events.push(event) });
       expect(violations(events)).toEqual([]);
-      expect(result.changeSummary).toMatchObject({ create: 9 });
+      expect(result.changeSummary).toMatchObject({ create: 10 });
     },
     STEP_TIMEOUT_MS,
   );

@@ -10,6 +10,7 @@ import { replicasWithoutSharedState } from "../../policy/rules/replicas-need-sha
 import { productionWithoutGate } from "../../policy/rules/production-security-gate";
 import { robotWithoutExpiry } from "../../policy/rules/robots-expire";
 import { withoutTls } from "../../policy/rules/tls-everywhere";
+import { unsafeWebhookTargets } from "../../policy/rules/webhook-targets";
 
 const subject = (type: string, props: Record<string, unknown>, name = "it"): PolicySubject => ({ type, name, props });
 
@@ -22,6 +23,7 @@ const ENDPOINT = "pulumi-nodejs:dynamic/registry:RegistryEndpoint";
 const ROBOT = "pulumi-nodejs:dynamic/registry:RobotAccount";
 const PROJECT = "pulumi-nodejs:dynamic/registry:Project";
 const PROXY_PROJECT = "pulumi-nodejs:dynamic/registry:ProxyProject";
+const WEBHOOK = "pulumi-nodejs:dynamic/registry:WebhookPolicy";
 const ECS_SERVICE = "aws:ecs/service:Service";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -111,6 +113,39 @@ describe("no-insecure-upstream", () => {
     expect(insecureUpstream(subject(ENDPOINT, { url: "https://q", insecure: false }))).toEqual([]);
     expect(insecureUpstream(subject(ENDPOINT, { url: "https://q" }))).toEqual([]);
     expect(insecureUpstream(subject(ROBOT, { insecure: true }))).toEqual([]);
+  });
+});
+
+describe("webhooks-verified-and-authenticated", () => {
+  const hook = (targets: unknown[], authHeaders: unknown = ["Bearer t"]) =>
+    subject(WEBHOOK, { targets, authHeaders }, "security-team");
+
+  it("refuses an http target over plain HTTP, without certificate verification, or without an auth header", () => {
+    expect(unsafeWebhookTargets(hook([{ address: "http://security.dmz/hooks", type: "http" }]))).toEqual([
+      "webhook policy security-team posts to http://security.dmz/hooks over plain HTTP: use https://",
+    ]);
+    expect(
+      unsafeWebhookTargets(hook([{ address: "https://security.dmz/hooks", type: "http", skipCertVerify: true }])),
+    ).toEqual([
+      "webhook policy security-team posts to https://security.dmz/hooks without verifying its certificate " +
+        "(skipCertVerify): trust its CA instead",
+    ]);
+    expect(unsafeWebhookTargets(hook([{ address: "https://security.dmz/hooks" }], [""]))).toEqual([
+      "webhook policy security-team posts to https://security.dmz/hooks without an authHeader: the receiver " +
+        "cannot tell the registry's deliveries from forged ones",
+    ]);
+    // Each target on its own: the second has no header.
+    expect(
+      unsafeWebhookTargets(hook([{ address: "https://a.dmz" }, { address: "https://b.dmz" }], ["Bearer a"])),
+    ).toEqual([expect.stringContaining("posts to https://b.dmz without an authHeader")]);
+  });
+
+  it("accepts verified, authenticated HTTPS targets and Slack targets without a header; ignores other types", () => {
+    expect(unsafeWebhookTargets(hook([{ address: "https://security.dmz/hooks", type: "http" }]))).toEqual([]);
+    expect(unsafeWebhookTargets(hook([{ address: "https://hooks.slack.test/T/B/X", type: "slack" }], [""]))).toEqual(
+      [],
+    );
+    expect(unsafeWebhookTargets(subject(ENDPOINT, { targets: [{ address: "http://x" }] }))).toEqual([]);
   });
 });
 

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RegistryEndpoint } from "../../../../components/registry/registry-endpoint";
 import { Project } from "../../../../components/registry/project";
 import { projectAccess, RobotAccount } from "../../../../components/registry/robot-account";
+import { WebhookPolicy } from "../../../../components/registry/webhook-policy";
 
 const config = new pulumi.Config("airlock");
 const bad = config.requireBoolean("breakRules");
@@ -115,4 +116,17 @@ new RobotAccount("ci", {
   project: "production",
   permissions: projectAccess("production", ["pull"]),
   duration: bad ? -1 : 30,
+});
+
+// webhooks-verified-and-authenticated: scan results posted over plain HTTP, unverified, unauthenticated.
+new WebhookPolicy("security-team", {
+  connection,
+  project: "production",
+  name: "security-team",
+  targets: [
+    bad
+      ? { address: "http://security.dmz.example/hooks/registry", skipCertVerify: true }
+      : { address: "https://security.dmz.example/hooks/registry", authHeader: pulumi.secret("Bearer policy-check") },
+  ],
+  eventTypes: ["SCANNING_COMPLETED", "SCANNING_FAILED"],
 });
