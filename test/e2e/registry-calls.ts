@@ -69,12 +69,17 @@ export function sha256(data: Buffer): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-/** Pushes a one-layer image as the admin, through the OCI API. */
-export async function pushImage(endpoint: Endpoint, repository: string, tag: string): Promise<void> {
+/** Pushes a one-layer image as the admin, through the OCI API; `layerText` makes a distinct image. */
+export async function pushImage(
+  endpoint: Endpoint,
+  repository: string,
+  tag: string,
+  layerText = "e2e layer",
+): Promise<void> {
   const config = Buffer.from(
     JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
   );
-  const layer = Buffer.from("e2e layer");
+  const layer = Buffer.from(layerText);
   for (const blob of [config, layer]) {
     const reply = await call(endpoint, "POST", `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
       raw: blob,
