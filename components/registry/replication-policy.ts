@@ -307,6 +307,12 @@ export function checkReplicationPolicy(news: Record<string, unknown>, fail: Fail
       if (typeof value !== "boolean") fail(key, `expected true or false, got ${JSON.stringify(value)}`);
       return value === true;
     });
+  const singleActiveReplication = flag("singleActiveReplication", false);
+  // Each event starts its own run of one artifact: skipping runs would lose events (Harbor
+  // answers this combination with a 500, the registry with a 400).
+  if (singleActiveReplication === true && (trigger as { type?: unknown }).type === "eventBased") {
+    fail("singleActiveReplication", "an event-based policy cannot skip runs: leave it false");
+  }
   return {
     connection: news["connection"] as RegistryConnection,
     name,
@@ -322,7 +328,7 @@ export function checkReplicationPolicy(news: Record<string, unknown>, fail: Fail
     copyByChunk: flag("copyByChunk", false),
     speedKbps,
     enabled: flag("enabled", true),
-    singleActiveReplication: flag("singleActiveReplication", false),
+    singleActiveReplication,
     runOnCreate: flag("runOnCreate", false),
     adopt: flag("adopt", false),
   };

@@ -133,6 +133,9 @@ describe("a replication policy", () => {
     expect(
       replication({ destinationRegistry: 3, trigger: { type: "eventBased", cron: "0 0 2 * * *" } }).failures,
     ).toEqual(["trigger.cron: only a scheduled trigger takes a cron"]);
+    expect(
+      replication({ destinationRegistry: 3, trigger: "eventBased", singleActiveReplication: true }).failures,
+    ).toEqual(["singleActiveReplication: an event-based policy cannot skip runs: leave it false"]);
     expect(replication({}).failures).toEqual([
       "destinationRegistry: set destinationRegistry (push to it) or sourceRegistry (pull from it)",
     ]);
