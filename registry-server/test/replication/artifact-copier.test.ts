@@ -17,7 +17,7 @@ import {
   type PushedIndex,
 } from "../api/artifact-fixture.ts";
 import { OCI_INDEX, sha256 } from "../distribution/oci-client.ts";
-import { CountingDestination } from "./counting-endpoint.ts";
+import { CountingEndpoint } from "./counting-endpoint.ts";
 import { JumpingClock } from "./fake-clock.ts";
 import { openSite, pushTo, serveSite, siteDir, type OpenSite } from "./replication-sites.ts";
 
@@ -39,7 +39,7 @@ describe("artifact copier", () => {
   let destination: OpenSite;
   const signal = new AbortController().signal;
 
-  const copier = (target: CountingDestination, options: Partial<CopyOptions> = {}, ledger?: MountLedger) =>
+  const copier = (target: CountingEndpoint, options: Partial<CopyOptions> = {}, ledger?: MountLedger) =>
     new ArtifactCopier({
       source: source.endpoint,
       destination: target,
@@ -72,7 +72,7 @@ describe("artifact copier", () => {
   });
 
   it("copies an index, its platforms, its cosign signature and its SBOM with their digests", async () => {
-    const target = new CountingDestination(destination.endpoint);
+    const target = new CountingEndpoint(destination.endpoint);
     const outcome = await copier(target).copy(
       { srcRepository: "prod/app", dstRepository: "mirror/app", reference: "v1", tags: ["v1"] },
       signal,
@@ -125,7 +125,7 @@ describe("artifact copier", () => {
   });
 
   it("sends nothing the destination already holds", async () => {
-    const target = new CountingDestination(destination.endpoint);
+    const target = new CountingEndpoint(destination.endpoint);
     const outcome = await copier(target).copy(
       { srcRepository: "prod/app", dstRepository: "mirror/app", reference: "v1", tags: ["v1"] },
       signal,
@@ -134,7 +134,7 @@ describe("artifact copier", () => {
     expect(target.putBlobCalls).toHaveLength(0);
     expect(target.manifestsPut).toHaveLength(0);
     // Another tag for the same index: the tag is put, the index, its SBOM and signature are there.
-    const again = new CountingDestination(destination.endpoint);
+    const again = new CountingEndpoint(destination.endpoint);
     const copied = await copier(again).copy(
       { srcRepository: "prod/app", dstRepository: "mirror/app", reference: content.index.digest, tags: ["v1-copy"] },
       signal,
@@ -146,7 +146,7 @@ describe("artifact copier", () => {
 
   it("mounts a blob it already put in another repository instead of sending it", async () => {
     const ledger = new MountLedger();
-    const target = new CountingDestination(destination.endpoint);
+    const target = new CountingEndpoint(destination.endpoint);
     const first = await copier(target, {}, ledger).copy(
       { srcRepository: "prod/shared-a", dstRepository: "mirror/shared-a", reference: "v1", tags: ["v1"] },
       signal,
@@ -163,22 +163,22 @@ describe("artifact copier", () => {
 
   it("leaves a tag naming another digest alone unless override is on", async () => {
     const other = { srcRepository: "prod/other", dstRepository: "mirror/taken", reference: "v1", tags: ["v1"] };
-    await copier(new CountingDestination(destination.endpoint)).copy(other, signal);
+    await copier(new CountingEndpoint(destination.endpoint)).copy(other, signal);
     const app = { srcRepository: "prod/app", dstRepository: "mirror/taken", reference: "v1", tags: ["v1"] };
-    const kept = new CountingDestination(destination.endpoint);
+    const kept = new CountingEndpoint(destination.endpoint);
     const skipped = await copier(kept, { override: false }).copy(app, signal);
     expect(skipped).toMatchObject({ tagsSkipped: 1, blobsSent: 0, manifestsSent: 0 });
     expect(skipped.skipped).toMatch(/other artifacts/);
     expect(kept.putBlobCalls).toHaveLength(0);
     expect(await destination.endpoint.headManifest("mirror/taken", "v1", signal)).toBe(content.other.digest);
 
-    const replaced = await copier(new CountingDestination(destination.endpoint), { override: true }).copy(app, signal);
+    const replaced = await copier(new CountingEndpoint(destination.endpoint), { override: true }).copy(app, signal);
     expect(replaced.tagsSkipped).toBe(0);
     expect(await destination.endpoint.headManifest("mirror/taken", "v1", signal)).toBe(content.index.digest);
   });
 
   it("sends a blob in chunks when asked, and a blob under the chunk size whole", async () => {
-    const target = new CountingDestination(destination.endpoint);
+    const target = new CountingEndpoint(destination.endpoint);
     const outcome = await copier(target, { copyByChunk: true, chunkBytes: 1024 }).copy(
       { srcRepository: "prod/shared-a", dstRepository: "chunked/shared", reference: "v1", tags: ["v1"] },
       signal,
@@ -208,7 +208,7 @@ describe("artifact copier", () => {
   });
 
   it("tries a blob again when the destination fails in a way another try may cure", async () => {
-    const target = new CountingDestination(destination.endpoint);
+    const target = new CountingEndpoint(destination.endpoint);
     target.beforePutBlob = (_digest, call) => {
       if (call <= 2) throw new UpstreamError("server-error", "503 from the destination", { status: 503 });
     };
@@ -225,7 +225,7 @@ describe("artifact copier", () => {
     expect(target.blobsPut).toHaveLength(2);
     expect(clock.sleeps).toEqual([1000, 2000]);
 
-    const refused = new CountingDestination(destination.endpoint);
+    const refused = new CountingEndpoint(destination.endpoint);
     refused.beforePutBlob = () => {
       throw new UpstreamError("unauthorized", "401 from the destination", { status: 401 });
     };

@@ -1,33 +1,57 @@
-// A ReplicationDestination decorator for the tests: it passes every call on to the real one and
-// counts them (putBlob per digest, only those that completed), and lets a test act at a given
-// moment (fail a call, stop a job) without replacing what it wraps.
+// A decorator of an endpoint for the tests: it passes every call on to the real one and counts
+// the destination's (putBlob per digest, only those that completed), and lets a test act at a
+// given moment (fail a call, hold it, stop a job) without replacing what it wraps.
 
 import type { Readable } from "node:stream";
 import type {
   BlobWriteOptions,
   EndpointManifest,
+  EndpointReferrer,
   ReplicationDestination,
+  ReplicationSource,
 } from "../../src/replication/replication-endpoint.ts";
 
-export class CountingDestination implements ReplicationDestination {
-  readonly inner: ReplicationDestination;
+type Endpoint = ReplicationSource & ReplicationDestination;
+
+export class CountingEndpoint implements ReplicationSource, ReplicationDestination {
+  readonly inner: Endpoint;
   /** Digests of the blobs whose putBlob completed, in order. */
   readonly blobsPut: string[] = [];
   /** putBlob calls made, completed or not, with their options. */
   readonly putBlobCalls: Array<{ digest: string; options: BlobWriteOptions }> = [];
   readonly manifestsPut: string[] = [];
   readonly mounts: string[] = [];
-  /** Runs before each putBlob; what it throws is the call's failure. */
-  beforePutBlob: (digest: string, call: number) => void = () => undefined;
+  /** Runs (and is awaited) before each putBlob; what it throws is the call's failure. */
+  beforePutBlob: (digest: string, call: number) => void | Promise<void> = () => undefined;
   /** Runs after each putBlob that completed. */
   afterPutBlob: (digest: string, completed: number) => void = () => undefined;
 
-  constructor(inner: ReplicationDestination) {
+  constructor(inner: Endpoint) {
     this.inner = inner;
   }
 
   get description(): string {
     return this.inner.description;
+  }
+
+  listRepositories(pattern: string, limit: number, signal: AbortSignal): Promise<string[]> {
+    return this.inner.listRepositories(pattern, limit, signal);
+  }
+
+  listTags(repository: string, signal: AbortSignal): Promise<string[] | undefined> {
+    return this.inner.listTags(repository, signal);
+  }
+
+  getManifest(repository: string, reference: string, signal: AbortSignal): Promise<EndpointManifest | undefined> {
+    return this.inner.getManifest(repository, reference, signal);
+  }
+
+  getBlob(repository: string, digest: string, signal: AbortSignal) {
+    return this.inner.getBlob(repository, digest, signal);
+  }
+
+  listReferrers(repository: string, digest: string, signal: AbortSignal): Promise<EndpointReferrer[]> {
+    return this.inner.listReferrers(repository, digest, signal);
   }
 
   hasBlob(repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
@@ -50,7 +74,7 @@ export class CountingDestination implements ReplicationDestination {
   ): Promise<void> {
     this.putBlobCalls.push({ digest, options });
     try {
-      this.beforePutBlob(digest, this.putBlobCalls.length);
+      await this.beforePutBlob(digest, this.putBlobCalls.length);
     } catch (error) {
       body.destroy();
       throw error;
