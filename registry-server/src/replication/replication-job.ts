@@ -139,9 +139,11 @@ class ReplicationRun {
       blobs_skipped: 0,
       blobs_mounted: 0,
     };
+    context.report({ ...progress });
     for (const [index, task] of tasks.entries()) {
       if (task.status === "Success") {
-        progress.done++;
+        // Done by an earlier run: counted with what it sent then.
+        this.count(progress, task);
         continue;
       }
       context.signal.throwIfAborted();

@@ -199,6 +199,8 @@ describe("replication job", () => {
     expect(execution).toMatchObject({ status: "Success", attempts: 2, extraAttrs: { total: 2, done: 2 } });
     const tasks = (await source.store.jobs.listTasks(queued.id, { offset: 0, limit: 10 })).items;
     expect(tasks).toHaveLength(2);
+    // The blob that had arrived in the second task was found there when it ran again.
+    expect(execution.extraAttrs).toMatchObject({ blobs_sent: APP_BLOBS + OTHER_BLOBS - 1, blobs_skipped: 1 });
     // Every blob arrived exactly once, across both runs.
     expect(counting.blobsPut).toHaveLength(APP_BLOBS + OTHER_BLOBS);
     expect(new Set(counting.blobsPut).size).toBe(APP_BLOBS + OTHER_BLOBS);
