@@ -119,7 +119,7 @@ class ReplicationRun {
     const { source, destination, pull } = await this.sides(policy);
     let tasks = await context.tasks();
     if (tasks.length === 0) {
-      const planned = await this.plan(policy, source, destination === this.deps.local);
+      const planned = await this.plan(policy, source, pull);
       if (planned.length === 0) {
         context.log("[INFO] no resources need to be replicated");
         return { total: 0, done: 0, failed: 0, bytes: 0 };
