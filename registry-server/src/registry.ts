@@ -76,6 +76,8 @@ import { addStatisticsRoutes } from "./api/statistics-routes.ts";
 import { addUsergroupRoutes } from "./api/usergroup-routes.ts";
 import { auditPurgeJob } from "./audit/audit-purge-job.ts";
 import { probeEndpoint } from "./audit/syslog-forwarder.ts";
+import { publishDeletions, publishPushes } from "./events/manifest-events.ts";
+import { RegistryEvents } from "./events/registry-events.ts";
 import { JobMonitor } from "./jobs/job-monitor.ts";
 import { JobService } from "./jobs/job-service.ts";
 import { readOnlyGuard } from "./settings/read-only-guard.ts";
@@ -130,6 +132,8 @@ export interface RegistryOptions {
    * default when no registration is; tests hand theirs in here.
    */
   builtinScanners?: ReadonlyArray<BuiltinScannerRegistration & { readonly adapter: ScannerAdapter }>;
+  /** The event bus, when the caller listens too (tests); one of its own otherwise. */
+  events?: RegistryEvents;
 }
 
 export async function startRegistry(
@@ -198,15 +202,18 @@ export async function startRegistry(
 
   const blobs = new BlobStore(driver, metadata, log, async () => (await settings.current()).quotaPerProjectEnable);
   const uploads = new UploadService(driver, metadata, blobs, log);
+  // What happens in the registry, for the parts that react: webhooks, event-based replication.
+  const events = options.events ?? new RegistryEvents(log);
   // Tag immutability: a check before the writes that would move or remove a protected tag.
   const immutability = new ImmutableTagGuard(metadata);
   // Told of each manifest stored: scan on push, whose service needs the job system built below.
-  const storedListeners: Array<(event: StoredManifestEvent) => void> = [];
+  const storedListeners: Array<(event: StoredManifestEvent) => void> = [publishPushes(events)];
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(config.validation && { validation: config.validation }),
     immutability,
     onStored: (event) => storedListeners.forEach((listener) => listener(event)),
+    onDeleted: publishDeletions(events),
   });
   // Pull times and garbage collection's claims on blobs read, written in batches off the requests.
   const gcConfig = config.gc ?? { timeWindowHours: DEFAULT_GC_TIME_WINDOW_HOURS, readGraceSeconds: 60 };
@@ -350,7 +357,7 @@ export async function startRegistry(
       }),
     ],
   });
-  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
+  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate, events });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, {
     tokens,
@@ -393,11 +400,11 @@ export async function startRegistry(
   addUsergroupRoutes(router, { access });
   addStatisticsRoutes(router, { store: metadata, access });
   addSearchRoutes(router, { store: metadata, access });
-  addRepositoryRoutes(router, { store: metadata, access, audit, immutability });
+  addRepositoryRoutes(router, { store: metadata, access, audit, immutability, events });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
   const view = new ArtifactView(metadata, new ConfigReader(blobs), immutability);
   addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view, scans, sboms });
-  addTagRoutes(router, { store: metadata, access, audit, immutability });
+  addTagRoutes(router, { store: metadata, access, audit, immutability, events });
   addRegistryRoutes(router, {
     store: metadata,
     access,
