@@ -48,6 +48,8 @@ import { addRetentionRoutes } from "./api/retention-routes.ts";
 import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
 import { addScanRoutes } from "./api/scan-routes.ts";
 import { addScanAllRoutes } from "./api/scan-all-routes.ts";
+import { addWebhookJobRoutes } from "./api/webhook-job-routes.ts";
+import { addWebhookPolicyRoutes } from "./api/webhook-policy-routes.ts";
 import { SCANNER_PULL } from "./auth/access-scope.ts";
 import { AutoScan } from "./scan/auto-scan.ts";
 import { scanAllJob } from "./scan/scan-all-job.ts";
@@ -109,6 +111,10 @@ import { endpointHealthJob, healthCron, REGISTRY_HEALTH_VENDOR } from "./upstrea
 import { openUpstreams } from "./upstream/upstreams.ts";
 import { Preheater } from "./proxy/preheat.ts";
 import { CosignSignatureCheck } from "./security/cosign-signature-check.ts";
+import { WebhookDispatcher } from "./webhook/webhook-dispatcher.ts";
+import { webhookJobs } from "./webhook/webhook-job.ts";
+import { WebhookPolicies } from "./webhook/webhook-policies.ts";
+import { WebhookSender } from "./webhook/webhook-sender.ts";
 import { PullGate } from "./security/pull-gate.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -317,6 +323,29 @@ export async function startRegistry(
     .register(
       retentionJob({ store: metadata, immutability, ...(options.lifecycleClock && { now: options.lifecycleClock }) }),
     );
+  // Webhooks: Harbor's policies (auth headers sealed with the upstreams' key), deliveries queued
+  // from the bus as jobs, sent through the egress settings. The registry's address in payloads:
+  // the token realm's when configured (what clients were told), else this server's own.
+  const webhooks = new WebhookPolicies({
+    store: metadata,
+    box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+  });
+  const webhookSender = new WebhookSender({ egress: upstreams.egress });
+  const dispatcher = new WebhookDispatcher({
+    store: metadata,
+    jobs,
+    enabled: async () => (await settings.current()).notificationEnable,
+    registry: () => {
+      const url = new URL(config.token.realm ?? ownUrl);
+      return { host: url.host, endpoint: url.origin };
+    },
+    log,
+  });
+  webhooks.onChange((projectId) => dispatcher.invalidate(projectId));
+  events.subscribe(dispatcher.listener);
+  for (const handler of webhookJobs({ store: metadata, policies: webhooks, sender: webhookSender })) {
+    jobs.register(handler);
+  }
   await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
   await jobs.ensureSchedule({
     vendorType: REGISTRY_HEALTH_VENDOR,
@@ -382,6 +411,8 @@ export async function startRegistry(
   addCveAllowlistRoutes(router, { store: metadata, access, audit });
   addScanRoutes(router, { store: metadata, access, scans });
   addScanAllRoutes(router, { store: metadata, jobs, access });
+  addWebhookPolicyRoutes(router, { store: metadata, policies: webhooks, access });
+  addWebhookJobRoutes(router, { store: metadata, access });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });
@@ -491,7 +522,9 @@ export async function startRegistry(
       (stopping ??= (async () => {
         await server.stop();
         await autoScan.settled();
+        await dispatcher.settled();
         await jobs.stop();
+        await webhookSender.close();
         await trivy?.close();
         await reads.stop();
         await proxy.close();
