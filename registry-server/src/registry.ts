@@ -56,7 +56,7 @@ import { scanAllJob } from "./scan/scan-all-job.ts";
 import { imageScanJob } from "./scan/scan-job.ts";
 import { SbomAccessories } from "./scan/sbom-accessory.ts";
 import { SbomOverview } from "./scan/sbom-overview.ts";
-import { ScanService, type ScannerChoice } from "./scan/scan-service.ts";
+import { DEFAULT_REPORT_MIMES, ScanService, type ScannerChoice, type ScanTarget } from "./scan/scan-service.ts";
 import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import { VulnerabilityCheck } from "./scan/vulnerability-check.ts";
 import { openTrivyScanner } from "./scan/trivy/open-trivy-scanner.ts";
@@ -206,10 +206,17 @@ export async function startRegistry(
     ...(config.token.realm !== undefined && { realm: config.token.realm }),
   });
 
-  const blobs = new BlobStore(driver, metadata, log, async () => (await settings.current()).quotaPerProjectEnable);
-  const uploads = new UploadService(driver, metadata, blobs, log);
   // What happens in the registry, for the parts that react: webhooks, event-based replication.
   const events = options.events ?? new RegistryEvents(log);
+  // Blobs, with the project quotas (pushes refused or nearing the limit go on the bus).
+  const blobs = new BlobStore(
+    driver,
+    metadata,
+    log,
+    async () => (await settings.current()).quotaPerProjectEnable,
+    events,
+  );
+  const uploads = new UploadService(driver, metadata, blobs, log);
   // Tag immutability: a check before the writes that would move or remove a protected tag.
   const immutability = new ImmutableTagGuard(metadata);
   // Told of each manifest stored: scan on push, whose service needs the job system built below.
@@ -296,6 +303,10 @@ export async function startRegistry(
     timeoutMs: (config.scanner?.scanTimeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
     // An SBOM scan's document becomes the artifact's harbor.sbom accessory, pushed in process.
     postScan: new SbomAccessories({ store: metadata, manifests, blobs, log }).postScan,
+    // The end of each vulnerability scan goes on the bus with the artifact's overview.
+    events,
+    overview: (target: Pick<ScanTarget, "projectId" | "repository" | "digest" | "mediaType">) =>
+      scans.overview(target, DEFAULT_REPORT_MIMES),
   };
   const sboms = new SbomOverview(scans, metadata);
   const autoScan = new AutoScan({ store: metadata, scans, log });
@@ -321,7 +332,12 @@ export async function startRegistry(
       ),
     )
     .register(
-      retentionJob({ store: metadata, immutability, ...(options.lifecycleClock && { now: options.lifecycleClock }) }),
+      retentionJob({
+        store: metadata,
+        immutability,
+        events,
+        ...(options.lifecycleClock && { now: options.lifecycleClock }),
+      }),
     );
   // Webhooks: Harbor's policies (auth headers sealed with the upstreams' key), deliveries queued
   // from the bus as jobs, sent through the egress settings. The registry's address in payloads:
