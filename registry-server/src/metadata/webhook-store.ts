@@ -76,8 +76,6 @@ export interface WebhookMetadata {
   update(id: number, changes: WebhookPolicyChanges, at: Date): Promise<WebhookPolicyRecord | undefined>;
   /** False when there was none; its trigger times go with it. */
   delete(id: number): Promise<boolean>;
-  /** The project's enabled policies that subscribe to `eventType`, oldest first. */
-  subscribed(projectId: number, eventType: string): Promise<WebhookPolicyRecord[]>;
   /**
    * Records that the policy was triggered for `eventType` at `at`; an earlier time never
    * replaces a later one. Nothing is recorded for a policy that no longer exists.

@@ -124,22 +124,6 @@ export function webhookStoreContract(name: string, setup: () => Promise<Contract
       expect(byCreator.total).toBe(1);
     });
 
-    it("finds the enabled policies of a project subscribed to an event type", async () => {
-      const p = await project("alpha");
-      const other = await project("beta");
-      const push = await store.webhookPolicies.create(policy(p, "push", { eventTypes: ["PUSH_ARTIFACT"] }), at(0));
-      await store.webhookPolicies.create(policy(p, "off", { eventTypes: ["PUSH_ARTIFACT"], enabled: false }), at(1));
-      const both = await store.webhookPolicies.create(
-        policy(p, "both", { eventTypes: ["PULL_ARTIFACT", "PUSH_ARTIFACT"] }),
-        at(2),
-      );
-      await store.webhookPolicies.create(policy(other, "push", { eventTypes: ["PUSH_ARTIFACT"] }), at(3));
-      expect((await store.webhookPolicies.subscribed(p, "PUSH_ARTIFACT")).map((x) => x.id)).toEqual([push.id, both.id]);
-      expect((await store.webhookPolicies.subscribed(p, "PULL_ARTIFACT")).map((x) => x.id)).toEqual([both.id]);
-      // A prefix of a subscribed type is not a subscription.
-      expect(await store.webhookPolicies.subscribed(p, "PUSH")).toEqual([]);
-    });
-
     it("keeps the latest trigger time per policy and event type", async () => {
       const p = await project("alpha");
       const other = await project("beta");

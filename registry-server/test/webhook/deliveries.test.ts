@@ -256,6 +256,22 @@ describe("webhook deliveries", () => {
     expect(log.text).toMatch(/attempt 1: POST http:\/\/127\.0\.0\.1:\d+\/fail-once\/flaky/);
     expect(log.text).toMatch(/abnormal response code: 500, body: receiver down for a moment \(after \d+ ms\)/);
     expect(log.text).toMatch(/attempt 2: 200 after \d+ ms/);
+    // The deprecated jobs listing shows the same delivery as Harbor's WebhookJob.
+    const jobs = await api.get(`/projects/flaky/webhook/jobs?policy_id=${id}&status=Success`);
+    expect(jobs.status, jobs.text).toBe(200);
+    expect(jobs.json).toEqual([
+      {
+        id: execution?.["id"],
+        policy_id: id,
+        event_type: "PUSH_ARTIFACT",
+        notify_type: "http",
+        status: "Success",
+        job_detail: attempts[0]?.body,
+        creation_time: expect.any(String) as unknown,
+        update_time: expect.any(String) as unknown,
+      },
+    ]);
+    expect((await api.get(`/projects/flaky/webhook/jobs?policy_id=${id}&status=Error`)).json).toEqual([]);
   }, 60_000);
 
   it("lets a receiver that never answers slow no push", async () => {

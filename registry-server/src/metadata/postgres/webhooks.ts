@@ -79,17 +79,6 @@ export function webhookArea(read: Run, write: Run): WebhookMetadata {
         }
       }),
     delete: (id) => write(async (db) => (await db.run("DELETE FROM webhook_policies WHERE id = $1", id)) > 0),
-    subscribed: (projectId, eventType) =>
-      read(async (db) =>
-        (
-          await db.rows<WebhookPolicyRow>(
-            `SELECT ${WEBHOOK_POLICY_COLUMNS} FROM webhook_policies
-               WHERE project_id = $1 AND enabled AND event_types @> jsonb_build_array($2::text) ORDER BY id`,
-            projectId,
-            eventType,
-          )
-        ).map((row) => toWebhookPolicy(row, POSTGRES)),
-      ),
     recordTrigger: (policyId, eventType, at) =>
       write(async (db) => {
         // WHERE EXISTS: a policy deleted meanwhile records nothing (and breaks no foreign key).

@@ -77,17 +77,6 @@ export function webhookArea(read: Run, write: Run): WebhookMetadata {
         }
       }),
     delete: (id) => write((db) => db.run("DELETE FROM webhook_policies WHERE id = ?", id) > 0),
-    subscribed: (projectId, eventType) =>
-      read((db) =>
-        db
-          .rows<WebhookPolicyRow>(
-            `SELECT ${WEBHOOK_POLICY_COLUMNS} FROM webhook_policies
-               WHERE project_id = ? AND enabled = 1 AND ? IN (SELECT value FROM json_each(event_types)) ORDER BY id`,
-            projectId,
-            eventType,
-          )
-          .map((row) => toWebhookPolicy(row, SQLITE)),
-      ),
     recordTrigger: (policyId, eventType, at) =>
       write((db) => {
         // WHERE EXISTS: a policy deleted meanwhile records nothing (and breaks no foreign key).
