@@ -60,6 +60,8 @@ export class AuthorizedRequester {
   private readonly credentials: CredentialSource;
   private readonly tokens: BearerTokens;
   private scheme: Scheme | undefined;
+  /** `GET /v2/` was asked for the scheme once; an anonymous registry is not asked again. */
+  private probed = false;
 
   constructor(transport: HttpTransport, credentials: CredentialSource, tokens = new BearerTokens(transport)) {
     this.transport = transport;
@@ -74,7 +76,7 @@ export class AuthorizedRequester {
   async send(request: AuthorizedRequest): Promise<TransportResponse> {
     const where = describeRequest(request.method, request.url);
     const streamed = isStreamed(request.body);
-    if (streamed && this.scheme === undefined) await this.learnScheme(request);
+    if (streamed && this.scheme === undefined && !this.probed) await this.learnScheme(request);
     let authorization = await this.authorization(request.scope, request.signal);
     let response = await this.follow(request, authorization);
     if (response.statusCode !== 401) return response;
@@ -134,6 +136,7 @@ export class AuthorizedRequester {
    * answers it without a challenge is taken as anonymous until a 401 says otherwise.
    */
   private async learnScheme(request: AuthorizedRequest): Promise<void> {
+    this.probed = true;
     const path = request.url.pathname;
     const root = path.includes("/v2/") ? path.slice(0, path.indexOf("/v2/") + 4) : "/v2/";
     const url = new URL(root, request.url);
