@@ -6,7 +6,9 @@
 // request and one token serves a repository's reads and writes. Failures are the adapters'
 // UpstreamErrors, whose kinds the copier reads.
 
+import type { Readable } from "node:stream";
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST } from "../content/media-types.ts";
+import { defaultUrl } from "../upstream/adapter-catalog.ts";
 import type { UpstreamConnection, UpstreamConnectionFactory } from "../upstream/upstream-factory.ts";
 import type { UpstreamEndpoint } from "../upstream/upstream-registry.ts";
 import type {
@@ -16,7 +18,6 @@ import type {
   ReplicationDestination,
   ReplicationSource,
 } from "./replication-endpoint.ts";
-import type { Readable } from "node:stream";
 
 /** Every manifest kind the registry stores, so that the source's bytes come back unconverted. */
 const MANIFEST_TYPES = [OCI_IMAGE_MANIFEST, OCI_IMAGE_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
@@ -28,7 +29,7 @@ export class RemoteEndpoint implements ReplicationSource, ReplicationDestination
   private readonly connection: UpstreamConnection;
 
   constructor(endpoint: UpstreamEndpoint, connect: UpstreamConnectionFactory) {
-    this.description = `${endpoint.name} (${endpoint.url})`;
+    this.description = `${endpoint.name} (${endpoint.url || defaultUrl(endpoint.type) || endpoint.type})`;
     this.connection = connect(endpoint);
   }
 

@@ -12,9 +12,10 @@
 // PATCH is answered by sending the chunk again with a fresh token, and a 416 by asking the
 // session how much it holds (`GET`, its `Range`) and sending from there.
 
+import type { Hash } from "node:crypto";
 import { PassThrough, pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
 import { createHasher, parseDigest, type ParsedDigest } from "../content/digest.ts";
-import { discard } from "./http-transport.ts";
+import { discard, type TransportResponse } from "./http-transport.ts";
 import { failureOf, header, pushScope, v2Url, type RegistryTarget } from "./registry-requests.ts";
 import { receivedBytes, sessionUrl, withDigest } from "./upload-location.ts";
 import { describeRequest, transportFailure } from "./upstream-failures.ts";
@@ -198,11 +199,7 @@ async function uploadStatus(
   return held;
 }
 
-async function expectCreated(
-  response: Awaited<ReturnType<RegistryTarget["requester"]["send"]>>,
-  digest: string,
-  where: string,
-): Promise<void> {
+async function expectCreated(response: TransportResponse, digest: string, where: string): Promise<void> {
   if (response.statusCode !== 201) throw await failureOf(response, where);
   await discard(response);
   const given = header(response, "docker-content-digest");
@@ -239,7 +236,7 @@ async function* chunksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
  */
 class VerifyingStream extends Transform {
   private readonly expected: ParsedDigest | undefined;
-  private readonly hasher;
+  private readonly hasher: Hash | undefined;
   private readonly size: number;
   private readonly where: string;
   private seen = 0;

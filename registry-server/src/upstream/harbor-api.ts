@@ -41,9 +41,10 @@ export class HarborApi {
     return this.listNames(`/projects/${encodeURIComponent(project)}/repositories`, limit, signal);
   }
 
-  /** Creates the project (private) unless it exists, as Harbor does before pushing into it. */
-  async ensureProject(project: string, signal?: AbortSignal): Promise<void> {
-    if (this.projects.has(project)) return;
+  /** Creates the repository's project (private) unless it exists, as Harbor does before a push. */
+  async ensureProject(repository: string, signal?: AbortSignal): Promise<void> {
+    const project = repository.split("/")[0] ?? "";
+    if (project === "" || project === repository || this.projects.has(project)) return;
     const head = await this.send("HEAD", `/projects?project_name=${encodeURIComponent(project)}`, undefined, signal);
     await discard(head.response);
     if (head.response.statusCode === 404) {

@@ -4,16 +4,16 @@
 // writes, and applies the same naming rules (Docker Hub's `library/`).
 //
 // Failures follow the adapter contract (upstream-registry.ts): "not there" is `false`, anything
-// else an UpstreamError of its kind. Registry types differ in two places, chosen by the factory:
-// Harbor wants a project before a push into it, and deletes a tag alone only through its API;
-// other registries are asked `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1), and where that is not
-// supported (CNCF Distribution 2.x answers 400/405 UNSUPPORTED) the tag's manifest is deleted
-// when no other tag names it, and the answer is false otherwise: the tag cannot go alone.
+// else an UpstreamError of its kind. Registry types differ where the factory gives quirks:
+// Harbor wants a project before a push into it and deletes a tag alone only through its API; ECR
+// wants its repository created and deletes through its own API. Other registries are asked
+// `DELETE /v2/<name>/manifests/<tag>` (OCI 1.1), and where that is not supported (CNCF
+// Distribution 2.x answers 400/405 UNSUPPORTED) the tag's manifest is deleted when no other tag
+// names it, and the answer is false otherwise: the tag cannot go alone.
 
 import type { Readable } from "node:stream";
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST } from "../content/media-types.ts";
-import { cancelUpload, sendChunked, sendMonolithic, startUpload } from "./blob-upload.ts";
-import type { HarborApi } from "./harbor-api.ts";
+import { cancelUpload, sendChunked, sendMonolithic, startUpload, type UploadSession } from "./blob-upload.ts";
 import { discard } from "./http-transport.ts";
 import { addToReferrersTag } from "./referrers.ts";
 import {
@@ -61,14 +61,23 @@ export interface RegistryWriter {
   deleteTag(repository: string, tag: string, signal?: AbortSignal): Promise<boolean>;
 }
 
+/** What a registry type does its own way; repository names are the registry's spelling. */
+export interface WriteQuirks {
+  /** Before the first write into a repository (Harbor's project, ECR's repository). */
+  readonly prepare?: (repository: string, signal?: AbortSignal) => Promise<void>;
+  /** Deletes a tag alone where `/v2` cannot; false when there was no such tag. */
+  readonly deleteTag?: (repository: string, tag: string, signal?: AbortSignal) => Promise<boolean>;
+  /** Deletes a manifest and its tags where `/v2` cannot; false when it was not there. */
+  readonly deleteManifest?: (repository: string, digest: string, signal?: AbortSignal) => Promise<boolean>;
+}
+
 export interface HttpRegistryWriterOptions {
   readonly target: RegistryTarget;
   /** The read side (manifest HEAD, tags, the referrers tag), with the same naming rules. */
   readonly reader: UpstreamRegistry;
   /** The repository's name upstream (Docker Hub's `library/`). */
   readonly repositoryName?: (repository: string) => string;
-  /** Harbor: projects created before pushes, tags deleted through its API. */
-  readonly harbor?: HarborApi;
+  readonly quirks?: WriteQuirks;
 }
 
 export class HttpRegistryWriter implements RegistryWriter {
@@ -135,7 +144,7 @@ export class HttpRegistryWriter implements RegistryWriter {
   ): Promise<void> {
     const target = this.options.target;
     const name = this.name(repository);
-    let session;
+    let session: UploadSession | undefined;
     try {
       await this.prepare(repository, signal);
       session = await startUpload(target, name, signal);
@@ -188,12 +197,14 @@ export class HttpRegistryWriter implements RegistryWriter {
   }
 
   async deleteManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+    const own = this.options.quirks?.deleteManifest;
+    if (own) return own(this.name(repository), digest, signal);
     return (await this.deleteReference(repository, digest, signal)) === true;
   }
 
   async deleteTag(repository: string, tag: string, signal?: AbortSignal): Promise<boolean> {
-    const harbor = this.options.harbor;
-    if (harbor) return harbor.deleteTag(this.name(repository), tag, signal);
+    const own = this.options.quirks?.deleteTag;
+    if (own) return own(this.name(repository), tag, signal);
     if (!this.tagDeletionUnsupported) {
       const deleted = await this.deleteReference(repository, tag, signal, true);
       if (deleted !== "unsupported") return deleted;
@@ -244,11 +255,8 @@ export class HttpRegistryWriter implements RegistryWriter {
     throw await failureOf(response, describeRequest("DELETE", url));
   }
 
-  /** Harbor: the project must exist before anything is pushed into it. */
   private async prepare(repository: string, signal: AbortSignal | undefined): Promise<void> {
-    const harbor = this.options.harbor;
-    const slash = repository.indexOf("/");
-    if (harbor && slash > 0) await harbor.ensureProject(repository.slice(0, slash), signal);
+    await this.options.quirks?.prepare?.(this.name(repository), signal);
   }
 
   private name(repository: string): string {

@@ -9,15 +9,17 @@ import { defaultUrl } from "./adapter-catalog.ts";
 import { AuthorizedRequester, type CredentialSource } from "./authorized-requester.ts";
 import { BearerTokens } from "./bearer-tokens.ts";
 import { dockerHubBaseUrl, dockerHubRepository } from "./docker-hub.ts";
+import { EcrApi } from "./ecr-api.ts";
 import { EcrCredentials, ecrRegion } from "./ecr-credentials.ts";
 import { HarborApi } from "./harbor-api.ts";
 import { HttpTransport } from "./http-transport.ts";
 import { RegistryClient } from "./registry-client.ts";
 import { HttpRegistryDiscovery, type RegistryDiscovery, type RepositoryListing } from "./registry-discovery.ts";
-import { HttpRegistryWriter, type RegistryWriter } from "./registry-writer.ts";
+import { HttpRegistryWriter, type RegistryWriter, type WriteQuirks } from "./registry-writer.ts";
 import {
   UpstreamError,
   type EgressSettings,
+  type UpstreamCredential,
   type UpstreamEndpoint,
   type UpstreamFactory,
   type UpstreamRegistry,
@@ -39,28 +41,52 @@ export function staticCredentials(endpoint: UpstreamEndpoint): CredentialSource 
   return () => Promise.resolve(value);
 }
 
-/** ECR: the endpoint's access key id and secret exchanged for a registry password. */
-function ecrCredentials(
-  endpoint: UpstreamEndpoint,
+/** ECR's API with the endpoint's access key id and secret; made at first use, refused without a region. */
+function ecrApiOf(
+  credential: UpstreamCredential,
   transport: HttpTransport,
   options: UpstreamFactoryOptions,
   baseUrl: string,
-): CredentialSource {
-  const credential = endpoint.credential;
-  if (!credential) return staticCredentials(endpoint);
+): () => EcrApi {
   const region = options.ecr?.region ?? ecrRegion(baseUrl);
-  let exchange: EcrCredentials | undefined;
+  let api: EcrApi | undefined;
   return () => {
     if (!region) {
       const expected = "https://<account>.dkr.ecr.<region>.amazonaws.com";
-      return Promise.reject(new UpstreamError("protocol", `an aws-ecr endpoint's URL is ${expected}`));
+      throw new UpstreamError("protocol", `an aws-ecr endpoint's URL is ${expected}`);
     }
-    exchange ??= new EcrCredentials(
+    api ??= new EcrApi(
       transport,
       { accessKeyId: credential.accessKey, secretAccessKey: credential.accessSecret },
       { region, ...(options.ecr?.apiUrl !== undefined && { apiUrl: options.ecr.apiUrl }) },
     );
+    return api;
+  };
+}
+
+/** ECR: the access key id and secret exchanged for a registry password. */
+function ecrCredentials(api: () => EcrApi): CredentialSource {
+  let exchange: EcrCredentials | undefined;
+  return async () => {
+    exchange ??= new EcrCredentials(api());
     return exchange.get();
+  };
+}
+
+/** ECR's repositories are created, and images deleted, through its API (Harbor's ECR adapter). */
+function ecrQuirks(api: () => EcrApi): WriteQuirks {
+  return {
+    prepare: (repository, signal) => api().ensureRepository(repository, signal),
+    deleteTag: (repository, tag, signal) => api().deleteImage(repository, { imageTag: tag }, signal),
+    deleteManifest: (repository, digest, signal) => api().deleteImage(repository, { imageDigest: digest }, signal),
+  };
+}
+
+/** Harbor: a project before the first push into it, and tags deleted through its API. */
+function harborQuirks(harbor: HarborApi): WriteQuirks {
+  return {
+    prepare: (repository, signal) => harbor.ensureProject(repository, signal),
+    deleteTag: (repository, tag, signal) => harbor.deleteTag(repository, tag, signal),
   };
 }
 
@@ -76,6 +102,8 @@ interface RegistryProfile {
   readonly credentials: CredentialSource;
   readonly repositoryName?: (repository: string) => string;
   readonly listing: RepositoryListing;
+  readonly quirks?: WriteQuirks;
+  readonly harbor?: HarborApi;
 }
 
 function profileOf(
@@ -88,13 +116,18 @@ function profileOf(
   switch (endpoint.type) {
     case "docker-hub":
       return { baseUrl: dockerHubBaseUrl(baseUrl), credentials, repositoryName: dockerHubRepository, listing: "named" };
-    case "aws-ecr":
-      return { baseUrl, credentials: ecrCredentials(endpoint, transport, options, baseUrl), listing: "named" };
+    case "aws-ecr": {
+      if (!endpoint.credential) return { baseUrl, credentials, listing: "named" };
+      const api = ecrApiOf(endpoint.credential, transport, options, baseUrl);
+      return { baseUrl, credentials: ecrCredentials(api), listing: "named", quirks: ecrQuirks(api) };
+    }
     case "github-ghcr":
       // Token service with the Docker flow; no `_catalog` (Harbor's adapter says so too).
       return { baseUrl, credentials, listing: "named" };
-    case "harbor":
-      return { baseUrl, credentials, listing: "harbor" };
+    case "harbor": {
+      const harbor = new HarborApi(transport, credentials, baseUrl);
+      return { baseUrl, credentials, listing: "harbor", harbor, quirks: harborQuirks(harbor) };
+    }
     case "docker-registry":
     case "quay":
     case "google-gcr":
@@ -141,11 +174,10 @@ export function createUpstreamConnections(
       ...(options.tagsPageSize !== undefined && { tagsPageSize: options.tagsPageSize }),
     });
     const target = { requester, baseUrl: profile.baseUrl };
-    const harbor =
-      endpoint.type === "harbor" ? new HarborApi(transport, profile.credentials, profile.baseUrl) : undefined;
+    const { harbor, quirks } = profile;
     return {
       registry,
-      writer: new HttpRegistryWriter({ target, reader: registry, ...naming, ...(harbor && { harbor }) }),
+      writer: new HttpRegistryWriter({ target, reader: registry, ...naming, ...(quirks && { quirks }) }),
       discovery: new HttpRegistryDiscovery({
         target,
         reader: registry,
