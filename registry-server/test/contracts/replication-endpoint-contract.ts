@@ -247,6 +247,18 @@ export function replicationEndpointContract(name: string, setup: () => Promise<E
         expect(await endpoint.hasBlob(repo("chunked"), tiny.digest, signal())).toBe(true);
       });
 
+      it("puts an empty blob, in one request and in chunks", async () => {
+        const empty = blobOf(Buffer.alloc(0));
+        await putBlob(endpoint, repo("empty-mono"), empty);
+        await putBlob(endpoint, repo("empty-chunked"), empty, 1_024);
+        for (const repository of [repo("empty-mono"), repo("empty-chunked")]) {
+          expect(await endpoint.hasBlob(repository, empty.digest, signal())).toBe(true);
+          const read = await endpoint.getBlob(repository, empty.digest, signal());
+          expect(read?.size).toBe(0);
+          expect(read && (await readAll(read.body)).length).toBe(0);
+        }
+      });
+
       it("refuses bytes that do not match the digest or the size, and shows nothing of them", async () => {
         const claimed = sha256("the bytes that were announced");
         const wrong = Buffer.from("the bytes that were really sent");
