@@ -18,6 +18,7 @@ import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
+import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -52,6 +53,7 @@ artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
+webhookStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -131,6 +133,8 @@ describe("postgres metadata store", () => {
       "tags",
       "uploads",
       "users",
+      "webhook_last_triggers",
+      "webhook_policies",
     ]);
   });
 

@@ -22,6 +22,8 @@ const RELEASED = {
     "35fd4dff9c607c337731df739212fdc8b0ac3cd51f37c09b8ff01a067ba11a0a",
     // SCANS_STEP
     "f9007d150763e780af08a836a605c33798d6cea7414ea32214e0b574c64d846a",
+    // WEBHOOKS_STEP
+    "07edd00d464bc7f9dc01eb14366d56a5f8bc75b9f7cc8fe951b963d5b45c1702",
   ],
   postgres: [
     "be35d069c9073a24a4aa9c348b29d330f6c1c82b7e2e8a61ed3302d61bb830b4",
@@ -33,6 +35,8 @@ const RELEASED = {
     "1d6ddde0f468fc2d22b2906ef0a82fa114f92f88313b4be60eab196ee946c2a5",
     // SCANS_STEP
     "99ff30d10a67196951cfd1f5145c5a48914a875410400de3dc7f8505423e47a5",
+    // WEBHOOKS_STEP
+    "182f2a724a00df0fe14dd7350998fcab6ad269689dce085b6bcdd71f8ff8d1f5",
   ],
 };
 
