@@ -3,31 +3,28 @@
 // BlobStore for blobs, ManifestService for manifests), so that quotas, tag immutability and
 // manifest validation hold for what a pull replication brings in.
 //
-// Events: a write made here bypasses the /v2 routes that publish pushes and deletions, so it
-// publishes them itself, as Harbor fires push events for what its replication writes: a
-// PUSH_ARTIFACT per manifest stored, a DELETE_ARTIFACT or DELETE_TAG per deletion, with the
-// replication as the operator (`withOperator`). Webhooks hear them, and so does event-based
-// replication, which may carry them on to another site (a hub relaying one site to others). This
-// cannot loop: event-based policies have this registry as their source, and what a replication
-// writes here comes from pull policies, which are manual or scheduled; between two sites that
-// replicate to each other on events, the copier writes nothing (and so publishes nothing) for an
-// artifact the destination already holds, which ends the echo after one round.
+// Events: what is written or deleted here goes through ManifestService, which tells the bus
+// (events/manifest-events.ts) as it does for a push over /v2: a PUSH_ARTIFACT per manifest stored,
+// a DELETE_ARTIFACT or DELETE_TAG per deletion, here with the replication as the operator
+// (`withOperator`), as Harbor fires push events for what its replication writes. Webhooks hear
+// them, and so does event-based replication, which may carry them on to another site (a hub
+// relaying one site to others). This cannot loop: event-based policies have this registry as their
+// source, and what a replication writes here comes from pull policies, which are manual or
+// scheduled; between two sites that replicate to each other on events, the copier writes nothing
+// (and so publishes nothing) for an artifact the destination already holds, which ends the echo
+// after one round.
+//
+// Failures are the contract's UpstreamErrors (local-failures.ts): a refused quota is
+// "unauthorized" as a remote's 403 would be, bad bytes "protocol", the database away
+// "server-error".
 //
 // A repository whose project does not exist gets one, private and owned by `projectOwner` (the
 // administrator), as Harbor's destination adapter creates projects before pushing. A proxy-cache
 // project is never written to: it mirrors its upstream only.
 
-import { addAbortSignal, type Readable } from "node:stream";
-import type { BlobStore } from "../content/blob-store.ts";
-import { parseDigest } from "../content/digest.ts";
-import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
-import type { UploadService } from "../content/upload-service.ts";
-import { artifactTypeOf, harborMediaType } from "../api/artifact-types.ts";
-import type { EventPublisher } from "../events/registry-events.ts";
-import { RegistryError } from "../http/errors.ts";
-import { ConflictError } from "../metadata/identity-store.ts";
-import type { ManifestRecord, MetadataStore } from "../metadata/metadata-store.ts";
-import { matchPattern } from "../retention/pattern.ts";
+import type { Readable } from "node:stream";
+import { LocalAccess, type LocalAccessDeps } from "./local-access.ts";
+import { localFailure } from "./local-failures.ts";
 import type {
   BlobWriteOptions,
   EndpointManifest,
@@ -35,32 +32,21 @@ import type {
   ReplicationDestination,
   ReplicationSource,
 } from "./replication-endpoint.ts";
-import { isAccessoryTag, type ArtifactListing, type SourceArtifact } from "./source-artifacts.ts";
-import { streamChunks } from "./stream-chunks.ts";
+import type { ArtifactListing, SourceArtifact } from "./source-artifacts.ts";
 
-export interface LocalEndpointDeps {
-  readonly store: Pick<MetadataStore, "repositories" | "tags" | "manifests" | "projects" | "users">;
-  readonly blobs: BlobStore;
-  readonly uploads: UploadService;
-  readonly manifests: ManifestService;
-  readonly events: EventPublisher;
-  /** The user owning the projects a replication creates: the administrator's name. */
-  readonly projectOwner: string;
+export interface LocalEndpointDeps extends LocalAccessDeps {
   /** Who the events name as having made the change; "replication" unless told. */
   readonly operator?: string;
 }
 
-/** Listing pages read from the store. */
-const PAGE = 500;
-
 export class LocalEndpoint implements ReplicationSource, ReplicationDestination, ArtifactListing {
   readonly description = "this registry (local)";
   private readonly deps: LocalEndpointDeps;
-  private readonly operator: string;
+  private readonly access: LocalAccess;
 
   constructor(deps: LocalEndpointDeps) {
     this.deps = deps;
-    this.operator = deps.operator ?? "replication";
+    this.access = new LocalAccess(deps, deps.operator ?? "replication");
   }
 
   /** The same endpoint, its events naming `operator` (a replication policy) as their author. */
@@ -68,101 +54,51 @@ export class LocalEndpoint implements ReplicationSource, ReplicationDestination,
     return new LocalEndpoint({ ...this.deps, operator });
   }
 
-  // The source role.
-
-  async listRepositories(pattern: string, limit: number, signal: AbortSignal): Promise<string[]> {
-    const found: string[] = [];
-    let after: string | undefined;
-    while (found.length < limit) {
-      signal.throwIfAborted();
-      const page = await this.deps.store.repositories.list({ ...(after !== undefined && { after }), limit: PAGE });
-      for (const name of page) if (matchPattern(pattern, name) && found.length < limit) found.push(name);
-      if (page.length < PAGE) break;
-      after = page[page.length - 1];
-    }
-    return found;
+  listRepositories(pattern: string, limit: number, signal: AbortSignal): Promise<string[]> {
+    return this.guard("listing repositories", signal, () => this.access.listRepositories(pattern, limit, signal));
   }
 
-  async listTags(repository: string, signal: AbortSignal): Promise<string[] | undefined> {
-    signal.throwIfAborted();
-    if (!(await this.deps.store.repositories.exists(repository))) return undefined;
-    return this.deps.store.tags.list(repository, {});
+  listTags(repository: string, signal: AbortSignal): Promise<string[] | undefined> {
+    return this.guard(`listing the tags of ${repository}`, signal, () => this.access.listTags(repository, signal));
   }
 
-  async listArtifacts(repository: string, signal: AbortSignal): Promise<SourceArtifact[] | undefined> {
-    const { store } = this.deps;
-    if (!(await store.repositories.exists(repository))) return undefined;
-    const artifacts: SourceArtifact[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      signal.throwIfAborted();
-      const page = await store.manifests.list(repository, { offset, limit: PAGE });
-      for (const record of page.items) {
-        const artifact = await this.artifactOf(record);
-        if (artifact) artifacts.push(artifact);
-      }
-      if (offset + PAGE >= page.total || page.items.length === 0) break;
-    }
-    return artifacts;
+  listArtifacts(repository: string, signal: AbortSignal): Promise<SourceArtifact[] | undefined> {
+    return this.guard(`listing the artifacts of ${repository}`, signal, () =>
+      this.access.listArtifacts(repository, signal),
+    );
   }
 
-  /** A manifest as an artifact of its own; undefined for accessories and untagged index children. */
-  private async artifactOf(record: ManifestRecord): Promise<SourceArtifact | undefined> {
-    const { store } = this.deps;
-    if (record.subject !== undefined) return undefined;
-    const all = await store.tags.forDigest(record.repository, record.digest);
-    const tags = all.filter((tag) => !isAccessoryTag(tag));
-    if (all.length > 0 && tags.length === 0) return undefined;
-    if (tags.length === 0 && (await store.manifests.parents(record.repository, record.digest)).length > 0) {
-      return undefined;
-    }
-    return { digest: record.digest, tags, type: artifactTypeOf(harborMediaType(record)) };
+  getManifest(repository: string, reference: string, signal: AbortSignal): Promise<EndpointManifest | undefined> {
+    return this.guard(`reading ${repository}:${reference}`, signal, () =>
+      this.access.getManifest(repository, reference, signal),
+    );
   }
 
-  async getManifest(repository: string, reference: string, signal: AbortSignal): Promise<EndpointManifest | undefined> {
-    signal.throwIfAborted();
-    const digest = await this.resolve(repository, reference);
-    if (digest === undefined) return undefined;
-    const record = await this.deps.store.manifests.get(repository, digest);
-    const content = record && (await this.deps.store.manifests.content(repository, digest));
-    return record && content && { digest, mediaType: record.mediaType, content };
-  }
-
-  async getBlob(
+  getBlob(
     repository: string,
     digest: string,
     signal: AbortSignal,
   ): Promise<{ readonly size: number; readonly body: Readable } | undefined> {
-    signal.throwIfAborted();
-    const blob = await this.deps.blobs.stat(repository, digest);
-    if (!blob) return undefined;
-    return { size: blob.size, body: await this.deps.blobs.open(blob) };
+    return this.guard(`reading blob ${digest}`, signal, () => this.access.getBlob(repository, digest, signal));
   }
 
-  async listReferrers(repository: string, digest: string, signal: AbortSignal): Promise<EndpointReferrer[]> {
-    signal.throwIfAborted();
-    const records = await this.deps.store.manifests.referrers(repository, digest);
-    return records.map((record) => ({
-      digest: record.digest,
-      mediaType: record.mediaType,
-      size: record.size,
-      ...(record.artifactType !== undefined && { artifactType: record.artifactType }),
-    }));
+  listReferrers(repository: string, digest: string, signal: AbortSignal): Promise<EndpointReferrer[]> {
+    return this.guard(`listing the referrers of ${repository}@${digest}`, signal, () =>
+      this.access.listReferrers(repository, digest, signal),
+    );
   }
 
-  // The destination role.
-
-  async hasBlob(repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
-    signal.throwIfAborted();
-    return (await this.deps.blobs.stat(repository, digest)) !== undefined;
+  hasBlob(repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
+    return this.guard(`looking for blob ${digest}`, signal, () => this.access.hasBlob(repository, digest, signal));
   }
 
-  async mountBlob(repository: string, digest: string, fromRepository: string, signal: AbortSignal): Promise<boolean> {
-    signal.throwIfAborted();
-    await this.ensureWritable(repository);
-    return (await this.deps.blobs.mount(repository, digest, [fromRepository])) !== undefined;
+  mountBlob(repository: string, digest: string, fromRepository: string, signal: AbortSignal): Promise<boolean> {
+    return this.guard(`mounting blob ${digest} in ${repository}`, signal, () =>
+      this.access.mountBlob(repository, digest, fromRepository, signal),
+    );
   }
 
-  async putBlob(
+  putBlob(
     repository: string,
     digest: string,
     size: number,
@@ -170,160 +106,38 @@ export class LocalEndpoint implements ReplicationSource, ReplicationDestination,
     options: BlobWriteOptions,
     signal: AbortSignal,
   ): Promise<void> {
-    try {
-      signal.throwIfAborted();
-      const parsed = parseDigest(digest);
-      if (typeof parsed === "string") throw new Error(`cannot store a blob whose digest is ${parsed}: ${digest}`);
-      await this.ensureWritable(repository);
-      const bytes = addAbortSignal(signal, body);
-      if (options.chunkBytes === undefined || options.chunkBytes >= size) {
-        await this.deps.blobs.write(repository, parsed, bytes, size);
-        return;
-      }
-      const { uploads } = this.deps;
-      const upload = await uploads.start(repository, parsed.algorithm);
-      try {
-        let received = 0;
-        for await (const piece of streamChunks(bytes, options.chunkBytes)) {
-          const length = Math.min(options.chunkBytes, size - received);
-          if (length <= 0) throw new Error(`blob ${digest} is longer than the ${size} bytes declared`);
-          const updated = await uploads.append(repository, upload.id, piece, {
-            range: { start: received, end: received + length - 1 },
-            length,
-          });
-          received = updated.size;
-        }
-        if (received !== size) throw new Error(`blob ${digest} ended after ${received} of its ${size} bytes`);
-        await uploads.complete(repository, upload.id, parsed, undefined, {});
-      } catch (error) {
-        await uploads.cancel(repository, upload.id).catch(() => undefined);
-        throw error;
-      }
-    } finally {
-      if (!body.readableEnded) body.destroy();
-    }
-  }
-
-  async headManifest(repository: string, reference: string, signal: AbortSignal): Promise<string | undefined> {
-    signal.throwIfAborted();
-    const digest = await this.resolve(repository, reference);
-    if (digest === undefined) return undefined;
-    return (await this.deps.store.manifests.get(repository, digest)) ? digest : undefined;
-  }
-
-  async putManifest(
-    repository: string,
-    reference: string,
-    manifest: EndpointManifest,
-    signal: AbortSignal,
-  ): Promise<void> {
-    signal.throwIfAborted();
-    await this.ensureWritable(repository);
-    const pushed = await this.deps.manifests.push(
-      repository,
-      parseReference(reference),
-      manifest.content,
-      manifest.mediaType,
-      [],
+    return this.guard(`storing blob ${digest} in ${repository}`, signal, () =>
+      this.access.putBlob(repository, digest, size, body, options, signal),
     );
-    if (pushed.digest !== manifest.digest) {
-      throw new Error(`the manifest stored as ${pushed.digest} was sent as ${manifest.digest}`);
-    }
-    this.deps.events.publish({
-      type: "PUSH_ARTIFACT",
-      occurredAt: new Date(),
-      operator: this.operator,
-      artifact: {
-        repository,
-        digest: pushed.digest,
-        mediaType: manifest.mediaType,
-        size: manifest.content.length,
-        tags: pushed.tags,
-      },
-    });
   }
 
-  async deleteManifest(repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
-    signal.throwIfAborted();
-    const { store } = this.deps;
-    const record = await store.manifests.get(repository, digest);
-    if (!record) return false;
-    const tags = await store.tags.forDigest(repository, digest);
-    if (!(await this.deleted(repository, { kind: "digest", digest: parsedDigest(digest) }))) return false;
-    this.deps.events.publish({
-      type: "DELETE_ARTIFACT",
-      occurredAt: new Date(),
-      operator: this.operator,
-      artifact: { repository, digest, mediaType: record.mediaType, size: record.size, tags },
-    });
-    return true;
+  headManifest(repository: string, reference: string, signal: AbortSignal): Promise<string | undefined> {
+    return this.guard(`looking for ${repository}:${reference}`, signal, () =>
+      this.access.headManifest(repository, reference, signal),
+    );
   }
 
-  async deleteTag(repository: string, tag: string, signal: AbortSignal): Promise<boolean> {
-    signal.throwIfAborted();
-    const named = await this.deps.store.tags.get(repository, tag);
-    if (!named) return false;
-    if (!(await this.deleted(repository, { kind: "tag", tag }))) return false;
-    this.deps.events.publish({
-      type: "DELETE_TAG",
-      occurredAt: new Date(),
-      operator: this.operator,
-      repository,
-      tag,
-      digest: named.digest,
-    });
-    return true;
+  putManifest(repository: string, reference: string, manifest: EndpointManifest, signal: AbortSignal): Promise<void> {
+    return this.guard(`storing ${repository}:${reference}`, signal, () =>
+      this.access.putManifest(repository, reference, manifest, signal),
+    );
   }
 
-  /** Deletes through the manifest service (immutability, indexes' children); false when not there. */
-  private async deleted(repository: string, reference: Reference): Promise<boolean> {
+  deleteManifest(repository: string, digest: string, signal: AbortSignal): Promise<boolean> {
+    return this.guard(`deleting ${repository}@${digest}`, signal, () =>
+      this.access.deleteManifest(repository, digest, signal),
+    );
+  }
+
+  deleteTag(repository: string, tag: string, signal: AbortSignal): Promise<boolean> {
+    return this.guard(`deleting ${repository}:${tag}`, signal, () => this.access.deleteTag(repository, tag, signal));
+  }
+
+  private async guard<T>(what: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
     try {
-      await this.deps.manifests.delete(repository, reference);
-      return true;
+      return await work();
     } catch (error) {
-      if (error instanceof RegistryError && (error.code === "MANIFEST_UNKNOWN" || error.code === "NAME_UNKNOWN")) {
-        return false;
-      }
-      throw error;
+      throw localFailure(error, what, signal);
     }
   }
-
-  /** The digest a tag or digest names here; undefined when absent. */
-  private async resolve(repository: string, reference: string): Promise<string | undefined> {
-    if (reference.includes(":")) return reference;
-    return (await this.deps.store.tags.get(repository, reference))?.digest;
-  }
-
-  /** Creates the repository's project when missing; refuses proxy-cache projects. */
-  private async ensureWritable(repository: string): Promise<void> {
-    const { store } = this.deps;
-    const name = repository.split("/")[0] ?? "";
-    if (name === "" || name === repository) {
-      throw new Error(`cannot write ${JSON.stringify(repository)}: a repository here is named <project>/<name>`);
-    }
-    const project = await store.projects.getByName(name);
-    if (project) {
-      if (project.registryId !== undefined) {
-        throw new Error(`project ${name} is a proxy cache: replication cannot write into it`);
-      }
-      return;
-    }
-    const owner = await store.users.getByName(this.deps.projectOwner);
-    if (!owner) throw new Error(`cannot create project ${name}: no user ${JSON.stringify(this.deps.projectOwner)}`);
-    try {
-      await store.projects.create(
-        { name, ownerId: owner.id, metadata: { public: "false" }, storageLimit: -1 },
-        new Date(),
-      );
-    } catch (error) {
-      // Created meanwhile by a push or another task: just as good.
-      if (!(error instanceof ConflictError)) throw error;
-    }
-  }
-}
-
-function parsedDigest(digest: string): Extract<Reference, { kind: "digest" }>["digest"] {
-  const parsed = parseDigest(digest);
-  if (typeof parsed === "string") throw new Error(`${digest} is not a digest this registry takes (${parsed})`);
-  return parsed;
 }

@@ -20,7 +20,9 @@ export interface ReplicationEngineDeps {
   readonly store: MetadataStore;
   readonly blobs: BlobStore;
   readonly uploads: UploadService;
+  /** Wired to the bus: what a replication writes or deletes here is published (local-endpoint.ts). */
   readonly manifests: ManifestService;
+  /** The bus: the trigger listens to it, tasks' ends are published on it. */
   readonly events: RegistryEvents;
   readonly jobs: Pick<JobService, "enqueue">;
   readonly log: Logger;
@@ -52,7 +54,6 @@ export function createReplicationEngine(deps: ReplicationEngineDeps): Replicatio
     blobs: deps.blobs,
     uploads: deps.uploads,
     manifests: deps.manifests,
-    events: deps.events,
     projectOwner: deps.projectOwner,
   });
   const handler = replicationJob({

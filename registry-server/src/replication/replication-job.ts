@@ -39,7 +39,7 @@ const KEEP_EXECUTIONS = 50;
 export interface ReplicationJobDeps {
   /** The policy as stored now; undefined once deleted. */
   policy(id: number): Promise<ReplicationPolicy | undefined>;
-  /** The other registry of a policy, playing either role. */
+  /** The other registry of a policy, playing either role; closed (when it can be) after the run. */
   remote(
     registryId: number,
   ): (ReplicationSource & ReplicationDestination) | Promise<ReplicationSource & ReplicationDestination>;
@@ -63,6 +63,17 @@ const TRIGGERS: Readonly<Record<ExecutionTrigger, string>> = {
   SCHEDULE: "scheduled",
   EVENT: "event_based",
 };
+
+/** The other registry, which may hold connections to release once the run is over. */
+type RemoteSide = ReplicationSource & ReplicationDestination & { close?: () => Promise<void> };
+
+interface Sides {
+  readonly source: ReplicationSource;
+  readonly destination: ReplicationDestination;
+  /** This registry is the destination. */
+  readonly pull: boolean;
+  readonly remote: RemoteSide;
+}
 
 interface Progress {
   total: number;
@@ -105,7 +116,7 @@ class ReplicationRun {
 
   async run(): Promise<Readonly<Record<string, unknown>>> {
     const { context, execution } = this;
-    let policy = await this.currentPolicy();
+    const policy = await this.currentPolicy();
     const earlier = await earlierExecution(this.deps.store.jobs, execution);
     if (earlier) {
       if (policy.singleActiveReplication) {
@@ -116,7 +127,22 @@ class ReplicationRun {
         countsAsAttempt: false,
       });
     }
-    const { source, destination, pull } = await this.sides(policy);
+    const sides = await this.sides(policy);
+    try {
+      return await this.replicate(policy, sides);
+    } finally {
+      // A remote endpoint holds connections (keep-alive pools, proxy tunnels) for the run only.
+      await sides.remote
+        .close?.()
+        .catch((error: unknown) => context.log(`[WARNING] closing ${sides.remote.description}: ${String(error)}`));
+    }
+  }
+
+  /** Makes the tasks (or finds those made before) and runs those not done. */
+  private async replicate(planned: ReplicationPolicy, sides: Sides): Promise<Readonly<Record<string, unknown>>> {
+    const { context } = this;
+    let policy = planned;
+    const { source, destination, pull } = sides;
     let tasks = await context.tasks();
     if (tasks.length === 0) {
       const planned = await this.plan(policy, source, pull);
@@ -170,20 +196,17 @@ class ReplicationRun {
   }
 
   /** Source and destination: the remote registry on one side, this registry on the other. */
-  private async sides(policy: ReplicationPolicy): Promise<{
-    source: ReplicationSource;
-    destination: ReplicationDestination;
-    pull: boolean;
-  }> {
+  private async sides(policy: ReplicationPolicy): Promise<Sides> {
     const { srcRegistryId, destRegistryId } = policy;
     if ((srcRegistryId === undefined) === (destRegistryId === undefined)) {
       throw new Error(`replication policy ${policy.id} must have exactly one remote registry`);
     }
     this.remoteRecord = await this.deps.store.registries.get(srcRegistryId ?? destRegistryId ?? -1);
     const local = this.deps.local.withOperator(`replication:${policy.name}`);
-    if (srcRegistryId !== undefined)
-      return { source: await this.deps.remote(srcRegistryId), destination: local, pull: true };
-    return { source: local, destination: await this.deps.remote(destRegistryId ?? -1), pull: false };
+    const remote: RemoteSide = await this.deps.remote(srcRegistryId ?? destRegistryId ?? -1);
+    return srcRegistryId !== undefined
+      ? { source: remote, destination: local, pull: true, remote }
+      : { source: local, destination: remote, pull: false, remote };
   }
 
   private async plan(policy: ReplicationPolicy, source: ReplicationSource, toLocal: boolean) {

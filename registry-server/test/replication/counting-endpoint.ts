@@ -23,6 +23,8 @@ export class CountingEndpoint implements ReplicationSource, ReplicationDestinati
   readonly mounts: string[] = [];
   /** Runs (and is awaited) before each putBlob; what it throws is the call's failure. */
   beforePutBlob: (digest: string, call: number) => void | Promise<void> = () => undefined;
+  /** Times the endpoint was released (a remote endpoint's connections). */
+  closes = 0;
   /** Runs after each putBlob that completed. */
   afterPutBlob: (digest: string, completed: number) => void = () => undefined;
 
@@ -99,5 +101,9 @@ export class CountingEndpoint implements ReplicationSource, ReplicationDestinati
 
   deleteTag(repository: string, tag: string, signal: AbortSignal): Promise<boolean> {
     return this.inner.deleteTag(repository, tag, signal);
+  }
+
+  async close(): Promise<void> {
+    this.closes++;
   }
 }

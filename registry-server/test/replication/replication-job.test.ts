@@ -207,6 +207,8 @@ describe("replication job", () => {
     // The task that had succeeded was not run again.
     expect(counting.manifestsPut.filter((put) => put === "mirror/app:v1")).toHaveLength(1);
     expect(await source.store.jobs.log(queued.id)).toMatch(/taken over: 1 of 2 tasks already done/);
+    // Each run released the remote side it opened.
+    expect(counting.closes).toBe(2);
   });
 
   it("runs one execution of a policy at a time, the next waiting its turn", async () => {

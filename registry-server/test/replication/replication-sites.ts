@@ -13,6 +13,7 @@ import type { ServerConfig } from "../../src/config.ts";
 import { BlobStore } from "../../src/content/blob-store.ts";
 import { ManifestService } from "../../src/content/manifest-service.ts";
 import { UploadService } from "../../src/content/upload-service.ts";
+import { publishDeletions, publishPushes } from "../../src/events/manifest-events.ts";
 import { RegistryEvents, type RegistryEvent } from "../../src/events/registry-events.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { MetadataStore } from "../../src/metadata/metadata-store.ts";
@@ -32,7 +33,7 @@ export interface OpenSite {
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly events: RegistryEvents;
-  /** What the site's LocalEndpoint published, in order. */
+  /** What the site published (its pushes and deletions, through ManifestService), in order. */
   readonly published: RegistryEvent[];
   readonly endpoint: LocalEndpoint;
   close(): Promise<void>;
@@ -44,13 +45,18 @@ export async function openSite(dir: string): Promise<OpenSite> {
   const storage = await openStorageDriver(config, log);
   const { store } = await openMetadataStore(config, log);
   await ensureAdminAccount(store, ADMIN.username, await hashPassword(ADMIN.password));
-  const blobs = new BlobStore(storage.driver, store, log);
-  const uploads = new UploadService(storage.driver, store, blobs, log);
-  const manifests = new ManifestService(store, blobs, { maxManifestBytes: 4 * 1024 * 1024 });
+  // The bus wired as registry.ts wires it: pushes, deletions and quota refusals published.
   const events = new RegistryEvents(log);
   const published: RegistryEvent[] = [];
   events.subscribe((event) => published.push(event));
-  const endpoint = new LocalEndpoint({ store, blobs, uploads, manifests, events, projectOwner: ADMIN.username });
+  const blobs = new BlobStore(storage.driver, store, log, async () => true, events);
+  const uploads = new UploadService(storage.driver, store, blobs, log);
+  const manifests = new ManifestService(store, blobs, {
+    maxManifestBytes: 4 * 1024 * 1024,
+    onStored: publishPushes(events),
+    onDeleted: publishDeletions(events),
+  });
+  const endpoint = new LocalEndpoint({ store, blobs, uploads, manifests, projectOwner: ADMIN.username });
   return {
     dir,
     store,
