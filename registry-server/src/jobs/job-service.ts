@@ -521,9 +521,11 @@ export class JobService {
       }
       if (error instanceof RetryableJobError && (!error.countsAsAttempt || attempt < MAX_ATTEMPTS)) {
         const waiting = !error.countsAsAttempt;
-        // A wait is looked at again sooner than a failure is retried: at most 16 base pauses apart.
+        // A wait is looked at again sooner than a failure is retried: at most 2 base pauses apart
+        // (10 s by default), so that a burst of executions queued behind a long one follows it
+        // closely; each waiting execution costs one claim per look.
         const delay = Math.min(
-          this.options.retryBaseMs * 2 ** (waiting ? Math.min(waits, 4) : attempt - 1),
+          this.options.retryBaseMs * 2 ** (waiting ? Math.min(waits, 1) : attempt - 1),
           RETRY_MAX_MS,
         );
         const seconds = (delay / 1000).toFixed(1);
