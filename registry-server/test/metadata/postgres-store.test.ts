@@ -16,6 +16,7 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
@@ -52,6 +53,7 @@ artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
+replicationStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -121,6 +123,7 @@ describe("postgres metadata store", () => {
       "project_members",
       "projects",
       "registries",
+      "replication_policies",
       "repositories",
       "repository_blobs",
       "retention_policies",

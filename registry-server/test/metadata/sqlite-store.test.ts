@@ -17,6 +17,7 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
@@ -64,6 +65,7 @@ artifactStoreContract("sqlite", openContractStore);
 lifecycleStoreContract("sqlite", openContractStore);
 scanStoreContract("sqlite", openContractStore);
 scannerStoreContract("sqlite", openContractStore);
+replicationStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {

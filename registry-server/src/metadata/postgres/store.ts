@@ -61,6 +61,7 @@ import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
+import { replicationPolicyArea } from "./replication-policies.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -112,6 +113,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
+    replicationPolicies: replicationPolicyArea(read, write),
   };
 }
 
@@ -163,6 +165,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
+  readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -198,6 +201,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
+    this.replicationPolicies = areas.replicationPolicies;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
