@@ -201,6 +201,79 @@ describe("Harbor replication policies API", () => {
     expect(json.creation_time).not.toBe("2001-01-01T00:00:00.000Z");
   });
 
+  it("takes terraform-provider-harbor's harbor_replication body and answers the fields it reads back", async () => {
+    // models.ReplicationBody as GetReplicationBody fills it: an empty dest_registry object, the
+    // deprecated `deletion`, id 0, a speed of -1 for no limit.
+    const reply = await api.call("POST", "/replication/policies", {
+      body: {
+        name: "tf-replication",
+        id: 0,
+        src_registry: { id: hub },
+        dest_registry: {},
+        dest_namespace: "mirror",
+        dest_namespace_replace_count: -1,
+        trigger: { type: "scheduled", trigger_settings: { cron: "0 0 0 * * *" } },
+        enabled: true,
+        deletion: true,
+        override: true,
+        filters: [
+          { type: "name", value: "library/**" },
+          { type: "tag", value: "v1.*", decoration: "matches" },
+          { type: "label", value: ["prod"], decoration: "excludes" },
+          { type: "resource", value: "image" },
+        ],
+        speed: -1,
+        single_active_replication: true,
+      },
+    });
+    const id = expectCreatedEmpty(reply, "/api/v2.0/replication/policies/");
+    // The provider keeps Location, less /api/v2.0, as the resource id.
+    expect(reply.headers.get("location")).toBe(`/api/v2.0/replication/policies/${id}`);
+    const read = await get(id);
+    expect(read).toMatchObject({
+      name: "tf-replication",
+      src_registry: { id: hub },
+      dest_registry: { id: 0 },
+      dest_namespace: "mirror",
+      dest_namespace_replace_count: -1,
+      trigger: { type: "scheduled", trigger_settings: { cron: "0 0 0 * * *" } },
+      enabled: true,
+      deletion: true,
+      override: true,
+      speed: 0,
+      single_active_replication: true,
+    });
+    // execute_on_changed: an execution started with ExecutionBody, answered 201.
+    expect((await api.call("POST", "/replication/executions", { body: { policy_id: id } })).status).toBe(201);
+  });
+
+  it("takes harbor-cli's body: the whole Registry object, replicate_deletion, null filters", async () => {
+    const registryJson = (await api.get(`/registries/${dr}`)).json as Record<string, unknown>;
+    const id = await create("cli-push", {
+      src_registry: undefined,
+      dest_registry: registryJson,
+      dest_namespace: undefined,
+      dest_namespace_replace_count: undefined,
+      trigger: { type: "manual" },
+      filters: null,
+      replicate_deletion: true,
+      copy_by_chunk: false,
+      speed: 100,
+      single_active_replication: undefined,
+      creation_time: ZERO_TIME,
+      update_time: ZERO_TIME,
+    });
+    expect(await get(id)).toMatchObject({
+      src_registry: { id: 0, name: "Local" },
+      dest_registry: { id: dr, name: "dr-site" },
+      trigger: { type: "manual" },
+      filters: [],
+      replicate_deletion: true,
+      deletion: true,
+      speed: 100,
+    });
+  });
+
   it("lists with q on the name (exact, fuzzy, encoded twice), the legacy name, sort and paging", async () => {
     for (const name of ["list-alpha", "list-beta", "list-Gamma"]) await create(name, { trigger: { type: "manual" } });
     const names = async (query: string): Promise<string[]> => {
