@@ -25,9 +25,10 @@ let database: TestDatabase | undefined;
 beforeAll(async () => {
   database = await createTestDatabase();
 }, 60_000);
+// Every contract test made a schema in it: under load the drop's checkpoint takes over 30 s.
 afterAll(async () => {
-  await database?.drop();
-}, 60_000);
+  await database?.drop(150_000);
+}, 180_000);
 
 function testDatabase(): TestDatabase {
   if (!database) throw new Error("the test database was not created");

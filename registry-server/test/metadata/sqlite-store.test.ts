@@ -148,6 +148,7 @@ describe("sqlite metadata store", () => {
       "project_members",
       "projects",
       "registries",
+      "replication_policies",
       "repositories",
       "repository_blobs",
       "retention_policies",
@@ -200,7 +201,7 @@ describe("sqlite metadata store", () => {
     writable.exec(`
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
-      DROP TABLE registries; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
+      DROP TABLE replication_policies; DROP TABLE registries; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
