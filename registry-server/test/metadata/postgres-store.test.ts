@@ -19,6 +19,7 @@ import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
+import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -54,6 +55,7 @@ artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
+webhookStoreContract("postgres", openContractStore);
 replicationStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
@@ -135,6 +137,8 @@ describe("postgres metadata store", () => {
       "tags",
       "uploads",
       "users",
+      "webhook_last_triggers",
+      "webhook_policies",
     ]);
   });
 

@@ -438,6 +438,30 @@ export const SCANS_STEP = `
   );
 `;
 
+/** Harbor's webhook policies (webhook-store.ts); sqlite/schema.ts's WEBHOOKS_STEP says what they hold. */
+export const WEBHOOKS_STEP = `
+  CREATE TABLE webhook_policies (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name text COLLATE "C" NOT NULL,
+    description text NOT NULL,
+    targets jsonb NOT NULL,
+    event_types jsonb NOT NULL,
+    creator text NOT NULL,
+    enabled boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT webhook_policies_name_key UNIQUE (project_id, name)
+  );
+
+  CREATE TABLE webhook_last_triggers (
+    policy_id bigint NOT NULL REFERENCES webhook_policies (id) ON DELETE CASCADE,
+    event_type text NOT NULL,
+    triggered_at timestamptz NOT NULL,
+    PRIMARY KEY (policy_id, event_type)
+  );
+`;
+
 /** Harbor's replication policies (replication-store.ts); sqlite/schema.ts's REPLICATION_STEP says why. */
 export const REPLICATION_STEP = `
   CREATE TABLE replication_policies (
@@ -477,6 +501,7 @@ export const MIGRATIONS: readonly string[] = [
   LIFECYCLE_STEP,
   SCANNERS_STEP,
   SCANS_STEP,
+  WEBHOOKS_STEP,
   REPLICATION_STEP,
 ];
 

@@ -474,6 +474,34 @@ export const SCANS_STEP = `
 `;
 
 /**
+ * Harbor's webhook policies (webhook-store.ts): a project's targets (their auth headers sealed)
+ * and event types as JSON, names unique per project, and when each (policy, event type) was last
+ * triggered. Both go with the project.
+ */
+export const WEBHOOKS_STEP = `
+  CREATE TABLE webhook_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    targets TEXT NOT NULL CHECK (json_valid(targets)),
+    event_types TEXT NOT NULL CHECK (json_valid(event_types)),
+    creator TEXT NOT NULL,
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+  ) STRICT;
+
+  CREATE TABLE webhook_last_triggers (
+    policy_id INTEGER NOT NULL REFERENCES webhook_policies (id) ON DELETE CASCADE,
+    event_type TEXT NOT NULL,
+    triggered_at INTEGER NOT NULL,
+    PRIMARY KEY (policy_id, event_type)
+  ) STRICT, WITHOUT ROWID;
+`;
+
+/**
  * Harbor's replication policies (replication-store.ts). Exactly one side is another registry, an
  * endpoint of `registries` that cannot be deleted while a policy names it; the other side is this
  * registry (NULL). Filters and the trigger are the domain's JSON, as text.
@@ -518,6 +546,7 @@ export const MIGRATIONS: readonly string[] = [
   LIFECYCLE_STEP,
   SCANNERS_STEP,
   SCANS_STEP,
+  WEBHOOKS_STEP,
   REPLICATION_STEP,
 ];
 

@@ -52,6 +52,7 @@ import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
+import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
 
 /**
@@ -128,6 +129,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
+    webhookPolicies: webhookArea(read, write),
     replicationPolicies: replicationPolicyArea(read, write),
   };
 }
@@ -184,6 +186,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
+  readonly webhookPolicies: MetadataAreas["webhookPolicies"];
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly reader: Db;
@@ -228,6 +231,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
+    this.webhookPolicies = areas.webhookPolicies;
     this.replicationPolicies = areas.replicationPolicies;
   }
 
