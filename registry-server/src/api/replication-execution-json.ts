@@ -3,7 +3,9 @@
 // converts to for its older clients, both ways (a listing's `status` and `trigger` filters take
 // Harbor's names and the job system's own):
 //
-//   execution status   Pending, Running → InProgress; Success → Succeed; Error → Failed; Stopped
+//   execution status   Pending, Running → InProgress; Success → Succeed; Error → Failed; Stopped;
+//                      one the job handler ended skipped (single active replication) → Skipped,
+//                      as Harbor marks it, its reason as status_text
 //   task status        Running → InProgress; Success → Succeed; Error → Failed; Pending, Stopped
 //   trigger            MANUAL → manual; SCHEDULE → scheduled; EVENT → event_based
 //
@@ -74,15 +76,17 @@ export function triggerNamed(name: string): ExecutionTrigger | undefined {
 export function replicationExecutionJson(execution: ExecutionRecord, counts: TaskCounts = {}): Record<string, unknown> {
   const count = (...statuses: ExecutionStatus[]): number =>
     statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+  const skipped = execution.extraAttrs["skipped"] === true;
+  const reason = execution.extraAttrs["skip_reason"];
   return {
     id: execution.id,
     policy_id: execution.vendorId,
-    status: EXECUTION_STATUS[execution.status],
+    status: skipped ? "Skipped" : EXECUTION_STATUS[execution.status],
     trigger: TRIGGERS[execution.trigger],
     // Harbor's execution starts when it is triggered.
     start_time: time(execution.createdAt),
     end_time: execution.endedAt ? time(execution.endedAt) : ZERO_TIME,
-    status_text: execution.statusMessage,
+    status_text: skipped && typeof reason === "string" ? reason : execution.statusMessage,
     total: count(...STATUSES),
     failed: count("Error"),
     succeed: count("Success"),

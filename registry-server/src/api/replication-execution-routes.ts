@@ -8,9 +8,9 @@
 //
 // As Harbor: starting a disabled policy is 412, an unknown one 404; `?trigger=scheduled` on the
 // POST (Harbor's legacy scheduler) records the run as scheduled; with single_active_replication
-// a start while a run is under way answers 201 with an execution recorded as skipped; stopping an
-// execution that ended is a 200 that changes nothing; the tasks of an unknown execution are an
-// empty list.
+// a start while a run is under way answers 201, and the job handler ends the new execution
+// skipped; stopping an execution that ended is a 200 that changes nothing; the tasks of an
+// unknown execution are an empty list.
 
 import { z } from "zod";
 import { HarborError } from "../http/errors.ts";
@@ -108,7 +108,7 @@ export function addReplicationExecutionRoutes(router: Router, deps: ReplicationE
     if (!policy) throw new HarborError("NOT_FOUND", `replication policy ${policyId} not found`);
     const trigger = ctx.url.searchParams.get("trigger") === "scheduled" ? "SCHEDULE" : "MANUAL";
     try {
-      const { execution } = await policies.start(policy, trigger);
+      const execution = await policies.start(policy, trigger);
       created(ctx.res, `/api/v2.0/replication/executions/${execution.id}`);
     } catch (error) {
       if (error instanceof ReplicationDisabledError) throw new HarborError("PRECONDITION", error.message);

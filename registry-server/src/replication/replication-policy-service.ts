@@ -2,14 +2,14 @@
 // the store and its schedule in the job system change together (a scheduled, enabled policy has
 // a schedule of vendor type REPLICATION whose vendor id is the policy's; any other policy has
 // none), a policy is deleted only when none of its executions is under way (then with its
-// history), and an execution is started only for an enabled policy. The replication API uses it;
-// a trigger starting executions goes through `start` too, so that `singleActiveReplication` is
-// honoured the same way. Scheduled executions are queued by the job system itself: the job
-// handler applies `singleActiveReplication` to those.
+// history), and an execution is started only for an enabled policy. The replication API uses it.
+// Whose turn it is among a policy's executions, and the skip `singleActiveReplication` asks for,
+// are the job handler's (replication-job.ts), whatever started them.
 //
 // Failures are domain errors (below), ConflictError from the store for a taken name, and
 // ScheduleError from the job system for a cron that makes no schedule; the API maps them to
-// Harbor's statuses.
+// Harbor's statuses. `onChange` tells of every policy created, replaced or deleted (the event
+// trigger's cache of the enabled policies).
 
 import type { JobService } from "../jobs/job-service.ts";
 import type { ExecutionRecord, ExecutionTrigger } from "../metadata/job-store.ts";
@@ -43,18 +43,16 @@ export class ReplicationRunningError extends Error {
   }
 }
 
-/** What an execution skipped by `singleActiveReplication` says, Harbor's words. */
-export const SKIPPED_MESSAGE = "Execution skipped: active replication still in progress.";
-
 /** The fields of a policy a PUT gives: all but who made it. */
 export type ReplicationPolicyFields = Omit<NewReplicationPolicy, "creator">;
 
-export type ReplicationPolicyStore = Pick<MetadataStore, "replicationPolicies" | "registries" | "jobs" | "transaction">;
+export type ReplicationPolicyStore = Pick<MetadataStore, "replicationPolicies" | "registries" | "jobs">;
 
 export class ReplicationPolicyService {
   private readonly store: ReplicationPolicyStore;
   private readonly jobs: Pick<JobService, "checkCron" | "setSchedule" | "enqueue">;
   private readonly now: () => number;
+  private readonly listeners = new Set<() => void>();
 
   constructor(deps: {
     store: ReplicationPolicyStore;
@@ -64,6 +62,11 @@ export class ReplicationPolicyService {
     this.store = deps.store;
     this.jobs = deps.jobs;
     this.now = deps.now ?? Date.now;
+  }
+
+  /** Tells `listener` of every policy created, replaced or deleted here. */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
   }
 
   /**
@@ -82,6 +85,7 @@ export class ReplicationPolicyService {
   async create(policy: NewReplicationPolicy): Promise<ReplicationPolicy> {
     await this.check(policy);
     const made = await this.store.replicationPolicies.create(policy, new Date(this.now()));
+    this.changed();
     await this.schedule(made);
     return made;
   }
@@ -94,7 +98,10 @@ export class ReplicationPolicyService {
       { ...policy, srcRegistryId: policy.srcRegistryId ?? null, destRegistryId: policy.destRegistryId ?? null },
       new Date(this.now()),
     );
-    if (saved) await this.schedule(saved);
+    if (saved) {
+      this.changed();
+      await this.schedule(saved);
+    }
     return saved;
   }
 
@@ -108,36 +115,19 @@ export class ReplicationPolicyService {
     if ((await this.active(id)).total > 0) throw new ReplicationRunningError();
     await this.store.jobs.deleteSchedule(REPLICATION_VENDOR, id);
     const deleted = await this.store.replicationPolicies.delete(id);
+    this.changed();
     await this.store.jobs.pruneExecutions(REPLICATION_VENDOR, id, 0);
     return deleted;
   }
 
-  /**
-   * Queues an execution of an enabled policy (ReplicationDisabledError otherwise). With
-   * `singleActiveReplication`, while another execution of it is queued or running, the new one is
-   * recorded as already Stopped, its log saying why (Harbor's skipped execution), and not run.
-   */
+  /** Queues an execution of an enabled policy; ReplicationDisabledError otherwise. */
   async start(
     policy: ReplicationPolicy,
     trigger: ExecutionTrigger,
     parameters: ReplicationParameters = {},
-  ): Promise<{ execution: ExecutionRecord; skipped: boolean }> {
+  ): Promise<ExecutionRecord> {
     if (!policy.enabled) throw new ReplicationDisabledError(policy.id);
-    const params = parameters as Readonly<Record<string, unknown>>;
-    if (policy.singleActiveReplication && (await this.active(policy.id)).total > 0) {
-      const at = new Date(this.now());
-      // One transaction: no worker ever sees it queued.
-      const execution = await this.store.transaction(async (tx) => {
-        const made = await tx.jobs.createExecution(
-          { vendorType: REPLICATION_VENDOR, vendorId: policy.id, trigger, parameters: params },
-          at,
-        );
-        await tx.jobs.appendLog(made.id, [`${at.toISOString()} [INFO] ${SKIPPED_MESSAGE}`], at);
-        return (await tx.jobs.requestStop(made.id, at)) ?? made;
-      });
-      return { execution, skipped: true };
-    }
-    return { execution: await this.jobs.enqueue(REPLICATION_VENDOR, params, trigger, policy.id), skipped: false };
+    return this.jobs.enqueue(REPLICATION_VENDOR, { ...parameters }, trigger, policy.id);
   }
 
   /** The policy's executions that are queued or running (one of them, and their count). */
@@ -146,6 +136,10 @@ export class ReplicationPolicyService {
       { vendorType: REPLICATION_VENDOR, vendorId: id, statuses: ["Pending", "Running"] },
       { offset: 0, limit: 1 },
     );
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   /** The schedule follows the policy: enabled and scheduled has one, anything else none. */

@@ -1,13 +1,15 @@
 // Harbor's replication executions API over the job system. The copy engine is not this API's: a
 // stand-in REPLICATION handler, given to the server, records tasks with the attributes the
 // engine writes (operation, resource_type, src_resource, dst_resource) and either runs them (two
-// copies succeed, one fails) or holds one until it is stopped. What is checked: starting (201 +
-// Location; Harbor's refusals), the ReplicationExecution and ReplicationTask documents with
-// Harbor's names and counts, the filters and paging, a task's log, stopping, single active
-// replication, and a policy that cannot be deleted while it runs.
+// copies succeed, one fails), holds one until it is stopped, or ends as the real handler ends an
+// execution single active replication skips. What is checked: starting (201 + Location;
+// Harbor's refusals), the ReplicationExecution and ReplicationTask documents with Harbor's names
+// and counts, the filters and paging, a task's log, stopping, a skipped execution, and a policy
+// that cannot be deleted while it runs.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobHandler } from "../../src/jobs/job-service.ts";
+import { SKIPPED_MESSAGE } from "../../src/replication/replication-job.ts";
 import { REPLICATION_VENDOR } from "../../src/replication/replication-policy.ts";
 import { startTestRegistry, type TestRegistry } from "../helpers.ts";
 import { expectCreatedEmpty, expectError, HarborClient, RFC3339, type ApiReply } from "./harbor-client.ts";
@@ -43,7 +45,7 @@ interface TaskJson {
 }
 
 /** What the stand-in handler does with the executions of each policy, by id. */
-const plans = new Map<number, "copy" | "hold">();
+const plans = new Map<number, "copy" | "hold" | "skip">();
 
 function copyTask(repository: string, resourceType: string, operation = "copy") {
   return {
@@ -68,7 +70,10 @@ function stopped(signal: AbortSignal): Promise<void> {
 const standIn: JobHandler = {
   vendorType: REPLICATION_VENDOR,
   async run(context) {
-    if (plans.get(context.execution.vendorId) === "hold") {
+    const plan = plans.get(context.execution.vendorId);
+    // What the real handler returns when single active replication skips an execution.
+    if (plan === "skip") return { skipped: true, skip_reason: SKIPPED_MESSAGE };
+    if (plan === "hold") {
       const [task] = await context.addTasks([copyTask("big", "image")]);
       if (task) await context.runTask(task, (run) => stopped(run.signal));
       return;
@@ -249,14 +254,17 @@ describe("Harbor replication executions API", () => {
     expectError(await api.call("PUT", "/replication/executions/99999"), 404, "NOT_FOUND");
   });
 
-  it("stops a running execution; skips a single-active start meanwhile; deletes the policy only once it ended", async () => {
-    const policy = await createPolicy("held", { single_active_replication: true });
+  it("stops a running execution, and deletes its policy only once it ended", async () => {
+    const policy = await createPolicy("held");
     plans.set(policy, "hold");
     const id = await start(policy);
     const running = await until(id, (json) => json.in_progress === 1 && json.total === 1);
     expect(running).toMatchObject({ status: "InProgress", end_time: ZERO_TIME, succeed: 0, stopped: 0 });
     const [task] = (await list<TaskJson>(`/replication/executions/${id}/tasks?status=InProgress`)).items;
     expect(task).toMatchObject({ status: "InProgress", resource_type: "image", end_time: ZERO_TIME });
+    expect(await list<ExecutionJson>(`/replication/executions?policy_id=${policy}&status=InProgress`)).toMatchObject({
+      items: [{ id }],
+    });
 
     // Deleting the policy now is Harbor's 412, and changes nothing.
     expectError(
@@ -266,13 +274,6 @@ describe("Harbor replication executions API", () => {
       /executions that aren't in final status/,
     );
     expect((await api.get(`/replication/policies/${policy}`)).status).toBe(200);
-
-    // A second start is recorded, skipped: it never runs.
-    const skipped = await start(policy);
-    expect(await execution(skipped)).toMatchObject({ status: "Stopped", total: 0, in_progress: 0 });
-    const why = await api.get(`/jobservice/jobs/${skipped}/log`);
-    expect(why.text).toContain("Execution skipped: active replication still in progress.");
-    expect((await execution(id)).status).toBe("InProgress");
 
     const stop = await api.call("PUT", `/replication/executions/${id}`);
     expect(stop.status, stop.text).toBe(200);
@@ -288,6 +289,14 @@ describe("Harbor replication executions API", () => {
     // Its executions went with it, as in Harbor.
     expectError(await api.get(`/replication/executions/${id}`), 404, "NOT_FOUND");
     expect((await list<ExecutionJson>(`/replication/executions?policy_id=${policy}`)).items).toEqual([]);
+  });
+
+  it("shows an execution single active replication skipped as Harbor's Skipped, with its reason", async () => {
+    const policy = await createPolicy("skipping", { single_active_replication: true });
+    plans.set(policy, "skip");
+    const id = await start(policy);
+    const skipped = await until(id, (json) => json.status !== "InProgress");
+    expect(skipped).toMatchObject({ status: "Skipped", status_text: SKIPPED_MESSAGE, total: 0 });
   });
 
   it("serves a task's log only under its own execution", async () => {
