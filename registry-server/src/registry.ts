@@ -63,6 +63,9 @@ import { openTrivyScanner } from "./scan/trivy/open-trivy-scanner.ts";
 import { TRIVY_REGISTRATION } from "./scan/trivy/trivy-scanner.ts";
 import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
 import { addScannerRoutes } from "./api/scanner-routes.ts";
+import { addReplicationExecutionRoutes } from "./api/replication-execution-routes.ts";
+import { addReplicationPolicyRoutes } from "./api/replication-policy-routes.ts";
+import { ReplicationPolicyService } from "./replication/replication-policy-service.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
 import type { ScannerAdapter } from "./scan/scanner-adapter.ts";
 import { ScannerRegistry, type BuiltinScannerRegistration } from "./scan/scanner-registry.ts";
@@ -81,7 +84,7 @@ import { probeEndpoint } from "./audit/syslog-forwarder.ts";
 import { publishDeletions, publishPushes } from "./events/manifest-events.ts";
 import { RegistryEvents } from "./events/registry-events.ts";
 import { JobMonitor } from "./jobs/job-monitor.ts";
-import { JobService } from "./jobs/job-service.ts";
+import { JobService, type JobHandler } from "./jobs/job-service.ts";
 import { readOnlyGuard } from "./settings/read-only-guard.ts";
 import { SettingsService } from "./settings/system-settings.ts";
 import { BlobStore } from "./content/blob-store.ts";
@@ -140,6 +143,8 @@ export interface RegistryOptions {
   builtinScanners?: ReadonlyArray<BuiltinScannerRegistration & { readonly adapter: ScannerAdapter }>;
   /** The event bus, when the caller listens too (tests); one of its own otherwise. */
   events?: RegistryEvents;
+  /** Job handlers registered after the standard ones, replacing one of the same vendor type (tests). */
+  jobHandlers?: readonly JobHandler[];
 }
 
 export async function startRegistry(
@@ -362,6 +367,7 @@ export async function startRegistry(
   for (const handler of webhookJobs({ store: metadata, policies: webhooks, sender: webhookSender })) {
     jobs.register(handler);
   }
+  for (const handler of options.jobHandlers ?? []) jobs.register(handler);
   await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
   await jobs.ensureSchedule({
     vendorType: REGISTRY_HEALTH_VENDOR,
@@ -371,6 +377,8 @@ export async function startRegistry(
 
   // Retention policies: the document, the project's retention_id and the schedule kept together.
   const retention = new RetentionService(metadata, jobs);
+  // Replication policies: the policy and its schedule kept together; executions started through it.
+  const replicationPolicies = new ReplicationPolicyService({ store: metadata, jobs });
 
   const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
@@ -463,6 +471,13 @@ export async function startRegistry(
   });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addScannerRoutes(router, { store: metadata, access, scanners });
+  addReplicationPolicyRoutes(router, {
+    store: metadata,
+    access,
+    policies: replicationPolicies,
+    localUrl: () => ownUrl,
+  });
+  addReplicationExecutionRoutes(router, { store: metadata, jobs, access, policies: replicationPolicies });
   addProjectScannerRoutes(router, { store: metadata, access, scanners });
   addPreheatRoutes(router, {
     projects: metadata.projects,

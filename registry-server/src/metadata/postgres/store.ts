@@ -62,6 +62,7 @@ import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
+import { replicationPolicyArea } from "./replication-policies.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -114,6 +115,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
     webhookPolicies: webhookArea(read, write),
+    replicationPolicies: replicationPolicyArea(read, write),
   };
 }
 
@@ -166,6 +168,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
+  readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -202,6 +205,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
     this.webhookPolicies = areas.webhookPolicies;
+    this.replicationPolicies = areas.replicationPolicies;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

@@ -501,6 +501,40 @@ export const WEBHOOKS_STEP = `
   ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * Harbor's replication policies (replication-store.ts). Exactly one side is another registry, an
+ * endpoint of `registries` that cannot be deleted while a policy names it; the other side is this
+ * registry (NULL). Filters and the trigger are the domain's JSON, as text.
+ */
+export const REPLICATION_STEP = `
+  CREATE TABLE replication_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    src_registry_id INTEGER REFERENCES registries (id),
+    dest_registry_id INTEGER REFERENCES registries (id),
+    dest_namespace TEXT NOT NULL,
+    dest_namespace_replace_count INTEGER NOT NULL,
+    trigger_json TEXT NOT NULL,
+    filters_json TEXT NOT NULL,
+    replicate_deletion INTEGER NOT NULL CHECK (replicate_deletion IN (0, 1)),
+    override INTEGER NOT NULL CHECK (override IN (0, 1)),
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    speed_kbps INTEGER NOT NULL,
+    copy_by_chunk INTEGER NOT NULL CHECK (copy_by_chunk IN (0, 1)),
+    single_active INTEGER NOT NULL CHECK (single_active IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((src_registry_id IS NULL) <> (dest_registry_id IS NULL))
+  ) STRICT;
+  -- Deleting an endpoint asks which policies still use it.
+  CREATE INDEX replication_policies_by_src ON replication_policies (src_registry_id) WHERE src_registry_id IS NOT NULL;
+  CREATE INDEX replication_policies_by_dest ON replication_policies (dest_registry_id) WHERE dest_registry_id IS NOT NULL;
+  -- What the triggers read on every push.
+  CREATE INDEX replication_policies_enabled ON replication_policies (id) WHERE enabled = 1;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -513,6 +547,7 @@ export const MIGRATIONS: readonly string[] = [
   SCANNERS_STEP,
   SCANS_STEP,
   WEBHOOKS_STEP,
+  REPLICATION_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */

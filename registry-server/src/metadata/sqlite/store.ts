@@ -53,6 +53,7 @@ import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
+import { replicationPolicyArea } from "./replication-policies.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -129,6 +130,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
     webhookPolicies: webhookArea(read, write),
+    replicationPolicies: replicationPolicyArea(read, write),
   };
 }
 
@@ -185,6 +187,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
+  readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -229,6 +232,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
     this.webhookPolicies = areas.webhookPolicies;
+    this.replicationPolicies = areas.replicationPolicies;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
