@@ -48,19 +48,24 @@ import { addRetentionRoutes } from "./api/retention-routes.ts";
 import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
 import { addScanRoutes } from "./api/scan-routes.ts";
 import { addScanAllRoutes } from "./api/scan-all-routes.ts";
+import { addWebhookJobRoutes } from "./api/webhook-job-routes.ts";
+import { addWebhookPolicyRoutes } from "./api/webhook-policy-routes.ts";
 import { SCANNER_PULL } from "./auth/access-scope.ts";
 import { AutoScan } from "./scan/auto-scan.ts";
 import { scanAllJob } from "./scan/scan-all-job.ts";
 import { imageScanJob } from "./scan/scan-job.ts";
 import { SbomAccessories } from "./scan/sbom-accessory.ts";
 import { SbomOverview } from "./scan/sbom-overview.ts";
-import { ScanService, type ScannerChoice } from "./scan/scan-service.ts";
+import { DEFAULT_REPORT_MIMES, ScanService, type ScannerChoice, type ScanTarget } from "./scan/scan-service.ts";
 import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import { VulnerabilityCheck } from "./scan/vulnerability-check.ts";
 import { openTrivyScanner } from "./scan/trivy/open-trivy-scanner.ts";
 import { TRIVY_REGISTRATION } from "./scan/trivy/trivy-scanner.ts";
 import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
 import { addScannerRoutes } from "./api/scanner-routes.ts";
+import { addReplicationExecutionRoutes } from "./api/replication-execution-routes.ts";
+import { addReplicationPolicyRoutes } from "./api/replication-policy-routes.ts";
+import { ReplicationPolicyService } from "./replication/replication-policy-service.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
 import type { ScannerAdapter } from "./scan/scanner-adapter.ts";
 import { ScannerRegistry, type BuiltinScannerRegistration } from "./scan/scanner-registry.ts";
@@ -76,8 +81,10 @@ import { addStatisticsRoutes } from "./api/statistics-routes.ts";
 import { addUsergroupRoutes } from "./api/usergroup-routes.ts";
 import { auditPurgeJob } from "./audit/audit-purge-job.ts";
 import { probeEndpoint } from "./audit/syslog-forwarder.ts";
+import { publishDeletions, publishPushes } from "./events/manifest-events.ts";
+import { RegistryEvents } from "./events/registry-events.ts";
 import { JobMonitor } from "./jobs/job-monitor.ts";
-import { JobService } from "./jobs/job-service.ts";
+import { JobService, type JobHandler } from "./jobs/job-service.ts";
 import { readOnlyGuard } from "./settings/read-only-guard.ts";
 import { SettingsService } from "./settings/system-settings.ts";
 import { BlobStore } from "./content/blob-store.ts";
@@ -107,6 +114,10 @@ import { endpointHealthJob, healthCron, REGISTRY_HEALTH_VENDOR } from "./upstrea
 import { openUpstreams } from "./upstream/upstreams.ts";
 import { Preheater } from "./proxy/preheat.ts";
 import { CosignSignatureCheck } from "./security/cosign-signature-check.ts";
+import { WebhookDispatcher } from "./webhook/webhook-dispatcher.ts";
+import { webhookJobs } from "./webhook/webhook-job.ts";
+import { WebhookPolicies } from "./webhook/webhook-policies.ts";
+import { WebhookSender } from "./webhook/webhook-sender.ts";
 import { PullGate } from "./security/pull-gate.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -130,6 +141,10 @@ export interface RegistryOptions {
    * default when no registration is; tests hand theirs in here.
    */
   builtinScanners?: ReadonlyArray<BuiltinScannerRegistration & { readonly adapter: ScannerAdapter }>;
+  /** The event bus, when the caller listens too (tests); one of its own otherwise. */
+  events?: RegistryEvents;
+  /** Job handlers registered after the standard ones, replacing one of the same vendor type (tests). */
+  jobHandlers?: readonly JobHandler[];
 }
 
 export async function startRegistry(
@@ -196,17 +211,27 @@ export async function startRegistry(
     ...(config.token.realm !== undefined && { realm: config.token.realm }),
   });
 
-  const blobs = new BlobStore(driver, metadata, log, async () => (await settings.current()).quotaPerProjectEnable);
+  // What happens in the registry, for the parts that react: webhooks, event-based replication.
+  const events = options.events ?? new RegistryEvents(log);
+  // Blobs, with the project quotas (pushes refused or nearing the limit go on the bus).
+  const blobs = new BlobStore(
+    driver,
+    metadata,
+    log,
+    async () => (await settings.current()).quotaPerProjectEnable,
+    events,
+  );
   const uploads = new UploadService(driver, metadata, blobs, log);
   // Tag immutability: a check before the writes that would move or remove a protected tag.
   const immutability = new ImmutableTagGuard(metadata);
   // Told of each manifest stored: scan on push, whose service needs the job system built below.
-  const storedListeners: Array<(event: StoredManifestEvent) => void> = [];
+  const storedListeners: Array<(event: StoredManifestEvent) => void> = [publishPushes(events)];
   const manifests = new ManifestService(metadata, blobs, {
     maxManifestBytes: config.limits.maxManifestBytes,
     ...(config.validation && { validation: config.validation }),
     immutability,
     onStored: (event) => storedListeners.forEach((listener) => listener(event)),
+    onDeleted: publishDeletions(events),
   });
   // Pull times and garbage collection's claims on blobs read, written in batches off the requests.
   const gcConfig = config.gc ?? { timeWindowHours: DEFAULT_GC_TIME_WINDOW_HOURS, readGraceSeconds: 60 };
@@ -283,6 +308,10 @@ export async function startRegistry(
     timeoutMs: (config.scanner?.scanTimeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS) * 1_000,
     // An SBOM scan's document becomes the artifact's harbor.sbom accessory, pushed in process.
     postScan: new SbomAccessories({ store: metadata, manifests, blobs, log }).postScan,
+    // The end of each vulnerability scan goes on the bus with the artifact's overview.
+    events,
+    overview: (target: Pick<ScanTarget, "projectId" | "repository" | "digest" | "mediaType">) =>
+      scans.overview(target, DEFAULT_REPORT_MIMES),
   };
   const sboms = new SbomOverview(scans, metadata);
   const autoScan = new AutoScan({ store: metadata, scans, log });
@@ -308,8 +337,37 @@ export async function startRegistry(
       ),
     )
     .register(
-      retentionJob({ store: metadata, immutability, ...(options.lifecycleClock && { now: options.lifecycleClock }) }),
+      retentionJob({
+        store: metadata,
+        immutability,
+        events,
+        ...(options.lifecycleClock && { now: options.lifecycleClock }),
+      }),
     );
+  // Webhooks: Harbor's policies (auth headers sealed with the upstreams' key), deliveries queued
+  // from the bus as jobs, sent through the egress settings. The registry's address in payloads:
+  // the token realm's when configured (what clients were told), else this server's own.
+  const webhooks = new WebhookPolicies({
+    store: metadata,
+    box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+  });
+  const webhookSender = new WebhookSender({ egress: upstreams.egress });
+  const dispatcher = new WebhookDispatcher({
+    store: metadata,
+    jobs,
+    enabled: async () => (await settings.current()).notificationEnable,
+    registry: () => {
+      const url = new URL(config.token.realm ?? ownUrl);
+      return { host: url.host, endpoint: url.origin };
+    },
+    log,
+  });
+  webhooks.onChange((projectId) => dispatcher.invalidate(projectId));
+  events.subscribe(dispatcher.listener);
+  for (const handler of webhookJobs({ store: metadata, policies: webhooks, sender: webhookSender })) {
+    jobs.register(handler);
+  }
+  for (const handler of options.jobHandlers ?? []) jobs.register(handler);
   await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
   await jobs.ensureSchedule({
     vendorType: REGISTRY_HEALTH_VENDOR,
@@ -319,6 +377,8 @@ export async function startRegistry(
 
   // Retention policies: the document, the project's retention_id and the schedule kept together.
   const retention = new RetentionService(metadata, jobs);
+  // Replication policies: the policy and its schedule kept together; executions started through it.
+  const replicationPolicies = new ReplicationPolicyService({ store: metadata, jobs });
 
   const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
@@ -350,7 +410,7 @@ export async function startRegistry(
       }),
     ],
   });
-  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate });
+  addManifestRoutes(router, { manifests, content, guard, audit, reads, gate, events });
   addDiscoveryRoutes(router, { manifests, metadata, guard });
   addTokenRoutes(router, {
     tokens,
@@ -375,6 +435,8 @@ export async function startRegistry(
   addCveAllowlistRoutes(router, { store: metadata, access, audit });
   addScanRoutes(router, { store: metadata, access, scans });
   addScanAllRoutes(router, { store: metadata, jobs, access });
+  addWebhookPolicyRoutes(router, { store: metadata, policies: webhooks, access });
+  addWebhookJobRoutes(router, { store: metadata, access });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });
@@ -393,11 +455,11 @@ export async function startRegistry(
   addUsergroupRoutes(router, { access });
   addStatisticsRoutes(router, { store: metadata, access });
   addSearchRoutes(router, { store: metadata, access });
-  addRepositoryRoutes(router, { store: metadata, access, audit, immutability });
+  addRepositoryRoutes(router, { store: metadata, access, audit, immutability, events });
   // Artifacts as Harbor shows them; configs read for them are cached by digest.
   const view = new ArtifactView(metadata, new ConfigReader(blobs), immutability);
   addArtifactRoutes(router, { store: metadata, access, audit, manifests, blobs, view, scans, sboms });
-  addTagRoutes(router, { store: metadata, access, audit, immutability });
+  addTagRoutes(router, { store: metadata, access, audit, immutability, events });
   addRegistryRoutes(router, {
     store: metadata,
     access,
@@ -409,6 +471,13 @@ export async function startRegistry(
   });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
   addScannerRoutes(router, { store: metadata, access, scanners });
+  addReplicationPolicyRoutes(router, {
+    store: metadata,
+    access,
+    policies: replicationPolicies,
+    localUrl: () => ownUrl,
+  });
+  addReplicationExecutionRoutes(router, { store: metadata, jobs, access, policies: replicationPolicies });
   addProjectScannerRoutes(router, { store: metadata, access, scanners });
   addPreheatRoutes(router, {
     projects: metadata.projects,
@@ -484,7 +553,9 @@ export async function startRegistry(
       (stopping ??= (async () => {
         await server.stop();
         await autoScan.settled();
+        await dispatcher.settled();
         await jobs.stop();
+        await webhookSender.close();
         await trivy?.close();
         await reads.stop();
         await proxy.close();

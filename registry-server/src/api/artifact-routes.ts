@@ -264,7 +264,7 @@ export function addArtifactRoutes(router: Router, deps: ArtifactRouteDeps): void
     if (typeof digest === "string") throw new Error(`stored digest ${record.digest} does not parse`);
     let success = false;
     try {
-      await manifests.delete(context.repository, { kind: "digest", digest });
+      await manifests.delete(context.repository, { kind: "digest", digest }, caller?.username ?? "anonymous");
       success = true;
     } catch (err) {
       throw harborError(err, context.repository, record.digest);

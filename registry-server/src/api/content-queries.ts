@@ -30,7 +30,7 @@ function listOf(term: QueryTerm): TermList | undefined {
 }
 
 /** The sort keys of `sort` a listing knows (by Harbor's column names), in order. */
-function parseSort<K extends string>(url: URL, known: Readonly<Record<string, K>>): SortKey<K>[] {
+export function parseSort<K extends string>(url: URL, known: Readonly<Record<string, K>>): SortKey<K>[] {
   const text = url.searchParams.get("sort");
   if (!text) return [];
   const keys: SortKey<K>[] = [];

@@ -16,7 +16,8 @@ export type ProjectResource =
   | "tag-retention"
   | "immutable-tag"
   | "scan"
-  | "scanner";
+  | "scanner"
+  | "notification-policy";
 export type ProjectAction = "list" | "read" | "create" | "update" | "delete" | "operate" | "stop";
 
 type Policy = `${ProjectResource}:${ProjectAction}`;
@@ -53,6 +54,15 @@ const IMMUTABILITY: readonly Policy[] = [
   "immutable-tag:list",
 ];
 
+/** Webhook policies: project administrators keep them; maintainers may list them, as in Harbor. */
+const WEBHOOKS: readonly Policy[] = [
+  "notification-policy:create",
+  "notification-policy:update",
+  "notification-policy:delete",
+  "notification-policy:list",
+  "notification-policy:read",
+];
+
 /** The project's scanner: every role reads which one it is; project administrators choose it. */
 const SCANNER_READ: readonly Policy[] = ["scanner:read"];
 
@@ -63,6 +73,7 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...IMMUTABILITY,
     ...SCANS,
     ...SCANNER_READ,
+    ...WEBHOOKS,
     "scanner:create",
     "repository:update",
     "repository:delete",
@@ -76,6 +87,7 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...IMMUTABILITY,
     ...SCANS,
     ...SCANNER_READ,
+    "notification-policy:list",
     "repository:update",
     "repository:delete",
     "artifact:delete",

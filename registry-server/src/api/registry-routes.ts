@@ -1,7 +1,8 @@
 // Harbor's registry endpoints API: /api/v2.0/registries (list, create) and /registries/{id} (get,
 // update, delete). Writes are the system administrator's; secrets go in, sealed, and never come
-// out (`access_secret` reads "*****"). An endpoint a proxy-cache project uses cannot be deleted
-// (412). Beyond Harbor: `ca_certificate`, a PEM bundle trusted for the endpoint.
+// out (`access_secret` reads "*****"). An endpoint a proxy-cache project or a replication policy
+// uses cannot be deleted (412). Beyond Harbor: `ca_certificate`, a PEM bundle trusted for the
+// endpoint.
 
 import { z } from "zod";
 import { HarborError } from "../http/errors.ts";
@@ -175,6 +176,13 @@ export function addRegistryRoutes(router: Router, deps: RegistryRouteDeps): void
         throw new HarborError(
           "PRECONDITION",
           `registry ${current.name} is used by proxy-cache project(s) ${names.join(", ")}: delete them first`,
+        );
+      }
+      // Harbor's refusal, whichever side of the policies it is on.
+      if ((await tx.replicationPolicies.usingRegistry(current.id)).length > 0) {
+        throw new HarborError(
+          "PRECONDITION",
+          `the registry ${current.id} is referenced by replication policies, cannot delete it`,
         );
       }
       await tx.registries.delete(current.id);

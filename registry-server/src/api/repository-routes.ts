@@ -8,6 +8,8 @@
 import { immutableDeleteMessage, type ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import { z } from "zod";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
+import { eventArtifact } from "../events/manifest-events.ts";
+import type { EventArtifact, EventPublisher } from "../events/registry-events.ts";
 import { HarborError } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
@@ -35,6 +37,29 @@ export interface RepositoryRouteDeps {
   audit: AuditLog;
   /** Refuses deleting a repository holding a tag an immutable rule protects. */
   immutability?: ImmutableTagGuard;
+  /** Told of each artifact a repository's deletion removes (webhooks, replication). */
+  events?: EventPublisher;
+}
+
+/** Artifacts told of when a repository is deleted; beyond, the deletion goes on untold (logged). */
+const MAX_DELETION_EVENTS = 10_000;
+const PAGE = 500;
+
+/** The repository's artifacts with their tags, as its deletion's events name them. */
+async function artifactsOf(store: MetadataStore, repository: string): Promise<EventArtifact[]> {
+  const tags = new Map<string, string[]>();
+  for (let offset = 0; offset < MAX_DELETION_EVENTS; offset += PAGE) {
+    const page = await store.artifacts.tags(repository, { sort: [] }, { offset, limit: PAGE });
+    for (const tag of page.items) tags.set(tag.digest, [...(tags.get(tag.digest) ?? []), tag.name]);
+    if (page.items.length < PAGE) break;
+  }
+  const found: EventArtifact[] = [];
+  for (let offset = 0; offset < MAX_DELETION_EVENTS; offset += PAGE) {
+    const page = await store.artifacts.artifacts(repository, { sort: [] }, { offset, limit: PAGE });
+    for (const record of page.items) found.push(eventArtifact(repository, record, tags.get(record.digest) ?? []));
+    if (page.items.length < PAGE) break;
+  }
+  return found;
 }
 
 /** The full name from the path's project and `{repository_name}` (decoded twice: `a%252Fb` is `a/b`). */
@@ -174,7 +199,17 @@ export function addRepositoryRoutes(router: Router, deps: RepositoryRouteDeps): 
     const name = repositoryName(project, ctx.params["repository"]);
     const immutableTag = await deps.immutability?.immutableTag(name, await store.tags.list(name, {}));
     if (immutableTag !== undefined) throw new HarborError("PRECONDITION", immutableDeleteMessage(immutableTag));
+    const deleting = deps.events ? await artifactsOf(store, name) : [];
     if (!(await store.repositories.delete(name))) throw new HarborError("NOT_FOUND", `repository ${name} not found`);
+    const occurredAt = new Date();
+    for (const artifact of deleting) {
+      deps.events?.publish({
+        type: "DELETE_ARTIFACT",
+        occurredAt,
+        operator: caller?.username ?? "anonymous",
+        artifact,
+      });
+    }
     audit.record({
       username: caller?.username ?? "anonymous",
       resource: name,

@@ -7,6 +7,7 @@
 import { immutableDeleteMessage, type ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 import { z } from "zod";
 import { isValidTag } from "../content/names.ts";
+import type { EventPublisher } from "../events/registry-events.ts";
 import { HarborError } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
 import type { Router } from "../http/router.ts";
@@ -33,10 +34,12 @@ export interface TagRouteDeps {
   audit: AuditLog;
   /** Refuses deleting a tag an immutable rule protects. */
   immutability?: ImmutableTagGuard;
+  /** Told of each tag deleted (event-based replication of deletions). */
+  events?: EventPublisher;
 }
 
 export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
-  const { store, access, audit, immutability } = deps;
+  const { store, access, audit, immutability, events } = deps;
 
   router.add("tag_list", "GET", TAGS, async (ctx) => {
     const project = await pathProject(ctx, deps);
@@ -106,6 +109,14 @@ export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
     if (!(await store.artifacts.deleteTag(context.repository, name, record.digest))) {
       throw new HarborError("NOT_FOUND", `tag ${name} attached to artifact ${record.id} not found`);
     }
+    events?.publish({
+      type: "DELETE_TAG",
+      occurredAt: new Date(),
+      operator: caller?.username ?? "anonymous",
+      repository: context.repository,
+      tag: name,
+      digest: record.digest,
+    });
     audit.record({
       username: caller?.username ?? "anonymous",
       resource: `${context.repository}:${name}`,

@@ -9,7 +9,8 @@ import type { Logger } from "../logger.ts";
 import { mayHaveCommitted, type BlobPart, type BlobRecord, type MetadataStore } from "../metadata/metadata-store.ts";
 import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
 import { createHasher, type ParsedDigest } from "./digest.ts";
-import { checkQuota } from "./quota-policy.ts";
+import { NO_EVENTS, type EventPublisher } from "../events/registry-events.ts";
+import { checkQuota, crossesWarning, QuotaExceededError, quotaWarningMessage, type QuotaUse } from "./quota-policy.ts";
 import { newPartPath } from "./layout.ts";
 import { verifiedBody, type BodyObserver } from "./verified-body.ts";
 
@@ -19,17 +20,21 @@ export class BlobStore {
   private readonly log: Logger;
   /** Whether project quotas are enforced (the `quota_per_project_enable` setting). */
   private readonly quotasEnforced: () => Promise<boolean>;
+  /** Told of pushes refused for a quota and of usage crossing its warning level. */
+  private readonly events: EventPublisher;
 
   constructor(
     driver: StorageDriver,
     metadata: MetadataStore,
     log: Logger,
     quotasEnforced: () => Promise<boolean> = async () => true,
+    events: EventPublisher = NO_EVENTS,
   ) {
     this.driver = driver;
     this.metadata = metadata;
     this.log = log;
     this.quotasEnforced = quotasEnforced;
+    this.events = events;
   }
 
   /** The blob, if it is linked in the repository. */
@@ -120,10 +125,14 @@ export class BlobStore {
     uploadId?: string,
   ): Promise<BlobRecord> {
     let outcome: { record: BlobRecord; created: boolean };
+    let use: QuotaUse | undefined;
     try {
       const enforced = await this.quotasEnforced();
       outcome = await this.metadata.transaction(async (tx) => {
-        if (enforced && !(await tx.blobs.isLinked(repository, digest))) await checkQuota(tx, repository, digest, size);
+        use = undefined;
+        if (enforced && !(await tx.blobs.isLinked(repository, digest))) {
+          use = await checkQuota(tx, repository, digest, size);
+        }
         const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
         // Recorded a moment ago in this transaction: nothing can have deleted it since.
         if (!(await tx.blobs.link(repository, digest))) throw new Error(`blob ${digest} vanished as it was committed`);
@@ -131,6 +140,7 @@ export class BlobStore {
         return result;
       });
     } catch (err) {
+      this.quotaExceeded(err, repository, digest);
       // Refused (over quota): the bytes written for nothing go. An upload session keeps its parts,
       // and so does a commit cut off on its way (the database went down): it may have landed, and
       // a blob recorded without its bytes would be corrupt where a stray object is only waste.
@@ -138,6 +148,7 @@ export class BlobStore {
       throw err;
     }
     if (!outcome.created) await this.deleteParts(parts);
+    this.quotaWarning(use, repository, digest);
     return outcome.record;
   }
 
@@ -153,12 +164,20 @@ export class BlobStore {
       if (!sources.some((source) => holders.has(source))) return undefined;
     }
     const enforced = await this.quotasEnforced();
-    const linked = await this.metadata.transaction(async (tx) => {
-      if (enforced && !(await tx.blobs.isLinked(repository, digest))) {
-        await checkQuota(tx, repository, digest, blob.size);
-      }
-      return tx.blobs.link(repository, digest);
-    });
+    let use: QuotaUse | undefined;
+    const linked = await this.metadata
+      .transaction(async (tx) => {
+        use = undefined;
+        if (enforced && !(await tx.blobs.isLinked(repository, digest))) {
+          use = await checkQuota(tx, repository, digest, blob.size);
+        }
+        return tx.blobs.link(repository, digest);
+      })
+      .catch((err: unknown) => {
+        this.quotaExceeded(err, repository, digest);
+        throw err;
+      });
+    if (linked) this.quotaWarning(use, repository, digest);
     // Garbage collection deleted it since it was read: the client uploads it instead.
     return linked ? blob : undefined;
   }
@@ -171,6 +190,34 @@ export class BlobStore {
   /** Removes a blob from a repository; its bytes go when garbage collection finds them unused. */
   async unlink(repository: string, digest: string): Promise<boolean> {
     return this.metadata.blobs.unlink(repository, digest);
+  }
+
+  /** QUOTA_EXCEED when `error` is a refusal for the quota (the caller is not known here: operator ""). */
+  private quotaExceeded(error: unknown, repository: string, digest: string): void {
+    if (!(error instanceof QuotaExceededError)) return;
+    this.events.publish({
+      type: "QUOTA_EXCEED",
+      occurredAt: new Date(),
+      operator: "",
+      projectName: error.use.project,
+      repository,
+      digest,
+      details: error.message,
+    });
+  }
+
+  /** QUOTA_WARNING when the blob just linked took its project across the warning level. */
+  private quotaWarning(use: QuotaUse | undefined, repository: string, digest: string): void {
+    if (!use || !crossesWarning(use)) return;
+    this.events.publish({
+      type: "QUOTA_WARNING",
+      occurredAt: new Date(),
+      operator: "",
+      projectName: use.project,
+      repository,
+      digest,
+      details: quotaWarningMessage(use),
+    });
   }
 
   async deleteParts(parts: readonly BlobPart[]): Promise<void> {

@@ -22,9 +22,17 @@ import type { ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
 
 export interface PushResult {
   digest: string;
+  mediaType: string;
+  /** The manifest's size in bytes. */
+  size: number;
   subject?: string;
   tags: string[];
 }
+
+/** What a deletion removed: a manifest (with the tags that named it) or one tag. */
+export type DeleteResult =
+  | { readonly kind: "manifest"; readonly record: ManifestRecord; readonly tags: readonly string[] }
+  | { readonly kind: "tag"; readonly tag: string; readonly digest: string };
 
 export interface StoredManifest {
   record: ManifestRecord;
@@ -84,11 +92,22 @@ export interface StoredManifestEvent {
   readonly source: "push" | "proxy";
   /** The tags the push or fetch pointed at it. */
   readonly tags: readonly string[];
+  /** Who pushed it ("" when unknown or anonymous); "" for the proxy cache. */
+  readonly operator: string;
+}
+
+/** A tag or manifest this registry no longer holds, deleted by a client or through the API. */
+export interface DeletedManifestEvent {
+  readonly repository: string;
+  readonly result: DeleteResult;
+  /** Who deleted it ("" when unknown). */
+  readonly operator: string;
 }
 
 export class ManifestService {
   private readonly metadata: MetadataStore;
   private readonly onStored: ((event: StoredManifestEvent) => void) | undefined;
+  private readonly onDeleted: ((event: DeletedManifestEvent) => void) | undefined;
   private readonly blobs: BlobStore;
   private readonly maxBytes: number;
   private readonly validation: ManifestValidation;
@@ -103,9 +122,12 @@ export class ManifestService {
       immutability?: ImmutableTagGuard;
       /** Told of each manifest stored, after its commit (scan on push); must not throw nor block. */
       onStored?: (event: StoredManifestEvent) => void;
+      /** Told of each deletion, after its commit; must not throw nor block. */
+      onDeleted?: (event: DeletedManifestEvent) => void;
     },
   ) {
     this.onStored = options.onStored;
+    this.onDeleted = options.onDeleted;
     this.metadata = metadata;
     this.blobs = blobs;
     this.maxBytes = options.maxManifestBytes;
@@ -123,6 +145,7 @@ export class ManifestService {
     body: Buffer,
     contentType: string | undefined,
     extraTags: string[],
+    operator = "",
   ): Promise<PushResult> {
     const algorithm = reference.kind === "digest" ? reference.digest.algorithm : "sha256";
     const digest = digestOf(algorithm, body);
@@ -148,8 +171,14 @@ export class ManifestService {
       await tx.manifests.put(record, body, references(manifest));
       for (const tag of tags) await tx.tags.put(repository, tag, digest, now);
     });
-    this.onStored?.({ repository, record, source: "push", tags });
-    return { digest, ...(manifest.subject && { subject: manifest.subject.digest }), tags };
+    this.onStored?.({ repository, record, source: "push", tags, operator });
+    return {
+      digest,
+      mediaType: record.mediaType,
+      size: record.size,
+      ...(manifest.subject && { subject: manifest.subject.digest }),
+      tags,
+    };
   }
 
   /**
@@ -193,7 +222,7 @@ export class ManifestService {
       await tx.manifests.put(record, content, references(manifest));
       if (tag !== undefined) await tx.tags.put(repository, tag, record.digest, new Date());
     });
-    this.onStored?.({ repository, record, source: "proxy", tags: tag === undefined ? [] : [tag] });
+    this.onStored?.({ repository, record, source: "proxy", tags: tag === undefined ? [] : [tag], operator: "" });
     return { record, content };
   }
 
@@ -243,16 +272,25 @@ export class ManifestService {
    * kept, as Harbor keeps it: deleting it would leave the index pointing at nothing. Delete the
    * index first.
    */
-  async delete(repository: string, reference: Reference): Promise<void> {
+  /**
+   * Deletes a tag (the manifest stays) or a manifest by digest (its tags with it), telling
+   * `onDeleted` what went once it has committed.
+   */
+  async delete(repository: string, reference: Reference, operator = ""): Promise<DeleteResult> {
     if (reference.kind === "tag") {
       await this.immutability?.assertMutable(repository, [reference.tag]);
-      if (!(await this.metadata.tags.delete(repository, reference.tag))) throw await this.unknown(repository);
-      return;
+      const named = await this.metadata.tags.get(repository, reference.tag);
+      if (!named || !(await this.metadata.tags.delete(repository, reference.tag))) throw await this.unknown(repository);
+      const result: DeleteResult = { kind: "tag", tag: reference.tag, digest: named.digest };
+      this.onDeleted?.({ repository, result, operator });
+      return result;
     }
     const digest = reference.digest.text;
-    await this.immutability?.assertMutable(repository, await this.metadata.tags.forDigest(repository, digest));
+    const tags = await this.metadata.tags.forDigest(repository, digest);
+    await this.immutability?.assertMutable(repository, tags);
     const deleted = await this.metadata.transaction(async (tx) => {
-      if (!(await tx.manifests.get(repository, digest))) return false;
+      const record = await tx.manifests.get(repository, digest);
+      if (!record) return undefined;
       const needing = await this.indexesNeeding(tx, repository, digest);
       if (needing.length > 0) {
         // Harbor answers 412 with "the deleting artifact is referenced by others" (its code
@@ -266,9 +304,12 @@ export class ManifestService {
           detail: { digest, referencedBy: needing },
         });
       }
-      return tx.manifests.delete(repository, digest);
+      return (await tx.manifests.delete(repository, digest)) ? record : undefined;
     });
     if (!deleted) throw await this.unknown(repository);
+    const result: DeleteResult = { kind: "manifest", record: deleted, tags };
+    this.onDeleted?.({ repository, result, operator });
+    return result;
   }
 
   async tags(repository: string, page: { after?: string; limit?: number }): Promise<string[]> {

@@ -7,6 +7,8 @@ import type { AuditLog } from "../api/audit-log.ts";
 import { repositoryProject } from "../auth/access-scope.ts";
 import type { ReadRecorder } from "../content/access-recorder.ts";
 import type { ContentSource } from "../content/content-source.ts";
+import { eventArtifact } from "../events/manifest-events.ts";
+import type { EventPublisher } from "../events/registry-events.ts";
 import { parseReference, type ManifestService, type Reference } from "../content/manifest-service.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import type { PullGate } from "../security/pull-gate.ts";
@@ -31,9 +33,11 @@ export function addManifestRoutes(
     reads?: ReadRecorder;
     /** The project policies a pull must pass (signatures, vulnerabilities). */
     gate?: PullGate;
+    /** Told of each pull (webhooks); pushes and deletions are told by the manifest service. */
+    events?: EventPublisher;
   },
 ): void {
-  const { manifests, content, guard, audit, reads, gate } = deps;
+  const { manifests, content, guard, audit, reads, gate, events } = deps;
 
   /** Records a push, pull or delete of an artifact in the audit log. */
   async function record(
@@ -71,6 +75,13 @@ export function addManifestRoutes(
     if (req.method === "HEAD") return;
     // A pull, as Harbor counts them: a GET of the manifest (a HEAD only asks whether it changed).
     reads?.pulled(name, stored.record.digest);
+    const operator = await guard.subject(ctx);
+    events?.publish({
+      type: "PULL_ARTIFACT",
+      occurredAt: new Date(),
+      operator,
+      artifact: eventArtifact(name, stored.record, reference.kind === "tag" ? [reference.tag] : []),
+    });
     await record(ctx, name, describe(name, reference, stored.record.digest), "pull", true);
   });
 
@@ -84,7 +95,14 @@ export function addManifestRoutes(
     const body = await readBody(req, manifests.maxManifestBytes);
     let result;
     try {
-      result = await manifests.push(name, reference, body, req.headers["content-type"], extraTags);
+      result = await manifests.push(
+        name,
+        reference,
+        body,
+        req.headers["content-type"],
+        extraTags,
+        await guard.subject(ctx),
+      );
     } finally {
       await record(ctx, name, describe(name, reference, result?.digest), "create", result !== undefined);
     }
@@ -103,7 +121,7 @@ export function addManifestRoutes(
     const reference = parseReference(ctx.params["reference"] ?? "");
     let success = false;
     try {
-      await manifests.delete(name, reference);
+      await manifests.delete(name, reference, await guard.subject(ctx));
       success = true;
     } finally {
       await record(ctx, name, describe(name, reference), "delete", success);

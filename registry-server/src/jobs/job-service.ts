@@ -64,10 +64,27 @@ export interface JobHandler {
   run(context: JobContext): Promise<Readonly<Record<string, unknown>> | void>;
 }
 
-/** Thrown by a handler for a failure worth another try later (a dependency was unavailable). */
+/**
+ * Thrown by a handler for a failure worth another try later (a dependency was unavailable), or
+ * when the execution must wait its turn (another execution holds what it needs): then, with
+ * `countsAsAttempt` false, it is queued again without using up one of its MAX_ATTEMPTS, however
+ * long it waits.
+ */
 export class RetryableJobError extends Error {
   override name = "RetryableJobError";
+  readonly countsAsAttempt: boolean;
+
+  constructor(message: string, options: { countsAsAttempt?: boolean } = {}) {
+    super(message);
+    this.countsAsAttempt = options.countsAsAttempt ?? true;
+  }
 }
+
+/**
+ * The execution attribute counting the claims that only found the execution waiting its turn:
+ * they are no attempt (kept in the attributes, which survive the claims, as the count does).
+ */
+export const WAITED_TURNS_ATTR = "waited_turns";
 
 export class ScheduleError extends Error {
   override name = "ScheduleError";
@@ -420,7 +437,9 @@ export class JobService {
     const jobs = this.store.jobs;
     const at = (): Date => new Date(this.now());
     const handler = this.handlers.get(execution.vendorType);
-    if (!handler || execution.attempts > MAX_ATTEMPTS) {
+    const waits = Number(execution.extraAttrs[WAITED_TURNS_ATTR] ?? 0) || 0;
+    const attempt = execution.attempts - waits;
+    if (!handler || attempt > MAX_ATTEMPTS) {
       const message = handler
         ? `gave up after ${MAX_ATTEMPTS} attempts: the workers running it stopped answering`
         : `no handler for ${execution.vendorType}`;
@@ -500,10 +519,25 @@ export class JobService {
         await jobs.finish(id, this.workerId, { status: "Stopped", message: "stopped", extraAttrs: attrs }, at());
         return;
       }
-      if (error instanceof RetryableJobError && execution.attempts < MAX_ATTEMPTS) {
-        const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempts - 1), RETRY_MAX_MS);
-        context.log(`[WARNING] ${message}: retrying in ${(delay / 1000).toFixed(1)} s`);
+      if (error instanceof RetryableJobError && (!error.countsAsAttempt || attempt < MAX_ATTEMPTS)) {
+        const waiting = !error.countsAsAttempt;
+        // A wait is looked at again sooner than a failure is retried: at most 2 base pauses apart
+        // (10 s by default), so that a burst of executions queued behind a long one follows it
+        // closely; each waiting execution costs one claim per look.
+        const delay = Math.min(
+          this.options.retryBaseMs * 2 ** (waiting ? Math.min(waits, 1) : attempt - 1),
+          RETRY_MAX_MS,
+        );
+        const seconds = (delay / 1000).toFixed(1);
+        context.log(
+          waiting ? `[INFO] ${message}: waiting ${seconds} s` : `[WARNING] ${message}: retrying in ${seconds} s`,
+        );
         await flushLog();
+        if (waiting) {
+          attrs = { ...attrs, [WAITED_TURNS_ATTR]: waits + 1 };
+          await saving;
+          await jobs.renew(id, this.workerId, new Date(this.now() + this.options.leaseMs), attrs, at());
+        }
         await jobs.requeue(id, this.workerId, new Date(this.now() + delay), message, at());
         return;
       }

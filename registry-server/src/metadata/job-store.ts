@@ -136,14 +136,33 @@ export interface ExecutionEnd {
   readonly extraAttrs: Readonly<Record<string, unknown>>;
 }
 
+/** Which executions of a kind a listing shows. */
+export interface ExecutionFilter {
+  readonly vendorType: string;
+  readonly vendorId?: number;
+  /** Only those in one of these statuses. */
+  readonly statuses?: readonly ExecutionStatus[];
+  readonly trigger?: ExecutionTrigger;
+  /** The oldest first; the newest first when absent. */
+  readonly oldestFirst?: boolean;
+}
+
+/** Which tasks of an execution a listing shows. */
+export interface TaskFilter {
+  /** Only those in one of these statuses. */
+  readonly statuses?: readonly ExecutionStatus[];
+  /** Only those whose `extraAttrs[key]` is this text (`key`: letters, digits, `_`). */
+  readonly attribute?: { readonly key: string; readonly value: string };
+}
+
+/** How many of an execution's tasks are in each status (statuses without any left out). */
+export type TaskCounts = Readonly<Partial<Record<ExecutionStatus, number>>>;
+
 export interface JobMetadata {
   createExecution(execution: NewExecution, at: Date): Promise<ExecutionRecord>;
   getExecution(id: number): Promise<ExecutionRecord | undefined>;
-  /** Newest first. */
-  listExecutions(
-    filter: { readonly vendorType: string; readonly vendorId?: number },
-    window: Window,
-  ): Promise<Listing<ExecutionRecord>>;
+  /** Newest first, unless the filter says otherwise. */
+  listExecutions(filter: ExecutionFilter, window: Window): Promise<Listing<ExecutionRecord>>;
   /**
    * Claims the oldest execution of one of `vendorTypes` that may run at `now`: Pending (and past
    * its notBefore), or Running with a lease that ran out. It becomes Running, owned by `owner`
@@ -196,8 +215,10 @@ export interface JobMetadata {
     at: Date,
   ): Promise<TaskRecord[]>;
   getTask(id: number): Promise<TaskRecord | undefined>;
-  /** An execution's tasks in the order they were made. */
-  listTasks(executionId: number, window: Window): Promise<Listing<TaskRecord>>;
+  /** An execution's tasks (those the filter keeps) in the order they were made. */
+  listTasks(executionId: number, window: Window, filter?: TaskFilter): Promise<Listing<TaskRecord>>;
+  /** The executions' tasks counted by status; an execution without tasks is left out. */
+  taskCounts(executionIds: readonly number[]): Promise<Map<number, TaskCounts>>;
   /**
    * Changes a task; the first time it runs sets its start, a final status its end. Undefined when
    * there is no such task.

@@ -5,7 +5,8 @@
 // the upstream registry endpoints of registry-store.ts, the system settings of settings-store.ts,
 // the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
 // the background jobs of job-store.ts, and what garbage collection, retention and immutability
-// need (lifecycle-store.ts), and the scanner registrations (scanner-store.ts).
+// need (lifecycle-store.ts), the scanner registrations (scanner-store.ts), the webhook policies
+// (webhook-store.ts) and the replication policies (replication-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -24,9 +25,11 @@ import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
 import type { LifecycleAreas } from "./lifecycle-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
+import type { ReplicationPolicyMetadata } from "./replication-store.ts";
 import type { ScanAreas } from "./scan-store.ts";
 import type { ScannerMetadata } from "./scanner-store.ts";
 import type { SettingsMetadata } from "./settings-store.ts";
+import type { WebhookMetadata } from "./webhook-store.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
 
@@ -271,6 +274,8 @@ export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas 
   readonly settings: SettingsMetadata;
   readonly jobs: JobMetadata;
   readonly scanners: ScannerMetadata;
+  readonly webhookPolicies: WebhookMetadata;
+  readonly replicationPolicies: ReplicationPolicyMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -10,6 +10,7 @@
 // The run reports, per repository and in all, the artifacts removed and the bytes that garbage
 // collection will free for them: the blobs only those artifacts reference.
 
+import { NO_EVENTS, type EventPublisher } from "../events/registry-events.ts";
 import type { JobContext, JobHandler, TaskContext } from "../jobs/job-service.ts";
 import { isArtifactImmutable } from "../immutability/immutable-match.ts";
 import type { ImmutableTagGuard } from "../immutability/immutable-tag-guard.ts";
@@ -38,6 +39,11 @@ export interface RetentionJobDeps {
   readonly store: RetentionStore;
   readonly immutability: ImmutableTagGuard;
   readonly now?: () => number;
+  /**
+   * Told of a run (not a dry run) that deleted artifacts: Harbor's TAG_RETENTION, its operator the
+   * run's trigger as Harbor gives it, its result "SUCCESS" (Harbor's retention hook's word).
+   */
+  readonly events?: EventPublisher;
 }
 
 export function retentionJob(deps: RetentionJobDeps): JobHandler {
@@ -96,6 +102,7 @@ async function runRetention(deps: RetentionJobDeps, context: JobContext): Promis
   for (const task of fresh) made.set(task.name, task);
 
   let removed = 0;
+  const deleted: Artifact[] = [];
   for (const summary of evaluation.tasks) {
     const task = made.get(summary.repository);
     if (!task || task.status === "Success") continue;
@@ -106,12 +113,32 @@ async function runRetention(deps: RetentionJobDeps, context: JobContext): Promis
         verdicts: verdictsBy.get(summary.repository) ?? [],
         removed: removedBy.get(summary.repository) ?? [],
         freedBytes: freed.byRepository.get(summary.repository) ?? 0,
+        deleted: (artifact) => deleted.push(artifact),
       }),
     );
     removed += Number(ended.extraAttrs["deleted"] ?? 0);
     context.report({ dry_run: dryRun, removed });
   }
   const retained = evaluation.retained.length;
+  if (!dryRun && deleted.length > 0) {
+    (deps.events ?? NO_EVENTS).publish({
+      type: "TAG_RETENTION",
+      occurredAt: new Date(),
+      operator: context.execution.trigger,
+      projectId: project.id,
+      projectName: project.name,
+      policyId: record.id,
+      executionId: context.execution.id,
+      status: "SUCCESS",
+      total: candidates.length,
+      retained: candidates.length - deleted.length,
+      deleted: deleted.map((artifact) => ({
+        repository: artifact.fullRepository,
+        digest: artifact.digest,
+        tags: artifact.tags.map((tag) => tag.name),
+      })),
+    });
+  }
   context.log(
     `[INFO] ${dryRun ? "would remove" : "removed"} ${dryRun ? evaluation.removed.length : removed} artifacts, ` +
       `kept ${retained}; garbage collection ${dryRun ? "would free" : "will free"} ${freed.total} bytes for them`,
@@ -206,6 +233,8 @@ interface TaskWork {
   readonly verdicts: ReadonlyArray<RetentionVerdict<Artifact>>;
   readonly removed: readonly Artifact[];
   readonly freedBytes: number;
+  /** Told of each artifact this task deleted. */
+  readonly deleted: (artifact: Artifact) => void;
 }
 
 async function runTask(
@@ -221,7 +250,10 @@ async function runTask(
       if (task.signal.aborted) break;
       const gone = await deleteArtifact(store, immutability, artifact);
       outcome.set(artifact, gone ? "DEL" : "KEPT");
-      if (gone) deleted += 1;
+      if (gone) {
+        deleted += 1;
+        work.deleted(artifact);
+      }
     }
   }
   for (const line of table(work.verdicts, work.dryRun, outcome)) task.log(line);

@@ -10,6 +10,7 @@ import type { JobContext, JobHandler } from "../jobs/job-service.ts";
 import type { ArtifactQuery } from "../metadata/artifact-store.ts";
 import type { ProjectRecord } from "../metadata/identity-store.ts";
 import type { TaskRecord } from "../metadata/job-store.ts";
+import { publishScanEnded } from "./scan-events.ts";
 import { scanManifest, type ScanJobDeps } from "./scan-job.ts";
 import { SCAN_ALL_VENDOR, type ImageScanParameters, type ScanService } from "./scan-service.ts";
 
@@ -116,5 +117,6 @@ async function scanOne(
     }
     return { artifact: name };
   });
+  await publishScanEnded(deps, parameters, context.execution.id, [ended.status]);
   return ended.status === "Success";
 }

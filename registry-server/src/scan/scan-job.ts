@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import type { JobContext, JobHandler, TaskContext } from "../jobs/job-service.ts";
+import type { ExecutionStatus } from "../metadata/job-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScanOutcome, ScanReportRecord, ScannerStamp } from "../metadata/scan-store.ts";
 import {
@@ -26,6 +27,7 @@ import {
   type ScannerAdapterMetadata,
   type ScanRequest,
 } from "./scanner-adapter.ts";
+import { publishScanEnded, type ScanEventDeps } from "./scan-events.ts";
 import { summarise } from "./vulnerability-summary.ts";
 
 /** The adapter metadata property holding its database's last update (RFC 3339). */
@@ -35,7 +37,7 @@ export const DATABASE_UPDATED_AT = "harbor.scanner-adapter/vulnerability-databas
 const MAX_POLL_MS = 30_000;
 const MIN_POLL_MS = 200;
 
-export interface ScanJobDeps {
+export interface ScanJobDeps extends Pick<ScanEventDeps, "events" | "overview"> {
   readonly store: MetadataStore;
   readonly scanners: ScannerResolver;
   /** The adapter's metadata (ScanService.metadataOf: cached). */
@@ -133,6 +135,7 @@ async function runImageScan(deps: ScanJobDeps, context: JobContext): Promise<Rec
   const reports = await deps.store.scanReports.unfinished(context.execution.id);
   const made = await context.tasks();
   let scanned = 0;
+  const ended: ExecutionStatus[] = [];
   for (const manifest of parameters.manifests) {
     const own = reports.filter((r) => r.digest === manifest.digest);
     const existing = made.find((t) => t.name === manifest.digest);
@@ -141,11 +144,13 @@ async function runImageScan(deps: ScanJobDeps, context: JobContext): Promise<Rec
       existing ??
       (await context.addTasks([{ name: manifest.digest, extraAttrs: { report_uuids: own.map((r) => r.uuid) } }]))[0];
     if (!task || ["Success", "Error", "Stopped"].includes(task.status)) continue;
-    const ended = await context.runTask(task, (taskContext) =>
+    const result = await context.runTask(task, (taskContext) =>
       scanManifest(deps, parameters, manifest, own, taskContext),
     );
-    if (ended.status === "Success") scanned++;
+    ended.push(result.status);
+    if (result.status === "Success") scanned++;
   }
+  await publishScanEnded(deps, parameters, context.execution.id, ended);
   return { scanned };
 }
 

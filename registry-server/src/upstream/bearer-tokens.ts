@@ -17,7 +17,11 @@ export interface BasicCredential {
 export interface TokenRequest {
   readonly realm: string;
   readonly service: string | undefined;
-  /** "repository:library/nginx:pull"; empty for a login check (`GET /v2/`). */
+  /**
+   * "repository:library/nginx:pull"; empty for a login check (`GET /v2/`). Several scopes are
+   * separated by spaces (a mount asks to push to one repository and pull from another), and sent
+   * as one `scope` parameter each, as Docker's clients send them.
+   */
   readonly scope: string | undefined;
 }
 
@@ -76,7 +80,7 @@ export class BearerTokens {
       throw new UpstreamError("protocol", "the registry's token realm is not an http(s) URL");
     }
     if (request.service !== undefined) url.searchParams.set("service", request.service);
-    if (request.scope) url.searchParams.set("scope", request.scope);
+    for (const scope of (request.scope ?? "").split(" ")) if (scope) url.searchParams.append("scope", scope);
     const where = `token ${describeRequest("GET", url)}`;
     const startedAt = this.now();
     const response = await this.transport.send(url, {

@@ -2,8 +2,10 @@
 // endpoint's TLS settings (`insecure`, an extra CA) and the egress proxy chosen per target URL,
 // since a blob redirect may lead to another host (a CDN, S3) that `noProxy` treats differently.
 // Every request has the egress timeout for connecting, for the headers and between body chunks;
-// every transport failure comes out as an UpstreamError.
+// every transport failure comes out as an UpstreamError. Request bodies are strings, buffers or
+// streams; a stream is sent once, with the Content-Length its caller sets (replication's writes).
 
+import type { Readable } from "node:stream";
 import { getCACertificates } from "node:tls";
 import type { Agent, Dispatcher, ProxyAgent } from "undici";
 import { proxyFor } from "./egress-proxy.ts";
@@ -16,10 +18,13 @@ export interface TransportOptions {
   readonly caCertificate?: string;
 }
 
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
 export interface TransportRequest {
-  readonly method: "GET" | "HEAD" | "POST";
+  readonly method: HttpMethod;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** A stream is consumed by the request: the caller sets its Content-Length in `headers`. */
+  readonly body?: string | Buffer | Readable;
   readonly signal?: AbortSignal;
 }
 

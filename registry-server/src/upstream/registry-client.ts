@@ -36,6 +36,8 @@ export interface RegistryClientOptions {
   readonly tagsPageSize?: number;
   /** Shared token cache (tests count token requests through it). */
   readonly tokens?: BearerTokens;
+  /** A requester shared with the write side (replication), whose scheme and tokens it reuses. */
+  readonly requester?: AuthorizedRequester;
 }
 
 function header(response: TransportResponse, name: string): string | undefined {
@@ -55,11 +57,13 @@ export class RegistryClient implements UpstreamRegistry {
   constructor(endpoint: UpstreamEndpoint, options: RegistryClientOptions) {
     this.endpoint = endpoint;
     this.options = options;
-    this.requester = new AuthorizedRequester(
-      options.transport,
-      options.credentials,
-      options.tokens ?? new BearerTokens(options.transport),
-    );
+    this.requester =
+      options.requester ??
+      new AuthorizedRequester(
+        options.transport,
+        options.credentials,
+        options.tokens ?? new BearerTokens(options.transport),
+      );
   }
 
   async ping(signal?: AbortSignal): Promise<void> {

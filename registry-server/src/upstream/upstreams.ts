@@ -1,5 +1,6 @@
 // Everything the server needs to talk to upstream registries, built once from the configuration:
-// the adapter factory with the egress settings, the endpoints (secrets sealed with the key in
+// the adapter factory with the egress settings (and, for replication, the connections that add
+// an endpoint's writer and listings to its adapter), the endpoints (secrets sealed with the key in
 // dataDir/auth/) and the health checks of the endpoints (run as jobs: the composition root
 // registers and schedules them). The composition root wires these into the API and the proxy.
 
@@ -10,12 +11,14 @@ import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import { EndpointHealth } from "./endpoint-health.ts";
 import { RegistryEndpoints } from "./registry-endpoints.ts";
-import { createUpstreamFactory } from "./upstream-factory.ts";
+import { createUpstreamConnections, type UpstreamConnectionFactory } from "./upstream-factory.ts";
 import type { EgressSettings, UpstreamFactory } from "./upstream-registry.ts";
 
 export interface Upstreams {
   readonly egress: EgressSettings;
   readonly factory: UpstreamFactory;
+  /** Reads, writes and listings of an endpoint over one set of connections (replication). */
+  readonly connections: UpstreamConnectionFactory;
   readonly endpoints: RegistryEndpoints;
   readonly health: EndpointHealth;
   /** Bound on a ping from the API: a few requests (challenge, token, retry) at the egress timeout. */
@@ -30,7 +33,8 @@ export async function openUpstreams(config: ServerConfig, metadata: MetadataStor
     ...(noProxy !== undefined && { noProxy }),
     timeoutMs,
   };
-  const factory = createUpstreamFactory(egress);
+  const connections = createUpstreamConnections(egress);
+  const factory: UpstreamFactory = (endpoint) => connections(endpoint).registry;
   const endpoints = new RegistryEndpoints(
     metadata.registries,
     await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
@@ -41,5 +45,5 @@ export async function openUpstreams(config: ServerConfig, metadata: MetadataStor
     factory,
     log: log.child({ component: "registry-health" }),
   });
-  return { egress, factory, endpoints, health, pingTimeoutMs: timeoutMs * 3 };
+  return { egress, factory, connections, endpoints, health, pingTimeoutMs: timeoutMs * 3 };
 }

@@ -63,6 +63,36 @@ export function jobStoreContract(name: string, setup: () => Promise<ContractStor
       ).toEqual([a.id]);
     });
 
+    it("lists executions by status and trigger, oldest first when asked", async () => {
+      const manual = await store.jobs.createExecution(
+        { vendorType: "REPLICATION", vendorId: 3, trigger: "MANUAL", parameters: {} },
+        at(0),
+      );
+      const scheduled = await store.jobs.createExecution(
+        { vendorType: "REPLICATION", vendorId: 3, trigger: "SCHEDULE", parameters: {} },
+        at(1),
+      );
+      const event = await store.jobs.createExecution(
+        { vendorType: "REPLICATION", vendorId: 4, trigger: "EVENT", parameters: {} },
+        at(2),
+      );
+      await store.jobs.requestStop(scheduled.id, at(3));
+      const all = { offset: 0, limit: 10 };
+      const ids = async (filter: Parameters<MetadataStore["jobs"]["listExecutions"]>[0]) =>
+        (await store.jobs.listExecutions(filter, all)).items.map((e) => e.id);
+      expect(await ids({ vendorType: "REPLICATION", statuses: ["Pending", "Running"] })).toEqual([event.id, manual.id]);
+      expect(await ids({ vendorType: "REPLICATION", statuses: ["Stopped"] })).toEqual([scheduled.id]);
+      expect(await ids({ vendorType: "REPLICATION", statuses: [] })).toEqual([]);
+      expect(await ids({ vendorType: "REPLICATION", trigger: "EVENT" })).toEqual([event.id]);
+      expect(await ids({ vendorType: "REPLICATION", vendorId: 3, trigger: "MANUAL" })).toEqual([manual.id]);
+      expect(await ids({ vendorType: "REPLICATION", oldestFirst: true })).toEqual([manual.id, scheduled.id, event.id]);
+      const page = await store.jobs.listExecutions(
+        { vendorType: "REPLICATION", statuses: ["Pending"], oldestFirst: true },
+        { offset: 1, limit: 1 },
+      );
+      expect(page).toMatchObject({ total: 2, items: [{ id: event.id }] });
+    });
+
     it("hands a queued execution to one claimer, oldest first, of the kinds it runs", async () => {
       const other = await queue("OTHER");
       const first = await queue();
@@ -239,6 +269,42 @@ export function jobStoreContract(name: string, setup: () => Promise<ContractStor
       expect(await store.jobs.log(made.id)).toBe("execution line");
       expect(await store.jobs.log(made.id, first?.id)).toBe("nginx line 1\nnginx line 2");
       expect(await store.jobs.log(made.id, second?.id)).toBe("redis line");
+    });
+
+    it("filters an execution's tasks by status and attribute, and counts them by status", async () => {
+      const one = await queue("REPLICATION");
+      const two = await queue("REPLICATION");
+      const empty = await queue("REPLICATION");
+      const [image, chart, failed] = await store.jobs.createTasks(
+        one.id,
+        [
+          { name: "a", extraAttrs: { resource_type: "image", operation: "copy" } },
+          { name: "b", extraAttrs: { resource_type: "chart", operation: "copy" } },
+          { name: "c", extraAttrs: { resource_type: "image", operation: "deletion" } },
+        ],
+        at(1),
+      );
+      await store.jobs.createTasks(two.id, [{ name: "d", extraAttrs: { resource_type: "image" } }], at(1));
+      await store.jobs.updateTask(image?.id ?? 0, { status: "Success" }, at(2));
+      await store.jobs.updateTask(failed?.id ?? 0, { status: "Error" }, at(2));
+      const all = { offset: 0, limit: 10 };
+      const names = async (filter: Parameters<MetadataStore["jobs"]["listTasks"]>[2]) =>
+        (await store.jobs.listTasks(one.id, all, filter)).items.map((t) => t.name);
+      expect(await names({ statuses: ["Success", "Error"] })).toEqual(["a", "c"]);
+      expect(await names({ statuses: ["Pending", "Running"] })).toEqual(["b"]);
+      expect(await names({ attribute: { key: "resource_type", value: "image" } })).toEqual(["a", "c"]);
+      expect(await names({ statuses: ["Error"], attribute: { key: "resource_type", value: "image" } })).toEqual(["c"]);
+      expect(await names({ attribute: { key: "resource_type", value: "artifact" } })).toEqual([]);
+      expect(
+        (await store.jobs.listTasks(one.id, { offset: 1, limit: 1 }, { statuses: ["Success", "Error"] })).total,
+      ).toBe(2);
+      expect(chart?.status).toBe("Pending");
+      await expect(store.jobs.listTasks(one.id, all, { attribute: { key: "x'); --", value: "" } })).rejects.toThrow();
+      const counts = await store.jobs.taskCounts([one.id, two.id, empty.id]);
+      expect(counts.get(one.id)).toEqual({ Success: 1, Error: 1, Pending: 1 });
+      expect(counts.get(two.id)).toEqual({ Pending: 1 });
+      expect(counts.has(empty.id)).toBe(false);
+      expect((await store.jobs.taskCounts([])).size).toBe(0);
     });
 
     it("keeps one schedule per kind and target, replaced by a new one", async () => {

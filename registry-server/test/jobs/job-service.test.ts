@@ -104,6 +104,25 @@ describe("job service on SQLite", () => {
     expect(await store.jobs.log(flaky.id)).toMatch(/\[WARNING\] the database is restarting: retrying in 0\.4 s/);
   });
 
+  it("lets an execution wait its turn as long as it must, without using up its attempts", async () => {
+    let calls = 0;
+    const jobs = new JobService({ store, log, options: { ...FAST, retryBaseMs: 20 } });
+    services.push(jobs);
+    jobs
+      .register({
+        vendorType: "PATIENT",
+        async run() {
+          calls += 1;
+          if (calls <= 5) throw new RetryableJobError("execution 1 runs first", { countsAsAttempt: false });
+          return { calls };
+        },
+      })
+      .start();
+    const ended = await until(store, (await jobs.enqueue("PATIENT", {})).id);
+    expect(ended).toMatchObject({ status: "Success", attempts: 6, extraAttrs: { calls: 6, waited_turns: 5 } });
+    expect(await store.jobs.log(ended.id)).toMatch(/\[INFO\] execution 1 runs first: waiting 0\.3 s/);
+  });
+
   it("stops a running execution when asked, and a queued one at once", async () => {
     let started = false;
     const jobs = service([

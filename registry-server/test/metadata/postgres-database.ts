@@ -23,9 +23,20 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
   }
 }
 
-/** Runs `work` on a connection of its own to `url`, closed before returning. */
-export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000, statement_timeout: 30_000 });
+/**
+ * Runs `work` on a connection of its own to `url`, closed before returning; the server cancels a
+ * statement running longer than `statementTimeoutMs`.
+ */
+export async function withClient<T>(
+  url: string,
+  work: (client: Client) => Promise<T>,
+  statementTimeoutMs = 30_000,
+): Promise<T> {
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: statementTimeoutMs,
+  });
   await client.connect();
   try {
     return await work(client);
@@ -40,8 +51,11 @@ export interface TestDatabase {
   readonly url: string;
   /** Creates an empty schema; returns a URL whose connections use it. */
   freshSchema(): Promise<{ schema: string; url: string }>;
-  /** Drops the database, closing the connections left to it. */
-  drop(): Promise<void>;
+  /**
+   * Drops the database, closing the connections left to it, within `timeoutMs`: the drop waits for
+   * a checkpoint, whose length grows with every schema the file's tests made.
+   */
+  drop(timeoutMs?: number): Promise<void>;
 }
 
 function randomName(prefix: string): string {
@@ -67,11 +81,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       scoped.searchParams.set("options", `-c search_path=${schema}`);
       return { schema, url: scoped.href };
     },
-    drop: () =>
+    drop: (timeoutMs = 30_000) =>
       within(
-        30_000,
+        timeoutMs,
         "dropping the test database",
-        withClient(POSTGRES_SERVER, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+        withClient(
+          POSTGRES_SERVER,
+          (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+          timeoutMs,
+        ),
       ).then(() => undefined),
   };
 }

@@ -16,17 +16,20 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
+import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
 beforeAll(async () => {
   database = await createTestDatabase();
 }, 60_000);
+// Every contract test made a schema in it: under load the drop's checkpoint takes over 30 s.
 afterAll(async () => {
-  await database?.drop();
-}, 60_000);
+  await database?.drop(150_000);
+}, 180_000);
 
 function testDatabase(): TestDatabase {
   if (!database) throw new Error("the test database was not created");
@@ -52,6 +55,8 @@ artifactStoreContract("postgres", openContractStore);
 lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
+webhookStoreContract("postgres", openContractStore);
+replicationStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -121,6 +126,7 @@ describe("postgres metadata store", () => {
       "project_members",
       "projects",
       "registries",
+      "replication_policies",
       "repositories",
       "repository_blobs",
       "retention_policies",
@@ -131,6 +137,8 @@ describe("postgres metadata store", () => {
       "tags",
       "uploads",
       "users",
+      "webhook_last_triggers",
+      "webhook_policies",
     ]);
   });
 

@@ -17,8 +17,10 @@ import { artifactStoreContract } from "../contracts/artifact-store-contract.ts";
 import { jobStoreContract } from "../contracts/job-store-contract.ts";
 import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts";
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
+import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
+import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -64,6 +66,8 @@ artifactStoreContract("sqlite", openContractStore);
 lifecycleStoreContract("sqlite", openContractStore);
 scanStoreContract("sqlite", openContractStore);
 scannerStoreContract("sqlite", openContractStore);
+webhookStoreContract("sqlite", openContractStore);
+replicationStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -146,6 +150,7 @@ describe("sqlite metadata store", () => {
       "project_members",
       "projects",
       "registries",
+      "replication_policies",
       "repositories",
       "repository_blobs",
       "retention_policies",
@@ -158,6 +163,8 @@ describe("sqlite metadata store", () => {
       "tags",
       "uploads",
       "users",
+      "webhook_last_triggers",
+      "webhook_policies",
     ]);
   });
 
@@ -198,7 +205,8 @@ describe("sqlite metadata store", () => {
     writable.exec(`
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
-      DROP TABLE registries; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
+      DROP TABLE replication_policies; DROP TABLE registries; DROP TABLE webhook_last_triggers;
+      DROP TABLE webhook_policies; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;

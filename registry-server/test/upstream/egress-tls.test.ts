@@ -3,32 +3,14 @@
 // test starts. The endpoint's host name exists only in the proxy's table, so a direct connection
 // could not succeed; `noProxy` sends a listed host around the proxy.
 
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUpstreamFactory } from "../../src/upstream/upstream-factory.ts";
 import type { EgressSettings, UpstreamEndpoint, UpstreamRegistry } from "../../src/upstream/upstream-registry.ts";
 import { ADMIN, startTestRegistry, tempDir, type TestRegistry } from "../helpers.ts";
 import { OCI_MANIFEST, OciClient, sha256 } from "../distribution/oci-client.ts";
-import { startConnectProxy, type ConnectProxy } from "./test-servers.ts";
+import { certificateFor, HIDDEN_HOST, startConnectProxy, type ConnectProxy } from "./test-servers.ts";
 import { expectUpstreamError, readAll } from "./upstream-helpers.ts";
-
-/** A name no resolver knows: only the test proxy maps it to loopback. */
-const HIDDEN_HOST = "upstream.airlock.test";
-
-function certificateFor(dir: string): { certFile: string; keyFile: string } {
-  const certFile = path.join(dir, "upstream.crt");
-  const keyFile = path.join(dir, "upstream.key");
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"]
-      .concat(["-subj", "/CN=upstream", "-addext", `subjectAltName=DNS:${HIDDEN_HOST},DNS:localhost,IP:127.0.0.1`])
-      .concat(["-keyout", keyFile, "-out", certFile]),
-    { stdio: "ignore" },
-  );
-  return { certFile, keyFile };
-}
 
 describe("egress proxy and TLS settings", () => {
   const work = tempDir("egress");

@@ -13,6 +13,7 @@ import {
 } from "../job-store.ts";
 import {
   EXECUTION_COLUMNS,
+  executionListing,
   POOL_COLUMNS,
   SCHEDULE_COLUMNS,
   TASK_COLUMNS,
@@ -20,15 +21,19 @@ import {
   toPool,
   toQueue,
   toSchedule,
+  taskCountStatement,
+  taskListing,
   toTask,
+  toTaskCounts,
   type ExecutionRow,
   type PoolRow,
   type QueueRow,
   type ScheduleRow,
+  type TaskCountRow,
   type TaskRow,
 } from "../rows/jobs.ts";
 import { required, windowNumber } from "../rows/sql.ts";
-import type { Db, Run } from "./connection.ts";
+import { listing, type Db, type Run } from "./connection.ts";
 import { POSTGRES } from "./dialect.ts";
 
 async function getExecution(db: Db, id: number): Promise<ExecutionRecord | undefined> {
@@ -54,23 +59,9 @@ export function jobArea(read: Run, write: Run): JobMetadata {
       }),
     getExecution: (id) => read((db) => getExecution(db, id)),
     listExecutions: (filter, window) =>
-      read(async (db) => {
-        const vendorId = filter.vendorId ?? null;
-        const where = "vendor_type = $1 AND ($2::bigint IS NULL OR vendor_id = $2)";
-        const rows = await db.rows<ExecutionRow>(
-          `SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE ${where} ORDER BY id DESC LIMIT $3 OFFSET $4`,
-          filter.vendorType,
-          vendorId,
-          windowNumber(window.limit),
-          windowNumber(window.offset),
-        );
-        const total = await db.count(
-          `SELECT count(*) AS n FROM job_executions WHERE ${where}`,
-          filter.vendorType,
-          vendorId,
-        );
-        return { items: rows.map((row) => toExecution(row, POSTGRES)), total };
-      }),
+      read((db) =>
+        listing(db, executionListing(POSTGRES, filter), window, (row: ExecutionRow) => toExecution(row, POSTGRES)),
+      ),
     claim: (vendorTypes, owner, now, leaseUntil) =>
       write(async (db) => {
         if (vendorTypes.length === 0) return undefined;
@@ -210,16 +201,14 @@ export function jobArea(read: Run, write: Run): JobMetadata {
         const row = await db.row<TaskRow>(`SELECT ${TASK_COLUMNS} FROM job_tasks WHERE id = $1`, id);
         return row && toTask(row, POSTGRES);
       }),
-    listTasks: (executionId, window) =>
+    listTasks: (executionId, window, filter) =>
+      read((db) =>
+        listing(db, taskListing(POSTGRES, executionId, filter), window, (row: TaskRow) => toTask(row, POSTGRES)),
+      ),
+    taskCounts: (executionIds) =>
       read(async (db) => {
-        const rows = await db.rows<TaskRow>(
-          `SELECT ${TASK_COLUMNS} FROM job_tasks WHERE execution_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
-          executionId,
-          windowNumber(window.limit),
-          windowNumber(window.offset),
-        );
-        const total = await db.count("SELECT count(*) AS n FROM job_tasks WHERE execution_id = $1", executionId);
-        return { items: rows.map((row) => toTask(row, POSTGRES)), total };
+        const { sql, params } = taskCountStatement(POSTGRES, executionIds);
+        return toTaskCounts(await db.rows<TaskCountRow>(sql, ...params));
       }),
     updateTask: (id, change, at) =>
       write(async (db) => {

@@ -438,6 +438,60 @@ export const SCANS_STEP = `
   );
 `;
 
+/** Harbor's webhook policies (webhook-store.ts); sqlite/schema.ts's WEBHOOKS_STEP says what they hold. */
+export const WEBHOOKS_STEP = `
+  CREATE TABLE webhook_policies (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name text COLLATE "C" NOT NULL,
+    description text NOT NULL,
+    targets jsonb NOT NULL,
+    event_types jsonb NOT NULL,
+    creator text NOT NULL,
+    enabled boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT webhook_policies_name_key UNIQUE (project_id, name)
+  );
+
+  CREATE TABLE webhook_last_triggers (
+    policy_id bigint NOT NULL REFERENCES webhook_policies (id) ON DELETE CASCADE,
+    event_type text NOT NULL,
+    triggered_at timestamptz NOT NULL,
+    PRIMARY KEY (policy_id, event_type)
+  );
+`;
+
+/** Harbor's replication policies (replication-store.ts); sqlite/schema.ts's REPLICATION_STEP says why. */
+export const REPLICATION_STEP = `
+  CREATE TABLE replication_policies (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text COLLATE "C" NOT NULL CONSTRAINT replication_policies_name_key UNIQUE,
+    description text NOT NULL,
+    creator text NOT NULL,
+    src_registry_id bigint REFERENCES registries (id),
+    dest_registry_id bigint REFERENCES registries (id),
+    dest_namespace text NOT NULL,
+    dest_namespace_replace_count integer NOT NULL,
+    trigger_json text NOT NULL,
+    filters_json text NOT NULL,
+    replicate_deletion boolean NOT NULL,
+    override boolean NOT NULL,
+    enabled boolean NOT NULL,
+    speed_kbps integer NOT NULL,
+    copy_by_chunk boolean NOT NULL,
+    single_active boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CHECK ((src_registry_id IS NULL) <> (dest_registry_id IS NULL))
+  );
+  -- Deleting an endpoint asks which policies still use it.
+  CREATE INDEX replication_policies_by_src ON replication_policies (src_registry_id) WHERE src_registry_id IS NOT NULL;
+  CREATE INDEX replication_policies_by_dest ON replication_policies (dest_registry_id) WHERE dest_registry_id IS NOT NULL;
+  -- What the triggers read on every push.
+  CREATE INDEX replication_policies_enabled ON replication_policies (id) WHERE enabled;
+`;
+
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -447,6 +501,8 @@ export const MIGRATIONS: readonly string[] = [
   LIFECYCLE_STEP,
   SCANNERS_STEP,
   SCANS_STEP,
+  WEBHOOKS_STEP,
+  REPLICATION_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

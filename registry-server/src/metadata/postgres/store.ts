@@ -61,6 +61,8 @@ import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
+import { webhookArea } from "./webhooks.ts";
+import { replicationPolicyArea } from "./replication-policies.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -112,6 +114,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
+    webhookPolicies: webhookArea(read, write),
+    replicationPolicies: replicationPolicyArea(read, write),
   };
 }
 
@@ -163,6 +167,8 @@ class PostgresMetadataStore implements PostgresStore {
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
+  readonly webhookPolicies: MetadataAreas["webhookPolicies"];
+  readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -198,6 +204,8 @@ class PostgresMetadataStore implements PostgresStore {
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
+    this.webhookPolicies = areas.webhookPolicies;
+    this.replicationPolicies = areas.replicationPolicies;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

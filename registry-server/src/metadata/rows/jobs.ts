@@ -3,15 +3,27 @@
 // backoff, start and end times are NULL until they apply.
 
 import type {
+  ExecutionFilter,
   ExecutionRecord,
   ExecutionStatus,
   ExecutionTrigger,
   QueueRecord,
   ScheduleRecord,
+  TaskCounts,
+  TaskFilter,
   TaskRecord,
   WorkerPoolRecord,
 } from "../job-store.ts";
-import type { RowReader, StoredBool, StoredJson, StoredTime } from "./sql.ts";
+import {
+  Conditions,
+  type Dialect,
+  type ListingQuery,
+  type RowReader,
+  type Statement,
+  type StoredBool,
+  type StoredJson,
+  type StoredTime,
+} from "./sql.ts";
 
 type Attributes = Record<string, unknown>;
 
@@ -61,6 +73,23 @@ export function toExecution(row: ExecutionRow, r: RowReader): ExecutionRecord {
   };
 }
 
+/** A kind's executions under `filter`, newest (or oldest) first. */
+export function executionListing<V>(d: Dialect<V>, filter: ExecutionFilter): ListingQuery<V> {
+  const where = new Conditions(d).equals("vendor_type", filter.vendorType);
+  if (filter.vendorId !== undefined) where.equals("vendor_id", filter.vendorId);
+  where.among("status", filter.statuses);
+  if (filter.trigger !== undefined) where.equals("trigger_kind", filter.trigger);
+  return {
+    columns: EXECUTION_COLUMNS,
+    from: "job_executions",
+    where,
+    order: filter.oldestFirst ? "id ASC" : "id DESC",
+  };
+}
+
+/** An attribute key is written into the SQL (a JSON path): only plain names are. */
+const ATTRIBUTE_KEY = /^[A-Za-z0-9_]+$/;
+
 export interface TaskRow {
   id: number;
   execution_id: number;
@@ -90,6 +119,43 @@ export function toTask(row: TaskRow, r: RowReader): TaskRecord {
     ...(row.started_at !== null && { startedAt: r.date(row.started_at) }),
     ...(row.ended_at !== null && { endedAt: r.date(row.ended_at) }),
   };
+}
+
+/** An execution's tasks under `filter`, in the order they were made. */
+export function taskListing<V>(d: Dialect<V>, executionId: number, filter: TaskFilter = {}): ListingQuery<V> {
+  const where = new Conditions(d).equals("execution_id", executionId).among("status", filter.statuses);
+  const attribute = filter.attribute;
+  if (attribute) {
+    if (!ATTRIBUTE_KEY.test(attribute.key))
+      throw new Error(`invalid task attribute key ${JSON.stringify(attribute.key)}`);
+    where.add((p) => `${d.jsonText("extra_attrs", attribute.key)} = ${p(attribute.value)}`);
+  }
+  return { columns: TASK_COLUMNS, from: "job_tasks", where, order: "id" };
+}
+
+export interface TaskCountRow {
+  execution_id: number;
+  status: string;
+  n: number;
+}
+
+/** The tasks of the executions counted by status. */
+export function taskCountStatement<V>(d: Dialect<V>, executionIds: readonly number[]): Statement<V> {
+  const where = new Conditions(d).among("execution_id", executionIds);
+  return {
+    sql: `SELECT execution_id, status, count(*) AS n FROM job_tasks ${where.toString()} GROUP BY execution_id, status`,
+    params: where.params,
+  };
+}
+
+export function toTaskCounts(rows: readonly TaskCountRow[]): Map<number, TaskCounts> {
+  const counts = new Map<number, Partial<Record<ExecutionStatus, number>>>();
+  for (const row of rows) {
+    const entry = counts.get(row.execution_id) ?? {};
+    entry[row.status as ExecutionStatus] = Number(row.n);
+    counts.set(row.execution_id, entry);
+  }
+  return counts;
 }
 
 export interface ScheduleRow {

@@ -12,6 +12,7 @@ import {
 } from "../job-store.ts";
 import {
   EXECUTION_COLUMNS,
+  executionListing,
   POOL_COLUMNS,
   SCHEDULE_COLUMNS,
   TASK_COLUMNS,
@@ -19,16 +20,20 @@ import {
   toPool,
   toQueue,
   toSchedule,
+  taskCountStatement,
+  taskListing,
   toTask,
+  toTaskCounts,
   type ExecutionRow,
   type PoolRow,
   type QueueRow,
   type ScheduleRow,
+  type TaskCountRow,
   type TaskRow,
 } from "../rows/jobs.ts";
 import { required, windowNumber } from "../rows/sql.ts";
 import { SQLITE } from "./dialect.ts";
-import type { Db, Run } from "./statements.ts";
+import { listing, type Db, type Run } from "./statements.ts";
 
 function getExecution(db: Db, id: number): ExecutionRecord | undefined {
   const row = db.row<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE id = ?`, id);
@@ -54,18 +59,9 @@ export function jobArea(read: Run, write: Run): JobMetadata {
       }),
     getExecution: (id) => read((db) => getExecution(db, id)),
     listExecutions: (filter, window) =>
-      read((db) => {
-        const where = filter.vendorId === undefined ? "vendor_type = ?" : "vendor_type = ? AND vendor_id = ?";
-        const params = filter.vendorId === undefined ? [filter.vendorType] : [filter.vendorType, filter.vendorId];
-        const rows = db.rows<ExecutionRow>(
-          `SELECT ${EXECUTION_COLUMNS} FROM job_executions WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
-          ...params,
-          windowNumber(window.limit),
-          windowNumber(window.offset),
-        );
-        const total = db.count(`SELECT count(*) AS n FROM job_executions WHERE ${where}`, ...params);
-        return { items: rows.map((row) => toExecution(row, SQLITE)), total };
-      }),
+      read((db) =>
+        listing(db, executionListing(SQLITE, filter), window, (row: ExecutionRow) => toExecution(row, SQLITE)),
+      ),
     claim: (vendorTypes, owner, now, leaseUntil) =>
       write((db) => {
         if (vendorTypes.length === 0) return undefined;
@@ -213,16 +209,14 @@ export function jobArea(read: Run, write: Run): JobMetadata {
         const row = db.row<TaskRow>(`SELECT ${TASK_COLUMNS} FROM job_tasks WHERE id = ?`, id);
         return row && toTask(row, SQLITE);
       }),
-    listTasks: (executionId, window) =>
+    listTasks: (executionId, window, filter) =>
+      read((db) =>
+        listing(db, taskListing(SQLITE, executionId, filter), window, (row: TaskRow) => toTask(row, SQLITE)),
+      ),
+    taskCounts: (executionIds) =>
       read((db) => {
-        const rows = db.rows<TaskRow>(
-          `SELECT ${TASK_COLUMNS} FROM job_tasks WHERE execution_id = ? ORDER BY id LIMIT ? OFFSET ?`,
-          executionId,
-          windowNumber(window.limit),
-          windowNumber(window.offset),
-        );
-        const total = db.count("SELECT count(*) AS n FROM job_tasks WHERE execution_id = ?", executionId);
-        return { items: rows.map((row) => toTask(row, SQLITE)), total };
+        const { sql, params } = taskCountStatement(SQLITE, executionIds);
+        return toTaskCounts(db.rows<TaskCountRow>(sql, ...params));
       }),
     updateTask: (id, change, at) =>
       write((db) => {

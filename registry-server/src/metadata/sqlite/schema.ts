@@ -473,6 +473,68 @@ export const SCANS_STEP = `
   ) STRICT;
 `;
 
+/**
+ * Harbor's webhook policies (webhook-store.ts): a project's targets (their auth headers sealed)
+ * and event types as JSON, names unique per project, and when each (policy, event type) was last
+ * triggered. Both go with the project.
+ */
+export const WEBHOOKS_STEP = `
+  CREATE TABLE webhook_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    targets TEXT NOT NULL CHECK (json_valid(targets)),
+    event_types TEXT NOT NULL CHECK (json_valid(event_types)),
+    creator TEXT NOT NULL,
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+  ) STRICT;
+
+  CREATE TABLE webhook_last_triggers (
+    policy_id INTEGER NOT NULL REFERENCES webhook_policies (id) ON DELETE CASCADE,
+    event_type TEXT NOT NULL,
+    triggered_at INTEGER NOT NULL,
+    PRIMARY KEY (policy_id, event_type)
+  ) STRICT, WITHOUT ROWID;
+`;
+
+/**
+ * Harbor's replication policies (replication-store.ts). Exactly one side is another registry, an
+ * endpoint of `registries` that cannot be deleted while a policy names it; the other side is this
+ * registry (NULL). Filters and the trigger are the domain's JSON, as text.
+ */
+export const REPLICATION_STEP = `
+  CREATE TABLE replication_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    src_registry_id INTEGER REFERENCES registries (id),
+    dest_registry_id INTEGER REFERENCES registries (id),
+    dest_namespace TEXT NOT NULL,
+    dest_namespace_replace_count INTEGER NOT NULL,
+    trigger_json TEXT NOT NULL,
+    filters_json TEXT NOT NULL,
+    replicate_deletion INTEGER NOT NULL CHECK (replicate_deletion IN (0, 1)),
+    override INTEGER NOT NULL CHECK (override IN (0, 1)),
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    speed_kbps INTEGER NOT NULL,
+    copy_by_chunk INTEGER NOT NULL CHECK (copy_by_chunk IN (0, 1)),
+    single_active INTEGER NOT NULL CHECK (single_active IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK ((src_registry_id IS NULL) <> (dest_registry_id IS NULL))
+  ) STRICT;
+  -- Deleting an endpoint asks which policies still use it.
+  CREATE INDEX replication_policies_by_src ON replication_policies (src_registry_id) WHERE src_registry_id IS NOT NULL;
+  CREATE INDEX replication_policies_by_dest ON replication_policies (dest_registry_id) WHERE dest_registry_id IS NOT NULL;
+  -- What the triggers read on every push.
+  CREATE INDEX replication_policies_enabled ON replication_policies (id) WHERE enabled = 1;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -484,6 +546,8 @@ export const MIGRATIONS: readonly string[] = [
   LIFECYCLE_STEP,
   SCANNERS_STEP,
   SCANS_STEP,
+  WEBHOOKS_STEP,
+  REPLICATION_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */

@@ -52,6 +52,8 @@ import { retentionArea } from "./retentions.ts";
 import { immutableRuleArea } from "./immutable-rules.ts";
 import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
+import { webhookArea } from "./webhooks.ts";
+import { replicationPolicyArea } from "./replication-policies.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -127,6 +129,8 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanReports: scanReportArea(read, write),
     cveAllowlists: cveAllowlistArea(read, write),
     scanners: scannerArea(read, write),
+    webhookPolicies: webhookArea(read, write),
+    replicationPolicies: replicationPolicyArea(read, write),
   };
 }
 
@@ -182,6 +186,8 @@ class SqliteMetadataStore implements MetadataStore {
   readonly scanReports: MetadataAreas["scanReports"];
   readonly cveAllowlists: MetadataAreas["cveAllowlists"];
   readonly scanners: MetadataAreas["scanners"];
+  readonly webhookPolicies: MetadataAreas["webhookPolicies"];
+  readonly replicationPolicies: MetadataAreas["replicationPolicies"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -225,6 +231,8 @@ class SqliteMetadataStore implements MetadataStore {
     this.scanReports = areas.scanReports;
     this.cveAllowlists = areas.cveAllowlists;
     this.scanners = areas.scanners;
+    this.webhookPolicies = areas.webhookPolicies;
+    this.replicationPolicies = areas.replicationPolicies;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
