@@ -58,15 +58,22 @@ async function startReceiver(): Promise<{ url: string; deliveries: Delivery[]; s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, deliveries, server };
 }
 
-/** Waits (bounded in time and tries) until `check` holds; fails naming `what`. */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+/**
+ * Waits (bounded in time and tries) until `check` holds; fails naming `what`, with what
+ * `explain` says of the state (the replication executions, say).
+ */
+async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  explain: () => Promise<string> = () => Promise.resolve(""),
+): Promise<void> {
   const deadline = Date.now() + ARRIVAL_TIMEOUT_MS;
   for (let attempt = 0; attempt < 600; attempt++) {
     if (await check()) return;
     if (Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`timed out after ${ARRIVAL_TIMEOUT_MS / 1000}s waiting for ${what}`);
+  throw new Error(`timed out after ${ARRIVAL_TIMEOUT_MS / 1000}s waiting for ${what}\n${await explain()}`);
 }
 
 /** What refresh recorded: for each resource it updated, the inputs whose live value differs. */
@@ -147,6 +154,8 @@ describe("replication to a second site and a webhook declared in a stack", () =>
 
   afterAll(async () => {
     try {
+      // A project with repositories cannot be deleted (412): the test's images go first.
+      if (site) await call(site, "DELETE", "/api/v2.0/projects/production/repositories/app");
       await destroyAndRemove(test);
     } finally {
       await lyon?.stop();
@@ -154,6 +163,25 @@ describe("replication to a second site and a webhook declared in a stack", () =>
       if (lyonDir) rmSync(lyonDir, { recursive: true, force: true });
     }
   }, STEP_TIMEOUT_MS);
+
+  /** The site's replication executions with their tasks and logs: why nothing arrived. */
+  async function executions(): Promise<string> {
+    const lines: string[] = [];
+    const list = await call(site, "GET", "/api/v2.0/replication/executions?page_size=20");
+    for (const execution of (Array.isArray(list.json) ? list.json : []) as Array<Record<string, unknown>>) {
+      lines.push(`execution ${JSON.stringify(execution)}`);
+      const tasks = await call(site, "GET", `/api/v2.0/replication/executions/${String(execution["id"])}/tasks`);
+      for (const task of (Array.isArray(tasks.json) ? tasks.json : []) as Array<Record<string, unknown>>) {
+        const log = await call(
+          site,
+          "GET",
+          `/api/v2.0/replication/executions/${String(execution["id"])}/tasks/${String(task["id"])}/log`,
+        );
+        lines.push(`  task ${JSON.stringify(task)}\n  log ${String(log.json).slice(0, 2000)}`);
+      }
+    }
+    return lines.length > 0 ? lines.join("\n") : `no execution (${list.status})`;
+  }
 
   async function atLyon(repository: string, reference: string): Promise<boolean> {
     const reply = await call(lyonEndpoint, "HEAD", `/v2/${repository}/manifests/${reference}`);
@@ -216,11 +244,19 @@ describe("replication to a second site and a webhook declared in a stack", () =>
       });
 
       // runOnCreate: what production already held, filtered.
-      await eventually(() => atLyon("production/app", "v1.0.0"), "production/app:v1.0.0 at the second site");
+      await eventually(
+        () => atLyon("production/app", "v1.0.0"),
+        "production/app:v1.0.0 at the second site",
+        executions,
+      );
       expect(await atLyon("production/app", "dev")).toBe(false);
       // The event: a release pushed after `up`.
       await pushImage(site, "production/app", "v1.1.0", "layer of v1.1.0");
-      await eventually(() => atLyon("production/app", "v1.1.0"), "production/app:v1.1.0 at the second site");
+      await eventually(
+        () => atLyon("production/app", "v1.1.0"),
+        "production/app:v1.1.0 at the second site",
+        executions,
+      );
       await eventually(
         () => receiver.deliveries.some((d) => d.body["type"] === "REPLICATION"),
         "a REPLICATION delivery",
@@ -272,7 +308,11 @@ describe("replication to a second site and a webhook declared in a stack", () =>
 
       // Enabled and filtered again: a new release replicates.
       await pushImage(site, "production/app", "v1.2.0", "layer of v1.2.0");
-      await eventually(() => atLyon("production/app", "v1.2.0"), "production/app:v1.2.0 at the second site");
+      await eventually(
+        () => atLyon("production/app", "v1.2.0"),
+        "production/app:v1.2.0 at the second site",
+        executions,
+      );
 
       const settled = await test.stack.refresh();
       expect(changes(settled.summary.resourceChanges)).toEqual({});
