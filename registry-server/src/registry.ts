@@ -65,7 +65,9 @@ import { addProjectScannerRoutes } from "./api/project-scanner-routes.ts";
 import { addScannerRoutes } from "./api/scanner-routes.ts";
 import { addReplicationExecutionRoutes } from "./api/replication-execution-routes.ts";
 import { addReplicationPolicyRoutes } from "./api/replication-policy-routes.ts";
+import { createReplicationEngine } from "./replication/replication-engine.ts";
 import { ReplicationPolicyService } from "./replication/replication-policy-service.ts";
+import { RemoteEndpoint } from "./replication/remote-endpoint.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
 import type { ScannerAdapter } from "./scan/scanner-adapter.ts";
 import { ScannerRegistry, type BuiltinScannerRegistration } from "./scan/scanner-registry.ts";
@@ -367,6 +369,30 @@ export async function startRegistry(
   for (const handler of webhookJobs({ store: metadata, policies: webhooks, sender: webhookSender })) {
     jobs.register(handler);
   }
+  // Replication policies: the policy and its schedule kept together; executions started through it.
+  const replicationPolicies = new ReplicationPolicyService({ store: metadata, jobs });
+  // Replication: this registry and the registry endpoints as sources and destinations, the
+  // REPLICATION job and the trigger that queues event-based executions.
+  const replication = createReplicationEngine({
+    store: metadata,
+    blobs,
+    uploads,
+    manifests,
+    events,
+    jobs,
+    log,
+    projectOwner: config.admin.username,
+    policy: (id) => metadata.replicationPolicies.get(id),
+    enabledPolicies: () => metadata.replicationPolicies.listEnabled(),
+    remote: async (id) => {
+      const endpoint = await endpoints.get(id);
+      if (!endpoint) throw new Error(`registry endpoint ${id} does not exist`);
+      return new RemoteEndpoint(endpoint, upstreams.connections);
+    },
+    localUrl: () => (config.token.realm ? new URL(config.token.realm).origin : ownUrl),
+  });
+  replicationPolicies.onChange(() => replication.trigger.invalidate());
+  jobs.register(replication.handler);
   for (const handler of options.jobHandlers ?? []) jobs.register(handler);
   await jobs.ensureSchedule({ vendorType: UPLOAD_EXPIRY_VENDOR, cron: UPLOAD_EXPIRY_CRON, parameters: {} });
   await jobs.ensureSchedule({
@@ -377,8 +403,6 @@ export async function startRegistry(
 
   // Retention policies: the document, the project's retention_id and the schedule kept together.
   const retention = new RetentionService(metadata, jobs);
-  // Replication policies: the policy and its schedule kept together; executions started through it.
-  const replicationPolicies = new ReplicationPolicyService({ store: metadata, jobs });
 
   const router = new Router().guard(readOnlyGuard(settings));
   options.extraRoutes?.(router);
@@ -544,6 +568,7 @@ export async function startRegistry(
   );
   ownUrl = server.url;
   jobs.start();
+  replication.trigger.start();
   reads.start();
   let stopping: Promise<void> | undefined;
   return {
@@ -554,6 +579,7 @@ export async function startRegistry(
         await server.stop();
         await autoScan.settled();
         await dispatcher.settled();
+        await replication.trigger.stop();
         await jobs.stop();
         await webhookSender.close();
         await trivy?.close();

@@ -86,10 +86,23 @@ export async function transferBlob(
       return;
     }
   }
-  await context.attempt(() => send(context, route, blob, signal), `copy of blob ${digest}`);
+  // An attempt whose answer was lost (the destination went down after storing the blob) may have
+  // landed: a retry asks before sending it again, so that nothing arrives twice.
+  let retrying = false;
+  const arrived = await context.attempt(async () => {
+    if (retrying && (await destination.hasBlob(route.to, digest, signal))) return true;
+    retrying = true;
+    await send(context, route, blob, signal);
+    return false;
+  }, `copy of blob ${digest}`);
+  ledger.add(digest, route.to);
+  if (arrived) {
+    counters.blobsSkipped++;
+    log(`[INFO] blob ${digest} had arrived before the connection failed: not sent again`);
+    return;
+  }
   counters.blobsSent++;
   counters.bytesSent += blob.size;
-  ledger.add(digest, route.to);
 }
 
 /** Streams one blob from the source to the destination, through the bandwidth limit. */

@@ -62,13 +62,26 @@ export class OciClient {
     return body.errors?.[0]?.code;
   }
 
-  /** Single-POST monolithic upload. */
+  /** Single-POST monolithic upload (POST then PUT where the registry opens a session instead). */
   async pushBlob(repository: string, data: Uint8Array | string): Promise<string> {
     const digest = sha256(data);
     const response = await this.request("POST", `/v2/${repository}/blobs/uploads/?digest=${digest}`, {
       headers: { "Content-Type": "application/octet-stream" },
       body: typeof data === "string" ? Buffer.from(data) : data,
     });
+    if (response.status === 202) {
+      // A registry without single-POST uploads (CNCF Distribution 2.8) opens a session instead:
+      // the blob then goes in the PUT that closes it.
+      await response.body?.cancel();
+      const location = new URL(response.headers.get("location") ?? "", this.base);
+      location.searchParams.set("digest", digest);
+      const put = await this.request("PUT", `${location.pathname}${location.search}`, {
+        headers: { "Content-Type": "application/octet-stream" },
+        body: typeof data === "string" ? Buffer.from(data) : data,
+      });
+      if (put.status !== 201) throw new Error(`blob push failed: ${put.status} ${await put.text()}`);
+      return digest;
+    }
     if (response.status !== 201) throw new Error(`blob push failed: ${response.status} ${await response.text()}`);
     return digest;
   }
