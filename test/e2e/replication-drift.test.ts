@@ -29,6 +29,8 @@ import {
 
 const STEP_TIMEOUT_MS = 300_000;
 const HOOK_HEADER = "Bearer e2e-hook-token-1";
+/** Pulumi's secret envelope, as a stack export shows it. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const ARRIVAL_TIMEOUT_MS = 90_000;
 
 interface Delivery {
@@ -249,6 +251,16 @@ describe("replication to a second site and a webhook declared in a stack", () =>
         "production/app:v1.0.0 at the second site",
         executions,
       );
+      // Once that run has ended, the tag outside the filter is still not there.
+      await eventually(
+        async () => {
+          const list = await call(site, "GET", `/api/v2.0/replication/executions?policy_id=${policy.id}`);
+          const runs = (Array.isArray(list.json) ? list.json : []) as Array<Record<string, unknown>>;
+          return runs.some((run) => run["trigger"] === "manual" && run["status"] === "Succeed");
+        },
+        "the run on create to succeed",
+        executions,
+      );
       expect(await atLyon("production/app", "dev")).toBe(false);
       // The event: a release pushed after `up`.
       await pushImage(site, "production/app", "v1.1.0", "layer of v1.1.0");
@@ -261,6 +273,19 @@ describe("replication to a second site and a webhook declared in a stack", () =>
         () => receiver.deliveries.some((d) => d.body["type"] === "REPLICATION"),
         "a REPLICATION delivery",
       );
+
+      // The header is a secret in the state (exportStack opens the envelopes), the targets are not.
+      const deployment = (await test.stack.exportStack()).deployment as {
+        resources: Array<{ type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>;
+      };
+      const stored = deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/registry:WebhookPolicy");
+      for (const side of [stored?.inputs, stored?.outputs]) {
+        expect(side?.["authHeaders"]).toMatchObject({ [SECRET_SIG]: expect.any(String) as unknown });
+        expect(JSON.stringify(side?.["targets"])).not.toContain(HOOK_HEADER);
+        expect(side?.["targets"]).toEqual([
+          { address: `${receiver.url}/hooks/registry`, type: "http", skipCertVerify: false, payloadFormat: "Default" },
+        ]);
+      }
 
       // Nothing left to change: eventBased, the filters' order, the header, the address's slash.
       const again = await test.stack.preview();
