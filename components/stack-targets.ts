@@ -4,6 +4,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { awsTargetArgs } from "./aws/aws-stack-target";
+import { outboundDestinations } from "./stack-outbound";
 import type { KubernetesTargetArgs, RegistryServerArgs } from "./registry-server";
 import type { StackConfig } from "./stack-config";
 
@@ -89,7 +90,7 @@ export function registryServerArgs(config: StackConfig, stateDir: string): Regis
     ...(config.kubernetes.zones && {
       network: {
         zones: config.kubernetes.zones,
-        upstreams: config.registries.map((registry) => ({ name: registry.name, url: registry.url })),
+        upstreams: outboundDestinations(config),
       },
     }),
   };

@@ -5,6 +5,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stack-config";
+import { outboundDestinations } from "../stack-outbound";
 import type { AwsRegistryArgs } from "./aws-registry-args";
 
 /** AwsRegistry's settings less what RegistryServer passes to every target. */
@@ -38,7 +39,7 @@ export function awsTargetArgs(config: StackConfig): AwsTargetArgs {
     },
     loadBalancer: aws.loadBalancer ?? { hostName: "" },
     zones: aws.zones,
-    upstreams: config.registries.map((registry) => ({ name: registry.name, url: registry.url })),
+    upstreams: outboundDestinations(config),
     logRetentionDays: aws.logRetentionDays,
     ...(aws.kmsKeyArn !== undefined && { kmsKeyArn: aws.kmsKeyArn }),
     interfaceEndpoints: aws.interfaceEndpoints,

@@ -108,13 +108,17 @@ function upstreamRules(inputs: SecurityRuleInputs, problems: string[]): Security
   const declared = new Set(inputs.upstreams.map((upstream) => upstream.name));
   for (const name of Object.keys(inputs.endpointCidrs)) {
     if (!declared.has(name))
-      problems.push(`zones.internet.endpoints.${name}: no upstream registry endpoint has that name`);
+      problems.push(`zones.internet.endpoints.${name}: no upstream registry endpoint or webhook target has that name`);
   }
   for (const upstream of inputs.upstreams) {
     const url = new URL(upstream.url);
+    const kind = upstream.kind ?? "upstream";
     const proxy = proxyForUpstream(url, inputs.egress);
     if (proxy !== undefined) {
-      viaProxy.set(proxy, [...(viaProxy.get(proxy) ?? []), upstream.name]);
+      viaProxy.set(proxy, [
+        ...(viaProxy.get(proxy) ?? []),
+        kind === "webhook" ? `webhook ${upstream.name}` : upstream.name,
+      ]);
       continue;
     }
     const cidrs = inputs.endpointCidrs[upstream.name] ?? [];
@@ -126,13 +130,13 @@ function upstreamRules(inputs: SecurityRuleInputs, problems: string[]): Security
       continue;
     }
     rules.push({
-      name: `registry-egress-upstream-${label(upstream.name)}`,
+      name: `registry-egress-${kind}-${label(upstream.name)}`,
       group: "registry",
       direction: "egress",
       zone: "internet",
       peer: { cidrs },
       port: defaultPort(url),
-      purpose: `upstream ${upstream.name} (${url.host}), reached directly`,
+      purpose: `${kind === "webhook" ? "webhook target" : "upstream"} ${upstream.name} (${url.host}), reached directly`,
     });
   }
   for (const [proxy, names] of viaProxy) {

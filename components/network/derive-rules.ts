@@ -11,12 +11,18 @@ import { defaultPort, proxyForUpstream } from "./egress-proxy";
 import type { EgressProxySettings } from "./egress-proxy";
 import type { DeclaredZones, ZoneName } from "./network-zones";
 
-/** A declared upstream registry endpoint (an entry of `airlock:registries`). */
+/**
+ * A destination the registry reaches out to: a declared registry endpoint (an entry of
+ * `airlock:registries`, pulled from or replicated to) or a webhook target (a project's
+ * `webhooks[].targets[]`), posted to through the same egress settings.
+ */
 export interface UpstreamEndpoint {
-  /** The endpoint's name. */
+  /** The endpoint's name; for a webhook target, `<project>-<webhook>` (and `-<n>` past the first). */
   name: string;
   /** Its URL, e.g. https://registry.customer-a.com. */
   url: string;
+  /** What it is, for the rule's name and purpose. Default "upstream". */
+  kind?: "upstream" | "webhook";
 }
 
 export { bypassesProxy, proxyForUpstream, type EgressProxySettings } from "./egress-proxy";
@@ -81,13 +87,20 @@ function egressToUpstreams(inputs: FirewallInputs, problems: string[]): Firewall
   const rules: FirewallRule[] = [];
   const declared = new Set(inputs.upstreams.map((u) => u.name));
   for (const name of Object.keys(zones.internet.endpoints)) {
-    if (!declared.has(name)) problems.push(`internet.endpoints.${name}: no upstream registry endpoint has that name`);
+    if (!declared.has(name)) {
+      problems.push(`internet.endpoints.${name}: no upstream registry endpoint or webhook target has that name`);
+    }
   }
   for (const upstream of inputs.upstreams) {
     const url = new URL(upstream.url);
+    const kind = upstream.kind ?? "upstream";
+    const what = kind === "webhook" ? "webhook target" : "upstream";
     const proxy = proxyForUpstream(url, inputs.egress);
     if (proxy !== undefined) {
-      viaProxy.set(proxy, [...(viaProxy.get(proxy) ?? []), upstream.name]);
+      viaProxy.set(proxy, [
+        ...(viaProxy.get(proxy) ?? []),
+        kind === "webhook" ? `webhook ${upstream.name}` : upstream.name,
+      ]);
       continue;
     }
     const cidrs = zones.internet.endpoints[upstream.name] ?? [];
@@ -99,12 +112,12 @@ function egressToUpstreams(inputs: FirewallInputs, problems: string[]): Firewall
       continue;
     }
     rules.push({
-      name: `egress-upstream-${label(upstream.name)}`,
+      name: `egress-${kind}-${label(upstream.name)}`,
       direction: "egress",
       zone: "internet",
       peer: { cidrs },
       ports: [{ protocol: "TCP", port: defaultPort(url) }],
-      purpose: `upstream ${upstream.name} (${url.host}), reached directly`,
+      purpose: `${what} ${upstream.name} (${url.host}), reached directly`,
     });
   }
   for (const [proxy, names] of viaProxy) {

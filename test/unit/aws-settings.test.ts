@@ -164,7 +164,7 @@ describe("deriveSecurityRules", () => {
   it("names an endpoint's CIDRs declared for no upstream", () => {
     expect(() =>
       deriveSecurityRules({ ...inputs, endpointCidrs: { ...inputs.endpointCidrs, typo: ["1.2.3.4/32"] } }),
-    ).toThrow(/zones\.internet\.endpoints\.typo: no upstream registry endpoint has that name/);
+    ).toThrow(/zones\.internet\.endpoints\.typo: no upstream registry endpoint or webhook target has that name/);
   });
 });
 

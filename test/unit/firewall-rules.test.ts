@@ -99,6 +99,35 @@ describe("firewall rules", () => {
     ]);
   });
 
+  it("give webhook targets a path: through the proxy with the upstreams, or directly to their CIDRs", () => {
+    const hook = { name: "production-security", url: "https://security.dmz.internal/hooks", kind: "webhook" as const };
+    const slack = { name: "production-chat", url: "https://hooks.slack.com/services/T0", kind: "webhook" as const };
+    const rules = deriveFirewallRules(
+      inputs(
+        { ...ZONES, internet: { endpoints: { "production-security": ["10.20.0.40/32"] } } },
+        { upstreams: [DOCKER_HUB, hook, slack], egress: { httpsProxy: PROXY, noProxy: ".dmz.internal" } },
+      ),
+    );
+    expect(egress(rules).map((r) => [r.name, r.peer, r.purpose])).toEqual([
+      ["egress-dns", expect.anything(), expect.anything()],
+      [
+        "egress-webhook-production-security",
+        { cidrs: ["10.20.0.40/32"] },
+        "webhook target production-security (security.dmz.internal), reached directly",
+      ],
+      [
+        "egress-proxy-proxy-dmz-internal-3128",
+        { cidrs: ["10.20.0.10/32"] },
+        "upstreams dockerhub, webhook production-chat through the egress proxy proxy.dmz.internal:3128",
+      ],
+    ]);
+    expect(() =>
+      deriveFirewallRules(
+        inputs(ZONES, { upstreams: [hook], egress: { httpsProxy: PROXY, noProxy: ".dmz.internal" } }),
+      ),
+    ).toThrow(/internet\.endpoints\.production-security: https:\/\/security\.dmz\.internal\/hooks is reached directly/);
+  });
+
   it("refuse a path they cannot draw, naming what to declare", () => {
     expect(() => deriveFirewallRules(inputs({ ...ZONES, proxy: {} }))).toThrow(
       /proxy\.egressProxyCidrs: the upstreams dockerhub, quay go through proxy\.dmz\.internal:3128/,
@@ -108,7 +137,7 @@ describe("firewall rules", () => {
     );
     expect(() =>
       deriveFirewallRules(inputs({ ...ZONES, internet: { endpoints: { dockerhib: ["192.0.2.1/32"] } } })),
-    ).toThrow(/internet\.endpoints\.dockerhib: no upstream registry endpoint has that name/);
+    ).toThrow(/internet\.endpoints\.dockerhib: no upstream registry endpoint or webhook target has that name/);
     expect(() =>
       deriveFirewallRules(inputs(ZONES, { backends: [{ name: "postgres", cidrs: [], port: 5432 }] })),
     ).toThrow(/postgres: the registry needs the CIDRs/);

@@ -101,14 +101,15 @@ describe("RegistryServer", () => {
     const count = (type: string) => registered.filter((r) => r.type === type).length;
     expect(count("airlock:network:NetworkZones")).toBe(1);
     expect(count("airlock:network:FirewallRules")).toBe(1);
-    expect(count("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toBe(8);
+    expect(count("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toBe(9);
     expect(count("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toBe(1);
     expect(count("kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toBe(1);
     expect(count("kubernetes:apps/v1:Deployment")).toBe(1);
     expect(count("kubernetes:core/v1:PersistentVolumeClaim")).toBe(1);
-    // Every upstream goes through the corporate proxy: one path out besides DNS.
+    // Every upstream goes through the corporate proxy: one path out besides DNS, and one to the
+    // security team's webhook endpoint, inside the DMZ (noProxy) at the CIDR the stack declares.
     expect(server.kubernetes?.firewall?.rules.filter((rule) => rule.direction === "egress").map((r) => r.name)).toEqual(
-      ["egress-dns", "egress-proxy-proxy-dmz-internal-3128"],
+      ["egress-dns", "egress-webhook-production-security-team", "egress-proxy-proxy-dmz-internal-3128"],
     );
   });
 
