@@ -105,6 +105,7 @@ describe("the DMZ stack rendered without a cluster", () => {
       "default-deny",
       "egress-dns",
       "egress-proxy-proxy-dmz-internal-3128",
+      "egress-webhook-production-security-team",
       "ingress-cluster-nodes",
       "ingress-controller",
       "ingress-monitoring",
