@@ -3,7 +3,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", ".pulumi-state/", ".airlock/", "test-results/"] },
+  {
+    ignores: [
+      "node_modules/",
+      ".tools/",
+      ".pulumi-state/",
+      ".airlock/",
+      "test-results/",
+      "registry-server/portal/dist/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on this machine, idempotently: the pinned Node.js and the npm
-# dependencies (npm ci), then a Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on
+# dependencies (npm ci), the web portal's bundle, then a Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on
 # PATH when it is new enough, otherwise one built from its Go module and cached once per machine;
 # then the provider plugins the npm packages need, built from their Go modules (cached once per
 # machine too) and installed where the engine looks for them, since it may download nothing.
@@ -104,7 +104,14 @@ ensure_provider_plugins() {
   done
 }
 
+# The web portal, bundled from registry-server/portal/ into what the server serves (a fraction
+# of a second with esbuild; built every time, so a checkout never serves a stale portal).
+build_portal() {
+  node_modules/.bin/node registry-server/src/portal/portal-build.ts
+}
+
 ensure_node_modules
 airlock_env
+build_portal
 ensure_pulumi_cli
 ensure_provider_plugins

@@ -9,11 +9,14 @@ airlock_env
 
 # Real clients the tests drive: skopeo and podman from Debian's packages, crane, oras and regctl
 # built from their Go modules (cached once per machine). The upstream adapter tests also run CNCF
-# Distribution (docker-registry) with an htpasswd file (htpasswd, from apache2-utils).
+# Distribution (docker-registry) with an htpasswd file (htpasswd, from apache2-utils); the
+# portal's tests, Chromium.
 missing=()
 for tool in skopeo podman; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
+# The portal's browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]} (apt-get)"

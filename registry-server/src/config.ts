@@ -18,6 +18,7 @@ import {
   withMetadataOverrides,
   type MetadataConfig,
 } from "./metadata/metadata-config.ts";
+import { DEFAULT_PORTAL_DIR } from "./portal/portal-dir.ts";
 import { resolveTrivyConfig, trivyConfigSchema, type TrivyConfig } from "./scan/trivy/trivy-config.ts";
 import { DEFAULT_MAX_DATABASE_AGE_DAYS, DEFAULT_SCAN_TIMEOUT_SECONDS } from "./scan/scan-settings.ts";
 import {
@@ -143,6 +144,15 @@ const fileConfigSchema = z.strictObject({
       service: z.string().min(1).default("airlock"),
       /** Token lifetime. */
       ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+    })
+    .prefault({}),
+  /** The web portal, served under / from the directory the set-up builds it into. */
+  portal: z
+    .strictObject({
+      /** Off leaves the APIs alone on the port (an API-only replica, a registry behind a portal elsewhere). */
+      enabled: z.boolean().default(true),
+      /** The built portal (registry-server/portal/dist when absent). */
+      assetsDir: z.string().min(1).optional(),
     })
     .prefault({}),
   /** The transparent mirror: pulls without a project prefix, routed to proxy-cache projects. */
@@ -286,6 +296,8 @@ export interface ServerConfig {
     maxImportBytes?: number;
   };
   mirror: { defaultProject?: string; namespaces: Record<string, string>; hosts: Record<string, string> };
+  /** The web portal's built files, served under /; no portal when absent. */
+  portal?: { assetsDir: string };
   /** Egress to upstream registries (proxy cache, pings, health checks). */
   upstream: UpstreamConfig;
   /** Metadata in PostgreSQL; SQLite under dataDir when absent. */
@@ -549,6 +561,9 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
         Object.entries(merged.mirror.hosts).map(([host, project]) => [host.toLowerCase(), project]),
       ),
     },
+    ...(merged.portal.enabled && {
+      portal: { assetsDir: merged.portal.assetsDir ? resolve(merged.portal.assetsDir) : DEFAULT_PORTAL_DIR },
+    }),
     upstream: {
       ...(merged.upstream.httpProxy !== undefined && { httpProxy: merged.upstream.httpProxy }),
       ...(merged.upstream.httpsProxy !== undefined && { httpsProxy: merged.upstream.httpsProxy }),

@@ -121,6 +121,8 @@ import { webhookJobs } from "./webhook/webhook-job.ts";
 import { WebhookPolicies } from "./webhook/webhook-policies.ts";
 import { WebhookSender } from "./webhook/webhook-sender.ts";
 import { PullGate } from "./security/pull-gate.ts";
+import { PortalAssets } from "./portal/portal-assets.ts";
+import { addPortalRoutes } from "./portal/portal-routes.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -554,6 +556,13 @@ export async function startRegistry(
       return caller !== undefined && (isSysadmin(caller) || holdsSystemPermission(caller, "project", "list"));
     },
   });
+
+  // The web portal, under every path the APIs leave free: added last for that reason.
+  if (config.portal) {
+    const assets = await PortalAssets.load(config.portal.assetsDir);
+    if (!assets) log.warn({ dir: config.portal.assetsDir }, "the portal is not built: run the set-up to build it");
+    addPortalRoutes(router, { assets, tls: config.tls !== undefined });
+  }
 
   const server = await listen(
     createRequestListener(router, log, metrics, proxy.rewrite, clientAddress),

@@ -1,0 +1,128 @@
+// Beyond Harbor: objects a Pulumi stack declared carry the stack's name and the resource's URN
+// (/api/v2.0/declarations). The portal shows them, and asks before a change that the stack's
+// next `pulumi refresh` would report as drift and its next `pulumi up` would undo.
+
+import type { ComponentChildren } from "preact";
+import { useCallback, useState } from "preact/hooks";
+import { get } from "../api.ts";
+import { useResource } from "../hooks/use-resource.ts";
+import { common } from "../i18n/common.ts";
+import { useT } from "../i18n/i18n.tsx";
+import { ConfirmDialog } from "./dialog.tsx";
+
+/** The kinds of object a stack declares (the server's closed list). */
+export type DeclaredKind =
+  | "project"
+  | "robot"
+  | "member"
+  | "registry"
+  | "retention"
+  | "immutable_rule"
+  | "webhook_policy"
+  | "replication_policy"
+  | "scanner"
+  | "user"
+  | "configuration"
+  | "cve_allowlist"
+  | "schedule";
+
+export interface Declaration {
+  readonly kind: DeclaredKind;
+  readonly key: string;
+  readonly stack: string;
+  readonly resource: string;
+  readonly update_time: string;
+}
+
+/** The declaration of one object, undefined when no stack declared it (or the server keeps none). */
+export function useDeclaration(kind: DeclaredKind, key: string | undefined) {
+  return useResource(
+    async (signal) => {
+      if (key === undefined) return undefined;
+      const found = await get<Declaration[] | null>("/declarations", { kind, key }, signal).catch(() => null);
+      return found?.[0];
+    },
+    [kind, key],
+  );
+}
+
+/** The declarations of a list's objects at once, by key (one request per page, not per row). */
+export function useDeclarations(kind: DeclaredKind, deps: readonly unknown[]) {
+  return useResource(
+    async (signal) => {
+      const found = await get<Declaration[] | null>("/declarations", { kind, page_size: 100 }, signal).catch(
+        () => null,
+      );
+      return new Map((found ?? []).map((declaration) => [declaration.key, declaration]));
+    },
+    [kind, ...deps],
+  );
+}
+
+export function DeclaredBanner({ declaration }: { declaration: Declaration | undefined }) {
+  const t = useT(common);
+  if (!declaration) return null;
+  return (
+    <aside class="notice notice-declared" aria-label={t("declaredBy", { stack: declaration.stack })}>
+      <p>
+        <strong>{t("declaredBy", { stack: declaration.stack })}</strong>
+      </p>
+      <p>
+        {t("declaredResource", { resource: "" })}
+        <code>{declaration.resource}</code>
+      </p>
+      <p>{t("declaredWarning", { stack: declaration.stack })}</p>
+    </aside>
+  );
+}
+
+/** A small mark for list rows: which stack declared the row's object. */
+export function DeclaredMark({ declaration }: { declaration: Declaration | undefined }) {
+  const t = useT(common);
+  if (!declaration) return null;
+  return (
+    <span class="badge badge-declared" title={declaration.resource}>
+      {t("declaredBy", { stack: declaration.stack })}
+    </span>
+  );
+}
+
+/**
+ * Guards changes to a declared object: `guard(change)` runs the change at once when no stack
+ * declared the object, else after the user confirms a warning naming the stack and resource.
+ */
+export function useDeclaredGuard(declaration: Declaration | undefined): {
+  guard: (change: () => void) => void;
+  dialog: ComponentChildren;
+} {
+  const t = useT(common);
+  const [pending, setPending] = useState<(() => void) | undefined>();
+  const guard = useCallback(
+    (change: () => void) => {
+      if (declaration) setPending(() => change);
+      else change();
+    },
+    [declaration],
+  );
+  const dialog = declaration ? (
+    <ConfirmDialog
+      open={pending !== undefined}
+      title={t("declaredChangeTitle")}
+      confirmLabel={t("declaredChangeConfirm")}
+      danger
+      onCancel={() => setPending(undefined)}
+      onConfirm={() => {
+        const change = pending;
+        setPending(undefined);
+        change?.();
+      }}
+    >
+      <p>{t("declaredBy", { stack: declaration.stack })}</p>
+      <p>
+        <code>{declaration.resource}</code>
+      </p>
+      <p>{t("declaredWarning", { stack: declaration.stack })}</p>
+    </ConfirmDialog>
+  ) : null;
+  return { guard, dialog };
+}
