@@ -69,6 +69,9 @@ import { createReplicationEngine } from "./replication/replication-engine.ts";
 import { ReplicationPolicyService } from "./replication/replication-policy-service.ts";
 import { RemoteEndpoint } from "./replication/remote-endpoint.ts";
 import { loadOrCreateSecretBox } from "./auth/secret-box.ts";
+import { CSRF_KEY_PURPOSE, CsrfTokens } from "./auth/csrf-token.ts";
+import { addSessionRoutes } from "./auth/session-routes.ts";
+import { SessionService } from "./auth/session-service.ts";
 import type { ScannerAdapter } from "./scan/scanner-adapter.ts";
 import { ScannerRegistry, type BuiltinScannerRegistration } from "./scan/scanner-registry.ts";
 import { AccessRecorder } from "./content/access-recorder.ts";
@@ -149,6 +152,8 @@ export interface RegistryOptions {
   events?: RegistryEvents;
   /** Job handlers registered after the standard ones, replacing one of the same vendor type (tests). */
   jobHandlers?: readonly JobHandler[];
+  /** The portal sessions' clock (idle timeout, lifetime); the system clock when absent (tests move it). */
+  sessionClock?: () => number;
 }
 
 export async function startRegistry(
@@ -196,6 +201,17 @@ export async function startRegistry(
     }
     return result.outcome === "authenticated" ? result.principal : "invalid";
   };
+  // The portal's browser sessions, in the database for every worker and replica; their CSRF
+  // tokens keyed from the secret-box key, which replicas share (auth/csrf-token.ts).
+  const sessions = new SessionService({
+    store: metadata,
+    csrf: new CsrfTokens((await loadOrCreateSecretBox(path.join(config.dataDir, "auth"))).deriveKey(CSRF_KEY_PURPOSE)),
+    idleTimeoutMinutes: async () => (await settings.current()).sessionTimeoutMinutes,
+    ...(options.sessionClock && { now: options.sessionClock }),
+  });
+  /** The management API's caller: basic credentials first (as Harbor orders them), else a session. */
+  const authenticateApi = async (req: IncomingMessage): Promise<Principal | "invalid" | undefined> =>
+    (await authenticate(req)) ?? (await sessions.authenticate(req));
   const authenticateBasic = async (req: IncomingMessage): Promise<Principal | undefined> => {
     const principal = await authenticate(req);
     return principal === "invalid" ? undefined : principal;
@@ -406,7 +422,8 @@ export async function startRegistry(
   // Retention policies: the document, the project's retention_id and the schedule kept together.
   const retention = new RetentionService(metadata, jobs);
 
-  const router = new Router().guard(readOnlyGuard(settings));
+  // The session's CSRF token on every management API reply to a session (auth/session-service.ts).
+  const router = new Router().guard(readOnlyGuard(settings)).guard(sessions.tokenGuard());
   options.extraRoutes?.(router);
   addBaseRoutes(router, (ctx) => guard.requireAuthenticated(ctx));
   addUploadRoutes(router, { blobs, uploads, guard, content });
@@ -445,11 +462,12 @@ export async function startRegistry(
     service: config.token.service,
     ttlSeconds: async () => (await settings.current()).tokenExpirationMinutes * 60,
   });
-  const access = new ApiAccess(authenticate, metadata);
+  const access = new ApiAccess(authenticateApi, metadata);
+  addSessionRoutes(router, { credentials, sessions, clientAddress });
   addProjectRoutes(router, { identity: metadata, access, settings, retention });
   addProjectMetadataRoutes(router, { identity: metadata, access });
   addMemberRoutes(router, { store: metadata, access });
-  addUserRoutes(router, { store: metadata, access });
+  addUserRoutes(router, { store: metadata, access, sessions });
   addRobotRoutes(router, { store: metadata, access, settings, audit });
   addQuotaRoutes(router, { store: metadata, access });
   addAuditRoutes(router, { store: metadata, access });

@@ -1,6 +1,7 @@
 // Who may call what on /api/v2.0. Callers authenticate with HTTP basic credentials (users and
-// robots) or not at all; wrong credentials are refused outright, as Harbor does. Project-level
-// checks follow Harbor's roles, the system administrator passing every check.
+// robots), with the portal's session cookie (users; changes need the CSRF token:
+// auth/session-service.ts), or not at all; wrong credentials are refused outright, as Harbor
+// does. Project-level checks follow Harbor's roles, the system administrator passing every check.
 
 import type { IncomingMessage } from "node:http";
 import { isSysadmin, type Principal } from "../auth/principal.ts";

@@ -1,10 +1,13 @@
 // Harbor's users API for local users: /api/v2.0/users (create and list: administrator only),
 // /users/current, /users/search, /users/{id} (the user or the administrator), its password and
-// sysadmin flag. Passwords follow Harbor's rule and are stored as scrypt hashes.
+// sysadmin flag. Passwords follow Harbor's rule and are stored as scrypt hashes. A changed
+// password ends the user's portal sessions (but the one it was changed through); a deleted user's
+// go with the row.
 
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../auth/password-hash.ts";
 import { isSysadmin, type Principal } from "../auth/principal.ts";
+import type { SessionService } from "../auth/session-service.ts";
 import { HarborError } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
@@ -76,8 +79,11 @@ export function userJson(user: UserRecord): Record<string, unknown> {
 const USERS = /^\/api\/v2\.0\/users\/?$/;
 const USER = /^\/api\/v2\.0\/users\/(?<id>\d+)$/;
 
-export function addUserRoutes(router: Router, deps: { store: MetadataStore; access: ApiAccess }): void {
-  const { store, access } = deps;
+export function addUserRoutes(
+  router: Router,
+  deps: { store: MetadataStore; access: ApiAccess; sessions: Pick<SessionService, "revokeUser"> },
+): void {
+  const { store, access, sessions } = deps;
 
   /** The user of the path, if the caller is that user or the administrator. */
   async function ownOrAdmin(ctx: RequestContext): Promise<{ user: UserRecord; caller: Principal }> {
@@ -183,6 +189,8 @@ export function addUserRoutes(router: Router, deps: { store: MetadataStore; acce
       throw new HarborError("FORBIDDEN", "the old password is wrong");
     }
     await store.users.update(user.id, { passwordHash: await hashPassword(body.new_password) }, new Date());
+    // Whoever knew the old password may hold a session: it ends (the caller's own stays).
+    await sessions.revokeUser(user.id, ctx.req);
     ok(ctx.res);
   });
 

@@ -32,7 +32,8 @@ export function robotIsUsable(robot: RobotRecord, nowMs: number): boolean {
   return !robot.disabled && (robot.expiresAt === -1 || robot.expiresAt * 1000 > nowMs);
 }
 
-function userPrincipal(user: UserRecord): Principal {
+/** A local user as a principal (the administrator flag as stored now). */
+export function userPrincipal(user: UserRecord): Principal {
   return { kind: "user", userId: user.id, username: user.username, sysadmin: user.sysadmin };
 }
 

@@ -4,7 +4,7 @@
 // Sealed text: "v1." + base64url(12-byte IV | 16-byte tag | ciphertext). The caller names what a
 // secret is for (additional authenticated data), so a sealed value cannot be moved to another use.
 
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, unlink } from "node:fs/promises";
 import * as path from "node:path";
 
@@ -28,6 +28,15 @@ export class SecretBox {
     cipher.setAAD(Buffer.from(purpose, "utf8"));
     const ciphertext = Buffer.concat([cipher.update(secret, "utf8"), cipher.final()]);
     return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64url");
+  }
+
+  /**
+   * A key of its own for `purpose` (HKDF-SHA256 of this key): what needs a server key shared by
+   * every replica (the CSRF tokens' HMAC) gets it from the key they already share, without
+   * another file to distribute, and without ever holding the sealing key itself.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync("sha256", this.key, Buffer.alloc(0), purpose, KEY_BYTES));
   }
 
   /** The secret; throws when the text was not sealed by this key for this purpose. */

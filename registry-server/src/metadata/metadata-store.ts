@@ -6,7 +6,8 @@
 // the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
 // the background jobs of job-store.ts, and what garbage collection, retention and immutability
 // need (lifecycle-store.ts), the scanner registrations (scanner-store.ts), the webhook policies
-// (webhook-store.ts) and the replication policies (replication-store.ts).
+// (webhook-store.ts), the replication policies (replication-store.ts) and the portal's sign-in
+// sessions (session-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -28,6 +29,7 @@ import type { RegistryMetadata } from "./registry-store.ts";
 import type { ReplicationPolicyMetadata } from "./replication-store.ts";
 import type { ScanAreas } from "./scan-store.ts";
 import type { ScannerMetadata } from "./scanner-store.ts";
+import type { SessionMetadata } from "./session-store.ts";
 import type { SettingsMetadata } from "./settings-store.ts";
 import type { WebhookMetadata } from "./webhook-store.ts";
 
@@ -276,6 +278,7 @@ export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas 
   readonly scanners: ScannerMetadata;
   readonly webhookPolicies: WebhookMetadata;
   readonly replicationPolicies: ReplicationPolicyMetadata;
+  readonly sessions: SessionMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -1,7 +1,7 @@
 // Harbor's read-only mode (the `read_only` setting): while it is on, every request that could
 // change something is refused, in the protocol of its path, with Harbor's words. What stays open:
-// reads (GET, HEAD, OPTIONS), the configuration update that turns the mode off, and token
-// requests (a login changes nothing). Pulls through a proxy-cache project are reads too, as in
+// reads (GET, HEAD, OPTIONS), the configuration update that turns the mode off, token requests
+// and the portal's sign-in (a login changes nothing). Pulls through a proxy-cache project are reads too, as in
 // Harbor, even though the cache stores what it fetched.
 
 import { HarborError, RegistryError } from "../http/errors.ts";
@@ -10,7 +10,7 @@ import type { SystemSettings } from "./system-settings.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Routes (by name) that stay open in read-only mode. */
-const ALWAYS_OPEN = new Set(["configuration_update", "token"]);
+const ALWAYS_OPEN = new Set(["configuration_update", "token", "session_login"]);
 export const READ_ONLY_MESSAGE = "The system is in read only mode. Any modification is prohibited.";
 
 export function readOnlyGuard(settings: { current(): Promise<SystemSettings> }): Guard {

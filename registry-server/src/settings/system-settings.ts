@@ -67,7 +67,7 @@ export const AUDIT_EVENT_TYPES = [
 
 /**
  * The settings this server has, by Harbor's key. Every one is stored and returned; those whose
- * effect arrives with a later part of the product (the portal's session timeout and banner,
+ * effect arrives with a later part of the product (the portal's banner,
  * webhooks, scanning) are kept so that clients configuring them work and find them again.
  */
 export const SETTINGS = {
@@ -158,6 +158,8 @@ export interface SystemSettings {
   readonly disabledAuditLogEventTypes: readonly string[];
   readonly bannerMessage: string;
   readonly notificationEnable: boolean;
+  /** The portal's idle timeout: a session unused this long is over (auth/session-service.ts). */
+  readonly sessionTimeoutMinutes: number;
 }
 
 /** Defaults that come from the server's own configuration rather than from Harbor's. */
@@ -318,6 +320,7 @@ export class SettingsService {
       disabledAuditLogEventTypes: splitList(String(v.disabled_audit_log_event_types)),
       bannerMessage: String(v.banner_message),
       notificationEnable: v.notification_enable === true,
+      sessionTimeoutMinutes: Number(v.session_timeout),
     };
   }
 

@@ -18,6 +18,7 @@ import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
+import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
@@ -57,6 +58,7 @@ scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
 webhookStoreContract("postgres", openContractStore);
 replicationStoreContract("postgres", openContractStore);
+sessionStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -133,6 +135,7 @@ describe("postgres metadata store", () => {
       "robots",
       "scan_reports",
       "scanner_registrations",
+      "sessions",
       "system_settings",
       "tags",
       "uploads",

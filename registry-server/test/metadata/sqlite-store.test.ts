@@ -19,6 +19,7 @@ import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
+import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
@@ -68,6 +69,7 @@ scanStoreContract("sqlite", openContractStore);
 scannerStoreContract("sqlite", openContractStore);
 webhookStoreContract("sqlite", openContractStore);
 replicationStoreContract("sqlite", openContractStore);
+sessionStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -157,6 +159,7 @@ describe("sqlite metadata store", () => {
       "robots",
       "scan_reports",
       "scanner_registrations",
+      "sessions",
       // SQLite's own, for the AUTOINCREMENT ids.
       "sqlite_sequence",
       "system_settings",
@@ -208,7 +211,7 @@ describe("sqlite metadata store", () => {
       DROP TABLE replication_policies; DROP TABLE registries; DROP TABLE webhook_last_triggers;
       DROP TABLE webhook_policies; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
-      DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
+      DROP TABLE sessions; DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
     `);
     writable.close();

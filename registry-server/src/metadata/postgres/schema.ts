@@ -493,6 +493,20 @@ export const REPLICATION_STEP = `
 `;
 
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
+/** The portal's sign-in sessions (session-store.ts); sqlite/schema.ts's SESSIONS_STEP says why. */
+export const SESSIONS_STEP = `
+  CREATE TABLE sessions (
+    id_hash text COLLATE "C" PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    last_seen_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+  CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
+`;
+
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
   ARTIFACT_IDS_STEP,
@@ -503,6 +517,7 @@ export const MIGRATIONS: readonly string[] = [
   SCANS_STEP,
   WEBHOOKS_STEP,
   REPLICATION_STEP,
+  SESSIONS_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

@@ -535,6 +535,24 @@ export const REPLICATION_STEP = `
   CREATE INDEX replication_policies_enabled ON replication_policies (id) WHERE enabled = 1;
 `;
 
+/**
+ * The portal's sign-in sessions (session-store.ts), by the SHA-256 of their id (never the id).
+ * They go with their user. Indexed for a user's sessions, oldest first (the bound per user and
+ * revocation), and for the purge of ended and idle ones.
+ */
+export const SESSIONS_STEP = `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+  CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -548,6 +566,7 @@ export const MIGRATIONS: readonly string[] = [
   SCANS_STEP,
   WEBHOOKS_STEP,
   REPLICATION_STEP,
+  SESSIONS_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
