@@ -3,10 +3,12 @@
 // anywhere but the registry.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "../helpers.ts";
 import {
   accessibilityViolations,
   focusedId,
   overflowsHorizontally,
+  signIn,
   startPortal,
   type PortalHarness,
 } from "./portal-browser.ts";
@@ -67,6 +69,26 @@ describe("the sign-in page", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("alert").waitFor();
     await expect(page.getByRole("alert").textContent()).resolves.toContain("Wrong username or password");
+  });
+
+  it("signs in with a session cookie out of the script's reach, and out again", async () => {
+    const page = await portal.newPage();
+    await signIn(page);
+    await expect(page.getByText("Signed in as admin").isVisible()).resolves.toBe(true);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ name: "sid", httpOnly: true, secure: true, sameSite: "Strict" });
+    await expect(page.evaluate<string>("document.cookie")).resolves.toBe("");
+    // A reload keeps the session; signing out ends it on the server, not just in the page.
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Projects" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    const reply = await request(`${portal.url}/api/v2.0/users/current`, {
+      ca: portal.ca,
+      headers: { Cookie: `sid=${cookie?.value ?? ""}` },
+    });
+    expect(reply.status).toBe(401);
   });
 
   it("never asked for anything outside the registry", () => {
