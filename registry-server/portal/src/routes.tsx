@@ -3,6 +3,10 @@
 
 import type { JSX } from "preact";
 import type { NavItem } from "./components/layout.tsx";
+import { ProjectLogsPage } from "./pages/projects/project-logs-page.tsx";
+import { ProjectMembersPage } from "./pages/projects/project-members-page.tsx";
+import { ProjectRepositoriesPage } from "./pages/projects/project-repositories-page.tsx";
+import { ProjectSummaryPage } from "./pages/projects/project-summary-page.tsx";
 import { ProjectsPage } from "./pages/projects/projects-page.tsx";
 
 export interface PageRoute {
@@ -10,6 +14,15 @@ export interface PageRoute {
   readonly render: (params: Readonly<Record<string, string>>) => JSX.Element;
 }
 
-export const ROUTES: readonly PageRoute[] = [{ pattern: "/projects", render: () => <ProjectsPage /> }];
+export const ROUTES: readonly PageRoute[] = [
+  { pattern: "/projects", render: () => <ProjectsPage /> },
+  { pattern: "/projects/:id", render: ({ id = "" }) => <ProjectSummaryPage key={id} projectId={id} /> },
+  {
+    pattern: "/projects/:id/repositories",
+    render: ({ id = "" }) => <ProjectRepositoriesPage key={id} projectId={id} />,
+  },
+  { pattern: "/projects/:id/members", render: ({ id = "" }) => <ProjectMembersPage key={id} projectId={id} /> },
+  { pattern: "/projects/:id/logs", render: ({ id = "" }) => <ProjectLogsPage key={id} projectId={id} /> },
+];
 
 export const NAVIGATION: readonly NavItem[] = [{ href: "/projects", label: "navProjects" }];

@@ -1,0 +1,138 @@
+// A project's audit log (/projects/:id/logs): Harbor 2.13's /projects/{name}/auditlog-exts, newest
+// first, a page at a time, with the result of each operation; filtered by operation and user
+// through Harbor's `q` (operation=…, username=…), the filters kept in the URL like the page.
+
+import { useState } from "preact/hooks";
+import { DataTable } from "../../components/data-table.tsx";
+import { Pager } from "../../components/pager.tsx";
+import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { usePagedList } from "../../hooks/use-paged-list.ts";
+import { useFormat, useT } from "../../i18n/i18n.tsx";
+import { setQuery, useLocation } from "../../router.tsx";
+import { ProjectFrame } from "./project-frame.tsx";
+import type { AuditEntry, Project } from "./project-types.ts";
+import { projectsMessages } from "./projects-messages.ts";
+import "./projects.css";
+
+/** The operations the registry records, with their label keys. */
+const OPERATIONS = [
+  { value: "create", label: "opCreate" },
+  { value: "pull", label: "opPull" },
+  { value: "delete", label: "opDelete" },
+  { value: "update", label: "opUpdate" },
+] as const;
+
+/** Harbor's `q` takes `key=value` terms joined by commas: a comma in a value would split it. */
+function term(key: string, value: string): string | undefined {
+  const clean = value.replace(/,/g, "").trim();
+  return clean ? `${key}=${clean}` : undefined;
+}
+
+function Logs({ project }: { project: Project }) {
+  const t = useT(projectsMessages);
+  const format = useFormat();
+  const location = useLocation();
+  const operation = location.query.get("operation") ?? "";
+  const username = location.query.get("user") ?? "";
+  const logs = usePagedList<AuditEntry>(
+    `/projects/${encodeURIComponent(project.name)}/auditlog-exts`,
+    () => {
+      const q = [term("operation", operation), term("username", username)].filter(Boolean).join(",");
+      return q ? { q } : {};
+    },
+    [operation, username],
+  );
+  const [operationInput, setOperationInput] = useState(operation);
+  const [userInput, setUserInput] = useState(username);
+
+  return (
+    <>
+      <h2>{t("logsTitle")}</h2>
+      <form
+        class="filters"
+        aria-label={t("filtersLabel")}
+        onSubmit={(event) => {
+          event.preventDefault();
+          setQuery({ operation: operationInput || undefined, user: userInput.trim() || undefined, page: undefined });
+        }}
+      >
+        <div class="field">
+          <label for="log-operation">{t("operation")}</label>
+          <select
+            id="log-operation"
+            value={operationInput}
+            onChange={(event) => setOperationInput(event.currentTarget.value)}
+          >
+            <option value="">{t("anyOperation")}</option>
+            {OPERATIONS.map((op) => (
+              <option key={op.value} value={op.value}>
+                {t(op.label)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="log-user">{t("filterUser")}</label>
+          <input
+            id="log-user"
+            type="search"
+            value={userInput}
+            onInput={(event) => setUserInput(event.currentTarget.value)}
+          />
+        </div>
+        <button type="submit">{t("filter")}</button>
+      </form>
+      {logs.error !== undefined && <ErrorMessage error={logs.error} retry={logs.reload} />}
+      {logs.loading && !logs.data && <Loading />}
+      {logs.data && (
+        <>
+          <DataTable
+            caption={t("logsTitle")}
+            rows={logs.data.items}
+            rowKey={(entry) => entry.id}
+            empty={t("noLogs")}
+            columns={[
+              { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
+              { header: t("userColumn"), cell: (entry) => entry.username },
+              {
+                header: t("operation"),
+                cell: (entry) => {
+                  const known = OPERATIONS.find((op) => op.value === entry.operation);
+                  return known ? t(known.label) : entry.operation;
+                },
+              },
+              { header: t("resourceType"), cell: (entry) => entry.resource_type },
+              { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
+              {
+                header: t("result"),
+                cell: (entry) =>
+                  entry.operation_result === false ? (
+                    <span class="badge badge-critical">{t("failed")}</span>
+                  ) : (
+                    <span class="badge badge-ok">{t("succeeded")}</span>
+                  ),
+              },
+            ]}
+          />
+          <Pager
+            label={t("logsTitle")}
+            page={logs.page}
+            pageSize={logs.pageSize}
+            total={logs.data.total}
+            onPage={logs.setPage}
+            onPageSize={logs.setPageSize}
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+export function ProjectLogsPage({ projectId }: { projectId: string }) {
+  const t = useT(projectsMessages);
+  return (
+    <ProjectFrame projectId={projectId} title={t("logsTitle")}>
+      {(project) => <Logs project={project} />}
+    </ProjectFrame>
+  );
+}
