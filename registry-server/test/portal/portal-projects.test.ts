@@ -13,7 +13,7 @@ import {
   startPortal,
   type PortalHarness,
 } from "./portal-browser.ts";
-import { createProject, skopeoPush } from "./portal-project-fixture.ts";
+import { call, createProject, skopeoPush } from "./portal-project-fixture.ts";
 
 const MiB = 1024 * 1024;
 
@@ -72,6 +72,29 @@ describe("the projects list and a project's summary", () => {
     await expect(row.getByRole("meter").getAttribute("max")).resolves.toBe(String(2 * 1024 * MiB));
   });
 
+  it("creates a proxy-cache project on an endpoint chosen from the registry's endpoints", async () => {
+    // An endpoint on loopback that nothing answers: creating the project does not reach it.
+    const endpoint = await call(portal, "POST", "/api/v2.0/registries", {
+      json: { name: "upstream-hub", type: "docker-registry", url: "https://127.0.0.1:9" },
+    });
+    expect(endpoint.status).toBe(201);
+    const page = await portal.newPage();
+    await signIn(page);
+    await page.getByRole("button", { name: "New project" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a project" });
+    await dialog.getByLabel("Project name").fill("hub-cache");
+    await dialog.getByLabel(/^Proxy cache/).check();
+    const select = dialog.getByLabel("Endpoint");
+    await expect(select.locator("option").allTextContents()).resolves.toEqual(["upstream-hub (https://127.0.0.1:9)"]);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { level: 1, name: "hub-cache" }).waitFor();
+    // The endpoint's name comes in its own request, after the project's.
+    await expect
+      .poll(() => page.locator('dl.facts dt:text-is("Type") + dd').textContent(), { timeout: 5_000 })
+      .toBe("Proxy cache of upstream-hub");
+  });
+
   it("shows the summary's figures after a push, and lets the administrator change and try to delete", async () => {
     const page = await portal.newPage();
     await signIn(page);
@@ -93,12 +116,13 @@ describe("the projects list and a project's summary", () => {
     await page.getByLabel("Unit of the storage quota").selectOption("MiB");
     await page.getByRole("button", { name: "Save quota" }).click();
     await page.getByText("Quota saved.").waitFor();
-    await expect(value("Storage used")).resolves.toMatch(/ of 5 MiB$/);
+    // The summary reloads after the save: wait for its new figures.
+    await expect.poll(() => value("Storage used"), { timeout: 5_000 }).toMatch(/ of 5 MiB$/);
     await expect(facts.getByRole("meter").getAttribute("max")).resolves.toBe(String(5 * MiB));
     await page.getByLabel(/^Public/).check();
     await page.getByRole("button", { name: "Save access" }).click();
     await page.getByText("Access saved.").waitFor();
-    await expect(value("Access")).resolves.toBe("Public");
+    await expect.poll(() => value("Access"), { timeout: 5_000 }).toBe("Public");
 
     // Harbor refuses to delete a project that still holds repositories: its message is shown.
     await page.getByRole("button", { name: "Delete project" }).click();
