@@ -20,6 +20,7 @@ import { replicationStoreContract } from "../contracts/replication-store-contrac
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
+import { declarationStoreContract } from "../contracts/declaration-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -56,6 +57,7 @@ lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
 webhookStoreContract("postgres", openContractStore);
+declarationStoreContract("postgres", openContractStore);
 replicationStoreContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
@@ -111,6 +113,7 @@ describe("postgres metadata store", () => {
       "audit_logs",
       "blobs",
       "cve_allowlists",
+      "declarations",
       "gc_doomed_parts",
       "immutable_rules",
       "job_executions",

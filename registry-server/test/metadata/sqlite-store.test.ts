@@ -21,6 +21,7 @@ import { replicationStoreContract } from "../contracts/replication-store-contrac
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
+import { declarationStoreContract } from "../contracts/declaration-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -67,6 +68,7 @@ lifecycleStoreContract("sqlite", openContractStore);
 scanStoreContract("sqlite", openContractStore);
 scannerStoreContract("sqlite", openContractStore);
 webhookStoreContract("sqlite", openContractStore);
+declarationStoreContract("sqlite", openContractStore);
 replicationStoreContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */

@@ -63,6 +63,7 @@ import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
+import { declarationArea } from "./declarations.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -116,6 +117,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanners: scannerArea(read, write),
     webhookPolicies: webhookArea(read, write),
     replicationPolicies: replicationPolicyArea(read, write),
+    declarations: declarationArea(read, write),
   };
 }
 
@@ -169,6 +171,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly scanners: MetadataAreas["scanners"];
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
+  readonly declarations: MetadataAreas["declarations"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -206,6 +209,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.scanners = areas.scanners;
     this.webhookPolicies = areas.webhookPolicies;
     this.replicationPolicies = areas.replicationPolicies;
+    this.declarations = areas.declarations;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

@@ -54,6 +54,7 @@ import { cveAllowlistArea, scanReportArea } from "./scans.ts";
 import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
+import { declarationArea } from "./declarations.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -131,6 +132,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     scanners: scannerArea(read, write),
     webhookPolicies: webhookArea(read, write),
     replicationPolicies: replicationPolicyArea(read, write),
+    declarations: declarationArea(read, write),
   };
 }
 
@@ -188,6 +190,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly scanners: MetadataAreas["scanners"];
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
+  readonly declarations: MetadataAreas["declarations"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -233,6 +236,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.scanners = areas.scanners;
     this.webhookPolicies = areas.webhookPolicies;
     this.replicationPolicies = areas.replicationPolicies;
+    this.declarations = areas.declarations;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
