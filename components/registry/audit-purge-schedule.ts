@@ -15,6 +15,7 @@ import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import type { RegistryConnection } from "./api-client";
 import { liveSchedule, normaliseSchedule, scheduleType } from "./schedule";
 import { scheduleSingleton } from "./singleton";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface AuditLogPurgeScheduleArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -137,15 +138,26 @@ export const auditPurgeScheduleProvider = scheduleSingleton<AuditLogPurgeSchedul
   fromHarbor: auditPurgeScheduleFromHarbor,
 });
 
+/** The provider, recording which stack declared the AuditLogPurgeSchedule (./declaration.ts). */
+const declaredAuditPurgeScheduleProvider = declaredProvider(
+  "schedule",
+  () => "purge_audit",
+  auditPurgeScheduleProvider,
+);
+
 /** The registry's audit log purge schedule (one per registry). */
 export class AuditLogPurgeSchedule extends pulumi.dynamic.Resource {
   declare readonly schedule: pulumi.Output<string>;
 
   constructor(name: string, args: AuditLogPurgeScheduleArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      auditPurgeScheduleProvider,
+      declaredAuditPurgeScheduleProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection) },
+      {
+        declaration: declaredBy(name, "AuditLogPurgeSchedule", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+      },
       opts,
       "registry",
       "AuditLogPurgeSchedule",

@@ -16,6 +16,7 @@ import { isUnknown, keepUnknown } from "../unknowns";
 import type { RegistryConnection } from "./api-client";
 import { liveSchedule, normaliseSchedule, scheduleType } from "./schedule";
 import { scheduleSingleton } from "./singleton";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface GarbageCollectionScheduleArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -120,15 +121,22 @@ export const gcScheduleProvider = scheduleSingleton<GarbageCollectionScheduleInp
   fromHarbor: gcScheduleFromHarbor,
 });
 
+/** The provider, recording which stack declared the GarbageCollectionSchedule (./declaration.ts). */
+const declaredGcScheduleProvider = declaredProvider("schedule", () => "gc", gcScheduleProvider);
+
 /** The registry's garbage collection schedule (one per registry). */
 export class GarbageCollectionSchedule extends pulumi.dynamic.Resource {
   declare readonly schedule: pulumi.Output<string>;
 
   constructor(name: string, args: GarbageCollectionScheduleArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      gcScheduleProvider,
+      declaredGcScheduleProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection) },
+      {
+        declaration: declaredBy(name, "GarbageCollectionSchedule", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+      },
       opts,
       "registry",
       "GarbageCollectionSchedule",

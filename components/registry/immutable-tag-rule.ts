@@ -17,6 +17,7 @@ import {
   selectorFromHarbor,
   type PatternSelector,
 } from "./pattern-selector";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface ImmutableTagRuleArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -216,15 +217,27 @@ export const immutableTagRuleProvider: pulumi.dynamic.ResourceProvider<
   },
 };
 
+/** The provider, recording which stack declared the ImmutableTagRule (./declaration.ts). */
+const declaredImmutableTagRuleProvider = declaredProvider(
+  "immutable_rule",
+  (outs, id) => `${outs.project}/${id}`,
+  immutableTagRuleProvider,
+);
+
 /** An immutable tag rule of a project. */
 export class ImmutableTagRule extends pulumi.dynamic.Resource {
   declare readonly ruleId: pulumi.Output<number>;
 
   constructor(name: string, args: ImmutableTagRuleArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      immutableTagRuleProvider,
+      declaredImmutableTagRuleProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), ruleId: undefined },
+      {
+        declaration: declaredBy(name, "ImmutableTagRule", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        ruleId: undefined,
+      },
       opts,
       "registry",
       "ImmutableTagRule",

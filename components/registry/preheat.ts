@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, expectStatus, readInputs, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface PreheatArgs {
   /** The registry to manage (from the deployment's outputs); a secret. */
@@ -186,6 +187,9 @@ export const preheatProvider: pulumi.dynamic.ResourceProvider<PreheatInputs, Pre
   },
 };
 
+/** The provider, recording which stack declared the Preheat (./declaration.ts). */
+const declaredPreheatProvider = declaredProvider("preheat", (outs) => outs.project, preheatProvider);
+
 /** Images a proxy-cache project keeps present, fetched ahead of the first pull. */
 export class Preheat extends pulumi.dynamic.Resource {
   /** The digest each image resolved to at the last preheat. */
@@ -193,9 +197,14 @@ export class Preheat extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PreheatArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      preheatProvider,
+      declaredPreheatProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), digests: undefined },
+      {
+        declaration: declaredBy(name, "Preheat", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        digests: undefined,
+      },
       opts,
       "registry",
       "Preheat",

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export type ProjectRole = "projectAdmin" | "maintainer" | "developer" | "guest" | "limitedGuest";
 
@@ -174,15 +175,23 @@ export const memberProvider: pulumi.dynamic.ResourceProvider<MemberInputs, Membe
   },
 };
 
+/** The provider, recording which stack declared the ProjectMember (./declaration.ts). */
+const declaredMemberProvider = declaredProvider("member", (outs) => `${outs.project}/${outs.username}`, memberProvider);
+
 /** A local user's role in a project. */
 export class ProjectMember extends pulumi.dynamic.Resource {
   declare readonly memberId: pulumi.Output<number>;
 
   constructor(name: string, args: ProjectMemberArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      memberProvider,
+      declaredMemberProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), memberId: undefined },
+      {
+        declaration: declaredBy(name, "ProjectMember", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        memberId: undefined,
+      },
       opts,
       "registry",
       "ProjectMember",

@@ -22,6 +22,7 @@ import {
   type ProjectSecurity,
   type Severity,
 } from "./project-security";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** A project's security gate; every setting is managed, and left out it is off. */
 export interface ProjectSecurityArgs {
@@ -344,6 +345,9 @@ export const projectProvider: pulumi.dynamic.ResourceProvider<ProjectInputs, Pro
   },
 };
 
+/** The provider, recording which stack declared the Project (./declaration.ts). */
+export const declaredProjectProvider = declaredProvider("project", (outs) => outs.name, projectProvider);
+
 /** A project of the registry. */
 export class Project extends pulumi.dynamic.Resource {
   declare readonly projectId: pulumi.Output<number>;
@@ -351,9 +355,14 @@ export class Project extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ProjectArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      projectProvider,
+      declaredProjectProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), projectId: undefined },
+      {
+        declaration: declaredBy(name, "Project", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        projectId: undefined,
+      },
       opts,
       "registry",
       "Project",

@@ -6,7 +6,8 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryConnection } from "./api-client";
-import { projectProvider, type ProjectSecurityArgs } from "./project";
+import { declaredBy } from "./declaration";
+import { declaredProjectProvider, type ProjectSecurityArgs } from "./project";
 
 export interface ProxyProjectArgs extends ProjectSecurityArgs {
   /** The registry to manage (from the deployment's outputs); a secret. */
@@ -37,9 +38,10 @@ export class ProxyProject extends pulumi.dynamic.Resource {
       pulumi.output(value ?? -1).apply((v) => String(v));
     const { connection, name: projectName, registryId, speedKbps, maxUpstreamConnections, ...rest } = args;
     super(
-      projectProvider,
+      declaredProjectProvider,
       name,
       {
+        declaration: declaredBy(name, "ProxyProject", opts),
         ...rest,
         connection: pulumi.secret(connection),
         name: projectName,

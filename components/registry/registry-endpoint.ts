@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isProjectName, PROJECT_NAME_RULE } from "../project-name";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, createdId, expectStatus, readInputs, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** Harbor's registry types that the proxy cache supports. */
 export const REGISTRY_ENDPOINT_TYPES = [
@@ -295,6 +296,9 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
   },
 };
 
+/** The provider, recording which stack declared the RegistryEndpoint (./declaration.ts). */
+const declaredEndpointProvider = declaredProvider("registry", (outs) => outs.name, endpointProvider);
+
 /** An upstream registry endpoint of the registry, for proxy-cache projects and replication. */
 export class RegistryEndpoint extends pulumi.dynamic.Resource {
   declare readonly registryId: pulumi.Output<number>;
@@ -302,9 +306,14 @@ export class RegistryEndpoint extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: RegistryEndpointArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      endpointProvider,
+      declaredEndpointProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), registryId: undefined },
+      {
+        declaration: declaredBy(name, "RegistryEndpoint", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        registryId: undefined,
+      },
       { ...opts, additionalSecretOutputs: ["credential", ...(opts?.additionalSecretOutputs ?? [])] },
       "registry",
       "RegistryEndpoint",

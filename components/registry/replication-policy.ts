@@ -29,6 +29,7 @@ import { containsUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, createdId, expectStatus, readInputs, type RegistryConnection } from "./api-client";
 import { normaliseSelector, patternProblem, type PatternSelector } from "./pattern-selector";
 import { liveSchedule, normaliseSchedule } from "./schedule";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** A trigger: by hand (or `runOnCreate`), on each push and deletion, or on a six-field cron. */
 export type ReplicationTrigger = { type: "manual" } | { type: "eventBased" } | { type: "scheduled"; cron: string };
@@ -669,6 +670,13 @@ export const replicationPolicyProvider: pulumi.dynamic.ResourceProvider<
   },
 };
 
+/** The provider, recording which stack declared the ReplicationPolicy (./declaration.ts). */
+const declaredReplicationPolicyProvider = declaredProvider(
+  "replication_policy",
+  (outs) => outs.name,
+  replicationPolicyProvider,
+);
+
 /** A replication policy: what this registry pushes to another registry, or pulls from one. */
 export class ReplicationPolicy extends pulumi.dynamic.Resource {
   declare readonly policyId: pulumi.Output<number>;
@@ -677,9 +685,15 @@ export class ReplicationPolicy extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ReplicationPolicyArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      replicationPolicyProvider,
+      declaredReplicationPolicyProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), policyId: undefined, registryId: undefined },
+      {
+        declaration: declaredBy(name, "ReplicationPolicy", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        policyId: undefined,
+        registryId: undefined,
+      },
       opts,
       "registry",
       "ReplicationPolicy",

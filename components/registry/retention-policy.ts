@@ -29,6 +29,7 @@ import {
   type PatternSelector,
 } from "./pattern-selector";
 import { liveSchedule, normaliseSchedule, SCHEDULE_TYPE_CRON } from "./schedule";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** One rule: exactly one of the `keep…` keys or `always`, and which artifacts it looks at. */
 export interface RetentionRuleArgs {
@@ -470,6 +471,9 @@ export const retentionPolicyProvider: pulumi.dynamic.ResourceProvider<RetentionP
   },
 };
 
+/** The provider, recording which stack declared the RetentionPolicy (./declaration.ts). */
+const declaredRetentionPolicyProvider = declaredProvider("retention", (outs) => outs.project, retentionPolicyProvider);
+
 /** A project's tag retention policy. */
 export class RetentionPolicy extends pulumi.dynamic.Resource {
   declare readonly policyId: pulumi.Output<number>;
@@ -477,9 +481,15 @@ export class RetentionPolicy extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: RetentionPolicyArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      retentionPolicyProvider,
+      declaredRetentionPolicyProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), policyId: undefined, projectId: undefined },
+      {
+        declaration: declaredBy(name, "RetentionPolicy", opts),
+        ...args,
+        connection: pulumi.secret(args.connection),
+        policyId: undefined,
+        projectId: undefined,
+      },
       opts,
       "registry",
       "RetentionPolicy",

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_NAME, PROJECT_NAME_RULE } from "../project-name";
 import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, expectStatus, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface RobotAccess {
   resource: string;
@@ -343,6 +344,9 @@ export function projectAccess(project: string, actions: Array<"pull" | "push" | 
   ];
 }
 
+/** The provider, recording which stack declared the RobotAccount (./declaration.ts). */
+const declaredRobotProvider = declaredProvider("robot", (outs) => outs.fullName, robotProvider);
+
 /** A robot account; `fullName` and `robotSecret` are what clients log in with. */
 export class RobotAccount extends pulumi.dynamic.Resource {
   declare readonly robotId: pulumi.Output<number>;
@@ -352,9 +356,10 @@ export class RobotAccount extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: RobotAccountArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      robotProvider,
+      declaredRobotProvider,
       name,
       {
+        declaration: declaredBy(name, "RobotAccount", opts),
         ...args,
         connection: pulumi.secret(args.connection),
         ...(args.secret !== undefined && { secret: pulumi.secret(args.secret) }),

@@ -16,6 +16,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, expectStatus, readInputs, registryApiError, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** The adapter's authentication schemes, as Harbor names them. */
 export const SCANNER_AUTH_TYPES = ["Basic", "Bearer", "X-ScannerAdapter-API-Key"] as const;
@@ -287,6 +288,9 @@ export const scannerProvider: pulumi.dynamic.ResourceProvider<ScannerInputs, Sca
   },
 };
 
+/** The provider, recording which stack declared the Scanner (./declaration.ts). */
+const declaredScannerProvider = declaredProvider("scanner", (outs) => outs.name, scannerProvider);
+
 /** An external scanner adapter registered with the registry. */
 export class Scanner extends pulumi.dynamic.Resource {
   declare readonly uuid: pulumi.Output<string>;
@@ -294,9 +298,10 @@ export class Scanner extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ScannerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      scannerProvider,
+      declaredScannerProvider,
       name,
       {
+        declaration: declaredBy(name, "Scanner", opts),
         ...args,
         connection: pulumi.secret(args.connection),
         ...(args.accessCredential !== undefined && { accessCredential: pulumi.secret(args.accessCredential) }),

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, readInputs, createdId, expectStatus, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 export interface UserArgs {
   /** The registry to manage (from RegistryServer's `connection`); a secret. */
@@ -216,15 +217,19 @@ export const userProvider: pulumi.dynamic.ResourceProvider<UserInputs, UserOutpu
   },
 };
 
+/** The provider, recording which stack declared the User (./declaration.ts). */
+const declaredUserProvider = declaredProvider("user", (outs) => outs.username, userProvider);
+
 /** A local user of the registry. */
 export class User extends pulumi.dynamic.Resource {
   declare readonly userId: pulumi.Output<number>;
 
   constructor(name: string, args: UserArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      userProvider,
+      declaredUserProvider,
       name,
       {
+        declaration: declaredBy(name, "User", opts),
         ...args,
         connection: pulumi.secret(args.connection),
         password: pulumi.secret(args.password),

@@ -22,6 +22,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { containsUnknown, isUnknown, keepUnknown } from "../unknowns";
 import { apiRequest, createdId, expectStatus, readInputs, type RegistryConnection } from "./api-client";
+import { declaredBy, declaredProvider } from "./declaration";
 
 /** Harbor's webhook event types. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -443,6 +444,13 @@ export const webhookPolicyProvider: pulumi.dynamic.ResourceProvider<WebhookPolic
   },
 };
 
+/** The provider, recording which stack declared the WebhookPolicy (./declaration.ts). */
+const declaredWebhookPolicyProvider = declaredProvider(
+  "webhook_policy",
+  (outs) => `${outs.project}/${outs.name}`,
+  webhookPolicyProvider,
+);
+
 /** A project's webhook policy: Harbor's events posted to the given targets. */
 export class WebhookPolicy extends pulumi.dynamic.Resource {
   declare readonly policyId: pulumi.Output<number>;
@@ -455,9 +463,10 @@ export class WebhookPolicy extends pulumi.dynamic.Resource {
     const split = given.apply((targets) => splitAuthHeaders(targets as unknown as Array<Record<string, unknown>>));
     const { targets: _targets, ...rest } = args;
     super(
-      webhookPolicyProvider,
+      declaredWebhookPolicyProvider,
       name,
       {
+        declaration: declaredBy(name, "WebhookPolicy", opts),
         ...rest,
         connection: pulumi.secret(args.connection),
         targets: pulumi.unsecret(split.apply((parts) => parts.targets)),

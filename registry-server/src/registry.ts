@@ -43,6 +43,7 @@ import { addScheduleRoutes } from "./api/schedule-routes.ts";
 import { addPurgeAuditRoutes } from "./api/purge-audit-routes.ts";
 import { addGcRoutes } from "./api/gc-routes.ts";
 import { addImmutableRuleRoutes } from "./api/immutable-rule-routes.ts";
+import { addDeclarationRoutes } from "./api/declaration-routes.ts";
 import { addPinRoutes } from "./api/pin-routes.ts";
 import { addRetentionRoutes } from "./api/retention-routes.ts";
 import { addCveAllowlistRoutes } from "./api/cve-allowlist-routes.ts";
@@ -481,6 +482,7 @@ export async function startRegistry(
   addScanAllRoutes(router, { store: metadata, jobs, access });
   addWebhookPolicyRoutes(router, { store: metadata, policies: webhooks, access });
   addWebhookJobRoutes(router, { store: metadata, access });
+  addDeclarationRoutes(router, { store: metadata, access, settings });
   const monitor = new JobMonitor({ store: metadata, jobs });
   addJobServiceRoutes(router, { store: metadata, monitor, access });
   addScheduleRoutes(router, { store: metadata, monitor, access });

@@ -2,6 +2,8 @@
 // up creates them; changes made by hand through the API show as drift in a refresh preview
 // (exit code 7 with --expect-no-changes); up puts them back; a secretVersion bump rotates a
 // robot's secret; destroy removes them. A pull-only robot pulls with skopeo and cannot push.
+// Each object carries its declaration (/api/v2.0/declarations: the stack and the resource's URN)
+// from up until destroy.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -33,10 +35,20 @@ describe("declared registry content", () => {
     ],
   });
 
-  async function urnOf(type: string): Promise<string | undefined> {
+  async function urnOf(type: string, name?: string): Promise<string | undefined> {
     const state = await test.stack.exportStack();
     const resources = (state.deployment as { resources: Array<{ urn: string; type: string }> }).resources;
-    return resources.find((r) => r.type === `pulumi-nodejs:dynamic/registry:${type}`)?.urn;
+    return resources.find(
+      (r) => r.type === `pulumi-nodejs:dynamic/registry:${type}` && (name === undefined || r.urn.endsWith(`::${name}`)),
+    )?.urn;
+  }
+
+  /** The registry's declarations of `kind` (and `key`), as the administrator sees them. */
+  async function declarations(kind: string, key?: string): Promise<Array<Record<string, unknown>>> {
+    const query = `kind=${kind}${key === undefined ? "" : `&key=${encodeURIComponent(key)}`}&page_size=0`;
+    const reply = await call(endpoint, "GET", `/api/v2.0/declarations?${query}`);
+    expect(reply.status).toBe(200);
+    return reply.json as Array<Record<string, unknown>>;
   }
 
   async function setConfig(readerVersion: number): Promise<void> {
@@ -81,6 +93,22 @@ describe("declared registry content", () => {
         "admin:projectAdmin",
         "alice:developer",
       ]);
+
+      // Each object records the stack that declared it and the resource's URN.
+      const projectUrn = (await urnOf("Project")) ?? "";
+      const [, stackName, projectName] = /^urn:pulumi:([^:]+)::([^:]+)::/.exec(projectUrn) ?? [];
+      const stack = `organization/${projectName}/${stackName}`;
+      expect(await declarations("project", "team")).toEqual([
+        { kind: "project", key: "team", stack, resource: projectUrn, update_time: expect.any(String) as unknown },
+      ]);
+      const readerUrn = await urnOf("RobotAccount", "registry-robot-team-reader");
+      expect(readerUrn).toBeDefined();
+      expect(await declarations("robot", "robot$team+reader")).toEqual([
+        expect.objectContaining({ stack, resource: readerUrn }),
+      ]);
+      expect((await declarations("robot")).map((d) => d["key"])).toEqual(["robot$team+ci", "robot$team+reader"]);
+      expect((await declarations("member")).map((d) => d["key"])).toEqual(["team/alice"]);
+      expect((await declarations("user")).map((d) => d["key"])).toEqual(["alice"]);
     },
     STEP_TIMEOUT_MS,
   );
@@ -225,6 +253,9 @@ describe("declared registry content", () => {
       expect((await call(endpoint, "GET", "/api/v2.0/projects/team")).status).toBe(404);
       const users = (await call(endpoint, "GET", "/api/v2.0/users")).json as Array<{ username: string }>;
       expect(users.map((u) => u.username)).toContain("alice");
+      // The destroyed objects' declarations are gone; the user, still declared, keeps its own.
+      for (const kind of ["project", "robot", "member"]) expect(await declarations(kind), kind).toEqual([]);
+      expect((await declarations("user")).map((d) => d["key"])).toEqual(["alice"]);
     },
     STEP_TIMEOUT_MS,
   );

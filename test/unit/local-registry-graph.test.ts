@@ -183,6 +183,13 @@ describe("DeclaredContent resource graph", () => {
       expect(inputs["connection"], type).toEqual(expect.objectContaining({ value: connection }));
     }
     expect(inputsOf("User")["password"]).toEqual(expect.objectContaining({ value: "Alice-pass-1" }));
+    // Each says which stack declared it and its own URN, for the registry to record.
+    for (const found of registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/registry:"))) {
+      expect(found.inputs["declaration"], found.name).toEqual({
+        stack: "organization/airlock/unit",
+        resource: `urn:pulumi:unit::airlock::airlock:registry:DeclaredContent$${found.type}::${found.name}`,
+      });
+    }
     expect(inputsOf("Scanner")["accessCredential"]).toEqual(expect.objectContaining({ value: "clair-token" }));
   });
 });

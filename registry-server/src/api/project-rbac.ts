@@ -8,6 +8,7 @@ import { ROLES, type RobotPermission, type RoleId } from "../metadata/identity-s
 
 /** The resources of Harbor's policy table this registry has routes for. */
 export type ProjectResource =
+  | "project"
   | "repository"
   | "artifact"
   | "tag"
@@ -74,6 +75,8 @@ const ROLE_POLICIES: Readonly<Record<RoleId, ReadonlySet<Policy>>> = {
     ...SCANS,
     ...SCANNER_READ,
     ...WEBHOOKS,
+    // Changing the project itself (what declares it included: declaration-routes.ts).
+    "project:update",
     "scanner:create",
     "repository:update",
     "repository:delete",

@@ -6,8 +6,8 @@
 // the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
 // the background jobs of job-store.ts, and what garbage collection, retention and immutability
 // need (lifecycle-store.ts), the scanner registrations (scanner-store.ts), the webhook policies
-// (webhook-store.ts), the replication policies (replication-store.ts) and the portal's sign-in
-// sessions (session-store.ts).
+// (webhook-store.ts), the replication policies (replication-store.ts), the portal's sign-in
+// sessions (session-store.ts) and which Pulumi stack declared each object (declaration-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -20,6 +20,7 @@
 // Every backend runs the shared contract suite in test/contracts/metadata-store-contract.ts.
 
 import type { ArtifactMetadata } from "./artifact-store.ts";
+import type { DeclarationMetadata } from "./declaration-store.ts";
 import { DependencyUnavailableError } from "../dependency-unavailable.ts";
 import { InsufficientStorageError } from "../insufficient-storage.ts";
 import type { IdentityAreas } from "./identity-store.ts";
@@ -279,6 +280,7 @@ export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas 
   readonly webhookPolicies: WebhookMetadata;
   readonly replicationPolicies: ReplicationPolicyMetadata;
   readonly sessions: SessionMetadata;
+  readonly declarations: DeclarationMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -21,6 +21,7 @@ import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
+import { declarationStoreContract } from "../contracts/declaration-store-contract.ts";
 import { createTestDatabase, withClient, within, type TestDatabase } from "./postgres-database.ts";
 
 let database: TestDatabase | undefined;
@@ -57,6 +58,7 @@ lifecycleStoreContract("postgres", openContractStore);
 scanStoreContract("postgres", openContractStore);
 scannerStoreContract("postgres", openContractStore);
 webhookStoreContract("postgres", openContractStore);
+declarationStoreContract("postgres", openContractStore);
 replicationStoreContract("postgres", openContractStore);
 sessionStoreContract("postgres", openContractStore);
 
@@ -113,6 +115,7 @@ describe("postgres metadata store", () => {
       "audit_logs",
       "blobs",
       "cve_allowlists",
+      "declarations",
       "gc_doomed_parts",
       "immutable_rules",
       "job_executions",

@@ -22,6 +22,7 @@ import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
 import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
+import { declarationStoreContract } from "../contracts/declaration-store-contract.ts";
 import { digestOf, metadataStoreContract, type ContractStore } from "../contracts/metadata-store-contract.ts";
 
 function tempDir(): { dir: string; remove: () => void } {
@@ -68,6 +69,7 @@ lifecycleStoreContract("sqlite", openContractStore);
 scanStoreContract("sqlite", openContractStore);
 scannerStoreContract("sqlite", openContractStore);
 webhookStoreContract("sqlite", openContractStore);
+declarationStoreContract("sqlite", openContractStore);
 replicationStoreContract("sqlite", openContractStore);
 sessionStoreContract("sqlite", openContractStore);
 

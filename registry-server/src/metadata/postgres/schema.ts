@@ -492,7 +492,20 @@ export const REPLICATION_STEP = `
   CREATE INDEX replication_policies_enabled ON replication_policies (id) WHERE enabled;
 `;
 
-/** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
+/** Which Pulumi stack declared an object; sqlite/schema.ts's DECLARATIONS_STEP says what it holds. */
+export const DECLARATIONS_STEP = `
+  CREATE TABLE declarations (
+    kind text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    project_id bigint REFERENCES projects (id) ON DELETE CASCADE,
+    stack text NOT NULL,
+    resource text NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (kind, key)
+  );
+  CREATE INDEX declarations_by_project ON declarations (project_id, kind, key) WHERE project_id IS NOT NULL;
+`;
+
 /** The portal's sign-in sessions (session-store.ts); sqlite/schema.ts's SESSIONS_STEP says why. */
 export const SESSIONS_STEP = `
   CREATE TABLE sessions (
@@ -507,6 +520,7 @@ export const SESSIONS_STEP = `
   CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
 `;
 
+/** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
   ARTIFACT_IDS_STEP,
@@ -518,6 +532,7 @@ export const MIGRATIONS: readonly string[] = [
   WEBHOOKS_STEP,
   REPLICATION_STEP,
   SESSIONS_STEP,
+  DECLARATIONS_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

@@ -553,6 +553,24 @@ export const SESSIONS_STEP = `
   CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
 `;
 
+/**
+ * Which Pulumi stack declared an object (declaration-store.ts): one row per (kind, key); a row of
+ * an object inside a project goes with the project. Listed by kind and key, and by project for
+ * callers who see only some projects.
+ */
+export const DECLARATIONS_STEP = `
+  CREATE TABLE declarations (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    project_id INTEGER REFERENCES projects (id) ON DELETE CASCADE,
+    stack TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX declarations_by_project ON declarations (project_id, kind, key) WHERE project_id IS NOT NULL;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -567,6 +585,7 @@ export const MIGRATIONS: readonly string[] = [
   WEBHOOKS_STEP,
   REPLICATION_STEP,
   SESSIONS_STEP,
+  DECLARATIONS_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */
