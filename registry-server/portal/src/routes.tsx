@@ -7,7 +7,9 @@ import { ProjectLogsPage } from "./pages/projects/project-logs-page.tsx";
 import { ProjectMembersPage } from "./pages/projects/project-members-page.tsx";
 import { ProjectRepositoriesPage } from "./pages/projects/project-repositories-page.tsx";
 import { ProjectSummaryPage } from "./pages/projects/project-summary-page.tsx";
+import { PoliciesRoute } from "./pages/policies/policies-page.tsx";
 import { ProjectsPage } from "./pages/projects/projects-page.tsx";
+import { RobotsRoute } from "./pages/robots/robots-page.tsx";
 
 export interface PageRoute {
   readonly pattern: string;
@@ -23,6 +25,8 @@ export const ROUTES: readonly PageRoute[] = [
   },
   { pattern: "/projects/:id/members", render: ({ id = "" }) => <ProjectMembersPage key={id} projectId={id} /> },
   { pattern: "/projects/:id/logs", render: ({ id = "" }) => <ProjectLogsPage key={id} projectId={id} /> },
+  { pattern: "/projects/:id/robots", render: ({ id = "" }) => <RobotsRoute key={id} projectId={id} /> },
+  { pattern: "/projects/:id/policies", render: ({ id = "" }) => <PoliciesRoute key={id} projectId={id} /> },
 ];
 
 export const NAVIGATION: readonly NavItem[] = [{ href: "/projects", label: "navProjects" }];

@@ -16,8 +16,10 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
   };
   return (
     <span class="copy">
-      <button type="button" onClick={copy} aria-label={label}>
+      {/* The visible word first in the name (WCAG 2.5.3, label in name): "Copy Secret". */}
+      <button type="button" onClick={copy}>
         {t("copy")}
+        <span class="visually-hidden"> {label}</span>
       </button>
       <span role="status" class="copy-result">
         {result === "copied" ? t("copied") : result === "failed" ? t("copyFailed") : ""}
