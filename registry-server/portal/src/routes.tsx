@@ -3,6 +3,8 @@
 
 import type { JSX } from "preact";
 import type { NavItem } from "./components/layout.tsx";
+import { ArtifactPage } from "./pages/content/artifact-page.tsx";
+import { ArtifactsPage } from "./pages/content/artifacts-page.tsx";
 import { ProjectsPage } from "./pages/projects/projects-page.tsx";
 
 export interface PageRoute {
@@ -10,6 +12,18 @@ export interface PageRoute {
   readonly render: (params: Readonly<Record<string, string>>) => JSX.Element;
 }
 
-export const ROUTES: readonly PageRoute[] = [{ pattern: "/projects", render: () => <ProjectsPage /> }];
+export const ROUTES: readonly PageRoute[] = [
+  { pattern: "/projects", render: () => <ProjectsPage /> },
+  {
+    pattern: "/projects/:id/repositories/:repository",
+    render: ({ id = "", repository = "" }) => <ArtifactsPage projectId={id} repository={repository} />,
+  },
+  {
+    pattern: "/projects/:id/repositories/:repository/artifacts/:reference",
+    render: ({ id = "", repository = "", reference = "" }) => (
+      <ArtifactPage projectId={id} repository={repository} reference={reference} />
+    ),
+  },
+];
 
 export const NAVIGATION: readonly NavItem[] = [{ href: "/projects", label: "navProjects" }];
