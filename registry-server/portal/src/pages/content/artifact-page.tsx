@@ -407,8 +407,8 @@ function Vulnerabilities({ base, project, artifact }: { base: string; project: P
           </p>
           <DataTable
             caption={t("vulnerabilityList")}
-            rows={findings}
-            rowKey={(finding) => `${finding.id} ${finding.package ?? ""} ${finding.version ?? ""}`}
+            rows={findings.map((finding, index) => ({ ...finding, index }))}
+            rowKey={(finding) => finding.index}
             empty={t("noFindings")}
             columns={[
               { header: t("vulnerabilityId"), cell: (finding) => <code>{finding.id}</code> },
