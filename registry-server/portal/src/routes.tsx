@@ -8,6 +8,8 @@ import { ProjectMembersPage } from "./pages/projects/project-members-page.tsx";
 import { ProjectRepositoriesPage } from "./pages/projects/project-repositories-page.tsx";
 import { ProjectSummaryPage } from "./pages/projects/project-summary-page.tsx";
 import { PoliciesRoute } from "./pages/policies/policies-page.tsx";
+import { ArtifactPage } from "./pages/content/artifact-page.tsx";
+import { ArtifactsPage } from "./pages/content/artifacts-page.tsx";
 import { ProjectsPage } from "./pages/projects/projects-page.tsx";
 import { RobotsRoute } from "./pages/robots/robots-page.tsx";
 
@@ -27,6 +29,16 @@ export const ROUTES: readonly PageRoute[] = [
   { pattern: "/projects/:id/logs", render: ({ id = "" }) => <ProjectLogsPage key={id} projectId={id} /> },
   { pattern: "/projects/:id/robots", render: ({ id = "" }) => <RobotsRoute key={id} projectId={id} /> },
   { pattern: "/projects/:id/policies", render: ({ id = "" }) => <PoliciesRoute key={id} projectId={id} /> },
+  {
+    pattern: "/projects/:id/repositories/:repository",
+    render: ({ id = "", repository = "" }) => <ArtifactsPage projectId={id} repository={repository} />,
+  },
+  {
+    pattern: "/projects/:id/repositories/:repository/artifacts/:reference",
+    render: ({ id = "", repository = "", reference = "" }) => (
+      <ArtifactPage projectId={id} repository={repository} reference={reference} />
+    ),
+  },
 ];
 
 export const NAVIGATION: readonly NavItem[] = [{ href: "/projects", label: "navProjects" }];
