@@ -6,8 +6,8 @@
 // the management API's view of the content (ids, descriptions, listings) of artifact-store.ts,
 // the background jobs of job-store.ts, and what garbage collection, retention and immutability
 // need (lifecycle-store.ts), the scanner registrations (scanner-store.ts), the webhook policies
-// (webhook-store.ts), the replication policies (replication-store.ts) and the portal's sign-in
-// sessions (session-store.ts).
+// (webhook-store.ts), the replication policies (replication-store.ts), the portal's sign-in
+// sessions (session-store.ts) and the proxy cache's totals per endpoint (proxy-cache-stats-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -26,6 +26,7 @@ import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
 import type { LifecycleAreas } from "./lifecycle-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
+import type { ProxyCacheStatsMetadata } from "./proxy-cache-stats-store.ts";
 import type { ReplicationPolicyMetadata } from "./replication-store.ts";
 import type { ScanAreas } from "./scan-store.ts";
 import type { ScannerMetadata } from "./scanner-store.ts";
@@ -279,6 +280,7 @@ export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas 
   readonly webhookPolicies: WebhookMetadata;
   readonly replicationPolicies: ReplicationPolicyMetadata;
   readonly sessions: SessionMetadata;
+  readonly proxyCacheStats: ProxyCacheStatsMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -64,6 +64,7 @@ import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
 import { sessionArea } from "./sessions.ts";
+import { proxyCacheStatsArea } from "./proxy-cache-stats.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -118,6 +119,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     webhookPolicies: webhookArea(read, write),
     replicationPolicies: replicationPolicyArea(read, write),
     sessions: sessionArea(read, write),
+    proxyCacheStats: proxyCacheStatsArea(read, write),
   };
 }
 
@@ -172,6 +174,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
   readonly sessions: MetadataAreas["sessions"];
+  readonly proxyCacheStats: MetadataAreas["proxyCacheStats"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -210,6 +213,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.webhookPolicies = areas.webhookPolicies;
     this.replicationPolicies = areas.replicationPolicies;
     this.sessions = areas.sessions;
+    this.proxyCacheStats = areas.proxyCacheStats;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

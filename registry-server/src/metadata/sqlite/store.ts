@@ -55,6 +55,7 @@ import { scannerArea } from "./scanners.ts";
 import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
 import { sessionArea } from "./sessions.ts";
+import { proxyCacheStatsArea } from "./proxy-cache-stats.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -133,6 +134,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     webhookPolicies: webhookArea(read, write),
     replicationPolicies: replicationPolicyArea(read, write),
     sessions: sessionArea(read, write),
+    proxyCacheStats: proxyCacheStatsArea(read, write),
   };
 }
 
@@ -191,6 +193,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly webhookPolicies: MetadataAreas["webhookPolicies"];
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
   readonly sessions: MetadataAreas["sessions"];
+  readonly proxyCacheStats: MetadataAreas["proxyCacheStats"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -237,6 +240,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.webhookPolicies = areas.webhookPolicies;
     this.replicationPolicies = areas.replicationPolicies;
     this.sessions = areas.sessions;
+    this.proxyCacheStats = areas.proxyCacheStats;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {
