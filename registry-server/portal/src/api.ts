@@ -144,3 +144,18 @@ export async function signOut(): Promise<void> {
   await request("GET", "/c/log_out", { raw: true }).catch(() => undefined);
   csrfToken = undefined;
 }
+
+/** A text answer (a job's log), with the same session, CSRF and error handling as `request`. */
+export async function getText(path: string, signal?: AbortSignal): Promise<string> {
+  const response = await fetch(apiUrl(path), {
+    headers: { Accept: "text/plain" },
+    credentials: "same-origin",
+    ...(signal && { signal }),
+  });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) unauthorisedListeners.forEach((listener) => listener());
+    throw error;
+  }
+  return response.text();
+}

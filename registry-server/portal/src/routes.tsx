@@ -3,6 +3,15 @@
 
 import type { JSX } from "preact";
 import type { NavItem } from "./components/layout.tsx";
+import { SettingsPage } from "./pages/admin/settings-page.tsx";
+import { UsersPage } from "./pages/admin/users-page.tsx";
+import { AuditPage } from "./pages/audit/audit-page.tsx";
+import { EndpointPage } from "./pages/endpoints/endpoint-page.tsx";
+import { EndpointsPage } from "./pages/endpoints/endpoints-page.tsx";
+import { GcPage } from "./pages/jobs/gc-page.tsx";
+import { QueuesPage } from "./pages/jobs/queues-page.tsx";
+import { ReplicationExecutionsPage, ReplicationsPage } from "./pages/jobs/replications-page.tsx";
+import { ScansPage } from "./pages/jobs/scans-page.tsx";
 import { ProjectsPage } from "./pages/projects/projects-page.tsx";
 
 export interface PageRoute {
@@ -10,6 +19,28 @@ export interface PageRoute {
   readonly render: (params: Readonly<Record<string, string>>) => JSX.Element;
 }
 
-export const ROUTES: readonly PageRoute[] = [{ pattern: "/projects", render: () => <ProjectsPage /> }];
+export const ROUTES: readonly PageRoute[] = [
+  { pattern: "/projects", render: () => <ProjectsPage /> },
+  { pattern: "/registries", render: () => <EndpointsPage /> },
+  { pattern: "/registries/:id", render: (params) => <EndpointPage id={params["id"] ?? ""} /> },
+  { pattern: "/jobs", render: () => <GcPage /> },
+  { pattern: "/jobs/replications", render: () => <ReplicationsPage /> },
+  {
+    pattern: "/jobs/replications/:id",
+    render: (params) => <ReplicationExecutionsPage policyId={params["id"] ?? ""} />,
+  },
+  { pattern: "/jobs/scans", render: () => <ScansPage /> },
+  { pattern: "/jobs/queues", render: () => <QueuesPage /> },
+  { pattern: "/audit", render: () => <AuditPage /> },
+  { pattern: "/users", render: () => <UsersPage /> },
+  { pattern: "/settings", render: () => <SettingsPage /> },
+];
 
-export const NAVIGATION: readonly NavItem[] = [{ href: "/projects", label: "navProjects" }];
+export const NAVIGATION: readonly NavItem[] = [
+  { href: "/projects", label: "navProjects" },
+  { href: "/registries", label: "navRegistries", adminOnly: true },
+  { href: "/jobs", label: "navJobs", adminOnly: true },
+  { href: "/audit", label: "navAudit" },
+  { href: "/users", label: "navUsers", adminOnly: true },
+  { href: "/settings", label: "navSettings", adminOnly: true },
+];
