@@ -43,7 +43,7 @@ export function TestConnection({ endpoint }: { endpoint: Endpoint }) {
         type="button"
         onClick={test}
         disabled={result?.state === "testing"}
-        aria-label={`${t("testConnection")}: ${endpoint.name}`}
+        aria-label={t("testConnectionOf", { name: endpoint.name })}
       >
         {t("testConnection")}
       </button>
