@@ -24,7 +24,8 @@ interface AuditEntry {
   readonly operation_result?: boolean;
 }
 
-const OPERATIONS = ["create", "delete", "update", "pull", "push"] as const;
+// As this server records them: a push is the artifact's "create", as in Harbor.
+const OPERATIONS = ["create", "delete", "update", "pull"] as const;
 const FILTERS = ["username", "operation", "resource", "resource_type", "from", "to"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 

@@ -43,9 +43,11 @@ export function JobsFrame({ title, children }: { title: string; children: Compon
 
 /** A job's log (text), loaded when shown. */
 export function JobLog({ path, label }: { path: string; label: string }) {
+  const t = useT(jobsMessages);
   const log = useResource((signal) => getText(path, signal), [path]);
   if (log.error !== undefined) return <ErrorMessage error={log.error} retry={log.reload} />;
   if (log.data === undefined) return <Loading />;
+  if (log.data === "") return <p class="empty">{t("logEmpty")}</p>;
   return (
     <pre class="job-log" aria-label={label} tabIndex={0}>
       {log.data}

@@ -18,6 +18,7 @@ export const jobsMessages = defineMessages({
     log: "Log",
     showLog: "Show the log of run {id}",
     hideLog: "Hide the log",
+    logEmpty: "The log is empty.",
     logOf: "Log of run {id}",
     gcHistory: "Garbage collection runs",
     gcIntro: "Deletes the blobs and manifests nothing references any more. A dry run only reports what it would free.",
@@ -88,6 +89,7 @@ export const jobsMessages = defineMessages({
     log: "Journal",
     showLog: "Afficher le journal de l'exécution {id}",
     hideLog: "Masquer le journal",
+    logEmpty: "Le journal est vide.",
     logOf: "Journal de l'exécution {id}",
     gcHistory: "Exécutions du nettoyage",
     gcIntro:
