@@ -20,6 +20,7 @@ import { ApiAccess, holdsSystemPermission } from "./api/api-access.ts";
 import { AuditLog } from "./api/audit-log.ts";
 import { addAuditRoutes } from "./api/audit-routes.ts";
 import { addQuotaRoutes } from "./api/quota-routes.ts";
+import { addRegistryCacheStatsRoutes } from "./api/registry-cache-stats-routes.ts";
 import { addRegistryPingRoutes } from "./api/registry-ping-routes.ts";
 import { addRegistryRoutes } from "./api/registry-routes.ts";
 import { addArtifactRoutes } from "./api/artifact-routes.ts";
@@ -281,6 +282,7 @@ export async function startRegistry(
     factory,
     mirror: config.mirror,
     metricsRegistry: metrics.registry,
+    statsFlushIntervalMs: ACCESS_FLUSH_INTERVAL_MS,
     log,
   });
   const content = proxy.content;
@@ -516,6 +518,7 @@ export async function startRegistry(
         .catch((err: unknown) => log.warn({ err, registryId: id }, "could not queue the endpoint's health check")),
   });
   addRegistryPingRoutes(router, { store: metadata, access, endpoints, factory, pingTimeoutMs });
+  addRegistryCacheStatsRoutes(router, { store: metadata, access, endpoints, flushStats: () => proxy.flushStats() });
   addScannerRoutes(router, { store: metadata, access, scanners });
   addReplicationPolicyRoutes(router, {
     store: metadata,

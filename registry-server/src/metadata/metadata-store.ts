@@ -7,7 +7,8 @@
 // the background jobs of job-store.ts, and what garbage collection, retention and immutability
 // need (lifecycle-store.ts), the scanner registrations (scanner-store.ts), the webhook policies
 // (webhook-store.ts), the replication policies (replication-store.ts), the portal's sign-in
-// sessions (session-store.ts) and which Pulumi stack declared each object (declaration-store.ts).
+// sessions (session-store.ts), which Pulumi stack declared each object (declaration-store.ts)
+// and the proxy cache's totals per endpoint (proxy-cache-stats-store.ts).
 //
 // It is shaped for PostgreSQL as much as for SQLite: every method is async, and a transaction
 // groups writes that must commit together (a manifest, its tag and its references). Areas are
@@ -27,6 +28,7 @@ import type { IdentityAreas } from "./identity-store.ts";
 import type { JobMetadata } from "./job-store.ts";
 import type { LifecycleAreas } from "./lifecycle-store.ts";
 import type { RegistryMetadata } from "./registry-store.ts";
+import type { ProxyCacheStatsMetadata } from "./proxy-cache-stats-store.ts";
 import type { ReplicationPolicyMetadata } from "./replication-store.ts";
 import type { ScanAreas } from "./scan-store.ts";
 import type { ScannerMetadata } from "./scanner-store.ts";
@@ -281,6 +283,7 @@ export interface MetadataAreas extends IdentityAreas, LifecycleAreas, ScanAreas 
   readonly replicationPolicies: ReplicationPolicyMetadata;
   readonly sessions: SessionMetadata;
   readonly declarations: DeclarationMetadata;
+  readonly proxyCacheStats: ProxyCacheStatsMetadata;
 }
 
 export interface MetadataStore extends MetadataAreas {

@@ -13,6 +13,7 @@ import type { Registry } from "prom-client";
 import { MirrorRouting, type MirrorSettings } from "./mirror-routing.ts";
 import type { JobHandler } from "../jobs/job-service.ts";
 import { PreheatFetcher } from "./preheat.ts";
+import { CacheStatsRecorder } from "./cache-stats-recorder.ts";
 import { ProxyMetrics } from "./proxy-metrics.ts";
 import { ProxyProjects, type EndpointLookup } from "./proxy-projects.ts";
 import { PullThroughBlobs } from "./pull-through-blobs.ts";
@@ -26,6 +27,8 @@ export interface ProxyCache {
   readonly preheatJob: JobHandler;
   /** The transparent mirror's rewrite; undefined when no mirror rule is configured. */
   readonly rewrite: PathRewrite | undefined;
+  /** Writes this process's pending statistics, so that a read of the totals includes them. */
+  flushStats(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,10 +41,14 @@ export function createProxyCache(deps: {
   factory: UpstreamFactory;
   mirror: MirrorSettings;
   metricsRegistry: Registry;
+  /** How often the statistics per endpoint are written to the database. */
+  statsFlushIntervalMs: number;
   log: Logger;
 }): ProxyCache {
   const log = deps.log.child({ component: "proxy-cache" });
-  const metrics = new ProxyMetrics(deps.metricsRegistry);
+  const stats = new CacheStatsRecorder(deps.metadata, deps.statsFlushIntervalMs, log);
+  stats.start();
+  const metrics = new ProxyMetrics(deps.metricsRegistry, stats);
   const projects = new ProxyProjects({
     projects: deps.metadata.projects,
     endpoints: deps.endpoints,
@@ -65,11 +72,13 @@ export function createProxyCache(deps: {
     content,
     preheatJob,
     rewrite: mirror.enabled ? (method, path, url, host) => mirror.rewrite(method, path, url, host) : undefined,
+    flushStats: () => stats.flush(),
     close: async () => {
       // Transfers in flight get a moment, then are cut; the metadata store closes only after
       // this. (Preheat jobs stop with the job system, which the composition root stops first.)
       await blobs.close(5_000);
       await projects.close();
+      await stats.stop();
     },
   };
 }

@@ -1,8 +1,17 @@
 // Prometheus metrics of the proxy cache, per upstream (labelled with the registry endpoint's
 // name: a bounded set, declared by administrators). Registered in the server's own registry.
+// The same figures, by endpoint id, also go to the database's totals (cache-stats-recorder.ts),
+// which add up every process's and which the portal shows.
 
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { UpstreamFailure } from "../upstream/upstream-registry.ts";
+import type { CacheStatsRecorder } from "./cache-stats-recorder.ts";
+
+/** The endpoint a figure is about: its name labels the metrics, its id keys the stored totals. */
+export interface UpstreamRef {
+  readonly id: number;
+  readonly name: string;
+}
 
 export type ProxiedKind = "manifest" | "blob";
 export type UpstreamOperation = "manifest_head" | "manifest_get" | "blob_get";
@@ -16,8 +25,10 @@ export class ProxyMetrics {
   private readonly upstreamRequests: Counter<"upstream" | "operation">;
   private readonly upstreamErrors: Counter<"upstream" | "operation" | "reason">;
   private readonly upstreamDuration: Histogram<"upstream" | "operation">;
+  private readonly stats: Pick<CacheStatsRecorder, "count"> | undefined;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, stats?: Pick<CacheStatsRecorder, "count">) {
+    this.stats = stats;
     const registers = [registry];
     this.hits = new Counter({
       name: "airlock_proxy_cache_hits_total",
@@ -70,39 +81,45 @@ export class ProxyMetrics {
     });
   }
 
-  hit(upstream: string, kind: ProxiedKind): void {
-    this.hits.inc({ upstream, kind });
+  hit(upstream: UpstreamRef, kind: ProxiedKind): void {
+    this.hits.inc({ upstream: upstream.name, kind });
+    this.stats?.count(upstream.id, { hits: 1 });
   }
 
-  miss(upstream: string, kind: ProxiedKind): void {
-    this.misses.inc({ upstream, kind });
+  miss(upstream: UpstreamRef, kind: ProxiedKind): void {
+    this.misses.inc({ upstream: upstream.name, kind });
+    this.stats?.count(upstream.id, { misses: 1 });
   }
 
-  stale(upstream: string, kind: ProxiedKind): void {
-    this.staleServed.inc({ upstream, kind });
+  stale(upstream: UpstreamRef, kind: ProxiedKind): void {
+    this.staleServed.inc({ upstream: upstream.name, kind });
+    this.stats?.count(upstream.id, { staleServed: 1 });
   }
 
-  servedFromCache(upstream: string, bytes: number): void {
-    this.bytesFromCache.inc({ upstream }, bytes);
+  servedFromCache(upstream: UpstreamRef, bytes: number): void {
+    this.bytesFromCache.inc({ upstream: upstream.name }, bytes);
+    this.stats?.count(upstream.id, { bytesServedFromCache: bytes });
   }
 
-  fetchedFromUpstream(upstream: string, bytes: number): void {
-    this.bytesFromUpstream.inc({ upstream }, bytes);
+  fetchedFromUpstream(upstream: UpstreamRef, bytes: number): void {
+    this.bytesFromUpstream.inc({ upstream: upstream.name }, bytes);
   }
 
   /** Times one upstream request and counts it, and its failure when it throws. */
   async request<T>(
-    upstream: string,
+    upstream: UpstreamRef,
     operation: UpstreamOperation,
     work: () => Promise<T>,
     failureOf: (err: unknown) => UpstreamFailure,
   ): Promise<T> {
-    this.upstreamRequests.inc({ upstream, operation });
-    const end = this.upstreamDuration.startTimer({ upstream, operation });
+    const labels = { upstream: upstream.name, operation };
+    this.upstreamRequests.inc(labels);
+    const end = this.upstreamDuration.startTimer(labels);
     try {
       return await work();
     } catch (err) {
-      this.upstreamErrors.inc({ upstream, operation, reason: failureOf(err) });
+      this.upstreamErrors.inc({ ...labels, reason: failureOf(err) });
+      this.stats?.count(upstream.id, { upstreamErrors: 1 });
       throw err;
     } finally {
       end();

@@ -70,18 +70,17 @@ export class PullThroughBlobs {
   }
 
   async get(target: ProxyTarget, repository: string, digest: string, purpose: BlobPurpose): Promise<BlobSource> {
-    const name = target.upstream.endpoint.name;
     const cached = (await this.blobs.stat(repository, digest)) ?? (await this.fromSibling(target, repository, digest));
     if (cached) {
-      this.metrics.hit(name, "blob");
-      if (purpose === "body") this.metrics.servedFromCache(name, cached.size);
+      this.metrics.hit(target.upstream.endpoint, "blob");
+      if (purpose === "body") this.metrics.servedFromCache(target.upstream.endpoint, cached.size);
       return { kind: "stored", blob: cached };
     }
     const key = `${target.upstream.endpoint.id}/${digest}`;
     let pending = this.fetches.get(key);
     const leader = pending === undefined;
     if (!pending) {
-      this.metrics.miss(name, "blob");
+      this.metrics.miss(target.upstream.endpoint, "blob");
       pending = this.start(target, repository, digest);
       this.fetches.set(key, pending);
       const forget = (): void => void this.fetches.delete(key);
@@ -136,7 +135,7 @@ export class PullThroughBlobs {
     let upstream: UpstreamBlob | undefined;
     try {
       upstream = await this.metrics.request(
-        name,
+        target.upstream.endpoint,
         "blob_get",
         () => target.upstream.getBlob(target.upstreamRepository, digest),
         failureOf,
@@ -166,7 +165,7 @@ export class PullThroughBlobs {
     const transfer = {
       body,
       done: stored
-        .then((blob) => this.metrics.fetchedFromUpstream(name, blob.size))
+        .then((blob) => this.metrics.fetchedFromUpstream(target.upstream.endpoint, blob.size))
         .catch((err: unknown) => {
           this.log.warn(
             { upstream: name, repository, digest, err: { message: (err as Error).message } },

@@ -45,11 +45,11 @@ export class PullThroughManifests {
     const name = target.upstream.endpoint.name;
     const cached = await this.cached(repository, { kind: "digest", digest });
     if (cached) {
-      this.metrics.hit(name, "manifest");
+      this.metrics.hit(target.upstream.endpoint, "manifest");
       return cached;
     }
     return this.flights.run(`${repository}@${digest.text}`, async () => {
-      this.metrics.miss(name, "manifest");
+      this.metrics.miss(target.upstream.endpoint, "manifest");
       const fetched = await this.fetch(target, digest).catch((err: unknown) => {
         throw uncachedFailure(name, `manifest ${digest.text}`, err);
       });
@@ -64,7 +64,7 @@ export class PullThroughManifests {
     let head;
     try {
       head = await this.metrics.request(
-        name,
+        target.upstream.endpoint,
         "manifest_head",
         () => target.upstream.headManifest(target.upstreamRepository, tag, ACCEPT),
         failureOf,
@@ -79,10 +79,10 @@ export class PullThroughManifests {
       throw new RegistryError("MANIFEST_UNKNOWN", `${repository}:${tag} is unknown to upstream registry ${name}`);
     }
     if (cached?.record.digest === head.digest) {
-      this.metrics.hit(name, "manifest");
+      this.metrics.hit(target.upstream.endpoint, "manifest");
       return cached;
     }
-    this.metrics.miss(name, "manifest");
+    this.metrics.miss(target.upstream.endpoint, "manifest");
     const digest = parseDigest(head.digest);
     if (typeof digest === "string") {
       return this.staleOr(target, repository, cached, `${repository}:${tag}`, protocolError(name, "digest"));
@@ -104,7 +104,7 @@ export class PullThroughManifests {
     const release = await target.connections.acquire();
     try {
       return await this.metrics.request(
-        name,
+        target.upstream.endpoint,
         "manifest_get",
         async () => {
           const fetched = await target.upstream.getManifest(target.upstreamRepository, digest.text, ACCEPT);
@@ -148,7 +148,7 @@ export class PullThroughManifests {
       this.log.warn({ upstream: name, repository: what, reason }, "upstream failed and the manifest is not cached");
       throw uncachedFailure(name, `manifest ${what}`, err);
     }
-    this.metrics.stale(name, "manifest");
+    this.metrics.stale(target.upstream.endpoint, "manifest");
     this.log.warn({ upstream: name, repository: what, reason }, "upstream failed: serving the cached manifest");
     return cached;
   }

@@ -18,6 +18,7 @@ import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
+import { proxyCacheStatsContract } from "../contracts/proxy-cache-stats-contract.ts";
 import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
@@ -61,6 +62,7 @@ webhookStoreContract("postgres", openContractStore);
 declarationStoreContract("postgres", openContractStore);
 replicationStoreContract("postgres", openContractStore);
 sessionStoreContract("postgres", openContractStore);
+proxyCacheStatsContract("postgres", openContractStore);
 
 const manifestBytes = Buffer.from('{"schemaVersion":2}');
 const manifestRecord = {
@@ -130,6 +132,7 @@ describe("postgres metadata store", () => {
       "manifests",
       "project_members",
       "projects",
+      "proxy_cache_stats",
       "registries",
       "replication_policies",
       "repositories",

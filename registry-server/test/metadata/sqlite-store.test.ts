@@ -19,6 +19,7 @@ import { lifecycleStoreContract } from "../contracts/lifecycle-store-contract.ts
 import { scanStoreContract } from "../contracts/scan-store-contract.ts";
 import { replicationStoreContract } from "../contracts/replication-store-contract.ts";
 import { scannerStoreContract } from "../contracts/scanner-store-contract.ts";
+import { proxyCacheStatsContract } from "../contracts/proxy-cache-stats-contract.ts";
 import { sessionStoreContract } from "../contracts/session-store-contract.ts";
 import { settingsStoreContract } from "../contracts/settings-store-contract.ts";
 import { webhookStoreContract } from "../contracts/webhook-store-contract.ts";
@@ -72,6 +73,7 @@ webhookStoreContract("sqlite", openContractStore);
 declarationStoreContract("sqlite", openContractStore);
 replicationStoreContract("sqlite", openContractStore);
 sessionStoreContract("sqlite", openContractStore);
+proxyCacheStatsContract("sqlite", openContractStore);
 
 /** Looks at the file with a connection of its own, closed before returning. */
 function inspect<T>(file: string, look: (db: DatabaseSync) => T): T {
@@ -153,6 +155,7 @@ describe("sqlite metadata store", () => {
       "manifests",
       "project_members",
       "projects",
+      "proxy_cache_stats",
       "registries",
       "replication_policies",
       "repositories",
@@ -210,7 +213,7 @@ describe("sqlite metadata store", () => {
     writable.exec(`
       DROP TABLE job_logs; DROP TABLE job_tasks; DROP TABLE job_executions; DROP TABLE job_pools;
       DROP TABLE job_queue_pauses; DROP TABLE job_schedules; DROP TABLE system_settings;
-      DROP TABLE replication_policies; DROP TABLE registries; DROP TABLE webhook_last_triggers;
+      DROP TABLE replication_policies; DROP TABLE proxy_cache_stats; DROP TABLE registries; DROP TABLE webhook_last_triggers;
       DROP TABLE webhook_policies; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
       DROP TABLE sessions; DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;

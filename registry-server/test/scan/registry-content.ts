@@ -42,6 +42,7 @@ export async function openRegistryContent(dataDir: string, log: Logger): Promise
     factory: upstreams.factory,
     mirror: config.mirror,
     metricsRegistry: new Registry(),
+    statsFlushIntervalMs: 5_000,
     log,
   });
   return {

@@ -520,6 +520,19 @@ export const SESSIONS_STEP = `
   CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
 `;
 
+/** The proxy cache's totals per endpoint; sqlite/schema.ts's PROXY_CACHE_STATS_STEP says why. */
+export const PROXY_CACHE_STATS_STEP = `
+  CREATE TABLE proxy_cache_stats (
+    registry_id bigint PRIMARY KEY REFERENCES registries (id) ON DELETE CASCADE,
+    hits bigint NOT NULL,
+    misses bigint NOT NULL,
+    stale_served bigint NOT NULL,
+    bytes_served_from_cache bigint NOT NULL,
+    upstream_errors bigint NOT NULL,
+    since timestamptz NOT NULL
+  );
+`;
+
 /** Schema steps, applied in order. Append new steps; never edit a released one (checked). */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -533,6 +546,7 @@ export const MIGRATIONS: readonly string[] = [
   REPLICATION_STEP,
   SESSIONS_STEP,
   DECLARATIONS_STEP,
+  PROXY_CACHE_STATS_STEP,
 ];
 
 /** The version of a database this code has fully migrated. */

@@ -65,6 +65,7 @@ import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
 import { sessionArea } from "./sessions.ts";
 import { declarationArea } from "./declarations.ts";
+import { proxyCacheStatsArea } from "./proxy-cache-stats.ts";
 
 export type PostgresStoreOptions = PoolOptions;
 
@@ -120,6 +121,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     replicationPolicies: replicationPolicyArea(read, write),
     sessions: sessionArea(read, write),
     declarations: declarationArea(read, write),
+    proxyCacheStats: proxyCacheStatsArea(read, write),
   };
 }
 
@@ -175,6 +177,7 @@ class PostgresMetadataStore implements PostgresStore {
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
   readonly sessions: MetadataAreas["sessions"];
   readonly declarations: MetadataAreas["declarations"];
+  readonly proxyCacheStats: MetadataAreas["proxyCacheStats"];
 
   private readonly pool: Pool;
   /** The last queued write; the next one starts when it settles. */
@@ -214,6 +217,7 @@ class PostgresMetadataStore implements PostgresStore {
     this.replicationPolicies = areas.replicationPolicies;
     this.sessions = areas.sessions;
     this.declarations = areas.declarations;
+    this.proxyCacheStats = areas.proxyCacheStats;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

@@ -571,6 +571,22 @@ export const DECLARATIONS_STEP = `
   CREATE INDEX declarations_by_project ON declarations (project_id, kind, key) WHERE project_id IS NOT NULL;
 `;
 
+/**
+ * The proxy cache's totals per upstream endpoint (proxy-cache-stats-store.ts), added to in
+ * batches by every process; they go with their endpoint.
+ */
+export const PROXY_CACHE_STATS_STEP = `
+  CREATE TABLE proxy_cache_stats (
+    registry_id INTEGER PRIMARY KEY REFERENCES registries (id) ON DELETE CASCADE,
+    hits INTEGER NOT NULL,
+    misses INTEGER NOT NULL,
+    stale_served INTEGER NOT NULL,
+    bytes_served_from_cache INTEGER NOT NULL,
+    upstream_errors INTEGER NOT NULL,
+    since INTEGER NOT NULL
+  ) STRICT;
+`;
+
 /** Schema steps, applied in order; `user_version` is the number applied. */
 export const MIGRATIONS: readonly string[] = [
   CONTENT_STEP,
@@ -586,6 +602,7 @@ export const MIGRATIONS: readonly string[] = [
   REPLICATION_STEP,
   SESSIONS_STEP,
   DECLARATIONS_STEP,
+  PROXY_CACHE_STATS_STEP,
 ];
 
 /** The `user_version` of a database this code has fully migrated. */

@@ -56,6 +56,7 @@ import { webhookArea } from "./webhooks.ts";
 import { replicationPolicyArea } from "./replication-policies.ts";
 import { sessionArea } from "./sessions.ts";
 import { declarationArea } from "./declarations.ts";
+import { proxyCacheStatsArea } from "./proxy-cache-stats.ts";
 
 /**
  * How long a connection waits for another process's lock before failing. Within this process the
@@ -135,6 +136,7 @@ function bindAreas(read: Run, write: Run): MetadataAreas {
     replicationPolicies: replicationPolicyArea(read, write),
     sessions: sessionArea(read, write),
     declarations: declarationArea(read, write),
+    proxyCacheStats: proxyCacheStatsArea(read, write),
   };
 }
 
@@ -194,6 +196,7 @@ class SqliteMetadataStore implements MetadataStore {
   readonly replicationPolicies: MetadataAreas["replicationPolicies"];
   readonly sessions: MetadataAreas["sessions"];
   readonly declarations: MetadataAreas["declarations"];
+  readonly proxyCacheStats: MetadataAreas["proxyCacheStats"];
 
   private readonly reader: Db;
   /** Groups the reader's statements into short read transactions (read-snapshot.ts). */
@@ -241,6 +244,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.replicationPolicies = areas.replicationPolicies;
     this.sessions = areas.sessions;
     this.declarations = areas.declarations;
+    this.proxyCacheStats = areas.proxyCacheStats;
   }
 
   transaction<T>(work: (tx: MetadataAreas) => Promise<T>): Promise<T> {

@@ -1,0 +1,159 @@
+// The audit log (Harbor's /auditlog-exts: the administrator sees everything, a project
+// administrator their projects'), newest first, a page at a time, filtered by Harbor's `q`
+// (user, operation, resource, resource type, time range) kept in the URL.
+
+import { useState } from "preact/hooks";
+import { DataTable } from "../../components/data-table.tsx";
+import { Field } from "../../components/field.tsx";
+import { Pager } from "../../components/pager.tsx";
+import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { usePagedList } from "../../hooks/use-paged-list.ts";
+import { useTitle } from "../../hooks/use-title.ts";
+import { useFormat, useT } from "../../i18n/i18n.tsx";
+import { setQuery, useLocation } from "../../router.tsx";
+import { auditMessages } from "./audit-messages.ts";
+import "./audit.css";
+
+interface AuditEntry {
+  readonly id: number;
+  readonly username: string;
+  readonly resource: string;
+  readonly resource_type: string;
+  readonly operation: string;
+  readonly op_time: string;
+  readonly operation_result?: boolean;
+}
+
+// As this server records them: a push is the artifact's "create", as in Harbor.
+const OPERATIONS = ["create", "delete", "update", "pull"] as const;
+const FILTERS = ["username", "operation", "resource", "resource_type", "from", "to"] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+/** A datetime-local value as Harbor's q time ("2024-01-31 23:59:59", UTC). */
+function harborTime(value: string): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** Harbor's q: exact user, operation and type; a resource substring (~); an op_time range. */
+export function auditQuery(filters: Filters): string {
+  const terms: string[] = [];
+  if (filters.username) terms.push(`username=${filters.username}`);
+  if (filters.operation) terms.push(`operation=${filters.operation}`);
+  if (filters.resource) terms.push(`resource=~${filters.resource}`);
+  if (filters.resource_type) terms.push(`resource_type=${filters.resource_type}`);
+  if (filters.from || filters.to) {
+    terms.push(`op_time=[${filters.from ? harborTime(filters.from) : ""}~${filters.to ? harborTime(filters.to) : ""}]`);
+  }
+  return terms.join(",");
+}
+
+export function AuditPage() {
+  const t = useT(auditMessages);
+  const format = useFormat();
+  useTitle(t("title"));
+  const location = useLocation();
+  const applied = Object.fromEntries(FILTERS.map((key) => [key, location.query.get(key) ?? ""])) as Filters;
+  const q = auditQuery(applied);
+  const entries = usePagedList<AuditEntry>("/auditlog-exts", () => (q ? { q } : {}), [q]);
+  const [form, setForm] = useState<Filters>(applied);
+  const set = (key: keyof Filters, value: string) => setForm((previous) => ({ ...previous, [key]: value }));
+  const text = (key: keyof Filters, label: string, time = false) => (
+    <Field label={label}>
+      {(control) =>
+        time ? (
+          <input
+            {...control}
+            type="datetime-local"
+            value={form[key]}
+            onInput={(e) => set(key, e.currentTarget.value)}
+          />
+        ) : (
+          <input {...control} type="text" value={form[key]} onInput={(e) => set(key, e.currentTarget.value)} />
+        )
+      }
+    </Field>
+  );
+  return (
+    <>
+      <h1>{t("title")}</h1>
+      <form
+        role="search"
+        aria-label={t("filters")}
+        class="audit-filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setQuery({ ...form, page: undefined });
+        }}
+      >
+        {text("username", t("username"))}
+        <Field label={t("operation")}>
+          {(control) => (
+            <select {...control} value={form.operation} onChange={(e) => set("operation", e.currentTarget.value)}>
+              <option value="">{t("anyOperation")}</option>
+              {OPERATIONS.map((operation) => (
+                <option key={operation} value={operation}>
+                  {operation}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {text("resource", t("resource"))}
+        {text("resource_type", t("resourceType"))}
+        {text("from", t("from"), true)}
+        {text("to", t("to"), true)}
+        <div class="actions">
+          <button
+            type="button"
+            onClick={() => {
+              const empty = Object.fromEntries(FILTERS.map((key) => [key, ""])) as Filters;
+              setForm(empty);
+              setQuery({ ...empty, page: undefined });
+            }}
+          >
+            {t("clear")}
+          </button>
+          <button type="submit" class="primary">
+            {t("apply")}
+          </button>
+        </div>
+      </form>
+      {entries.error !== undefined && <ErrorMessage error={entries.error} retry={entries.reload} />}
+      {entries.loading && !entries.data && <Loading />}
+      {entries.data && (
+        <>
+          <DataTable
+            caption={t("listLabel")}
+            rows={entries.data.items}
+            rowKey={(entry) => entry.id}
+            columns={[
+              { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
+              { header: t("username"), cell: (entry) => entry.username },
+              { header: t("operation"), cell: (entry) => entry.operation },
+              { header: t("resourceType"), cell: (entry) => entry.resource_type },
+              { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
+              {
+                header: t("result"),
+                cell: (entry) =>
+                  entry.operation_result === false ? (
+                    <span class="badge badge-critical">{t("failed")}</span>
+                  ) : (
+                    <span class="badge badge-ok">{t("succeeded")}</span>
+                  ),
+              },
+            ]}
+          />
+          <Pager
+            label={t("listLabel")}
+            page={entries.page}
+            pageSize={entries.pageSize}
+            total={entries.data.total}
+            onPage={entries.setPage}
+            onPageSize={entries.setPageSize}
+          />
+        </>
+      )}
+    </>
+  );
+}
