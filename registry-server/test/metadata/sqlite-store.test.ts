@@ -141,6 +141,7 @@ describe("sqlite metadata store", () => {
       "audit_logs",
       "blobs",
       "cve_allowlists",
+      "declarations",
       "gc_doomed_parts",
       "immutable_rules",
       "job_executions",
@@ -216,7 +217,7 @@ describe("sqlite metadata store", () => {
       DROP TABLE replication_policies; DROP TABLE proxy_cache_stats; DROP TABLE registries; DROP TABLE webhook_last_triggers;
       DROP TABLE webhook_policies; DROP TABLE scanner_registrations; DROP TABLE scan_reports; DROP TABLE cve_allowlists;
       DROP TABLE artifact_pins; DROP TABLE gc_doomed_parts; DROP TABLE retention_policies; DROP TABLE immutable_rules;
-      DROP TABLE sessions; DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
+      DROP TABLE sessions; DROP TABLE declarations; DROP TABLE audit_logs; DROP TABLE robots; DROP TABLE project_members; DROP TABLE projects; DROP TABLE users;
       PRAGMA user_version = 1;
     `);
     writable.close();

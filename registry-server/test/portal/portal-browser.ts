@@ -1,9 +1,10 @@
 // Shared by the portal's browser tests: the portal built once per test file into a directory of
 // its own, a registry serving it over TLS, and Debian's Chromium driven by playwright-core
 // (never a downloaded browser). Every request a page makes is checked against the registry's
-// origin: one that would leave it is aborted and recorded, so no test can reach the internet and
-// a test can assert that the portal never tries.
+// origin: one to anywhere else is recorded, and fails, since the browser resolves no other
+// name, so no test can reach the internet and a test can assert that the portal never tries.
 
+import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -50,7 +51,14 @@ export async function startPortal(
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-background-networking"],
+    // The test's certificate trusted by its key, as a user's browser trusts the registry's CA:
+    // a page served with a certificate error would not be cached, and the portal's budgets and
+    // caching would be measured on a browser no user has.
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      `--ignore-certificate-errors-spki-list=${spkiHash(tls.certFile)}`,
+    ],
     timeout: 30_000,
   });
   const contexts: BrowserContext[] = [];
@@ -64,16 +72,15 @@ export async function startPortal(
     async newPage(pageOptions = {}) {
       const context = await browser.newContext({
         baseURL: registry.url,
-        ignoreHTTPSErrors: true,
         locale: pageOptions.locale ?? "en-GB",
         viewport: pageOptions.viewport ?? { width: 1280, height: 800 },
       });
       contexts.push(context);
-      await context.route("**/*", async (route) => {
-        const url = route.request().url();
-        if (url.startsWith("data:") || new URL(url).origin === origin) return route.continue();
-        offOrigin.push(url);
-        return route.abort("blockedbyclient");
+      // Recorded, not intercepted: Playwright turns the HTTP cache off in a context whose
+      // requests it routes. The browser's resolver (above) already fails every other host.
+      context.on("request", (request) => {
+        const url = request.url();
+        if (!url.startsWith("data:") && !url.startsWith("blob:") && new URL(url).origin !== origin) offOrigin.push(url);
       });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
@@ -86,6 +93,12 @@ export async function startPortal(
       certs.remove();
     },
   };
+}
+
+/** The base64 SHA-256 of a certificate's public key (SubjectPublicKeyInfo), Chromium's pin format. */
+function spkiHash(certFile: string): string {
+  const key = new X509Certificate(readFileSync(certFile)).publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(key).digest("base64");
 }
 
 /** Signs in through the portal's form and waits for the projects page. */

@@ -54,67 +54,68 @@ describe("the portal's page budgets", () => {
     expect(bytes).toBeLessThan(FIRST_PAGE_BUDGET_BYTES);
   });
 
-  // Over budget today (measured: median 1,808 ms from navigation to the 25th row; the list API
-  // alone 345 ms for 25 of 10,000; seeding 79 s on two shared cores): the server's listing is
-  // the work left (per-artifact queries in api/artifact-view.ts, the count's EXISTS subqueries in
-  // metadata/rows/artifacts.ts). `it.fails` keeps the suite green and fails as soon as the
-  // budget is met, so the mark cannot outlive the fix.
-  it.fails(
-    "renders the artifacts list of a 10,000-artifact repository in under 300 ms",
-    async () => {
-      const created = await client.expect(201, "POST", "/projects", { body: { project_name: "bulk" } });
-      projectId = Number(String(created.headers["location"]).split("/").pop());
-      const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } });
-      const layer = Buffer.from("the one layer every bulk artifact shares");
-      await client.pushBlob("bulk/app", config);
-      await client.pushBlob("bulk/app", layer);
-      const started = performance.now();
-      let next = 0;
-      const worker = async () => {
-        while (next < ARTIFACTS) {
-          const n = next++;
-          const manifest = {
-            schemaVersion: 2,
-            mediaType: OCI_MANIFEST,
-            config: descriptorOf(OCI_CONFIG, config),
-            layers: [descriptorOf("application/vnd.oci.image.layer.v1.tar", layer)],
-            annotations: { "org.opencontainers.image.revision": String(n) },
-          };
-          await client.pushManifest("bulk/app", `t${String(n).padStart(5, "0")}`, manifest, OCI_MANIFEST);
-        }
-      };
-      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-      const seedingMs = Math.round(performance.now() - started);
-      figures["seedArtifacts"] = ARTIFACTS;
-      figures["seedMs"] = seedingMs;
-
-      const apiStarted = performance.now();
-      const listed = await client.expect(
-        200,
-        "GET",
-        "/projects/bulk/repositories/app/artifacts?with_tag=true&with_scan_overview=true&with_accessory=true&with_sbom_overview=true&page=1&page_size=25",
-      );
-      figures["listApiMs"] = Math.round(performance.now() - apiStarted);
-      expect(listed.headers["x-total-count"]).toBe(String(ARTIFACTS));
-
-      const page = await portal.newPage();
-      await signIn(page);
-      const url = `/projects/${projectId}/repositories/${encodeURIComponent("bulk/app")}`;
-      const loads: number[] = [];
-      for (let load = 0; load < LOADS; load++) {
-        await page.goto(url);
-        // The 25th row of the first page (after the header row): the table is there, filled.
-        await page.getByRole("region", { name: "Artifacts" }).getByRole("row").nth(25).waitFor();
-        // Since the navigation started, as the page's own clock counts.
-        loads.push(Math.round(await page.evaluate<number>("performance.now()")));
+  it("renders the artifacts list of a 10,000-artifact repository in under 300 ms", async () => {
+    const created = await client.expect(201, "POST", "/projects", { body: { project_name: "bulk" } });
+    projectId = Number(String(created.headers["location"]).split("/").pop());
+    const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } });
+    const layer = Buffer.from("the one layer every bulk artifact shares");
+    await client.pushBlob("bulk/app", config);
+    await client.pushBlob("bulk/app", layer);
+    const started = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < ARTIFACTS) {
+        const n = next++;
+        const manifest = {
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: descriptorOf(OCI_CONFIG, config),
+          layers: [descriptorOf("application/vnd.oci.image.layer.v1.tar", layer)],
+          annotations: { "org.opencontainers.image.revision": String(n) },
+        };
+        await client.pushManifest("bulk/app", `t${String(n).padStart(5, "0")}`, manifest, OCI_MANIFEST);
       }
-      const median = [...loads].sort((a, b) => a - b)[Math.floor(LOADS / 2)] ?? Infinity;
-      figures["listLoadsMs"] = loads;
-      figures["listMedianMs"] = median;
-      figures["listBudgetMs"] = LIST_BUDGET_MS;
-      await expect(page.getByText("10,000 in all").isVisible()).resolves.toBe(true);
-      expect(median).toBeLessThan(LIST_BUDGET_MS);
-    },
-    180_000,
-  );
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const seedingMs = Math.round(performance.now() - started);
+    figures["seedArtifacts"] = ARTIFACTS;
+    figures["seedMs"] = seedingMs;
+
+    const apiStarted = performance.now();
+    const listed = await client.expect(
+      200,
+      "GET",
+      "/projects/bulk/repositories/app/artifacts?with_tag=true&with_scan_overview=true&with_accessory=true&with_sbom_overview=true&page=1&page_size=25",
+    );
+    figures["listApiMs"] = Math.round(performance.now() - apiStarted);
+    expect(listed.headers["x-total-count"]).toBe(String(ARTIFACTS));
+
+    const page = await portal.newPage();
+    await signIn(page);
+    // Measured in the page: the moment the table holds its 25 rows, by the page's own clock since
+    // the navigation started (an observer installed before the page's script runs), so the
+    // figure holds no round trip of the test's own to the browser.
+    await page.addInitScript(`
+      new MutationObserver((_, observer) => {
+        if (document.querySelectorAll("main table tbody tr").length >= 25) {
+          window.__listRendered = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { childList: true, subtree: true });
+    `);
+    const url = `/projects/${projectId}/repositories/${encodeURIComponent("bulk/app")}`;
+    const loads: number[] = [];
+    for (let load = 0; load < LOADS; load++) {
+      await page.goto(url);
+      // The 25th row of the first page (after the header row): the table is there, filled.
+      await page.getByRole("region", { name: "Artifacts" }).getByRole("row").nth(25).waitFor();
+      loads.push(Math.round(await page.evaluate<number>("window.__listRendered")));
+    }
+    const median = [...loads].sort((a, b) => a - b)[Math.floor(LOADS / 2)] ?? Infinity;
+    figures["listLoadsMs"] = loads;
+    figures["listMedianMs"] = median;
+    figures["listBudgetMs"] = LIST_BUDGET_MS;
+    await expect(page.getByText("10,000 in all").isVisible()).resolves.toBe(true);
+    expect(median).toBeLessThan(LIST_BUDGET_MS);
+  }, 180_000);
 });

@@ -147,28 +147,3 @@ export async function pushTwoPlatformIndex(
   const { digest } = await client.pushManifest(repository, tag, index, OCI_INDEX);
   return { index: digest, children: [amd64.digest, arm64.digest] };
 }
-
-/**
- * cosign's signature of `subject` as `cosign sign` lays it out without referrers: a manifest
- * tagged `sha256-<hex>.sig` whose layer is the simple-signing payload. For machines where the
- * real cosign (scripts/tools/go-tools.sh) is not built yet.
- */
-export async function pushCosignLayout(client: TlsClient, repository: string, subject: string): Promise<string> {
-  const config = JSON.stringify({ architecture: "", os: "", rootfs: { type: "layers", diff_ids: [] } });
-  const payload = JSON.stringify({
-    critical: { identity: { "docker-reference": repository }, image: { "docker-manifest-digest": subject } },
-  });
-  await client.pushBlob(repository, config);
-  await client.pushBlob(repository, payload);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: descriptorOf(OCI_CONFIG, config),
-    layers: [
-      descriptorOf("application/vnd.dev.cosign.simplesigning.v1+json", payload, {
-        annotations: { "dev.cosignproject.cosign/signature": "MEUCIQ" },
-      }),
-    ],
-  };
-  return (await client.pushManifest(repository, `sha256-${subject.slice(7)}.sig`, manifest, OCI_MANIFEST)).digest;
-}

@@ -19,7 +19,7 @@ import {
   startPortal,
   type PortalHarness,
 } from "./portal-browser.ts";
-import { pushCosignLayout, pushPlatformImage, pushTwoPlatformIndex, TlsClient } from "./portal-content-fixture.ts";
+import { pushPlatformImage, pushTwoPlatformIndex, TlsClient } from "./portal-content-fixture.ts";
 
 const TOOLS = path.resolve(import.meta.dirname, "../../../.tools/bin");
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -105,21 +105,20 @@ describe("the artifacts and artifact pages", () => {
     });
     index = await pushTwoPlatformIndex(client, "shop/app", "v1");
     single = await pushPlatformImage(client, "shop/app", "amd64", "v2");
-    if (existsSync(path.join(TOOLS, "cosign"))) {
-      await run("cosign", ["generate-key-pair", "--output-key-prefix", path.join(work.dir, "cosign")]);
-      await run("cosign", [
-        "sign",
-        "--key",
-        path.join(work.dir, "cosign.key"),
-        "--tlog-upload=false",
-        "--yes",
-        `${host}/shop/app@${index.index}`,
-      ]);
-    } else {
-      // The real cosign is built by scripts/tools/go-tools.sh (scripts/test.sh runs it); before
-      // that, cosign's own layout of a signature, pushed as it pushes it.
-      await pushCosignLayout(client, "shop/app", index.index);
-    }
+    // The real cosign (scripts/tools/go-tools.sh builds it); its keys kept out of the directory
+    // skopeo reads certificates from, where a lone .key file is an error.
+    if (!existsSync(path.join(TOOLS, "cosign"))) throw new Error("cosign is missing: run scripts/tools/go-tools.sh");
+    const keys = path.join(work.dir, "cosign-keys");
+    mkdirSync(keys);
+    await run("cosign", ["generate-key-pair", "--output-key-prefix", path.join(keys, "cosign")]);
+    await run("cosign", [
+      "sign",
+      "--key",
+      path.join(keys, "cosign.key"),
+      "--tlog-upload=false",
+      "--yes",
+      `${host}/shop/app@${index.index}`,
+    ]);
     writeFileSync(
       path.join(work.dir, "sbom.spdx.json"),
       JSON.stringify({ spdxVersion: "SPDX-2.3", name: "shop-app", packages: [{ name: "openssl" }] }),

@@ -2,7 +2,7 @@
 // again after a change. A request still running when its inputs change is aborted, so a slow
 // answer for an old page never overwrites a newer one.
 
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 export interface Resource<T> {
   readonly data: T | undefined;
@@ -20,7 +20,9 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   const [generation, setGeneration] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
-  useEffect(() => {
+  // Started as the component mounts, not after the browser paints it: a page whose data depends
+  // on its frame's (a project's artifacts on the project) would otherwise wait a frame per step.
+  useLayoutEffect(() => {
     const controller = new AbortController();
     setState((previous) => ({ ...previous, loading: true, error: undefined }));
     loadRef

@@ -104,13 +104,19 @@ export function mediaTypeOf<V>(d: Dialect<V>): string {
   m.media_type)`;
 }
 
-const TAGGED = "EXISTS (SELECT 1 FROM tags t WHERE t.repository = m.repository AND t.digest = m.digest)";
-const IN_AN_INDEX =
-  "EXISTS (SELECT 1 FROM manifest_child_refs c WHERE c.repository = m.repository AND c.child_digest = m.digest)";
+// The listing's tests of each manifest, written as sets of the one repository's digests rather
+// than as subqueries per manifest: each set is built once per query (a few tags, a few index
+// children, a handful of signatures), where a correlated EXISTS ran two or three index lookups
+// for every manifest of the repository just to count them (50 ms in a 10,000-artifact one).
+type Bind = (value: string) => string;
+const tagged = (p: Bind, repository: string) =>
+  `m.digest IN (SELECT t.digest FROM tags t WHERE t.repository = ${p(repository)})`;
+const inAnIndex = (p: Bind, repository: string) =>
+  `m.digest IN (SELECT c.child_digest FROM manifest_child_refs c WHERE c.repository = ${p(repository)})`;
 /** cosign's tag for a signature, `sha256-<64 hex>.sig`, naming a manifest of the repository. */
-const COSIGN_SIGNATURE = `EXISTS (SELECT 1 FROM tags t
+const cosignSignature = (p: Bind, repository: string) => `m.digest IN (SELECT t.digest FROM tags t
     JOIN manifests s ON s.repository = t.repository AND s.digest = 'sha256:' || substr(t.name, 8, 64)
-    WHERE t.repository = m.repository AND t.digest = m.digest
+    WHERE t.repository = ${p(repository)}
       AND length(t.name) = 75 AND substr(t.name, 1, 7) = 'sha256-' AND substr(t.name, 72) = '.sig')`;
 
 const REPOSITORY_ORDER: Readonly<Record<RepositorySortKey, string>> = {
@@ -162,10 +168,10 @@ function mediaTypeCondition<V>(where: Conditions<V>, condition: MediaTypeConditi
  */
 export function artifactListing<V>(d: Dialect<V>, repository: string, query: ArtifactQuery): ListingQuery<V> {
   const where = new Conditions(d).equals("m.repository", repository);
-  where.add("m.subject IS NULL").add(`NOT ${COSIGN_SIGNATURE}`);
-  if (!query.all) where.add(`(${TAGGED} OR NOT ${IN_AN_INDEX})`);
-  if (query.tagged === true) where.add(TAGGED);
-  if (query.tagged === false) where.add(`NOT ${TAGGED} AND NOT ${IN_AN_INDEX}`);
+  where.add("m.subject IS NULL").add((p) => `NOT ${cosignSignature(p, repository)}`);
+  if (!query.all) where.add((p) => `(${tagged(p, repository)} OR NOT ${inAnIndex(p, repository)})`);
+  if (query.tagged === true) where.add((p) => tagged(p, repository));
+  if (query.tagged === false) where.add((p) => `NOT ${tagged(p, repository)} AND NOT ${inAnIndex(p, repository)}`);
   const tag = query.tag;
   if (tag) {
     where.add(

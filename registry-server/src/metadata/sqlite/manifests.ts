@@ -155,16 +155,19 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
       }),
     referrers: (repository, subject, artifactType) =>
       read((db) => {
+        // `+digest`: sorting the few referrers found by the subject index, rather than walking the
+        // whole repository in digest order through the primary key, which SQLite's planner picks
+        // without statistics (a tenth of a second per artifact listed in a 10,000-artifact repository).
         const rows =
           artifactType === undefined
             ? db.rows<ManifestRow>(
-                `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND subject = ? ORDER BY digest`,
+                `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND subject = ? ORDER BY +digest`,
                 repository,
                 subject,
               )
             : db.rows<ManifestRow>(
                 `SELECT ${MANIFEST_COLUMNS} FROM manifests
-                   WHERE repository = ? AND subject = ? AND artifact_type = ? ORDER BY digest`,
+                   WHERE repository = ? AND subject = ? AND artifact_type = ? ORDER BY +digest`,
                 repository,
                 subject,
                 artifactType,
