@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Agent, fetch } from "undici";
 import { runProcess } from "../test/processes.ts";
 import { writeMultiPlatformLayout } from "../test/clients/oci-layout.ts";
 import { ADMIN, request, tempDir } from "../test/helpers.ts";
@@ -17,6 +18,7 @@ const OUT = fileURLToPath(new URL("../../docs/portal/", import.meta.url));
 
 async function api(url: string, method: string, pathname: string, body?: unknown): Promise<string> {
   const reply = await fetch(`${url}/api/v2.0${pathname}`, {
+    dispatcher,
     method,
     headers: {
       Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString("base64")}`,
@@ -30,9 +32,9 @@ async function api(url: string, method: string, pathname: string, body?: unknown
 }
 
 const work = tempDir("screenshots");
-// The browser and Node's fetch trust the test's self-signed certificate for this run only.
-process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0";
 const portal = await startPortal();
+// The API calls trust the registry's own certificate, and nothing else.
+const dispatcher = new Agent({ connect: { ca: portal.ca } });
 try {
   const { url } = portal;
   const host = new URL(url).host;
@@ -102,12 +104,13 @@ try {
     await page.goto(pathname);
     await page.getByRole("heading", { level: 1 }).waitFor();
     // Lists load after the frame: wait until nothing is loading any more.
-    await page.waitForFunction('!document.querySelector("[role=status].status")', undefined, { timeout: 10_000 });
+    await page.waitForSelector("text=Loading…", { state: "detached", timeout: 10_000 });
     await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
     console.log(`==> docs/portal/${name}.png`);
   }
   if (portal.offOrigin.length > 0) throw new Error(`requests left the registry: ${portal.offOrigin.join(", ")}`);
 } finally {
+  await dispatcher.close();
   await portal.close();
   work.remove();
 }
