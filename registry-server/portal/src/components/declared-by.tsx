@@ -10,21 +10,21 @@ import { common } from "../i18n/common.ts";
 import { useT } from "../i18n/i18n.tsx";
 import { ConfirmDialog } from "./dialog.tsx";
 
-/** The kinds of object a stack declares (the server's closed list). */
+/** The kinds of object a stack declares (the server's closed list, src/api/declared-object.ts). */
 export type DeclaredKind =
   | "project"
-  | "robot"
   | "member"
-  | "registry"
+  | "robot"
   | "retention"
   | "immutable_rule"
   | "webhook_policy"
+  | "preheat"
+  | "registry"
   | "replication_policy"
   | "scanner"
   | "user"
-  | "configuration"
-  | "cve_allowlist"
-  | "schedule";
+  | "schedule"
+  | "cve_allowlist";
 
 export interface Declaration {
   readonly kind: DeclaredKind;

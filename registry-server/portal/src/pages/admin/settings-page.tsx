@@ -1,6 +1,7 @@
 // The administrator's system settings (Harbor's /configurations): the editable ones grouped,
-// saved with one PUT of what changed; and the system CVE allowlist (/system/CVEAllowlist). Both
-// guarded when a stack declared them (kinds configuration and cve_allowlist, key "system").
+// saved with one PUT of what changed; and the system CVE allowlist (/system/CVEAllowlist),
+// guarded when a stack declared it (kind cve_allowlist, key "system"); no stack declares the
+// other settings.
 
 import { useEffect, useState } from "preact/hooks";
 import { get, put } from "../../api.ts";
@@ -150,8 +151,6 @@ export function SettingsPage() {
   const t = useT(adminMessages);
   useTitle(t("settingsTitle"));
   const configurations = useResource((signal) => get<Configurations>("/configurations", {}, signal), []);
-  const declaration = useDeclaration("configuration", "system");
-  const { guard, dialog } = useDeclaredGuard(declaration.data);
   const [values, setValues] = useState<Record<string, Value>>({});
   const [notice, setNotice] = useState("");
   const [failure, setFailure] = useState<unknown>();
@@ -187,11 +186,10 @@ export function SettingsPage() {
   return (
     <>
       <h1>{t("settingsTitle")}</h1>
-      <DeclaredBanner declaration={declaration.data} />
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          guard(save);
+          save();
         }}
       >
         {GROUPS.map((group) => (
@@ -217,7 +215,6 @@ export function SettingsPage() {
         {notice}
       </p>
       {failure !== undefined && <ErrorMessage error={failure} />}
-      {dialog}
       <Allowlist />
     </>
   );
