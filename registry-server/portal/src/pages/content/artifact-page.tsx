@@ -18,6 +18,7 @@ import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "../projects/project-frame.tsx";
 import type { Project } from "../projects/project-types.ts";
 import { ARTIFACT_LIST_QUERY } from "./artifacts-page.tsx";
+import { projectAbilities, type ProjectAbilities } from "../projects/project-abilities.ts";
 import { contentMessages } from "./content-messages.ts";
 import {
   ContentBreadcrumb,
@@ -31,7 +32,6 @@ import { PullCommands } from "./pull-commands.tsx";
 import {
   artifactHref,
   artifactsApiPath,
-  contentPermissions,
   platformText,
   platformsOf,
   reportOf,
@@ -39,7 +39,6 @@ import {
   vulnerabilityOverview,
   type Accessory,
   type Artifact,
-  type ContentPermissions,
   type HistoryEntry,
   type VulnerabilityReport,
 } from "./content-types.ts";
@@ -66,7 +65,7 @@ export function ArtifactPage({
 function ArtifactView({ project, repository, reference }: { project: Project; repository: string; reference: string }) {
   const t = useT(contentMessages);
   const user = useUser();
-  const may = contentPermissions(user.sysadmin_flag, project.current_user_role_id);
+  const may = projectAbilities(user, project);
   const base = `${artifactsApiPath(project.name, repository)}/${encodeURIComponent(reference)}`;
   const artifact = useResource((signal) => get<Artifact>(base, ARTIFACT_LIST_QUERY, signal), [base]);
   const data = artifact.data;
@@ -175,7 +174,7 @@ function Tags({
 }: {
   base: string;
   artifact: Artifact;
-  may: ContentPermissions;
+  may: ProjectAbilities;
   reload: () => void;
 }) {
   const t = useT(contentMessages);

@@ -16,12 +16,12 @@ import { Link } from "../../router.tsx";
 import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "../projects/project-frame.tsx";
 import type { Project } from "../projects/project-types.ts";
+import { projectAbilities } from "../projects/project-abilities.ts";
 import { contentMessages } from "./content-messages.ts";
 import { ContentBreadcrumb, SbomMark, SignedMark, VulnerabilityBadges } from "./content-parts.tsx";
 import {
   artifactHref,
   artifactsApiPath,
-  contentPermissions,
   platformsOf,
   shortDigest,
   vulnerabilityOverview,
@@ -59,7 +59,7 @@ function ArtifactList({ project, repository }: { project: Project; repository: s
   const tc = useT(common);
   const format = useFormat();
   const user = useUser();
-  const may = contentPermissions(user.sysadmin_flag, project.current_user_role_id);
+  const may = projectAbilities(user, project);
   const path = artifactsApiPath(project.name, repository);
   const artifacts = usePagedList<Artifact>(path, (search) => ({
     ...ARTIFACT_LIST_QUERY,

@@ -172,23 +172,3 @@ export function repositoryHref(projectId: number | string, repository: string): 
 export function artifactHref(projectId: number | string, repository: string, digest: string): string {
   return `${repositoryHref(projectId, repository)}/artifacts/${encodeURIComponent(digest)}`;
 }
-
-/** Harbor's project roles (current_user_role_id). */
-export const ROLES = { projectAdmin: 1, developer: 2, guest: 3, maintainer: 4, limitedGuest: 5 } as const;
-
-export interface ContentPermissions {
-  readonly scan: boolean;
-  readonly addTag: boolean;
-  readonly deleteTag: boolean;
-  readonly deleteArtifact: boolean;
-}
-
-/**
- * What the signed-in user may do to a project's content, as the server's project RBAC decides
- * it (api/project-rbac.ts, after Harbor's): hidden controls for what the API would refuse.
- */
-export function contentPermissions(sysadmin: boolean, role: number | undefined): ContentPermissions {
-  if (sysadmin) return { scan: true, addTag: true, deleteTag: true, deleteArtifact: true };
-  const admin = role === ROLES.projectAdmin || role === ROLES.maintainer;
-  return { scan: admin, addTag: admin || role === ROLES.developer, deleteTag: admin, deleteArtifact: admin };
-}

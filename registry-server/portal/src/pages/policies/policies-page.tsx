@@ -6,7 +6,7 @@ import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "../projects/project-frame.tsx";
 import { projectsMessages } from "../projects/projects-messages.ts";
 import { ImmutableRules } from "./immutable-rules.tsx";
-import { projectAbilities } from "./project-abilities.ts";
+import { projectAbilities } from "../projects/project-abilities.ts";
 import { RetentionSection } from "./retention-section.tsx";
 import { SecuritySettings, type ProjectWithAllowlist } from "./security-settings.tsx";
 import "./policies.css";

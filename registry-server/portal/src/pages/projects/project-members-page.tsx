@@ -16,7 +16,7 @@ import { common } from "../../i18n/common.ts";
 import { useT } from "../../i18n/i18n.tsx";
 import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "./project-frame.tsx";
-import { abilitiesIn, ROLE, ROLE_IDS, roleKey } from "./project-roles.ts";
+import { projectAbilities, ROLE, ROLE_IDS, roleKey } from "./project-abilities.ts";
 import type { Member, Project } from "./project-types.ts";
 import { projectsMessages } from "./projects-messages.ts";
 import "./projects.css";
@@ -118,7 +118,7 @@ function Members({ project }: { project: Project }) {
   const t = useT(projectsMessages);
   const tc = useT(common);
   const user = useUser();
-  const abilities = abilitiesIn(project, user);
+  const abilities = projectAbilities(user, project);
   const members = usePagedList<Member>(`/projects/${project.project_id}/members`, (search) =>
     search ? { entityname: search } : {},
   );

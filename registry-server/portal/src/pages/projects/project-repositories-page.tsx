@@ -16,7 +16,7 @@ import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { Link } from "../../router.tsx";
 import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "./project-frame.tsx";
-import { abilitiesIn } from "./project-roles.ts";
+import { projectAbilities } from "./project-abilities.ts";
 import type { Project, Repository } from "./project-types.ts";
 import { projectsMessages } from "./projects-messages.ts";
 
@@ -36,7 +36,7 @@ function Repositories({ project }: { project: Project }) {
   const tc = useT(common);
   const format = useFormat();
   const user = useUser();
-  const abilities = abilitiesIn(project, user);
+  const abilities = projectAbilities(user, project);
   const repositories = usePagedList<Repository>(
     `/projects/${encodeURIComponent(project.name)}/repositories`,
     (search) => (search ? { q: `name=~${search}` } : {}),

@@ -14,7 +14,7 @@ import { navigate } from "../../router.tsx";
 import { useUser } from "../../session.tsx";
 import { ProjectFrame } from "./project-frame.tsx";
 import { limitBytes, QuotaMeter, StorageLimitField, storageLimitOf, type StorageLimit } from "./project-quota.tsx";
-import { abilitiesIn } from "./project-roles.ts";
+import { projectAbilities } from "./project-abilities.ts";
 import {
   isProxyCache,
   isPublic,
@@ -163,7 +163,7 @@ function Summary({ project, reload }: { project: Project; reload: () => void }) 
   const t = useT(projectsMessages);
   const format = useFormat();
   const user = useUser();
-  const abilities = abilitiesIn(project, user);
+  const abilities = projectAbilities(user, project);
   const summary = useResource(
     (signal) => get<ProjectSummary>(`/projects/${project.project_id}/summary`, {}, signal),
     [project],

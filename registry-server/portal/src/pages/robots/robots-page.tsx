@@ -14,7 +14,7 @@ import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { useUser } from "../../session.tsx";
-import { projectAbilities } from "../policies/project-abilities.ts";
+import { projectAbilities } from "../projects/project-abilities.ts";
 import { ProjectFrame } from "../projects/project-frame.tsx";
 import type { Project } from "../projects/project-types.ts";
 import { projectsMessages } from "../projects/projects-messages.ts";
