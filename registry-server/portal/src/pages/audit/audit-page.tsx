@@ -35,13 +35,18 @@ function harborTime(value: string): string {
   return Number.isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** Harbor's q: exact user, operation and type; a resource substring (~); an op_time range. */
+/**
+ * Harbor's q: exact user, operation and type; a resource substring (~); an op_time range. The
+ * server unescapes q once more, as Harbor does (a `+` there is a space): typed values go escaped,
+ * or a robot's name (`robot$project+ci`) would match nothing.
+ */
 export function auditQuery(filters: Filters): string {
   const terms: string[] = [];
-  if (filters.username) terms.push(`username=${filters.username}`);
+  const typed = (value: string) => encodeURIComponent(value);
+  if (filters.username) terms.push(`username=${typed(filters.username)}`);
   if (filters.operation) terms.push(`operation=${filters.operation}`);
-  if (filters.resource) terms.push(`resource=~${filters.resource}`);
-  if (filters.resource_type) terms.push(`resource_type=${filters.resource_type}`);
+  if (filters.resource) terms.push(`resource=~${typed(filters.resource)}`);
+  if (filters.resource_type) terms.push(`resource_type=${typed(filters.resource_type)}`);
   if (filters.from || filters.to) {
     terms.push(`op_time=[${filters.from ? harborTime(filters.from) : ""}~${filters.to ? harborTime(filters.to) : ""}]`);
   }

@@ -22,10 +22,14 @@ const OPERATIONS = [
   { value: "update", label: "opUpdate" },
 ] as const;
 
-/** Harbor's `q` takes `key=value` terms joined by commas: a comma in a value would split it. */
+/**
+ * Harbor's `q` takes `key=value` terms joined by commas: a comma in a value would split it. The
+ * server unescapes q once more, as Harbor does (a `+` there is a space): the value goes escaped,
+ * or a robot's name (`robot$project+ci`) would match nothing.
+ */
 function term(key: string, value: string): string | undefined {
   const clean = value.replace(/,/g, "").trim();
-  return clean ? `${key}=${clean}` : undefined;
+  return clean ? `${key}=${encodeURIComponent(clean)}` : undefined;
 }
 
 function Logs({ project }: { project: Project }) {
