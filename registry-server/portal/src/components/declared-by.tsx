@@ -34,16 +34,29 @@ export interface Declaration {
   readonly update_time: string;
 }
 
-/** The declaration of one object, undefined when no stack declared it (or the server keeps none). */
-export function useDeclaration(kind: DeclaredKind, key: string | undefined) {
-  return useResource(
-    async (signal) => {
-      if (key === undefined) return undefined;
-      const found = await get<Declaration[] | null>("/declarations", { kind, key }, signal).catch(() => null);
-      return found?.[0];
-    },
-    [kind, key],
+/** How long a lookup is reused: the banner, the list's mark and a guard share one request. */
+const LOOKUP_FRESH_MS = 5_000;
+const lookups = new Map<string, { readonly at: number; readonly found: Promise<Declaration | undefined> }>();
+
+/**
+ * The declaration of one object, undefined when no stack declared it (or the server keeps none:
+ * an older registry answers 404, a kind it does not know 400).
+ */
+export function lookupDeclaration(kind: DeclaredKind, key: string): Promise<Declaration | undefined> {
+  const id = `${kind}\n${key}`;
+  const cached = lookups.get(id);
+  if (cached && Date.now() - cached.at < LOOKUP_FRESH_MS) return cached.found;
+  const found = get<Declaration[] | null>("/declarations", { kind, key }).then(
+    (declarations) => declarations?.[0],
+    () => undefined,
   );
+  lookups.set(id, { at: Date.now(), found });
+  return found;
+}
+
+/** The declaration of one object, for its banner. */
+export function useDeclaration(kind: DeclaredKind, key: string | undefined) {
+  return useResource(async () => (key === undefined ? undefined : lookupDeclaration(kind, key)), [kind, key]);
 }
 
 /** The declarations of a list's objects at once, by key (one request per page, not per row). */
@@ -88,33 +101,43 @@ export function DeclaredMark({ declaration }: { declaration: Declaration | undef
 }
 
 /**
- * Guards changes to a declared object: `guard(change)` runs the change at once when no stack
- * declared the object, else after the user confirms a warning naming the stack and resource.
+ * Guards changes to one object: `guard(change)` asks the server whether a stack declared the
+ * object at the moment of the change (not from what a page loaded earlier, which may still be on
+ * its way), runs the change at once when none did, else after the user confirms a warning naming
+ * the stack and the resource. No `key` (nothing chosen yet) guards nothing.
  */
-export function useDeclaredGuard(declaration: Declaration | undefined): {
+export function useDeclaredGuard(
+  kind: DeclaredKind,
+  key: string | undefined,
+): {
   guard: (change: () => void) => void;
   dialog: ComponentChildren;
 } {
   const t = useT(common);
-  const [pending, setPending] = useState<(() => void) | undefined>();
+  const [pending, setPending] = useState<{ readonly change: () => void; readonly declaration: Declaration }>();
   const guard = useCallback(
     (change: () => void) => {
-      if (declaration) setPending(() => change);
-      else change();
+      if (key === undefined) {
+        change();
+        return;
+      }
+      void lookupDeclaration(kind, key).then((declaration) =>
+        declaration ? setPending({ change, declaration }) : change(),
+      );
     },
-    [declaration],
+    [kind, key],
   );
+  const declaration = pending?.declaration;
   const dialog = declaration ? (
     <ConfirmDialog
-      open={pending !== undefined}
+      open
       title={t("declaredChangeTitle")}
       confirmLabel={t("declaredChangeConfirm")}
       danger
       onCancel={() => setPending(undefined)}
       onConfirm={() => {
-        const change = pending;
         setPending(undefined);
-        change?.();
+        pending?.change();
       }}
     >
       <p>{t("declaredBy", { stack: declaration.stack })}</p>

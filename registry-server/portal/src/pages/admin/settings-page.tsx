@@ -90,7 +90,7 @@ function Allowlist() {
     [],
   );
   const declaration = useDeclaration("cve_allowlist", "system");
-  const { guard, dialog } = useDeclaredGuard(declaration.data);
+  const { guard, dialog } = useDeclaredGuard("cve_allowlist", "system");
   const [ids, setIds] = useState("");
   const [expires, setExpires] = useState("");
   const [notice, setNotice] = useState("");

@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { del, post, put } from "../../api.ts";
 import { DataTable } from "../../components/data-table.tsx";
-import { DeclaredMark, useDeclarations, useDeclaredGuard, type Declaration } from "../../components/declared-by.tsx";
+import { DeclaredMark, useDeclarations, useDeclaredGuard } from "../../components/declared-by.tsx";
 import { ConfirmDialog, Dialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
 import { Pager } from "../../components/pager.tsx";
@@ -171,19 +171,11 @@ function NewUserDialog({
   );
 }
 
-function UserActions({
-  user,
-  declaration,
-  onDone,
-}: {
-  user: User;
-  declaration: Declaration | undefined;
-  onDone: (message: string, error?: unknown) => void;
-}) {
+function UserActions({ user, onDone }: { user: User; onDone: (message: string, error?: unknown) => void }) {
   const t = useT(adminMessages);
   const tc = useT(common);
   const me = useUser();
-  const { guard, dialog } = useDeclaredGuard(declaration);
+  const { guard, dialog } = useDeclaredGuard("user", user.username);
   const [resetting, setResetting] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [password, setPassword] = useState("");
@@ -327,9 +319,7 @@ export function UsersPage() {
               { header: t("created"), cell: (user) => format.dateTime(user.creation_time) },
               {
                 header: t("actions"),
-                cell: (user) => (
-                  <UserActions user={user} declaration={declarations.data?.get(user.username)} onDone={after} />
-                ),
+                cell: (user) => <UserActions user={user} onDone={after} />,
               },
             ]}
           />

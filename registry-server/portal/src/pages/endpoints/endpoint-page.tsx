@@ -73,7 +73,7 @@ export function EndpointPage({ id }: { id: string }) {
   const user = useUser();
   const endpoint = useResource((signal) => get<Endpoint>(`/registries/${encodeURIComponent(id)}`, {}, signal), [id]);
   const declaration = useDeclaration("registry", endpoint.data?.name);
-  const { guard, dialog } = useDeclaredGuard(declaration.data);
+  const { guard, dialog } = useDeclaredGuard("registry", endpoint.data?.name);
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [failure, setFailure] = useState<unknown>();

@@ -7,7 +7,7 @@
 import { useState } from "preact/hooks";
 import { del, post, put } from "../../api.ts";
 import { DataTable } from "../../components/data-table.tsx";
-import { DeclaredMark, useDeclaredGuard, useDeclarations, type Declaration } from "../../components/declared-by.tsx";
+import { DeclaredMark, useDeclaredGuard, useDeclarations } from "../../components/declared-by.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
 import { Pager } from "../../components/pager.tsx";
@@ -80,7 +80,7 @@ export function ImmutableRules({ project, editable }: { project: Project; editab
                         <RuleActions
                           path={`${path}/${rule.id}`}
                           rule={rule}
-                          declaration={declarations.data?.get(`${project.name}/${rule.id}`)}
+                          declaredKey={`${project.name}/${rule.id}`}
                           onChanged={() => {
                             setError(undefined);
                             rules.reload();
@@ -118,19 +118,20 @@ export function ImmutableRules({ project, editable }: { project: Project; editab
 function RuleActions({
   path,
   rule,
-  declaration,
+  declaredKey,
   onChanged,
   onError,
 }: {
   path: string;
   rule: ImmutableRule;
-  declaration: Declaration | undefined;
+  /** The rule's key among declarations: `<project>/<rule id>`. */
+  declaredKey: string;
   onChanged: () => void;
   onError: (error: unknown) => void;
 }) {
   const t = useT(policiesMessages);
   const tc = useT(common);
-  const { guard, dialog } = useDeclaredGuard(declaration);
+  const { guard, dialog } = useDeclaredGuard("immutable_rule", declaredKey);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const run = async (change: () => Promise<unknown>) => {

@@ -5,7 +5,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { put } from "../../api.ts";
-import { useDeclaration, useDeclaredGuard } from "../../components/declared-by.tsx";
+import { useDeclaredGuard } from "../../components/declared-by.tsx";
 import { Field } from "../../components/field.tsx";
 import { ErrorMessage } from "../../components/status.tsx";
 import { common } from "../../i18n/common.ts";
@@ -62,8 +62,7 @@ export function SecuritySettings({
 }) {
   const t = useT(policiesMessages);
   const tc = useT(common);
-  const declaration = useDeclaration("project", project.name);
-  const { guard, dialog } = useDeclaredGuard(declaration.data);
+  const { guard, dialog } = useDeclaredGuard("project", project.name);
   const [settings, setSettings] = useState(() => settingsOf(project));
   const [adding, setAdding] = useState("");
   const [busy, setBusy] = useState(false);

@@ -123,15 +123,15 @@ function Members({ project }: { project: Project }) {
     search ? { entityname: search } : {},
   );
   const declarations = useDeclarations("member", [members.data]);
-  const declarationOf = (member: Member | undefined) =>
-    member ? declarations.data?.get(`${project.name}/${member.entity_name}`) : undefined;
+  const memberKey = (member: Member | undefined) => (member ? `${project.name}/${member.entity_name}` : undefined);
+  const declarationOf = (member: Member | undefined) => declarations.data?.get(memberKey(member) ?? "");
   const [search, setSearch] = useState(members.search);
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<{ member: Member; role: number }>();
   const [removing, setRemoving] = useState<Member>();
   const [error, setError] = useState<unknown>();
   // The member being changed decides which stack, if any, the warning names.
-  const { guard, dialog } = useDeclaredGuard(declarationOf(editing?.member ?? removing));
+  const { guard, dialog } = useDeclaredGuard("member", memberKey(editing?.member ?? removing));
 
   const change = (event: Event) => {
     event.preventDefault();

@@ -169,7 +169,7 @@ function Summary({ project, reload }: { project: Project; reload: () => void }) 
     [project],
   );
   const declaration = useDeclaration("project", project.name);
-  const { guard, dialog } = useDeclaredGuard(declaration.data);
+  const { guard, dialog } = useDeclaredGuard("project", project.name);
   const quota = summary.data?.quota;
   return (
     <>

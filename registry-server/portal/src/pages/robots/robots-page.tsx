@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { del, patch, put } from "../../api.ts";
 import { DataTable } from "../../components/data-table.tsx";
-import { DeclaredMark, useDeclaredGuard, useDeclarations, type Declaration } from "../../components/declared-by.tsx";
+import { DeclaredMark, useDeclaredGuard, useDeclarations } from "../../components/declared-by.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
 import { Pager } from "../../components/pager.tsx";
 import { ErrorMessage, Loading } from "../../components/status.tsx";
@@ -83,7 +83,6 @@ export function RobotsPage({ project }: { project: Project }) {
                       cell: (robot: Robot) => (
                         <RobotActions
                           robot={robot}
-                          declaration={declarations.data?.get(robot.name)}
                           onSecret={setSecret}
                           onChanged={() => {
                             setActionError(undefined);
@@ -169,20 +168,18 @@ type Pending = "refresh" | "delete" | undefined;
 
 function RobotActions({
   robot,
-  declaration,
   onSecret,
   onChanged,
   onError,
 }: {
   robot: Robot;
-  declaration: Declaration | undefined;
   onSecret: (secret: RobotSecret) => void;
   onChanged: () => void;
   onError: (error: unknown) => void;
 }) {
   const t = useT(robotsMessages);
   const tc = useT(common);
-  const { guard, dialog } = useDeclaredGuard(declaration);
+  const { guard, dialog } = useDeclaredGuard("robot", robot.name);
   const [confirming, setConfirming] = useState<Pending>();
   const [busy, setBusy] = useState(false);
   const path = `/robots/${robot.id}`;
