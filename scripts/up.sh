@@ -4,7 +4,8 @@
 # changes nothing when nothing changed. Extra arguments go to `pulumi up`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-bash "$AIRLOCK_ROOT/scripts/bootstrap.sh"
+# Only what the local stack loads: no provider plugin (scripts/pulumi/stack-plugins.mts).
+bash "$AIRLOCK_ROOT/scripts/bootstrap.sh" --stack local
 airlock_env
 airlock_local_passphrase
 cd "$AIRLOCK_ROOT"
