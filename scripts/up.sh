@@ -65,4 +65,6 @@ Docker reads the CA from /etc/docker/certs.d/$host/ca.crt:
 The password goes from the stack to the client without being shown. The robot accounts, for CI
 and machines, with their secrets: $pulumi_sh stack output robots --stack local --show-secrets
 Tear down: $pulumi_sh destroy --stack local --yes
+(a project that still holds repositories is not deleted, as in Harbor: delete what you pushed
+first, in the portal at $url/ or with DELETE /api/v2.0/projects/$project/repositories/alpine)
 MSG
