@@ -2,11 +2,20 @@
 # Installs what the project needs on this machine, idempotently: the pinned Node.js and the npm
 # dependencies (npm ci), the web portal's bundle, then a Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on
 # PATH when it is new enough, otherwise one built from its Go module and cached once per machine;
-# then the provider plugins the npm packages need, built from their Go modules (cached once per
-# machine too) and installed where the engine looks for them, since it may download nothing.
+# then provider plugins, built from their Go modules (cached once per machine too) and installed
+# where the engine looks for them, since it may download nothing (scripts/pulumi/ensure-plugins.sh):
+#   bootstrap.sh                 every plugin (the tests, CI, a machine that deploys every stack)
+#   bootstrap.sh --stack NAME    only those the stack's target loads: none for the local stack
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$AIRLOCK_ROOT"
+
+plugins=(--all)
+case "${1:-}" in
+  "") ;;
+  --stack) plugins=(--stack "${2:?--stack needs a stack name}") ;;
+  *) die "usage: bootstrap.sh [--stack NAME]" ;;
+esac
 
 ensure_node_modules() {
   local stamp=node_modules/.airlock-lock-sha256 want
@@ -78,32 +87,6 @@ SHIM
   install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$AIRLOCK_PULUMI_BIN/"
 }
 
-# Provider plugins, one per npm package of a provider: name, Go module, the module's version, main
-# package. The Go module proxy serves these modules only at pseudo-versions, so the plugin is
-# installed under the version the npm package asks the engine for (its package.json, pulumi.version).
-PROVIDER_PLUGINS=(
-  "kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 v4.0.0-20260115033456-f47bc2d6f199 github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes"
-)
-
-ensure_provider_plugins() {
-  local entry name module version package claimed cached installed
-  for entry in "${PROVIDER_PLUGINS[@]}"; do
-    read -r name module version package <<<"$entry"
-    claimed=$(node_modules/.bin/node -p "require('./node_modules/@pulumi/$name/package.json').pulumi.version")
-    cached="$AIRLOCK_CACHE_DIR/pulumi-plugins/resource-$name-v$claimed"
-    if [ ! -x "$cached/pulumi-resource-$name" ] ||
-      [ "$(cat "$cached/build-info" 2>/dev/null)" != "$module@$version as v$claimed" ]; then
-      bash scripts/pulumi/build-provider.sh "$name" "$module" "$version" "$package" "$claimed" "$cached"
-    fi
-    installed="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$name-v$claimed/pulumi-resource-$name"
-    if ! cmp -s "$cached/pulumi-resource-$name" "$installed"; then
-      log "installing the $name provider plugin v$claimed ($cached)"
-      "$AIRLOCK_PULUMI_BIN/pulumi" plugin install resource "$name" "v$claimed" \
-        --file "$cached/pulumi-resource-$name" --reinstall
-    fi
-  done
-}
-
 # The web portal, bundled from registry-server/portal/ into what the server serves (a fraction
 # of a second with esbuild; built every time, so a checkout never serves a stale portal).
 build_portal() {
@@ -114,4 +97,4 @@ ensure_node_modules
 airlock_env
 build_portal
 ensure_pulumi_cli
-ensure_provider_plugins
+bash scripts/pulumi/ensure-plugins.sh "${plugins[@]}"

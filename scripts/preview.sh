@@ -12,8 +12,9 @@
 #      the ServiceMonitor and PrometheusRule against the CRDs in scripts/preview/crds/.
 # The stack's own state and secrets are never touched. Usage:
 #   scripts/preview.sh [--stack dmz] [--keep DIR]   (npm run preview -- --stack dmz)
-# --keep DIR copies the rendered manifests to DIR. AIRLOCK_SKIP_BOOTSTRAP=1 skips the install
-# check (the test suite has done it).
+# --keep DIR copies the rendered manifests to DIR. The install check installs the provider plugins
+# the stack needs (for dmz, the Kubernetes one, built the first time); AIRLOCK_SKIP_BOOTSTRAP=1
+# skips it (the test suite has done it).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -30,7 +31,7 @@ done
 stack_file="$AIRLOCK_ROOT/Pulumi.$stack.yaml"
 [ -f "$stack_file" ] || die "no stack file $stack_file"
 
-[ -n "${AIRLOCK_SKIP_BOOTSTRAP:-}" ] || bash "$AIRLOCK_ROOT/scripts/bootstrap.sh"
+[ -n "${AIRLOCK_SKIP_BOOTSTRAP:-}" ] || bash "$AIRLOCK_ROOT/scripts/bootstrap.sh" --stack "$stack"
 bash "$AIRLOCK_ROOT/scripts/tools/go-tools.sh" kubectl-validate
 airlock_env
 cd "$AIRLOCK_ROOT"

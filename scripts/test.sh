@@ -4,6 +4,8 @@
 # end-to-end stack lifecycle through the real Pulumi engine). Extra arguments go to vitest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# Every provider plugin, not only the local stack's: the end-to-end tests render the Kubernetes
+# stack and build the pull-secret component through the Kubernetes provider.
 bash "$AIRLOCK_ROOT/scripts/bootstrap.sh"
 airlock_env
 
