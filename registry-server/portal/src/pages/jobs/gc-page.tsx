@@ -3,9 +3,8 @@
 
 import { useState } from "preact/hooks";
 import { createdId, get, post } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
@@ -96,62 +95,48 @@ export function GcPage() {
       </p>
       {failure !== undefined && <ErrorMessage error={failure} />}
       <h2>{t("gcHistory")}</h2>
-      {runs.error !== undefined && <ErrorMessage error={runs.error} retry={runs.reload} />}
-      {runs.loading && !runs.data && <Loading />}
-      {runs.data && (
-        <>
-          <DataTable
-            caption={t("gcHistory")}
-            rows={runs.data.items}
-            rowKey={(row) => row.id}
-            columns={[
-              { header: t("id"), numeric: true, cell: (row) => row.id },
-              {
-                header: t("kind"),
-                cell: (row) => (parameters(row)["dry_run"] === true ? t("kindDry") : t("kindReal")),
-              },
-              { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
-              { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
-              {
-                header: t("freed"),
-                numeric: true,
-                cell: (row) => format.bytes(Number(parameters(row)["freed_space"] ?? 0)),
-              },
-              {
-                header: t("blobs"),
-                numeric: true,
-                cell: (row) => format.number(Number(parameters(row)["purged_blobs"] ?? 0)),
-              },
-              {
-                header: t("manifests"),
-                numeric: true,
-                cell: (row) => format.number(Number(parameters(row)["purged_manifests"] ?? 0)),
-              },
-              { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
-              {
-                header: t("log"),
-                cell: (row) => (
-                  <button
-                    type="button"
-                    aria-expanded={shown === row.id}
-                    onClick={() => setShown(shown === row.id ? undefined : row.id)}
-                  >
-                    {shown === row.id ? t("hideLog") : t("showLog", { id: row.id })}
-                  </button>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("gcHistory")}
-            page={runs.page}
-            pageSize={runs.pageSize}
-            total={runs.data.total}
-            onPage={runs.setPage}
-            onPageSize={runs.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={runs}
+        caption={t("gcHistory")}
+        rowKey={(row) => row.id}
+        columns={[
+          { header: t("id"), numeric: true, cell: (row) => row.id },
+          {
+            header: t("kind"),
+            cell: (row) => (parameters(row)["dry_run"] === true ? t("kindDry") : t("kindReal")),
+          },
+          { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
+          { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
+          {
+            header: t("freed"),
+            numeric: true,
+            cell: (row) => format.bytes(Number(parameters(row)["freed_space"] ?? 0)),
+          },
+          {
+            header: t("blobs"),
+            numeric: true,
+            cell: (row) => format.number(Number(parameters(row)["purged_blobs"] ?? 0)),
+          },
+          {
+            header: t("manifests"),
+            numeric: true,
+            cell: (row) => format.number(Number(parameters(row)["purged_manifests"] ?? 0)),
+          },
+          { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
+          {
+            header: t("log"),
+            cell: (row) => (
+              <button
+                type="button"
+                aria-expanded={shown === row.id}
+                onClick={() => setShown(shown === row.id ? undefined : row.id)}
+              >
+                {shown === row.id ? t("hideLog") : t("showLog", { id: row.id })}
+              </button>
+            ),
+          },
+        ]}
+      />
       {shown !== undefined && (
         <section aria-labelledby="gc-log-title">
           <h3 id="gc-log-title">{t("logOf", { id: shown })}</h3>
