@@ -9,18 +9,9 @@ import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useTitle } from "../../hooks/use-title.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { setQuery, useLocation } from "../../router.tsx";
+import { auditColumns, type AuditEntry } from "./audit-columns.tsx";
 import { auditMessages } from "./audit-messages.ts";
 import "./audit.css";
-
-interface AuditEntry {
-  readonly id: number;
-  readonly username: string;
-  readonly resource: string;
-  readonly resource_type: string;
-  readonly operation: string;
-  readonly op_time: string;
-  readonly operation_result?: boolean;
-}
 
 // As this server records them: a push is the artifact's "create", as in Harbor.
 const OPERATIONS = ["create", "delete", "update", "pull"] as const;
@@ -126,22 +117,7 @@ export function AuditPage() {
         list={entries}
         caption={t("listLabel")}
         rowKey={(entry) => entry.id}
-        columns={[
-          { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
-          { header: t("username"), cell: (entry) => entry.username },
-          { header: t("operation"), cell: (entry) => entry.operation },
-          { header: t("resourceType"), cell: (entry) => entry.resource_type },
-          { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
-          {
-            header: t("result"),
-            cell: (entry) =>
-              entry.operation_result === false ? (
-                <span class="badge badge-critical">{t("failed")}</span>
-              ) : (
-                <span class="badge badge-ok">{t("succeeded")}</span>
-              ),
-          },
-        ]}
+        columns={auditColumns({ t, userHeader: t("username"), dateTime: format.dateTime })}
       />
     </>
   );

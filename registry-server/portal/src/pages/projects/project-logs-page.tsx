@@ -8,7 +8,8 @@ import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { setQuery, useLocation } from "../../router.tsx";
 import { ProjectFrame } from "./project-frame.tsx";
-import type { AuditEntry, Project } from "./project-types.ts";
+import { auditColumns, type AuditEntry } from "../audit/audit-columns.tsx";
+import type { Project } from "./project-types.ts";
 import { projectsMessages } from "./projects-messages.ts";
 import "./projects.css";
 
@@ -89,28 +90,15 @@ function Logs({ project }: { project: Project }) {
         caption={t("logsTitle")}
         rowKey={(entry) => entry.id}
         empty={t("noLogs")}
-        columns={[
-          { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
-          { header: t("userColumn"), cell: (entry) => entry.username },
-          {
-            header: t("operation"),
-            cell: (entry) => {
-              const known = OPERATIONS.find((op) => op.value === entry.operation);
-              return known ? t(known.label) : entry.operation;
-            },
+        columns={auditColumns({
+          t,
+          userHeader: t("userColumn"),
+          dateTime: format.dateTime,
+          operation: (operation) => {
+            const known = OPERATIONS.find((op) => op.value === operation);
+            return known ? t(known.label) : operation;
           },
-          { header: t("resourceType"), cell: (entry) => entry.resource_type },
-          { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
-          {
-            header: t("result"),
-            cell: (entry) =>
-              entry.operation_result === false ? (
-                <span class="badge badge-critical">{t("failed")}</span>
-              ) : (
-                <span class="badge badge-ok">{t("succeeded")}</span>
-              ),
-          },
-        ]}
+        })}
       />
     </>
   );
