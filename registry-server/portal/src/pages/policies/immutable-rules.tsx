@@ -11,6 +11,7 @@ import { ConfirmDialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
 import { PagedTable } from "../../components/paged-table.tsx";
 import { ErrorMessage } from "../../components/status.tsx";
+import { useRowAction } from "../../hooks/use-row-action.ts";
 import { common } from "../../i18n/common.ts";
 import { useT, type Translate } from "../../i18n/i18n.tsx";
 import type { Project } from "../projects/project-types.ts";
@@ -119,18 +120,7 @@ function RuleActions({
   const tc = useT(common);
   const { guard, dialog } = useDeclaredGuard("immutable_rule", declaredKey);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const run = async (change: () => Promise<unknown>) => {
-    setBusy(true);
-    try {
-      await change();
-      onChanged();
-    } catch (err) {
-      onError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, run } = useRowAction(onChanged, onError);
   const forRule = <span class="visually-hidden"> {t("forRule", { id: rule.id })}</span>;
   return (
     <div class="robot-actions">

@@ -10,6 +10,7 @@ import { ConfirmDialog } from "../../components/dialog.tsx";
 import { PagedTable } from "../../components/paged-table.tsx";
 import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
+import { useRowAction } from "../../hooks/use-row-action.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { useUser } from "../../session.tsx";
@@ -166,20 +167,9 @@ function RobotActions({
   const tc = useT(common);
   const { guard, dialog } = useDeclaredGuard("robot", robot.name);
   const [confirming, setConfirming] = useState<Pending>();
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useRowAction(onChanged, onError);
   const path = `/robots/${robot.id}`;
 
-  const run = async (change: () => Promise<void>) => {
-    setBusy(true);
-    try {
-      await change();
-      onChanged();
-    } catch (err) {
-      onError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
   const refresh = () =>
     run(async () => {
       // Harbor's PATCH with an empty body makes a new secret and answers it, once.
