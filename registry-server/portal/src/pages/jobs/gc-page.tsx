@@ -2,13 +2,11 @@
 // log, and Run now / Dry run for the administrator (POST /system/gc/schedule, type Manual).
 
 import { useState } from "preact/hooks";
-import { createdId, get, post } from "../../api.ts";
+import { createdId, post } from "../../api.ts";
 import { PagedTable } from "../../components/paged-table.tsx";
-import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
-import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
-import { JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
+import { JobControls, JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 export interface SystemJobRun {
@@ -20,32 +18,12 @@ export interface SystemJobRun {
   readonly update_time?: string;
 }
 
-interface Schedule {
-  readonly schedule?: { readonly type?: string; readonly cron?: string; readonly next_scheduled_time?: string };
-}
-
 function parameters(run: SystemJobRun): Record<string, unknown> {
   try {
     return JSON.parse(run.job_parameters ?? "{}") as Record<string, unknown>;
   } catch {
     return {};
   }
-}
-
-export function ScheduleLine({ path }: { path: string }) {
-  const t = useT(jobsMessages);
-  const format = useFormat();
-  const schedule = useResource((signal) => get<Schedule | undefined>(path, {}, signal), [path]);
-  if (schedule.error !== undefined) return null;
-  const found = schedule.data?.schedule;
-  return (
-    <p>
-      <strong>{t("schedule")}:</strong>{" "}
-      {found?.type && found.type !== "None"
-        ? `${found.type}${found.cron ? ` (${found.cron})` : ""}${found.next_scheduled_time ? `, ${t("nextRun", { time: format.dateTime(found.next_scheduled_time) })}` : ""}`
-        : t("noSchedule")}
-    </p>
-  );
 }
 
 export function GcPage() {
@@ -73,8 +51,7 @@ export function GcPage() {
     <JobsFrame title={t("tabGc")}>
       <h2>{t("tabGc")}</h2>
       <p>{t("gcIntro")}</p>
-      <ScheduleLine path="/system/gc/schedule" />
-      <div class="job-controls">
+      <JobControls schedule="/system/gc/schedule" notice={notice} failure={failure}>
         <label>
           <input
             type="checkbox"
@@ -89,11 +66,7 @@ export function GcPage() {
         <button type="button" onClick={() => run(true)}>
           {t("dryRun")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
+      </JobControls>
       <h2>{t("gcHistory")}</h2>
       <PagedTable
         list={runs}

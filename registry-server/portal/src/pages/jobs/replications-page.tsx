@@ -12,7 +12,7 @@ import { useResource } from "../../hooks/use-resource.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { Link, navigate } from "../../router.tsx";
-import { JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
+import { JobControls, JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 interface Policy {
@@ -167,15 +167,11 @@ export function ReplicationExecutionsPage({ policyId }: { policyId: string }) {
       </p>
       <h2>{t("executionsOf", { name })}</h2>
       {policy.error !== undefined && <ErrorMessage error={policy.error} retry={policy.reload} />}
-      <div class="job-controls">
+      <JobControls notice={notice} failure={failure}>
         <button type="button" class="primary" onClick={start} aria-label={t("startPolicy", { name })}>
           {t("start")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
+      </JobControls>
       <PagedTable
         list={executions}
         caption={t("executionsOf", { name })}

@@ -8,8 +8,8 @@ import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
-import { ScheduleLine, type SystemJobRun } from "./gc-page.tsx";
-import { JobsFrame, StatusBadge } from "./job-parts.tsx";
+import type { SystemJobRun } from "./gc-page.tsx";
+import { JobControls, JobsFrame, StatusBadge } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 interface ScanMetrics {
@@ -49,16 +49,11 @@ export function ScansPage() {
           <dd>{metrics.data.ongoing ? "✓" : "—"}</dd>
         </dl>
       )}
-      <ScheduleLine path="/system/scanAll/schedule" />
-      <div class="job-controls">
+      <JobControls schedule="/system/scanAll/schedule" notice={notice} failure={failure}>
         <button type="button" class="primary" onClick={runNow}>
           {t("runNow")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
+      </JobControls>
       <h2>{t("scanHistory")}</h2>
       <PagedTable
         list={runs}
