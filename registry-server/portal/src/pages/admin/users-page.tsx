@@ -4,12 +4,12 @@
 
 import { useState } from "preact/hooks";
 import { del, post, put } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { DeclaredMark, useDeclarations, useDeclaredGuard } from "../../components/declared-by.tsx";
 import { ConfirmDialog, Dialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, errorText, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { SearchForm } from "../../components/search-form.tsx";
+import { ErrorMessage, errorText } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useTitle } from "../../hooks/use-title.ts";
 import { common } from "../../i18n/common.ts";
@@ -261,7 +261,6 @@ export function UsersPage() {
   useTitle(t("usersTitle"));
   const users = usePagedList<User>("/users", (search) => (search ? { q: `username=~${search}` } : {}));
   const declarations = useDeclarations("user", [users.data]);
-  const [search, setSearch] = useState(users.search);
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState("");
   const [failure, setFailure] = useState<unknown>();
@@ -274,18 +273,7 @@ export function UsersPage() {
     <>
       <h1>{t("usersTitle")}</h1>
       <div class="toolbar">
-        <form
-          role="search"
-          class="toolbar"
-          onSubmit={(event) => {
-            event.preventDefault();
-            users.setSearch(search.trim());
-          }}
-        >
-          <label for="user-search">{t("searchLabel")}</label>
-          <input id="user-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-          <button type="submit">{tc("search")}</button>
-        </form>
+        <SearchForm id="user-search" label={t("searchLabel")} search={users.search} setSearch={users.setSearch} />
         {users.data && (
           <button type="button" class="primary" onClick={() => setCreating(true)}>
             {t("newUser")}
@@ -296,43 +284,29 @@ export function UsersPage() {
         {notice}
       </p>
       {failure !== undefined && <ErrorMessage error={failure} />}
-      {users.error !== undefined && <ErrorMessage error={users.error} retry={users.reload} />}
-      {users.loading && !users.data && <Loading />}
-      {users.data && (
-        <>
-          <DataTable
-            caption={t("usersList")}
-            rows={users.data.items}
-            rowKey={(user) => user.user_id}
-            columns={[
-              {
-                header: t("username"),
-                cell: (user) => (
-                  <>
-                    {user.username} <DeclaredMark declaration={declarations.data?.get(user.username)} />
-                  </>
-                ),
-              },
-              { header: t("email"), cell: (user) => user.email ?? "" },
-              { header: t("realname"), cell: (user) => user.realname ?? "" },
-              { header: t("administrator"), cell: (user) => (user.sysadmin_flag ? tc("yes") : tc("no")) },
-              { header: t("created"), cell: (user) => format.dateTime(user.creation_time) },
-              {
-                header: t("actions"),
-                cell: (user) => <UserActions user={user} onDone={after} />,
-              },
-            ]}
-          />
-          <Pager
-            label={t("usersList")}
-            page={users.page}
-            pageSize={users.pageSize}
-            total={users.data.total}
-            onPage={users.setPage}
-            onPageSize={users.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={users}
+        caption={t("usersList")}
+        rowKey={(user) => user.user_id}
+        columns={[
+          {
+            header: t("username"),
+            cell: (user) => (
+              <>
+                {user.username} <DeclaredMark declaration={declarations.data?.get(user.username)} />
+              </>
+            ),
+          },
+          { header: t("email"), cell: (user) => user.email ?? "" },
+          { header: t("realname"), cell: (user) => user.realname ?? "" },
+          { header: t("administrator"), cell: (user) => (user.sysadmin_flag ? tc("yes") : tc("no")) },
+          { header: t("created"), cell: (user) => format.dateTime(user.creation_time) },
+          {
+            header: t("actions"),
+            cell: (user) => <UserActions user={user} onDone={after} />,
+          },
+        ]}
+      />
       <NewUserDialog
         open={creating}
         onClose={() => setCreating(false)}

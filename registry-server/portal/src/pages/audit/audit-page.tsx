@@ -3,26 +3,15 @@
 // (user, operation, resource, resource type, time range) kept in the URL.
 
 import { useState } from "preact/hooks";
-import { DataTable } from "../../components/data-table.tsx";
 import { Field } from "../../components/field.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useTitle } from "../../hooks/use-title.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { setQuery, useLocation } from "../../router.tsx";
+import { auditColumns, type AuditEntry } from "./audit-columns.tsx";
 import { auditMessages } from "./audit-messages.ts";
 import "./audit.css";
-
-interface AuditEntry {
-  readonly id: number;
-  readonly username: string;
-  readonly resource: string;
-  readonly resource_type: string;
-  readonly operation: string;
-  readonly op_time: string;
-  readonly operation_result?: boolean;
-}
 
 // As this server records them: a push is the artifact's "create", as in Harbor.
 const OPERATIONS = ["create", "delete", "update", "pull"] as const;
@@ -124,41 +113,12 @@ export function AuditPage() {
           </button>
         </div>
       </form>
-      {entries.error !== undefined && <ErrorMessage error={entries.error} retry={entries.reload} />}
-      {entries.loading && !entries.data && <Loading />}
-      {entries.data && (
-        <>
-          <DataTable
-            caption={t("listLabel")}
-            rows={entries.data.items}
-            rowKey={(entry) => entry.id}
-            columns={[
-              { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
-              { header: t("username"), cell: (entry) => entry.username },
-              { header: t("operation"), cell: (entry) => entry.operation },
-              { header: t("resourceType"), cell: (entry) => entry.resource_type },
-              { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
-              {
-                header: t("result"),
-                cell: (entry) =>
-                  entry.operation_result === false ? (
-                    <span class="badge badge-critical">{t("failed")}</span>
-                  ) : (
-                    <span class="badge badge-ok">{t("succeeded")}</span>
-                  ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("listLabel")}
-            page={entries.page}
-            pageSize={entries.pageSize}
-            total={entries.data.total}
-            onPage={entries.setPage}
-            onPageSize={entries.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={entries}
+        caption={t("listLabel")}
+        rowKey={(entry) => entry.id}
+        columns={auditColumns({ t, userHeader: t("username"), dateTime: format.dateTime })}
+      />
     </>
   );
 }

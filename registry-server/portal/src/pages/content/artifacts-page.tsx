@@ -5,10 +5,10 @@
 
 import { useState } from "preact/hooks";
 import { del, post } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { SearchForm } from "../../components/search-form.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
@@ -65,7 +65,6 @@ function ArtifactList({ project, repository }: { project: Project; repository: s
     ...ARTIFACT_LIST_QUERY,
     ...(search && { q: `tags=~${search}` }),
   }));
-  const [search, setSearch] = useState(artifacts.search);
   const [notice, setNotice] = useState("");
   const [failure, setFailure] = useState<unknown>();
   const [doomed, setDoomed] = useState<Artifact | undefined>();
@@ -169,43 +168,23 @@ function ArtifactList({ project, repository }: { project: Project; repository: s
 
   return (
     <>
-      <form
-        role="search"
-        class="toolbar"
-        onSubmit={(event) => {
-          event.preventDefault();
-          artifacts.setSearch(search.trim());
-        }}
-      >
-        <label for="artifact-search">{t("tagSearch")}</label>
-        <input id="artifact-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-        <button type="submit">{tc("search")}</button>
-      </form>
+      <SearchForm
+        id="artifact-search"
+        label={t("tagSearch")}
+        search={artifacts.search}
+        setSearch={artifacts.setSearch}
+      />
       <p role="status" class="status">
         {notice}
       </p>
       {failure !== undefined && <ErrorMessage error={failure} />}
-      {artifacts.error !== undefined && <ErrorMessage error={artifacts.error} retry={artifacts.reload} />}
-      {artifacts.loading && !artifacts.data && <Loading />}
-      {artifacts.data && (
-        <>
-          <DataTable
-            caption={t("artifactsList")}
-            rows={artifacts.data.items}
-            rowKey={(artifact) => artifact.id}
-            empty={t("emptyArtifacts")}
-            columns={columns}
-          />
-          <Pager
-            label={t("artifactsList")}
-            page={artifacts.page}
-            pageSize={artifacts.pageSize}
-            total={artifacts.data.total}
-            onPage={artifacts.setPage}
-            onPageSize={artifacts.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={artifacts}
+        caption={t("artifactsList")}
+        rowKey={(artifact) => artifact.id}
+        empty={t("emptyArtifacts")}
+        columns={columns}
+      />
       <ConfirmDialog
         open={doomed !== undefined}
         title={t("deleteArtifactTitle")}

@@ -2,14 +2,11 @@
 // log, and Run now / Dry run for the administrator (POST /system/gc/schedule, type Manual).
 
 import { useState } from "preact/hooks";
-import { createdId, get, post } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { createdId, post } from "../../api.ts";
+import { PagedTable } from "../../components/paged-table.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
-import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
-import { JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
+import { JobControls, JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 export interface SystemJobRun {
@@ -21,32 +18,12 @@ export interface SystemJobRun {
   readonly update_time?: string;
 }
 
-interface Schedule {
-  readonly schedule?: { readonly type?: string; readonly cron?: string; readonly next_scheduled_time?: string };
-}
-
 function parameters(run: SystemJobRun): Record<string, unknown> {
   try {
     return JSON.parse(run.job_parameters ?? "{}") as Record<string, unknown>;
   } catch {
     return {};
   }
-}
-
-export function ScheduleLine({ path }: { path: string }) {
-  const t = useT(jobsMessages);
-  const format = useFormat();
-  const schedule = useResource((signal) => get<Schedule | undefined>(path, {}, signal), [path]);
-  if (schedule.error !== undefined) return null;
-  const found = schedule.data?.schedule;
-  return (
-    <p>
-      <strong>{t("schedule")}:</strong>{" "}
-      {found?.type && found.type !== "None"
-        ? `${found.type}${found.cron ? ` (${found.cron})` : ""}${found.next_scheduled_time ? `, ${t("nextRun", { time: format.dateTime(found.next_scheduled_time) })}` : ""}`
-        : t("noSchedule")}
-    </p>
-  );
 }
 
 export function GcPage() {
@@ -74,8 +51,7 @@ export function GcPage() {
     <JobsFrame title={t("tabGc")}>
       <h2>{t("tabGc")}</h2>
       <p>{t("gcIntro")}</p>
-      <ScheduleLine path="/system/gc/schedule" />
-      <div class="job-controls">
+      <JobControls schedule="/system/gc/schedule" notice={notice} failure={failure}>
         <label>
           <input
             type="checkbox"
@@ -90,68 +66,50 @@ export function GcPage() {
         <button type="button" onClick={() => run(true)}>
           {t("dryRun")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
+      </JobControls>
       <h2>{t("gcHistory")}</h2>
-      {runs.error !== undefined && <ErrorMessage error={runs.error} retry={runs.reload} />}
-      {runs.loading && !runs.data && <Loading />}
-      {runs.data && (
-        <>
-          <DataTable
-            caption={t("gcHistory")}
-            rows={runs.data.items}
-            rowKey={(row) => row.id}
-            columns={[
-              { header: t("id"), numeric: true, cell: (row) => row.id },
-              {
-                header: t("kind"),
-                cell: (row) => (parameters(row)["dry_run"] === true ? t("kindDry") : t("kindReal")),
-              },
-              { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
-              { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
-              {
-                header: t("freed"),
-                numeric: true,
-                cell: (row) => format.bytes(Number(parameters(row)["freed_space"] ?? 0)),
-              },
-              {
-                header: t("blobs"),
-                numeric: true,
-                cell: (row) => format.number(Number(parameters(row)["purged_blobs"] ?? 0)),
-              },
-              {
-                header: t("manifests"),
-                numeric: true,
-                cell: (row) => format.number(Number(parameters(row)["purged_manifests"] ?? 0)),
-              },
-              { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
-              {
-                header: t("log"),
-                cell: (row) => (
-                  <button
-                    type="button"
-                    aria-expanded={shown === row.id}
-                    onClick={() => setShown(shown === row.id ? undefined : row.id)}
-                  >
-                    {shown === row.id ? t("hideLog") : t("showLog", { id: row.id })}
-                  </button>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("gcHistory")}
-            page={runs.page}
-            pageSize={runs.pageSize}
-            total={runs.data.total}
-            onPage={runs.setPage}
-            onPageSize={runs.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={runs}
+        caption={t("gcHistory")}
+        rowKey={(row) => row.id}
+        columns={[
+          { header: t("id"), numeric: true, cell: (row) => row.id },
+          {
+            header: t("kind"),
+            cell: (row) => (parameters(row)["dry_run"] === true ? t("kindDry") : t("kindReal")),
+          },
+          { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
+          { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
+          {
+            header: t("freed"),
+            numeric: true,
+            cell: (row) => format.bytes(Number(parameters(row)["freed_space"] ?? 0)),
+          },
+          {
+            header: t("blobs"),
+            numeric: true,
+            cell: (row) => format.number(Number(parameters(row)["purged_blobs"] ?? 0)),
+          },
+          {
+            header: t("manifests"),
+            numeric: true,
+            cell: (row) => format.number(Number(parameters(row)["purged_manifests"] ?? 0)),
+          },
+          { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
+          {
+            header: t("log"),
+            cell: (row) => (
+              <button
+                type="button"
+                aria-expanded={shown === row.id}
+                onClick={() => setShown(shown === row.id ? undefined : row.id)}
+              >
+                {shown === row.id ? t("hideLog") : t("showLog", { id: row.id })}
+              </button>
+            ),
+          },
+        ]}
+      />
       {shown !== undefined && (
         <section aria-labelledby="gc-log-title">
           <h3 id="gc-log-title">{t("logOf", { id: shown })}</h3>

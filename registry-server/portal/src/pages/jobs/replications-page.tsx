@@ -5,14 +5,14 @@
 import { useState } from "preact/hooks";
 import { createdId, get, list, post } from "../../api.ts";
 import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
 import { ErrorMessage, Loading } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useResource } from "../../hooks/use-resource.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { Link, navigate } from "../../router.tsx";
-import { JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
+import { JobControls, JobLog, JobsFrame, RUNNING, StatusBadge, usePoll } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 interface Policy {
@@ -62,45 +62,29 @@ export function ReplicationsPage() {
     <JobsFrame title={t("tabReplications")}>
       <h2>{t("policies")}</h2>
       {failure !== undefined && <ErrorMessage error={failure} />}
-      {policies.error !== undefined && <ErrorMessage error={policies.error} retry={policies.reload} />}
-      {policies.loading && !policies.data && <Loading />}
-      {policies.data && (
-        <>
-          <DataTable
-            caption={t("policies")}
-            rows={policies.data.items}
-            rowKey={(policy) => policy.id}
-            columns={[
-              {
-                header: t("policy"),
-                cell: (policy) => <Link href={`/jobs/replications/${policy.id}`}>{policy.name}</Link>,
-              },
-              { header: t("source"), cell: (policy) => registryName(policy.src_registry, t("thisRegistry")) },
-              { header: t("destination"), cell: (policy) => registryName(policy.dest_registry, t("thisRegistry")) },
-              { header: t("enabled"), cell: (policy) => (policy.enabled ? tc("yes") : tc("no")) },
-              {
-                header: t("start"),
-                cell: (policy) => (
-                  <button
-                    type="button"
-                    aria-label={t("startPolicy", { name: policy.name })}
-                    onClick={() => start(policy)}
-                  >
-                    {t("start")}
-                  </button>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("policies")}
-            page={policies.page}
-            pageSize={policies.pageSize}
-            total={policies.data.total}
-            onPage={policies.setPage}
-          />
-        </>
-      )}
+      <PagedTable
+        list={policies}
+        caption={t("policies")}
+        rowKey={(policy) => policy.id}
+        columns={[
+          {
+            header: t("policy"),
+            cell: (policy) => <Link href={`/jobs/replications/${policy.id}`}>{policy.name}</Link>,
+          },
+          { header: t("source"), cell: (policy) => registryName(policy.src_registry, t("thisRegistry")) },
+          { header: t("destination"), cell: (policy) => registryName(policy.dest_registry, t("thisRegistry")) },
+          { header: t("enabled"), cell: (policy) => (policy.enabled ? tc("yes") : tc("no")) },
+          {
+            header: t("start"),
+            cell: (policy) => (
+              <button type="button" aria-label={t("startPolicy", { name: policy.name })} onClick={() => start(policy)}>
+                {t("start")}
+              </button>
+            ),
+          },
+        ]}
+        fixedPageSize
+      />
     </JobsFrame>
   );
 }
@@ -183,54 +167,39 @@ export function ReplicationExecutionsPage({ policyId }: { policyId: string }) {
       </p>
       <h2>{t("executionsOf", { name })}</h2>
       {policy.error !== undefined && <ErrorMessage error={policy.error} retry={policy.reload} />}
-      <div class="job-controls">
+      <JobControls notice={notice} failure={failure}>
         <button type="button" class="primary" onClick={start} aria-label={t("startPolicy", { name })}>
           {t("start")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
-      {executions.error !== undefined && <ErrorMessage error={executions.error} retry={executions.reload} />}
-      {executions.loading && !executions.data && <Loading />}
-      {executions.data && (
-        <>
-          <DataTable
-            caption={t("executionsOf", { name })}
-            rows={executions.data.items}
-            rowKey={(execution) => execution.id}
-            columns={[
-              { header: t("id"), numeric: true, cell: (execution) => execution.id },
-              { header: t("status"), cell: (execution) => <StatusBadge status={execution.status} /> },
-              { header: t("trigger"), cell: (execution) => execution.trigger },
-              { header: t("started"), cell: (execution) => format.dateTime(execution.start_time) },
-              { header: t("total"), numeric: true, cell: (execution) => format.number(execution.total ?? 0) },
-              { header: t("succeeded"), numeric: true, cell: (execution) => format.number(execution.succeed ?? 0) },
-              { header: t("failed"), numeric: true, cell: (execution) => format.number(execution.failed ?? 0) },
-              {
-                header: t("tasks"),
-                cell: (execution) => (
-                  <button
-                    type="button"
-                    aria-expanded={shown === execution.id}
-                    onClick={() => setShown(shown === execution.id ? undefined : execution.id)}
-                  >
-                    {t("showTasks", { id: execution.id })}
-                  </button>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("executions")}
-            page={executions.page}
-            pageSize={executions.pageSize}
-            total={executions.data.total}
-            onPage={executions.setPage}
-          />
-        </>
-      )}
+      </JobControls>
+      <PagedTable
+        list={executions}
+        caption={t("executionsOf", { name })}
+        pagerLabel={t("executions")}
+        rowKey={(execution) => execution.id}
+        columns={[
+          { header: t("id"), numeric: true, cell: (execution) => execution.id },
+          { header: t("status"), cell: (execution) => <StatusBadge status={execution.status} /> },
+          { header: t("trigger"), cell: (execution) => execution.trigger },
+          { header: t("started"), cell: (execution) => format.dateTime(execution.start_time) },
+          { header: t("total"), numeric: true, cell: (execution) => format.number(execution.total ?? 0) },
+          { header: t("succeeded"), numeric: true, cell: (execution) => format.number(execution.succeed ?? 0) },
+          { header: t("failed"), numeric: true, cell: (execution) => format.number(execution.failed ?? 0) },
+          {
+            header: t("tasks"),
+            cell: (execution) => (
+              <button
+                type="button"
+                aria-expanded={shown === execution.id}
+                onClick={() => setShown(shown === execution.id ? undefined : execution.id)}
+              >
+                {t("showTasks", { id: execution.id })}
+              </button>
+            ),
+          },
+        ]}
+        fixedPageSize
+      />
       {selected && <Tasks execution={selected} />}
     </JobsFrame>
   );

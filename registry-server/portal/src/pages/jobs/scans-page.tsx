@@ -3,14 +3,13 @@
 
 import { useState } from "preact/hooks";
 import { get, post } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
-import { ScheduleLine, type SystemJobRun } from "./gc-page.tsx";
-import { JobsFrame, StatusBadge } from "./job-parts.tsx";
+import type { SystemJobRun } from "./gc-page.tsx";
+import { JobControls, JobsFrame, StatusBadge } from "./job-parts.tsx";
 import { jobsMessages } from "./jobs-messages.ts";
 
 interface ScanMetrics {
@@ -50,42 +49,25 @@ export function ScansPage() {
           <dd>{metrics.data.ongoing ? "✓" : "—"}</dd>
         </dl>
       )}
-      <ScheduleLine path="/system/scanAll/schedule" />
-      <div class="job-controls">
+      <JobControls schedule="/system/scanAll/schedule" notice={notice} failure={failure}>
         <button type="button" class="primary" onClick={runNow}>
           {t("runNow")}
         </button>
-      </div>
-      <p role="status" class="status">
-        {notice}
-      </p>
-      {failure !== undefined && <ErrorMessage error={failure} />}
+      </JobControls>
       <h2>{t("scanHistory")}</h2>
-      {runs.error !== undefined && <ErrorMessage error={runs.error} retry={runs.reload} />}
-      {runs.loading && !runs.data && <Loading />}
-      {runs.data && (
-        <>
-          <DataTable
-            caption={t("scanHistory")}
-            rows={runs.data.items}
-            rowKey={(row) => row.id}
-            columns={[
-              { header: t("id"), numeric: true, cell: (row) => row.id },
-              { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
-              { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
-              { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
-              { header: t("updated"), cell: (row) => format.dateTime(row.update_time) },
-            ]}
-          />
-          <Pager
-            label={t("scanHistory")}
-            page={runs.page}
-            pageSize={runs.pageSize}
-            total={runs.data.total}
-            onPage={runs.setPage}
-          />
-        </>
-      )}
+      <PagedTable
+        list={runs}
+        caption={t("scanHistory")}
+        rowKey={(row) => row.id}
+        columns={[
+          { header: t("id"), numeric: true, cell: (row) => row.id },
+          { header: t("status"), cell: (row) => <StatusBadge status={row.job_status} /> },
+          { header: t("trigger"), cell: (row) => row.job_kind ?? "" },
+          { header: t("started"), cell: (row) => format.dateTime(row.creation_time) },
+          { header: t("updated"), cell: (row) => format.dateTime(row.update_time) },
+        ]}
+        fixedPageSize
+      />
     </JobsFrame>
   );
 }

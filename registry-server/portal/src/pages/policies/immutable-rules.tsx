@@ -6,12 +6,12 @@
 
 import { useState } from "preact/hooks";
 import { del, post, put } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { DeclaredMark, useDeclaredGuard, useDeclarations } from "../../components/declared-by.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
+import { useRowAction } from "../../hooks/use-row-action.ts";
 import { common } from "../../i18n/common.ts";
 import { useT, type Translate } from "../../i18n/i18n.tsx";
 import type { Project } from "../projects/project-types.ts";
@@ -43,65 +43,52 @@ export function ImmutableRules({ project, editable }: { project: Project; editab
       <h2 id="immutable-heading">{t("immutableHeading")}</h2>
       <p>{t("immutableIntro")}</p>
       {error !== undefined && <ErrorMessage error={error} />}
-      {rules.error !== undefined && <ErrorMessage error={rules.error} retry={rules.reload} />}
-      {rules.loading && !rules.data && <Loading />}
-      {rules.data && (
-        <>
-          <DataTable
-            caption={t("immutableList")}
-            rows={rules.data.items}
-            rowKey={(rule) => rule.id}
-            empty={t("immutableNone")}
-            columns={[
-              {
-                header: t("repositories"),
-                cell: (rule) => (
-                  <>
-                    {selectorWords(t, rule.scope_selectors["repository"])}{" "}
-                    <DeclaredMark declaration={declarations.data?.get(`${project.name}/${rule.id}`)} />
-                  </>
-                ),
-              },
-              { header: t("tags"), cell: (rule) => selectorWords(t, rule.tag_selectors) },
-              {
-                header: t("status"),
-                cell: (rule) =>
-                  rule.disabled ? (
-                    <span class="badge">{t("disabled")}</span>
-                  ) : (
-                    <span class="badge badge-ok">{t("enabled")}</span>
+      <PagedTable
+        list={rules}
+        caption={t("immutableList")}
+        rowKey={(rule) => rule.id}
+        empty={t("immutableNone")}
+        columns={[
+          {
+            header: t("repositories"),
+            cell: (rule) => (
+              <>
+                {selectorWords(t, rule.scope_selectors["repository"])}{" "}
+                <DeclaredMark declaration={declarations.data?.get(`${project.name}/${rule.id}`)} />
+              </>
+            ),
+          },
+          { header: t("tags"), cell: (rule) => selectorWords(t, rule.tag_selectors) },
+          {
+            header: t("status"),
+            cell: (rule) =>
+              rule.disabled ? (
+                <span class="badge">{t("disabled")}</span>
+              ) : (
+                <span class="badge badge-ok">{t("enabled")}</span>
+              ),
+          },
+          ...(editable
+            ? [
+                {
+                  header: t("actions"),
+                  cell: (rule: ImmutableRule) => (
+                    <RuleActions
+                      path={`${path}/${rule.id}`}
+                      rule={rule}
+                      declaredKey={`${project.name}/${rule.id}`}
+                      onChanged={() => {
+                        setError(undefined);
+                        rules.reload();
+                      }}
+                      onError={setError}
+                    />
                   ),
-              },
-              ...(editable
-                ? [
-                    {
-                      header: t("actions"),
-                      cell: (rule: ImmutableRule) => (
-                        <RuleActions
-                          path={`${path}/${rule.id}`}
-                          rule={rule}
-                          declaredKey={`${project.name}/${rule.id}`}
-                          onChanged={() => {
-                            setError(undefined);
-                            rules.reload();
-                          }}
-                          onError={setError}
-                        />
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-          <Pager
-            label={t("immutableList")}
-            page={rules.page}
-            pageSize={rules.pageSize}
-            total={rules.data.total}
-            onPage={rules.setPage}
-          />
-        </>
-      )}
+                },
+              ]
+            : []),
+        ]}
+      />
       {editable && (
         <AddRuleForm
           path={path}
@@ -133,18 +120,7 @@ function RuleActions({
   const tc = useT(common);
   const { guard, dialog } = useDeclaredGuard("immutable_rule", declaredKey);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const run = async (change: () => Promise<unknown>) => {
-    setBusy(true);
-    try {
-      await change();
-      onChanged();
-    } catch (err) {
-      onError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, run } = useRowAction(onChanged, onError);
   const forRule = <span class="visually-hidden"> {t("forRule", { id: rule.id })}</span>;
   return (
     <div class="robot-actions">

@@ -7,7 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { createdId, get, getText, post } from "../../api.ts";
 import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
+import { PagedTable, PagedView } from "../../components/paged-table.tsx";
 import { ErrorMessage, Loading } from "../../components/status.tsx";
 import { useResource } from "../../hooks/use-resource.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
@@ -123,24 +123,15 @@ function RetentionPolicyView({ id, editable }: { id: string; editable: boolean }
           {t("refresh")}
         </button>
       </div>
-      {executions.error !== undefined && <ErrorMessage error={executions.error} retry={executions.reload} />}
-      {executions.loading && !executions.data && <Loading />}
-      {executions.data && (
-        <>
+      <PagedView list={executions} label={t("executions")}>
+        {(items) => (
           <ExecutionTable
-            executions={executions.data.items}
+            executions={items}
             expanded={expanded}
             onToggle={(execution) => setExpanded(expanded === execution ? undefined : execution)}
           />
-          <Pager
-            label={t("executions")}
-            page={executions.page}
-            pageSize={executions.pageSize}
-            total={executions.data.total}
-            onPage={executions.setPage}
-          />
-        </>
-      )}
+        )}
+      </PagedView>
       {expanded !== undefined && <ExecutionTasks base={base} execution={expanded} />}
     </>
   );
@@ -223,43 +214,30 @@ function ExecutionTasks({ base, execution }: { base: string; execution: number }
       <h3 id={`retention-tasks-heading-${execution}`} class="policy-subheading">
         {t("tasks", { id: execution })}
       </h3>
-      {tasks.error !== undefined && <ErrorMessage error={tasks.error} retry={tasks.reload} />}
-      {tasks.loading && !tasks.data && <Loading />}
-      {tasks.data && (
-        <>
-          <DataTable
-            caption={t("tasks", { id: execution })}
-            rows={tasks.data.items}
-            rowKey={(task) => task.id}
-            empty={t("tasksNone")}
-            columns={[
-              { header: t("repository"), cell: (task) => <code>{task.repository}</code> },
-              { header: t("status"), cell: (task) => <StatusBadge status={task.status} /> },
-              { header: t("total"), numeric: true, cell: (task) => format.number(task.total) },
-              { header: t("retained"), numeric: true, cell: (task) => format.number(task.retained) },
-              {
-                header: t("logOf", { repository: "" }).trim(),
-                cell: (task) => (
-                  <button
-                    type="button"
-                    aria-expanded={shown?.id === task.id}
-                    onClick={() => setShown(shown?.id === task.id ? undefined : task)}
-                  >
-                    {t(shown?.id === task.id ? "hideLog" : "showLog", { repository: task.repository })}
-                  </button>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("tasks", { id: execution })}
-            page={tasks.page}
-            pageSize={tasks.pageSize}
-            total={tasks.data.total}
-            onPage={tasks.setPage}
-          />
-        </>
-      )}
+      <PagedTable
+        list={tasks}
+        caption={t("tasks", { id: execution })}
+        rowKey={(task) => task.id}
+        empty={t("tasksNone")}
+        columns={[
+          { header: t("repository"), cell: (task) => <code>{task.repository}</code> },
+          { header: t("status"), cell: (task) => <StatusBadge status={task.status} /> },
+          { header: t("total"), numeric: true, cell: (task) => format.number(task.total) },
+          { header: t("retained"), numeric: true, cell: (task) => format.number(task.retained) },
+          {
+            header: t("logOf", { repository: "" }).trim(),
+            cell: (task) => (
+              <button
+                type="button"
+                aria-expanded={shown?.id === task.id}
+                onClick={() => setShown(shown?.id === task.id ? undefined : task)}
+              >
+                {t(shown?.id === task.id ? "hideLog" : "showLog", { repository: task.repository })}
+              </button>
+            ),
+          },
+        ]}
+      />
       {shown && <TaskLog path={`${base}/executions/${execution}/tasks/${shown.id}`} repository={shown.repository} />}
     </section>
   );

@@ -3,14 +3,13 @@
 // through Harbor's `q` (operation=…, username=…), the filters kept in the URL like the page.
 
 import { useState } from "preact/hooks";
-import { DataTable } from "../../components/data-table.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { setQuery, useLocation } from "../../router.tsx";
 import { ProjectFrame } from "./project-frame.tsx";
-import type { AuditEntry, Project } from "./project-types.ts";
+import { auditColumns, type AuditEntry } from "../audit/audit-columns.tsx";
+import type { Project } from "./project-types.ts";
 import { projectsMessages } from "./projects-messages.ts";
 import "./projects.css";
 
@@ -86,48 +85,21 @@ function Logs({ project }: { project: Project }) {
         </div>
         <button type="submit">{t("filter")}</button>
       </form>
-      {logs.error !== undefined && <ErrorMessage error={logs.error} retry={logs.reload} />}
-      {logs.loading && !logs.data && <Loading />}
-      {logs.data && (
-        <>
-          <DataTable
-            caption={t("logsTitle")}
-            rows={logs.data.items}
-            rowKey={(entry) => entry.id}
-            empty={t("noLogs")}
-            columns={[
-              { header: t("time"), cell: (entry) => format.dateTime(entry.op_time) },
-              { header: t("userColumn"), cell: (entry) => entry.username },
-              {
-                header: t("operation"),
-                cell: (entry) => {
-                  const known = OPERATIONS.find((op) => op.value === entry.operation);
-                  return known ? t(known.label) : entry.operation;
-                },
-              },
-              { header: t("resourceType"), cell: (entry) => entry.resource_type },
-              { header: t("resource"), cell: (entry) => <code>{entry.resource}</code> },
-              {
-                header: t("result"),
-                cell: (entry) =>
-                  entry.operation_result === false ? (
-                    <span class="badge badge-critical">{t("failed")}</span>
-                  ) : (
-                    <span class="badge badge-ok">{t("succeeded")}</span>
-                  ),
-              },
-            ]}
-          />
-          <Pager
-            label={t("logsTitle")}
-            page={logs.page}
-            pageSize={logs.pageSize}
-            total={logs.data.total}
-            onPage={logs.setPage}
-            onPageSize={logs.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={logs}
+        caption={t("logsTitle")}
+        rowKey={(entry) => entry.id}
+        empty={t("noLogs")}
+        columns={auditColumns({
+          t,
+          userHeader: t("userColumn"),
+          dateTime: format.dateTime,
+          operation: (operation) => {
+            const known = OPERATIONS.find((op) => op.value === operation);
+            return known ? t(known.label) : operation;
+          },
+        })}
+      />
     </>
   );
 }

@@ -5,12 +5,12 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { del, post, put } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { DeclaredMark, useDeclarations, useDeclaredGuard } from "../../components/declared-by.tsx";
 import { ConfirmDialog, Dialog } from "../../components/dialog.tsx";
 import { Field } from "../../components/field.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, errorText, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { SearchForm } from "../../components/search-form.tsx";
+import { ErrorMessage, errorText } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { common } from "../../i18n/common.ts";
 import { useT } from "../../i18n/i18n.tsx";
@@ -125,7 +125,6 @@ function Members({ project }: { project: Project }) {
   const declarations = useDeclarations("member", [members.data]);
   const memberKey = (member: Member | undefined) => (member ? `${project.name}/${member.entity_name}` : undefined);
   const declarationOf = (member: Member | undefined) => declarations.data?.get(memberKey(member) ?? "");
-  const [search, setSearch] = useState(members.search);
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<{ member: Member; role: number }>();
   const [removing, setRemoving] = useState<Member>();
@@ -160,23 +159,12 @@ function Members({ project }: { project: Project }) {
     <>
       <h2>{t("membersTitle")}</h2>
       <div class="toolbar">
-        <form
-          role="search"
-          class="toolbar"
-          onSubmit={(event) => {
-            event.preventDefault();
-            members.setSearch(search.trim());
-          }}
-        >
-          <label for="member-search">{t("searchMembers")}</label>
-          <input
-            id="member-search"
-            type="search"
-            value={search}
-            onInput={(event) => setSearch(event.currentTarget.value)}
-          />
-          <button type="submit">{tc("search")}</button>
-        </form>
+        <SearchForm
+          id="member-search"
+          label={t("searchMembers")}
+          search={members.search}
+          setSearch={members.setSearch}
+        />
         {abilities.administer && (
           <button type="button" class="primary" onClick={() => setAdding(true)}>
             {t("addMember")}
@@ -184,60 +172,46 @@ function Members({ project }: { project: Project }) {
         )}
       </div>
       {error !== undefined && <ErrorMessage error={error} />}
-      {members.error !== undefined && <ErrorMessage error={members.error} retry={members.reload} />}
-      {members.loading && !members.data && <Loading />}
-      {members.data && (
-        <>
-          <DataTable
-            caption={t("membersTitle")}
-            rows={members.data.items}
-            rowKey={(member) => member.id}
-            columns={[
-              {
-                header: t("memberName"),
-                cell: (member) => (
-                  <>
-                    {member.entity_name} <DeclaredMark declaration={declarationOf(member)} />
-                  </>
-                ),
-              },
-              { header: t("memberType"), cell: () => t("user") },
-              {
-                header: t("role"),
-                cell: (member) => {
-                  const key = roleKey(member.role_id);
-                  return key ? t(key) : (member.role_name ?? String(member.role_id));
+      <PagedTable
+        list={members}
+        caption={t("membersTitle")}
+        rowKey={(member) => member.id}
+        columns={[
+          {
+            header: t("memberName"),
+            cell: (member) => (
+              <>
+                {member.entity_name} <DeclaredMark declaration={declarationOf(member)} />
+              </>
+            ),
+          },
+          { header: t("memberType"), cell: () => t("user") },
+          {
+            header: t("role"),
+            cell: (member) => {
+              const key = roleKey(member.role_id);
+              return key ? t(key) : (member.role_name ?? String(member.role_id));
+            },
+          },
+          ...(abilities.administer
+            ? [
+                {
+                  header: t("actions"),
+                  cell: (member: Member) => (
+                    <span class="toolbar">
+                      <button type="button" onClick={() => setEditing({ member, role: member.role_id })}>
+                        {t("changeRole", { name: member.entity_name })}
+                      </button>
+                      <button type="button" onClick={() => setRemoving(member)}>
+                        {t("removeMember", { name: member.entity_name })}
+                      </button>
+                    </span>
+                  ),
                 },
-              },
-              ...(abilities.administer
-                ? [
-                    {
-                      header: t("actions"),
-                      cell: (member: Member) => (
-                        <span class="toolbar">
-                          <button type="button" onClick={() => setEditing({ member, role: member.role_id })}>
-                            {t("changeRole", { name: member.entity_name })}
-                          </button>
-                          <button type="button" onClick={() => setRemoving(member)}>
-                            {t("removeMember", { name: member.entity_name })}
-                          </button>
-                        </span>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-          <Pager
-            label={t("membersTitle")}
-            page={members.page}
-            pageSize={members.pageSize}
-            total={members.data.total}
-            onPage={members.setPage}
-            onPageSize={members.setPageSize}
-          />
-        </>
-      )}
+              ]
+            : []),
+        ]}
+      />
       <AddMemberDialog project={project} open={adding} onClose={() => setAdding(false)} onAdded={members.reload} />
       <Dialog
         open={editing !== undefined}

@@ -6,10 +6,10 @@
 
 import { useState } from "preact/hooks";
 import { del, repositoryPath } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { SearchForm } from "../../components/search-form.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
@@ -41,7 +41,6 @@ function Repositories({ project }: { project: Project }) {
     `/projects/${encodeURIComponent(project.name)}/repositories`,
     (search) => (search ? { q: `name=~${search}` } : {}),
   );
-  const [search, setSearch] = useState(repositories.search);
   const [deleting, setDeleting] = useState<Repository>();
   const [error, setError] = useState<unknown>();
 
@@ -58,69 +57,44 @@ function Repositories({ project }: { project: Project }) {
   return (
     <>
       <h2>{t("repositoriesTitle")}</h2>
-      <form
-        role="search"
-        class="toolbar"
-        onSubmit={(event) => {
-          event.preventDefault();
-          repositories.setSearch(search.trim());
-        }}
-      >
-        <label for="repository-search">{t("searchRepositories")}</label>
-        <input
-          id="repository-search"
-          type="search"
-          value={search}
-          onInput={(event) => setSearch(event.currentTarget.value)}
-        />
-        <button type="submit">{tc("search")}</button>
-      </form>
+      <SearchForm
+        id="repository-search"
+        label={t("searchRepositories")}
+        search={repositories.search}
+        setSearch={repositories.setSearch}
+      />
       {error !== undefined && <ErrorMessage error={error} />}
-      {repositories.error !== undefined && <ErrorMessage error={repositories.error} retry={repositories.reload} />}
-      {repositories.loading && !repositories.data && <Loading />}
-      {repositories.data && (
-        <>
-          <DataTable
-            caption={t("repositoriesTitle")}
-            rows={repositories.data.items}
-            rowKey={(repository) => repository.id}
-            empty={repositories.search ? tc("empty") : t("noRepositories")}
-            columns={[
-              {
-                header: t("repositoryName"),
-                cell: (repository) => <Link href={repositoryHref(project, repository.name)}>{repository.name}</Link>,
-              },
-              {
-                header: t("artifacts"),
-                numeric: true,
-                cell: (repository) => format.number(repository.artifact_count ?? 0),
-              },
-              { header: t("pulls"), numeric: true, cell: (repository) => format.number(repository.pull_count ?? 0) },
-              { header: t("lastModified"), cell: (repository) => format.dateTime(repository.update_time) },
-              ...(abilities.deleteRepositories
-                ? [
-                    {
-                      header: t("actions"),
-                      cell: (repository: Repository) => (
-                        <button type="button" onClick={() => setDeleting(repository)}>
-                          {t("deleteRepository", { name: repository.name })}
-                        </button>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-          <Pager
-            label={t("repositoriesTitle")}
-            page={repositories.page}
-            pageSize={repositories.pageSize}
-            total={repositories.data.total}
-            onPage={repositories.setPage}
-            onPageSize={repositories.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={repositories}
+        caption={t("repositoriesTitle")}
+        rowKey={(repository) => repository.id}
+        empty={repositories.search ? tc("empty") : t("noRepositories")}
+        columns={[
+          {
+            header: t("repositoryName"),
+            cell: (repository) => <Link href={repositoryHref(project, repository.name)}>{repository.name}</Link>,
+          },
+          {
+            header: t("artifacts"),
+            numeric: true,
+            cell: (repository) => format.number(repository.artifact_count ?? 0),
+          },
+          { header: t("pulls"), numeric: true, cell: (repository) => format.number(repository.pull_count ?? 0) },
+          { header: t("lastModified"), cell: (repository) => format.dateTime(repository.update_time) },
+          ...(abilities.deleteRepositories
+            ? [
+                {
+                  header: t("actions"),
+                  cell: (repository: Repository) => (
+                    <button type="button" onClick={() => setDeleting(repository)}>
+                      {t("deleteRepository", { name: repository.name })}
+                    </button>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
       <ConfirmDialog
         open={deleting !== undefined}
         title={t("deleteRepositoryTitle", { name: deleting?.name ?? "" })}

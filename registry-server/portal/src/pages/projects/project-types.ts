@@ -66,17 +66,6 @@ export interface Repository {
   readonly update_time?: string;
 }
 
-/** GET /projects/{name}/auditlog-exts. */
-export interface AuditEntry {
-  readonly id: number;
-  readonly username: string;
-  readonly resource: string;
-  readonly resource_type: string;
-  readonly operation: string;
-  readonly op_time: string;
-  readonly operation_result?: boolean;
-}
-
 /** GET /registries: the endpoints a proxy-cache project pulls through. */
 export interface Endpoint {
   readonly id: number;

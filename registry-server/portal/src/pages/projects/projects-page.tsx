@@ -4,14 +4,12 @@
 
 import { useState } from "preact/hooks";
 import { get, list, type Page } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { DeclaredMark, useDeclarations } from "../../components/declared-by.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { SearchForm } from "../../components/search-form.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
 import { useResource } from "../../hooks/use-resource.ts";
 import { useTitle } from "../../hooks/use-title.ts";
-import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { Link } from "../../router.tsx";
 import { useUser, type CurrentUser } from "../../session.tsx";
@@ -83,7 +81,6 @@ function useMayCreate(user: CurrentUser): boolean {
 
 export function ProjectsPage() {
   const t = useT(projectsMessages);
-  const tc = useT(common);
   const format = useFormat();
   const user = useUser();
   useTitle(t("title"));
@@ -98,25 +95,18 @@ export function ProjectsPage() {
     projects.search ? undefined : { page: projects.page, pageSize: projects.pageSize },
   );
   const mayCreate = useMayCreate(user);
-  const [search, setSearch] = useState(projects.search);
   const [creating, setCreating] = useState(false);
 
   return (
     <>
       <h1>{t("title")}</h1>
       <div class="toolbar">
-        <form
-          role="search"
-          class="toolbar"
-          onSubmit={(event) => {
-            event.preventDefault();
-            projects.setSearch(search.trim());
-          }}
-        >
-          <label for="project-search">{t("searchLabel")}</label>
-          <input id="project-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-          <button type="submit">{tc("search")}</button>
-        </form>
+        <SearchForm
+          id="project-search"
+          label={t("searchLabel")}
+          search={projects.search}
+          setSearch={projects.setSearch}
+        />
         {mayCreate && (
           <button type="button" class="primary" onClick={() => setCreating(true)}>
             {t("newProject")}
@@ -124,47 +114,33 @@ export function ProjectsPage() {
         )}
       </div>
       <CreateProjectDialog open={creating} onClose={() => setCreating(false)} />
-      {projects.error !== undefined && <ErrorMessage error={projects.error} retry={projects.reload} />}
-      {projects.loading && !projects.data && <Loading />}
-      {projects.data && (
-        <>
-          <DataTable
-            caption={t("listLabel")}
-            rows={projects.data.items}
-            rowKey={(project) => project.project_id}
-            columns={[
-              {
-                header: t("name"),
-                cell: (project) => (
-                  <>
-                    <Link href={`/projects/${project.project_id}`}>{project.name}</Link>{" "}
-                    <DeclaredMark declaration={declarations.data?.get(project.name)} />
-                  </>
-                ),
-              },
-              { header: t("type"), cell: (project) => (isProxyCache(project) ? t("proxyCache") : t("hosted")) },
-              { header: t("access"), cell: (project) => (isPublic(project) ? t("public") : t("private")) },
-              { header: t("repositories"), numeric: true, cell: (project) => format.number(project.repo_count ?? 0) },
-              {
-                header: t("quotaUsed"),
-                cell: (project) => {
-                  const figures = usage.data?.get(project.project_id);
-                  return figures ? <QuotaMeter used={figures.used} limit={figures.limit} /> : t("notShown");
-                },
-              },
-              { header: t("created"), cell: (project) => format.dateTime(project.creation_time) },
-            ]}
-          />
-          <Pager
-            label={t("listLabel")}
-            page={projects.page}
-            pageSize={projects.pageSize}
-            total={projects.data.total}
-            onPage={projects.setPage}
-            onPageSize={projects.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={projects}
+        caption={t("listLabel")}
+        rowKey={(project) => project.project_id}
+        columns={[
+          {
+            header: t("name"),
+            cell: (project) => (
+              <>
+                <Link href={`/projects/${project.project_id}`}>{project.name}</Link>{" "}
+                <DeclaredMark declaration={declarations.data?.get(project.name)} />
+              </>
+            ),
+          },
+          { header: t("type"), cell: (project) => (isProxyCache(project) ? t("proxyCache") : t("hosted")) },
+          { header: t("access"), cell: (project) => (isPublic(project) ? t("public") : t("private")) },
+          { header: t("repositories"), numeric: true, cell: (project) => format.number(project.repo_count ?? 0) },
+          {
+            header: t("quotaUsed"),
+            cell: (project) => {
+              const figures = usage.data?.get(project.project_id);
+              return figures ? <QuotaMeter used={figures.used} limit={figures.limit} /> : t("notShown");
+            },
+          },
+          { header: t("created"), cell: (project) => format.dateTime(project.creation_time) },
+        ]}
+      />
     </>
   );
 }

@@ -5,12 +5,12 @@
 
 import { useState } from "preact/hooks";
 import { del, patch, put } from "../../api.ts";
-import { DataTable } from "../../components/data-table.tsx";
 import { DeclaredMark, useDeclaredGuard, useDeclarations } from "../../components/declared-by.tsx";
 import { ConfirmDialog } from "../../components/dialog.tsx";
-import { Pager } from "../../components/pager.tsx";
-import { ErrorMessage, Loading } from "../../components/status.tsx";
+import { PagedTable } from "../../components/paged-table.tsx";
+import { ErrorMessage } from "../../components/status.tsx";
 import { usePagedList } from "../../hooks/use-paged-list.ts";
+import { useRowAction } from "../../hooks/use-row-action.ts";
 import { common } from "../../i18n/common.ts";
 import { useFormat, useT } from "../../i18n/i18n.tsx";
 import { useUser } from "../../session.tsx";
@@ -54,58 +54,44 @@ export function RobotsPage({ project }: { project: Project }) {
         </div>
       )}
       {actionError !== undefined && <ErrorMessage error={actionError} />}
-      {robots.error !== undefined && <ErrorMessage error={robots.error} retry={robots.reload} />}
-      {robots.loading && !robots.data && <Loading />}
-      {robots.data && (
-        <>
-          <DataTable
-            caption={t("listLabel")}
-            rows={robots.data.items}
-            rowKey={(robot) => robot.id}
-            empty={t("noRobots")}
-            columns={[
-              {
-                header: t("name"),
-                cell: (robot) => (
-                  <>
-                    <code>{robot.name}</code> <DeclaredMark declaration={declarations.data?.get(robot.name)} />
-                  </>
-                ),
-              },
-              { header: t("status"), cell: (robot) => <RobotStatus robot={robot} /> },
-              { header: t("permissions"), cell: (robot) => <PermissionSummary robot={robot} /> },
-              { header: t("expires"), cell: (robot) => <RobotExpiry robot={robot} /> },
-              { header: t("description"), cell: (robot) => robot.description ?? "" },
-              ...(can.manageRobots
-                ? [
-                    {
-                      header: t("actions"),
-                      cell: (robot: Robot) => (
-                        <RobotActions
-                          robot={robot}
-                          onSecret={setSecret}
-                          onChanged={() => {
-                            setActionError(undefined);
-                            robots.reload();
-                          }}
-                          onError={setActionError}
-                        />
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
-          <Pager
-            label={t("listLabel")}
-            page={robots.page}
-            pageSize={robots.pageSize}
-            total={robots.data.total}
-            onPage={robots.setPage}
-            onPageSize={robots.setPageSize}
-          />
-        </>
-      )}
+      <PagedTable
+        list={robots}
+        caption={t("listLabel")}
+        rowKey={(robot) => robot.id}
+        empty={t("noRobots")}
+        columns={[
+          {
+            header: t("name"),
+            cell: (robot) => (
+              <>
+                <code>{robot.name}</code> <DeclaredMark declaration={declarations.data?.get(robot.name)} />
+              </>
+            ),
+          },
+          { header: t("status"), cell: (robot) => <RobotStatus robot={robot} /> },
+          { header: t("permissions"), cell: (robot) => <PermissionSummary robot={robot} /> },
+          { header: t("expires"), cell: (robot) => <RobotExpiry robot={robot} /> },
+          { header: t("description"), cell: (robot) => robot.description ?? "" },
+          ...(can.manageRobots
+            ? [
+                {
+                  header: t("actions"),
+                  cell: (robot: Robot) => (
+                    <RobotActions
+                      robot={robot}
+                      onSecret={setSecret}
+                      onChanged={() => {
+                        setActionError(undefined);
+                        robots.reload();
+                      }}
+                      onError={setActionError}
+                    />
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
       {can.manageRobots && (
         <RobotCreateDialog
           open={creating}
@@ -181,20 +167,9 @@ function RobotActions({
   const tc = useT(common);
   const { guard, dialog } = useDeclaredGuard("robot", robot.name);
   const [confirming, setConfirming] = useState<Pending>();
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useRowAction(onChanged, onError);
   const path = `/robots/${robot.id}`;
 
-  const run = async (change: () => Promise<void>) => {
-    setBusy(true);
-    try {
-      await change();
-      onChanged();
-    } catch (err) {
-      onError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
   const refresh = () =>
     run(async () => {
       // Harbor's PATCH with an empty body makes a new secret and answers it, once.
