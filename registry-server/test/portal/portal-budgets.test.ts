@@ -104,6 +104,10 @@ describe("the portal's page budgets", () => {
       }).observe(document, { childList: true, subtree: true });
     `);
     const url = `/projects/${projectId}/repositories/${encodeURIComponent("bulk/app")}`;
+    // One load first, not counted: the server's first listing after the seeding (its statement
+    // cache and the database's pages) is not what a user of a running registry meets.
+    await page.goto(url);
+    await page.getByRole("region", { name: "Artifacts" }).getByRole("row").nth(25).waitFor();
     const loads: number[] = [];
     for (let load = 0; load < LOADS; load++) {
       await page.goto(url);
