@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on this machine, idempotently: the pinned Node.js and the npm
-# dependencies (npm ci), the web portal's bundle, then a Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on
-# PATH when it is new enough, otherwise one built from its Go module and cached once per machine;
+# dependencies (npm ci), the npm package's compiled files and the web portal's bundle, then a
+# Pulumi CLI compatible with the pinned @pulumi/pulumi: the one on PATH when it is new enough,
+# otherwise one built from its Go module and cached once per machine;
 # then provider plugins, built from their Go modules (cached once per machine too) and installed
 # where the engine looks for them, since it may download nothing (scripts/pulumi/ensure-plugins.sh):
 #   bootstrap.sh                 every plugin (the tests, CI, a machine that deploys every stack)
@@ -87,14 +88,16 @@ SHIM
   install -m 0755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$AIRLOCK_PULUMI_BIN/"
 }
 
-# The web portal, bundled from registry-server/portal/ into what the server serves (a fraction
-# of a second with esbuild; built every time, so a checkout never serves a stale portal).
-build_portal() {
-  node_modules/.bin/node registry-server/src/portal/portal-build.ts
+# What the npm package ships (scripts/build-package.sh): the components and the server compiled
+# (only when their sources changed), and the web portal bundled from registry-server/portal/ into
+# what the server serves (a fraction of a second with esbuild; built every time, so a checkout
+# never serves a stale portal).
+build_package() {
+  bash scripts/build-package.sh
 }
 
 ensure_node_modules
 airlock_env
-build_portal
+build_package
 ensure_pulumi_cli
 bash scripts/pulumi/ensure-plugins.sh "${plugins[@]}"

@@ -1,7 +1,11 @@
-// The AWS target's building blocks as a library: `import { AwsRegistry, DmzNetwork, … } from
-// "<this package>/components/aws"`. RegistryServer deploys AwsRegistry for `target: aws`; the
-// parts (network, security groups, bucket, database, service) are here for programs that compose
-// their own.
+/**
+ * The AWS target's building blocks as a library: `import { AwsRegistry, DmzNetwork, … } from
+ * "airlock/components/aws"`. RegistryServer deploys AwsRegistry for `target: aws`; the parts
+ * (network, security groups, bucket, database, service) are here for programs that compose their
+ * own.
+ *
+ * @module airlock/components/aws
+ */
 
 export { AwsRegistry, INTERFACE_ENDPOINT_SERVICES, type AwsRegistryArgs } from "./aws-registry";
 export {
@@ -50,7 +54,9 @@ export {
   taskServerConfigYaml,
   taskServerSettings,
   type ContainerDefinition,
+  type TaskConfigSettings,
+  type TaskContainerSettings,
 } from "./task-definition";
 export { TaskRoles, type TaskRolesArgs } from "./task-roles";
-export { TaskSecrets, type TaskSecretsArgs } from "./task-secrets";
+export { TaskSecrets, type TaskSecretReferences, type TaskSecretsArgs } from "./task-secrets";
 export { awsRegistryArgs, awsTargetArgs, type AwsTargetArgs } from "./aws-stack-target";

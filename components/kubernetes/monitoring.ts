@@ -37,7 +37,8 @@ export function projectsMatcher(projects: readonly string[]): string {
   return projects.map((p) => p.replaceAll(".", "\\\\.")).join("|");
 }
 
-interface AlertRule {
+/** One Prometheus alerting rule, as a PrometheusRule carries it. */
+export interface AlertRule {
   alert: string;
   expr: string;
   for: string;

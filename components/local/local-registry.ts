@@ -8,6 +8,7 @@ import { CertificateAuthority } from "../tls/certificate-authority";
 import { TlsCertificate } from "../tls/tls-certificate";
 import type { RegistryConnection } from "../registry/api-client";
 import type { MirrorSettings, UpstreamSettings } from "../server-config/server-settings";
+import { serverEntryPoint } from "./server-entry";
 import { ServerProcess } from "./server-process";
 
 export interface LocalRegistryArgs {
@@ -36,9 +37,6 @@ export interface LocalRegistryArgs {
   /** Transparent mirror routing of pulls without a project prefix to proxy-cache projects. */
   mirror?: pulumi.Input<MirrorSettings>;
 }
-
-/** Directory of the bundled server, registry-server/, in this package. */
-export const REGISTRY_SERVER_DIR = path.resolve(__dirname, "..", "..", "registry-server");
 
 export class LocalRegistry extends pulumi.ComponentResource {
   /** Base URL of the registry, e.g. https://localhost:5443. */
@@ -88,7 +86,7 @@ export class LocalRegistry extends pulumi.ComponentResource {
       `${name}-server`,
       {
         nodePath: args.nodePath ?? process.execPath,
-        serverEntry: path.join(REGISTRY_SERVER_DIR, "src", "main.ts"),
+        serverEntry: serverEntryPoint(__filename),
         stateDir,
         dataDir,
         bindAddress,

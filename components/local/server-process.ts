@@ -19,7 +19,7 @@ import { isUnknown } from "../unknowns";
 export interface ServerProcessArgs {
   /** Node.js binary that runs the server (Node.js 24 or newer). */
   nodePath: pulumi.Input<string>;
-  /** Absolute path of the server's entry point, registry-server/src/main.ts. */
+  /** Absolute path of the server's entry point (server-entry.ts: src/main.ts or the package's dist/main.js). */
   serverEntry: pulumi.Input<string>;
   /** Directory for the process's configuration, TLS files, pid file and log. */
   stateDir: pulumi.Input<string>;

@@ -1,0 +1,36 @@
+// Which server LocalRegistry runs: the TypeScript sources from a checkout, the compiled server
+// from the installed package, found from wherever the components' own module sits.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { packageRoot, serverEntryPoint } from "../../components/local/server-entry";
+
+describe("serverEntryPoint", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "airlock-server-entry-"));
+  const installed = path.join(root, "node_modules", "airlock");
+  mkdirSync(path.join(installed, "registry-server"), { recursive: true });
+  writeFileSync(path.join(installed, "registry-server", "package.json"), "{}");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("runs the sources from a checkout's TypeScript components", () => {
+    expect(serverEntryPoint(path.join(installed, "components", "local", "local-registry.ts"))).toBe(
+      path.join(installed, "registry-server", "src", "main.ts"),
+    );
+  });
+
+  it("runs the compiled server from the package's compiled components", () => {
+    expect(serverEntryPoint(path.join(installed, "dist", "components", "local", "local-registry.js"))).toBe(
+      path.join(installed, "registry-server", "dist", "main.js"),
+    );
+  });
+
+  it("finds this checkout's own server", () => {
+    expect(packageRoot(__dirname)).toBe(path.resolve(__dirname, "..", ".."));
+  });
+
+  it("says so when no server is above the components", () => {
+    expect(() => packageRoot(path.join(root, "elsewhere"))).toThrow(/registry server is not in this package/);
+  });
+});
