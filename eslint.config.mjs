@@ -14,6 +14,8 @@ export default tseslint.config(
       // What the npm package ships, compiled from the sources linted here (scripts/build-package.sh).
       "dist/",
       "registry-server/dist/",
+      // The component package's one-line CommonJS entry, which requires the compiled components.
+      "provider/index.js",
     ],
   },
   js.configs.recommended,

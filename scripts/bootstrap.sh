@@ -5,7 +5,8 @@
 # otherwise one built from its Go module and cached once per machine;
 # then provider plugins, built from their Go modules (cached once per machine too) and installed
 # where the engine looks for them, since it may download nothing (scripts/pulumi/ensure-plugins.sh):
-#   bootstrap.sh                 every plugin (the tests, CI, a machine that deploys every stack)
+#   bootstrap.sh                 every plugin, and the YAML language host (the tests, CI, a machine
+#                                that deploys every stack)
 #   bootstrap.sh --stack NAME    only those the stack's target loads: none for the local stack
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -101,3 +102,7 @@ airlock_env
 build_package
 ensure_pulumi_cli
 bash scripts/pulumi/ensure-plugins.sh "${plugins[@]}"
+# The tests also run a Pulumi YAML program (the component package's); no stack of this project does.
+if [ "${plugins[0]}" = --all ]; then
+  bash scripts/pulumi/ensure-yaml-host.sh
+fi

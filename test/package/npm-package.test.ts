@@ -7,27 +7,18 @@
 // package's own command, `airlock-registry serve`.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changes, freePort } from "../e2e/harness";
 import { call, type Endpoint } from "../e2e/registry-calls";
-import { installConsumer, NODE_BINARY, packProject, PROJECT_ROOT, type PackedPackage } from "./consumer-install";
+import { installConsumer, packProject, PROJECT_ROOT, type PackedPackage } from "./consumer-install";
+import { consumerPath, consumerStack } from "./consumer-stack";
 
 const run = promisify(execFile);
-const PULUMI_BIN = path.join(PROJECT_ROOT, ".tools", "pulumi", "bin");
 const PROGRAM_DIR = path.join(__dirname, "consumer-program");
 const STEP_TIMEOUT_MS = 240_000;
 
@@ -67,12 +58,22 @@ describe("the npm package", () => {
       "registry-server/dist/main.js.map",
       "registry-server/package.json",
       "registry-server/portal/dist/index.html",
+      "provider/PulumiPlugin.yaml",
+      "provider/package.json",
+      "provider/index.js",
+      "provider/index.ts",
+      "provider/tsconfig.json",
+      "dist/components/pulumi-package/index.js",
+      "dist/components/pulumi-package/index.d.ts",
       "CHANGELOG.md",
       "README.md",
     ]) {
       expect(files, expected).toContain(expected);
     }
-    const sources = packed.files.filter((file) => /\.[mc]?ts$/.test(file) && !file.endsWith(".d.ts"));
+    // provider/index.ts only names the declarations the component package's schema is made from.
+    const sources = packed.files.filter(
+      (file) => /\.[mc]?ts$/.test(file) && !file.endsWith(".d.ts") && file !== "provider/index.ts",
+    );
     expect(sources).toEqual([]);
     expect(packed.files.filter((file) => /(^|\/)(test|scripts|node_modules)\/|\.tsbuildinfo$/.test(file))).toEqual([]);
     // Source maps carry the sources, which the package does not ship as files.
@@ -100,12 +101,16 @@ describe("the npm package", () => {
     }
   });
 
-  it("depends on every package the server needs, at the server's versions", () => {
+  it("depends on every package the server needs, at the server's versions, all parts at one version", () => {
     const server = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "registry-server/package.json"), "utf8")) as {
       version: string;
       dependencies: Record<string, string>;
     };
     expect(server.version).toBe(packed.manifest.version);
+    const plugin = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "provider/package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(plugin.version).toBe(packed.manifest.version);
     for (const [name, version] of Object.entries(server.dependencies)) {
       expect(packed.manifest.dependencies?.[name], name).toBe(version);
     }
@@ -140,14 +145,11 @@ describe("the npm package", () => {
   describe("installed into another team's program outside the repository", () => {
     let consumerDir: string;
     /** The consumer's PATH: the Pulumi toolchain and a directory holding only `node`. */
-    let consumerPath: string;
+    let consumerBinPath: string;
 
     beforeAll(async () => {
       consumerDir = path.join(workDir, "team-registry");
-      const nodeDir = path.join(workDir, "node-bin");
-      mkdirSync(nodeDir);
-      symlinkSync(NODE_BINARY, path.join(nodeDir, "node"));
-      consumerPath = [PULUMI_BIN, nodeDir, "/usr/bin", "/bin"].join(":");
+      consumerBinPath = consumerPath(workDir);
       const program = Object.fromEntries(
         ["index.ts", "Pulumi.yaml", "tsconfig.json"].map((file) => [
           file,
@@ -166,28 +168,29 @@ describe("the npm package", () => {
 
     it("loads the components from node_modules, compiled, with their types", async () => {
       const installed = path.join(consumerDir, "node_modules", "airlock");
-      expect(filesUnder(installed).filter((file) => /\.[mc]?ts$/.test(file) && !file.endsWith(".d.ts"))).toEqual([]);
+      const sources = filesUnder(installed).filter((file) => /\.[mc]?ts$/.test(file) && !file.endsWith(".d.ts"));
+      expect(sources).toEqual(["provider/index.ts"]);
       const { stdout } = await run(
         "node",
         [
           "-e",
           'const c = require("airlock/components"); const a = require("airlock/components/aws"); console.log(JSON.stringify([typeof c.RegistryServer, typeof c.Project, typeof a.AwsRegistry]))',
         ],
-        { cwd: consumerDir, env: { PATH: consumerPath }, timeout: 60_000 },
+        { cwd: consumerDir, env: { PATH: consumerBinPath }, timeout: 60_000 },
       );
       expect(JSON.parse(stdout)).toEqual(["function", "function", "function"]);
       // Nothing past `exports`: the server's modules are the command's, not a library.
       await expect(
         run("node", ["-e", 'require("airlock/registry-server/dist/cli.js")'], {
           cwd: consumerDir,
-          env: { PATH: consumerPath },
+          env: { PATH: consumerBinPath },
         }),
       ).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
     }, 60_000);
 
     it("starts the registry server from the package: airlock-registry serve", async () => {
       const bin = path.join(consumerDir, "node_modules", ".bin", "airlock-registry");
-      const env = { PATH: consumerPath, HOME: workDir };
+      const env = { PATH: consumerBinPath, HOME: workDir };
       const { stdout: version } = await run(bin, ["version"], { env, timeout: 30_000 });
       expect(version.trim()).toContain(packed.manifest.version);
 
@@ -278,29 +281,8 @@ describe("the npm package", () => {
       let robot: { user: string; password: string };
 
       beforeAll(async () => {
-        const backend = path.join(workDir, "state");
-        mkdirSync(backend);
         stateDir = path.join(workDir, "registry");
-        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(PULUMI_BIN) });
-        stack = await LocalWorkspace.createStack(
-          { stackName: "dev", workDir: consumerDir },
-          {
-            pulumiCommand,
-            envVars: {
-              PATH: consumerPath,
-              HOME: workDir,
-              PULUMI_HOME: path.join(workDir, "pulumi-home"),
-              PULUMI_BACKEND_URL: `file://${backend}`,
-              PULUMI_CONFIG_PASSPHRASE: "airlock-package-test",
-              PULUMI_SKIP_UPDATE_CHECK: "true",
-              PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            },
-          },
-        );
-        await stack.setAllConfig({
-          port: { value: String(await freePort()) },
-          stateDir: { value: stateDir },
-        });
+        stack = await consumerStack(consumerDir, workDir, { port: String(await freePort()), stateDir });
       }, STEP_TIMEOUT_MS);
 
       afterAll(async () => {
