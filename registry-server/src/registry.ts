@@ -172,6 +172,10 @@ export async function startRegistry(
     sqliteWriteLock: options.cluster?.writeLock,
   });
 
+  // The key that seals stored secrets (endpoint credentials, scanner and webhook auth) and from
+  // which the CSRF key derives: one file in dataDir/auth/, shared by replicas, read once.
+  const secretBox = await loadOrCreateSecretBox(path.join(config.dataDir, "auth"));
+
   // System settings changed through the API, shared by replicas through the database.
   const settings = new SettingsService(metadata.settings, {
     tokenExpirationMinutes: Math.ceil(config.token.ttlSeconds / 60),
@@ -207,7 +211,7 @@ export async function startRegistry(
   // tokens keyed from the secret-box key, which replicas share (auth/csrf-token.ts).
   const sessions = new SessionService({
     store: metadata,
-    csrf: new CsrfTokens((await loadOrCreateSecretBox(path.join(config.dataDir, "auth"))).deriveKey(CSRF_KEY_PURPOSE)),
+    csrf: new CsrfTokens(secretBox.deriveKey(CSRF_KEY_PURPOSE)),
     idleTimeoutMinutes: async () => (await settings.current()).sessionTimeoutMinutes,
     ...(options.sessionClock && { now: options.sessionClock }),
   });
@@ -271,7 +275,7 @@ export async function startRegistry(
   );
   const metrics = new HttpMetrics();
   // Upstream registry endpoints: adapters with the egress settings, sealed secrets, health checks.
-  const upstreams = await openUpstreams(config, metadata, log);
+  const upstreams = openUpstreams(config, metadata, secretBox, log);
   const { endpoints, factory, pingTimeoutMs } = upstreams;
   const proxy = createProxyCache({
     metadata,
@@ -305,7 +309,7 @@ export async function startRegistry(
   ];
   const scanners = new ScannerRegistry({
     store: metadata,
-    box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+    box: secretBox,
     egress: upstreams.egress,
     builtins: new Map(builtinScanners.map((builtin) => [builtin.url, builtin.adapter])),
   });
@@ -372,7 +376,7 @@ export async function startRegistry(
   // the token realm's when configured (what clients were told), else this server's own.
   const webhooks = new WebhookPolicies({
     store: metadata,
-    box: await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
+    box: secretBox,
   });
   const webhookSender = new WebhookSender({ egress: upstreams.egress });
   const dispatcher = new WebhookDispatcher({

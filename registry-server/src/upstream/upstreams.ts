@@ -1,11 +1,10 @@
 // Everything the server needs to talk to upstream registries, built once from the configuration:
 // the adapter factory with the egress settings (and, for replication, the connections that add
-// an endpoint's writer and listings to its adapter), the endpoints (secrets sealed with the key in
-// dataDir/auth/) and the health checks of the endpoints (run as jobs: the composition root
+// an endpoint's writer and listings to its adapter), the endpoints (secrets sealed with the
+// server's secret box) and the health checks of the endpoints (run as jobs: the composition root
 // registers and schedules them). The composition root wires these into the API and the proxy.
 
-import * as path from "node:path";
-import { loadOrCreateSecretBox } from "../auth/secret-box.ts";
+import type { SecretBox } from "../auth/secret-box.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
@@ -25,7 +24,8 @@ export interface Upstreams {
   readonly pingTimeoutMs: number;
 }
 
-export async function openUpstreams(config: ServerConfig, metadata: MetadataStore, log: Logger): Promise<Upstreams> {
+/** `box` seals the endpoints' credentials: the server's one secret box (dataDir/auth/). */
+export function openUpstreams(config: ServerConfig, metadata: MetadataStore, box: SecretBox, log: Logger): Upstreams {
   const { httpProxy, httpsProxy, noProxy, timeoutMs } = config.upstream;
   const egress: EgressSettings = {
     ...(httpProxy !== undefined && { httpProxy }),
@@ -35,10 +35,7 @@ export async function openUpstreams(config: ServerConfig, metadata: MetadataStor
   };
   const connections = createUpstreamConnections(egress);
   const factory: UpstreamFactory = (endpoint) => connections(endpoint).registry;
-  const endpoints = new RegistryEndpoints(
-    metadata.registries,
-    await loadOrCreateSecretBox(path.join(config.dataDir, "auth")),
-  );
+  const endpoints = new RegistryEndpoints(metadata.registries, box);
   const health = new EndpointHealth({
     store: metadata.registries,
     endpoints,

@@ -3,7 +3,9 @@
 // process as another worker of the same server would: the built-in scanner's tests hand it to the
 // scanner the composition root will build.
 
+import * as path from "node:path";
 import { Registry } from "prom-client";
+import { loadOrCreateSecretBox } from "../../src/auth/secret-box.ts";
 import { BlobStore } from "../../src/content/blob-store.ts";
 import { LocalContent, type ContentSource } from "../../src/content/content-source.ts";
 import { ManifestService } from "../../src/content/manifest-service.ts";
@@ -32,7 +34,7 @@ export async function openRegistryContent(dataDir: string, log: Logger): Promise
   const { store } = await openMetadataStore(config, log);
   const blobs = new BlobStore(storage.driver, store, log, async () => false);
   const manifests = new ManifestService(store, blobs, { maxManifestBytes: 4 * 1024 * 1024 });
-  const upstreams = await openUpstreams(config, store, log);
+  const upstreams = openUpstreams(config, store, await loadOrCreateSecretBox(path.join(dataDir, "auth")), log);
   const proxy = createProxyCache({
     metadata: store,
     manifests,
