@@ -230,5 +230,5 @@ export function time(date: Date): string {
 /** `{project_name_or_id}`: a number is an id unless `X-Is-Resource-Name: true` says it is a name. */
 export function nameOrId(req: IncomingMessage, value: string): { id: number } | { name: string } {
   const byName = String(req.headers["x-is-resource-name"] ?? "").toLowerCase() === "true";
-  return !byName && /^\d+$/.test(value) ? { id: Number(value) } : { name: decodeURIComponent(value) };
+  return !byName && /^\d+$/.test(value) ? { id: Number(value) } : { name: pathSegment(value) };
 }

@@ -30,6 +30,7 @@ import {
   type ImportSummary,
 } from "../transfer/stream-importer.ts";
 import { TarFormatError } from "../transfer/tar-format.ts";
+import { pathSegment } from "./harbor-http.ts";
 import type { ApiAccess } from "./api-access.ts";
 
 const IMPORTS = /^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/imports\/?$/;
@@ -158,7 +159,7 @@ export function addImportRoutes(
     const { req, res, url, log } = ctx;
     const body = new RequestBody(req, maxImportBytes);
     try {
-      const name = decodeURIComponent(ctx.params["project"] ?? "");
+      const name = pathSegment(ctx.params["project"]);
       const project = await projects.getByName(name);
       if (!project) throw new HarborError("NOT_FOUND", `project ${name} not found`);
       const caller = await access.requireRole(req, project, [ROLES.projectAdmin, ROLES.maintainer]);

@@ -12,7 +12,7 @@ import type { RequestContext, Router } from "../http/router.ts";
 import { ROLES, type ProjectMetadataArea, type ProjectRecord } from "../metadata/identity-store.ts";
 import type { PreheatJob, Preheater } from "../proxy/preheat.ts";
 import type { ApiAccess } from "./api-access.ts";
-import { created, readJson, time } from "./harbor-http.ts";
+import { created, pathSegment, readJson, time } from "./harbor-http.ts";
 
 const MAX_IMAGES = 1000;
 const preheatSchema = z.strictObject({
@@ -62,7 +62,7 @@ export function addPreheatRoutes(
   const { projects, access, preheater } = deps;
 
   async function proxyProject(ctx: RequestContext): Promise<ProjectRecord> {
-    const name = decodeURIComponent(ctx.params["project"] ?? "");
+    const name = pathSegment(ctx.params["project"]);
     const project = await projects.getByName(name);
     if (!project) throw new HarborError("NOT_FOUND", `project ${name} not found`);
     await access.requireRole(ctx.req, project, [ROLES.projectAdmin, ROLES.maintainer]);

@@ -8,7 +8,7 @@ import { HarborError } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import { ADMIN_ROLES } from "./api-access.ts";
-import { ok, readJson } from "./harbor-http.ts";
+import { ok, pathSegment, readJson } from "./harbor-http.ts";
 import { applicableMetadata, METADATA_KEYS, normaliseMetadataValue } from "./project-metadata.ts";
 import { visibleProject, type ProjectRouteDeps } from "./project-routes.ts";
 
@@ -61,21 +61,21 @@ export function addProjectMetadataRoutes(router: Router, deps: ProjectRouteDeps)
 
   router.add("project_metadata_get", "GET", METADATA, async (ctx) => {
     const { project } = await visibleProject(ctx, deps);
-    const name = decodeURIComponent(ctx.params["name"] ?? "");
+    const name = pathSegment(ctx.params["name"]);
     const value = project.metadata[name];
     if (value === undefined) throw new HarborError("NOT_FOUND", `metadata ${name} not found`);
     sendJson(ctx.res, 200, { [name]: value });
   });
 
   router.add("project_metadata_update", "PUT", METADATA, async (ctx) => {
-    const [key, value] = await oneEntry(ctx, decodeURIComponent(ctx.params["name"] ?? ""));
+    const [key, value] = await oneEntry(ctx, pathSegment(ctx.params["name"]));
     await write(ctx, (metadata) => {
       metadata[key] = value;
     });
   });
 
   router.add("project_metadata_delete", "DELETE", METADATA, async (ctx) => {
-    const name = decodeURIComponent(ctx.params["name"] ?? "");
+    const name = pathSegment(ctx.params["name"]);
     await write(ctx, (metadata) => {
       if (metadata[name] === undefined) throw new HarborError("NOT_FOUND", `metadata ${name} not found`);
       delete metadata[name];

@@ -18,7 +18,7 @@ import { contextOrNotFound, flag, resolveArtifact } from "./artifact-routes.ts";
 import { tagJson } from "./artifact-view.ts";
 import type { AuditLog } from "./audit-log.ts";
 import { tagQuery } from "./content-queries.ts";
-import { ok, paging, readJson, setPageHeaders } from "./harbor-http.ts";
+import { ok, paging, pathSegment, readJson, setPageHeaders } from "./harbor-http.ts";
 import { pathProject } from "./repository-routes.ts";
 
 const ARTIFACT_PATH = String.raw`^\/api\/v2\.0\/projects\/(?<project>[^/]+)\/repositories\/(?<repository>[^/]+)\/artifacts\/(?<reference>[^/]+)`;
@@ -102,7 +102,7 @@ export function addTagRoutes(router: Router, deps: TagRouteDeps): void {
     const caller = await access.requirePermission(ctx.req, project, "tag", "delete");
     const context = await contextOrNotFound(ctx, store, project);
     const record = await resolveArtifact(store, context.repository, ctx.params["reference"]);
-    const name = decodeURIComponent(ctx.params["tag"] ?? "");
+    const name = pathSegment(ctx.params["tag"]);
     if ((await immutability?.immutableTag(context.repository, [name])) !== undefined) {
       throw new HarborError("PRECONDITION", immutableDeleteMessage(name));
     }

@@ -187,4 +187,14 @@ describe("tags API", () => {
       /proxy cache project/,
     );
   });
+
+  it("answers a malformed percent-escape in a path with Harbor's error, never a 500", async () => {
+    // "%E0%A4%A" is not a valid escape: such a segment is taken as it is written, and names nothing.
+    const bad = "%E0%A4%A";
+    expectError(await api.call("DELETE", `${TAGS}/1.0/tags/${bad}`), 404, "NOT_FOUND");
+    expectError(await api.call("GET", `/projects/team/metadatas/${bad}`), 404, "NOT_FOUND");
+    expectError(await api.call("GET", `/projects/${bad}/metadatas/auto_scan`), 404, "NOT_FOUND");
+    expectError(await api.call("POST", `/projects/${bad}/preheat`, { body: { images: ["a:1"] } }), 404, "NOT_FOUND");
+    expectError(await api.call("POST", `/projects/${bad}/imports`), 404, "NOT_FOUND");
+  });
 });
