@@ -191,7 +191,12 @@ describe("the npm package", () => {
     it("starts the registry server from the package: airlock-registry serve", async () => {
       const bin = path.join(consumerDir, "node_modules", ".bin", "airlock-registry");
       const env = { PATH: consumerBinPath, HOME: workDir };
-      const { stdout: version } = await run(bin, ["version"], { env, timeout: 30_000 });
+      // As the README has it: npx finds the command in the program's node_modules (offline: nothing fetched).
+      const { stdout: version } = await run("npx", ["--offline", "airlock-registry", "version"], {
+        cwd: consumerDir,
+        env,
+        timeout: 60_000,
+      });
       expect(version.trim()).toContain(packed.manifest.version);
 
       const serveDir = path.join(workDir, "serve");
