@@ -15,9 +15,9 @@ import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changes, freePort } from "../e2e/harness";
-import { call, type Endpoint } from "../e2e/registry-calls";
+import { call } from "../e2e/registry-calls";
 import { installConsumer, packProject } from "./consumer-install";
-import { consumerPath, consumerStack, PULUMI_BIN } from "./consumer-stack";
+import { consumerPath, consumerStack, expectRobotLogsIn, PULUMI_BIN, registryOf } from "./consumer-stack";
 
 const run = promisify(execFile);
 const PROGRAM = path.join(__dirname, "yaml-program", "Pulumi.yaml");
@@ -118,18 +118,8 @@ describe("the component package used from a Pulumi YAML program", () => {
       const result = await stack.up();
       expect(result.summary.result).toBe("succeeded");
       const outputs = result.outputs;
-      const url = String(outputs["url"]?.value);
-      const endpoint: Endpoint = {
-        url,
-        host: new URL(url).host,
-        ca: String(outputs["caCertificate"]?.value),
-        certDir: "",
-      };
-      const robot = { user: String(outputs["robotName"]?.value), password: String(outputs["robotSecret"]?.value) };
-      expect(robot.user).toBe("robot$apps+deployer");
-      expect(outputs["robotSecret"]?.secret).toBe(true);
-      expect((await call(endpoint, "GET", "/v2/", robot)).status).toBe(200);
-      expect((await call(endpoint, "GET", "/v2/", { ...robot, password: "wrong" })).status).toBe(401);
+      const endpoint = registryOf(outputs);
+      const robot = await expectRobotLogsIn(endpoint, outputs);
 
       // The content, as the registry's own API reports it (read with the robot: apps is its project).
       const apps = await call(endpoint, "GET", "/api/v2.0/projects/apps", robot);
@@ -162,16 +152,9 @@ describe("the component package used from a Pulumi YAML program", () => {
   it(
     "destroy stops the server and removes its state",
     async () => {
-      const outputs = await stack.outputs();
-      const url = String(outputs["url"]?.value);
+      const endpoint = registryOf(await stack.outputs());
       const result = await stack.destroy();
       expect(result.summary.result).toBe("succeeded");
-      const endpoint: Endpoint = {
-        url,
-        host: new URL(url).host,
-        ca: String(outputs["caCertificate"]?.value),
-        certDir: "",
-      };
       await expect(call(endpoint, "GET", "/v2/")).rejects.toThrow();
       expect(existsSync(stateDir)).toBe(false);
     },

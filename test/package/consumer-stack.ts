@@ -4,7 +4,9 @@
 
 import { mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, type OutputMap, type Stack } from "@pulumi/pulumi/automation";
+import { expect } from "vitest";
+import { call, type Endpoint } from "../e2e/registry-calls";
 import { NODE_BINARY, PROJECT_ROOT } from "./consumer-install";
 
 /** The project's Pulumi CLI and the language hosts beside it (scripts/bootstrap.sh). */
@@ -51,4 +53,26 @@ export async function consumerStack(
   );
   await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [key, { value }])));
   return stack;
+}
+
+/** The registry a consumer's stack outputs name (`url`, `caCertificate`). */
+export function registryOf(outputs: OutputMap): Endpoint {
+  const url = String(outputs["url"]?.value);
+  return { url, host: new URL(url).host, ca: String(outputs["caCertificate"]?.value), certDir: "" };
+}
+
+/**
+ * The pull robot the consumer programs declare (outputs `robotName`, `robotSecret`): checks its
+ * name, that its secret stays a secret in the state, that it logs in and that a wrong secret does not.
+ */
+export async function expectRobotLogsIn(
+  endpoint: Endpoint,
+  outputs: OutputMap,
+): Promise<{ user: string; password: string }> {
+  const robot = { user: String(outputs["robotName"]?.value), password: String(outputs["robotSecret"]?.value) };
+  expect(robot.user).toBe("robot$apps+deployer");
+  expect(outputs["robotSecret"]?.secret).toBe(true);
+  expect((await call(endpoint, "GET", "/v2/", robot)).status).toBe(200);
+  expect((await call(endpoint, "GET", "/v2/", { ...robot, password: "wrong" })).status).toBe(401);
+  return robot;
 }

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changes, freePort } from "../e2e/harness";
 import { call, type Endpoint } from "../e2e/registry-calls";
 import { installConsumer, packProject, PROJECT_ROOT, type PackedPackage } from "./consumer-install";
-import { consumerPath, consumerStack } from "./consumer-stack";
+import { consumerPath, consumerStack, expectRobotLogsIn, registryOf } from "./consumer-stack";
 
 const run = promisify(execFile);
 const PROGRAM_DIR = path.join(__dirname, "consumer-program");
@@ -300,13 +300,8 @@ describe("the npm package", () => {
           const result = await stack.up();
           expect(result.summary.result).toBe("succeeded");
           const outputs = result.outputs;
-          const url = String(outputs["url"]?.value);
-          endpoint = { url, host: new URL(url).host, ca: String(outputs["caCertificate"]?.value), certDir: "" };
-          robot = { user: String(outputs["robotName"]?.value), password: String(outputs["robotSecret"]?.value) };
-          expect(robot.user).toBe("robot$apps+deployer");
-          expect(outputs["robotSecret"]?.secret).toBe(true);
-          expect((await call(endpoint, "GET", "/v2/", robot)).status).toBe(200);
-          expect((await call(endpoint, "GET", "/v2/", { ...robot, password: "wrong" })).status).toBe(401);
+          endpoint = registryOf(outputs);
+          robot = await expectRobotLogsIn(endpoint, outputs);
           // The server runs from the package's compiled JavaScript.
           const commandLine = readFileSync(`/proc/${Number(outputs["serverPid"]?.value)}/cmdline`, "utf8").split("\0");
           expect(commandLine[1]).toBe(
