@@ -14,9 +14,11 @@ import { sendJson } from "../http/respond.ts";
 import type { RequestContext, Router } from "../http/router.ts";
 import {
   ConflictError,
+  ROLES,
   type ProjectRecord,
   type RobotPermission,
   type RobotRecord,
+  type RoleId,
 } from "../metadata/identity-store.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { SystemSettings } from "../settings/system-settings.ts";
@@ -25,6 +27,12 @@ import { ADMIN_ROLES, type ApiAccess } from "./api-access.ts";
 import { paging, parseQuery, readJson, setPageHeaders, time } from "./harbor-http.ts";
 
 const DAY_SECONDS = 86_400;
+/**
+ * Who may list and read a project's robots: the project roles Harbor grants robot read and list
+ * (its rbac_role.go: every role but the limited guest). Creating, changing and deleting them stays
+ * the project admin's (ADMIN_ROLES); the secret is never shown again in either case.
+ */
+const READER_ROLES: readonly RoleId[] = [ROLES.projectAdmin, ROLES.maintainer, ROLES.developer, ROLES.guest];
 const SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -153,23 +161,28 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
     return project;
   }
 
-  /** May the caller manage this robot (or one with these permissions)? */
+  /**
+   * May the caller manage this robot (or one with these permissions)? With `roles` READER_ROLES,
+   * may they read it? System robots are the administrator's either way.
+   */
   async function requireManager(
     ctx: RequestContext,
     level: "system" | "project",
     permissions: readonly RobotPermission[],
+    roles: readonly RoleId[] = ADMIN_ROLES,
   ): Promise<Principal> {
     if (level === "system") return access.requireSysadmin(ctx.req);
-    return access.requireRole(ctx.req, await robotProject(permissions), ADMIN_ROLES);
+    return access.requireRole(ctx.req, await robotProject(permissions), roles);
   }
 
-  async function existing(ctx: RequestContext): Promise<RobotRecord> {
+  /** The robot of the path, once the caller may act on it with one of `roles` (managers by default). */
+  async function existing(ctx: RequestContext, roles: readonly RoleId[] = ADMIN_ROLES): Promise<RobotRecord> {
     const robot = await store.robots.get(Number(ctx.params["id"]));
     if (!robot) {
       await access.requireCaller(ctx.req);
       throw new HarborError("NOT_FOUND", "robot not found");
     }
-    await requireManager(ctx, robot.level, robot.permissions);
+    await requireManager(ctx, robot.level, robot.permissions, roles);
     return robot;
   }
 
@@ -222,7 +235,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
     if (projectId !== undefined) {
       const project = await store.projects.get(projectId);
       if (!project) throw new HarborError("NOT_FOUND", "project not found");
-      await access.requireRole(ctx.req, project, ADMIN_ROLES);
+      await access.requireRole(ctx.req, project, READER_ROLES);
     } else {
       await access.requireSysadmin(ctx.req);
     }
@@ -245,7 +258,7 @@ export function addRobotRoutes(router: Router, deps: RobotRouteDeps): void {
   });
 
   router.add("robot_get", "GET", ROBOT, async (ctx) => {
-    const robot = await existing(ctx);
+    const robot = await existing(ctx, READER_ROLES);
     sendJson(ctx.res, 200, robotJson(robot, (await settings.current()).robotNamePrefix));
   });
 

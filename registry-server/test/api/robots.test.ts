@@ -30,6 +30,8 @@ interface RobotJson {
 
 const PADMIN: Credentials = { username: "padmin", password: "Padmin1password" };
 const DEV: Credentials = { username: "dev", password: "Dev1password" };
+const GUEST: Credentials = { username: "guest", password: "Guest1password" };
+const LIMITED: Credentials = { username: "limited", password: "Limited1password" };
 const PULL = [["repository", "pull"]] as const;
 const PULL_PUSH = [
   ["repository", "pull"],
@@ -47,10 +49,14 @@ describe("Harbor robot accounts API", () => {
     api = new HarborClient(registry.url);
     await api.createUser(PADMIN.username, PADMIN.password);
     await api.createUser(DEV.username, DEV.password);
+    await api.createUser(GUEST.username, GUEST.password);
+    await api.createUser(LIMITED.username, LIMITED.password);
     projectId = await api.createProject("robo", false);
     await api.createProject("other", false);
     await api.addMember("robo", PADMIN.username, 1);
     await api.addMember("robo", DEV.username, 2);
+    await api.addMember("robo", GUEST.username, 3);
+    await api.addMember("robo", LIMITED.username, 5);
     await new OciClient(registry.url).pushImage("robo/app", "v1");
   });
   afterAll(() => registry?.stop());
@@ -175,8 +181,14 @@ describe("Harbor robot accounts API", () => {
         `/api/v2.0/robots?q=${encodeURIComponent(`Level=project,ProjectID=${projectId}`)}&page=2&page_size=1`,
       );
 
-      expect((await api.get(`/robots?${query}`, PADMIN)).status).toBe(200);
-      expectError(await api.get(`/robots?${query}`, DEV), 403, "FORBIDDEN");
+      // Every project role reads the project's robots, as Harbor's RBAC has it, but the limited guest.
+      for (const member of [PADMIN, DEV, GUEST]) {
+        const listed = await api.get(`/robots?${query}&page_size=100`, member);
+        expect(listed.status, member.username).toBe(200);
+        expect((listed.json as RobotJson[]).length).toBe(robots.length);
+        expect(listed.text).not.toMatch(/secret/i);
+      }
+      expectError(await api.get(`/robots?${query}`, LIMITED), 403, "FORBIDDEN");
       expectError(await api.get(`/robots?${query}`, null), 401, "UNAUTHORIZED");
       expectError(await api.get(`/robots?q=${encodeURIComponent("ProjectID=999999")}`), 404, "NOT_FOUND");
     });
@@ -212,7 +224,11 @@ describe("Harbor robot accounts API", () => {
       expect(robot).not.toHaveProperty("secret");
 
       expect((await api.get(`/robots/${created.id}`, PADMIN)).status).toBe(200);
-      expectError(await api.get(`/robots/${created.id}`, DEV), 403, "FORBIDDEN");
+      expect((await api.get(`/robots/${created.id}`, GUEST)).json).toEqual(robot);
+      expectError(await api.get(`/robots/${created.id}`, LIMITED), 403, "FORBIDDEN");
+      // Reading is not managing: a guest or developer neither refreshes nor deletes it.
+      expectError(await api.call("PATCH", `/robots/${created.id}`, { body: {}, auth: GUEST }), 403, "FORBIDDEN");
+      expectError(await api.call("DELETE", `/robots/${created.id}`, { auth: DEV }), 403, "FORBIDDEN");
       expectError(await api.get(`/robots/${created.id}`, null), 401, "UNAUTHORIZED");
       expectError(await api.get("/robots/999999"), 404, "NOT_FOUND");
     });

@@ -33,7 +33,7 @@ export interface ProjectAbilities {
   readonly administer: boolean;
   /** Set the storage quota (the system administrator alone, through /quotas). */
   readonly setQuota: boolean;
-  /** Robot accounts: list, create, change, delete (project administrators). */
+  /** Robot accounts: create, change, delete (project administrators; every role but the limited guest lists them). */
   readonly manageRobots: boolean;
   /** Project metadata and CVE allowlist (project administrators). */
   readonly editSecurity: boolean;
