@@ -3,7 +3,7 @@
 // language is the user's choice, remembered in this browser, else the browser's own.
 
 import { createContext, type ComponentChildren } from "preact";
-import { useCallback, useContext, useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useContext, useLayoutEffect, useMemo, useState } from "preact/hooks";
 
 export const LANGUAGES = ["en", "fr"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -41,7 +41,9 @@ const LanguageContext = createContext<LanguageState>({ language: "en", setLangua
 
 export function LanguageProvider({ children }: { children: ComponentChildren }) {
   const [language, setState] = useState<Language>(initialLanguage);
-  useEffect(() => {
+  // A layout effect: the page's language changes in the same commit as its text, so a screen
+  // reader (or a test) never finds English words under lang="fr".
+  useLayoutEffect(() => {
     document.documentElement.lang = language;
   }, [language]);
   const setLanguage = useCallback((next: Language) => {
