@@ -10,6 +10,7 @@
 
 import type { Hash } from "node:crypto";
 import { RegistryError } from "../http/errors.ts";
+import { chunksHandedOver, handOverChunks } from "../storage/handed-over-chunks.ts";
 
 export interface BodyExpectations {
   /** Updated with every byte; the caller owns it (pass a copy to keep a session's state safe). */
@@ -35,8 +36,19 @@ export interface BodyObserver {
   verified(): void;
 }
 
-/** Yields `body`'s bytes, hashing and counting them, and throws when they break `expected`. */
-export async function* verifiedBody(
+/**
+ * Yields `body`'s bytes, hashing and counting them, and throws when they break `expected`. The
+ * bytes stay handed over to the consumer when `body`'s were, unless an observer sees them too.
+ */
+export function verifiedBody(
+  body: AsyncIterable<unknown>,
+  expected: BodyExpectations,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const verified = verify(body, expected);
+  return chunksHandedOver(body) && !expected.observer ? handOverChunks(verified) : verified;
+}
+
+async function* verify(
   body: AsyncIterable<unknown>,
   expected: BodyExpectations,
 ): AsyncGenerator<Uint8Array, void, undefined> {

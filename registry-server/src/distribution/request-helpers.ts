@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { RegistryError } from "../http/errors.ts";
+import { handOverChunks } from "../storage/handed-over-chunks.ts";
 import { isValidRepositoryName } from "../content/names.ts";
 import type { ChunkHeaders } from "../content/upload-service.ts";
 
@@ -30,10 +31,11 @@ export function contentLength(req: IncomingMessage): number | undefined {
  * up in the middle of a layer, a digest refused) leaves the request as it is, rather than
  * destroying it as a stream's iterator would: the error handling (http/app.ts) then answers and
  * reads the rest away, so that a client still sending gets the answer, not a reset connection.
- * A request that fails or ends early (its client went away) still fails the reading.
+ * A request that fails or ends early (its client went away) still fails the reading. The body's
+ * chunks are handed over: nothing else reads them, so the storage frees each once stored.
  */
 export function requestBody(req: IncomingMessage): AsyncIterable<unknown> {
-  return req.iterator({ destroyOnReturn: false });
+  return handOverChunks(req.iterator({ destroyOnReturn: false }));
 }
 
 /** Whether the request carries a body at all. */

@@ -21,6 +21,7 @@ import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, type FileHandle } from "node:fs/promises";
 import * as nodePath from "node:path";
 import { Readable, type Writable } from "node:stream";
+import { chunksHandedOver, releaseChunk } from "./handed-over-chunks.ts";
 import {
   assertValidPath,
   InvalidRangeError,
@@ -415,6 +416,7 @@ class BufferPool {
 const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16, 10_000);
 
 async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promise<number> {
+  const release = chunksHandedOver(body);
   let filling: Buffer = writeBuffers.acquire();
   let filled = 0;
   let position = 0;
@@ -448,6 +450,7 @@ async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promi
         consumed += count;
         if (filled === WRITE_BUFFER_BYTES) await flush();
       }
+      if (release) releaseChunk(bytes);
     }
     if (body instanceof Readable && !body.readableEnded) throw new Error("body stream closed before its end");
     if (filled > 0) await flush();

@@ -21,6 +21,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
+import { chunksHandedOver, releaseChunk } from "./handed-over-chunks.ts";
 
 /** S3's limits: parts of at least 5 MiB (but the last), at most 5 GiB, at most 10,000 of them. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -53,7 +54,7 @@ export async function uploadObject(
   body: AsyncIterable<unknown>,
   options: UploadOptions,
 ): Promise<number> {
-  const pending = new PendingBytes();
+  const pending = new PendingBytes(chunksHandedOver(body));
   let multipart: MultipartUpload | undefined;
   try {
     // Async iteration reads one chunk at a time (backpressure) and rejects when the stream errors
@@ -188,10 +189,16 @@ class MultipartUpload {
 
 /** Chunks received and not yet sent, taken out as parts of an exact size. */
 class PendingBytes {
+  /** Whether the chunks were handed over: each is freed once copied whole into a part. */
+  readonly #release: boolean;
   #chunks: Uint8Array[] = [];
   /** Index of the first chunk not yet taken (shifting an array of many tiny chunks is quadratic). */
   #head = 0;
   size = 0;
+
+  constructor(release: boolean) {
+    this.#release = release;
+  }
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
@@ -209,8 +216,10 @@ class PendingBytes {
       const used = Math.min(chunk.length, count - filled);
       part.set(chunk.subarray(0, used), filled);
       filled += used;
-      if (used === chunk.length) this.#head++;
-      else this.#chunks[this.#head] = chunk.subarray(used);
+      if (used === chunk.length) {
+        this.#head++;
+        if (this.#release) releaseChunk(chunk);
+      } else this.#chunks[this.#head] = chunk.subarray(used);
     }
     this.#chunks = this.#chunks.slice(this.#head);
     this.#head = 0;

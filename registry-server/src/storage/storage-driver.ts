@@ -42,7 +42,8 @@ export interface StorageDriver {
    * iterable of bytes). The object becomes visible only when `body` ends without error, all at
    * once; if `body` errors or is destroyed, or the write fails, nothing is left behind and the
    * promise rejects with that error. A driver that stops early ends the iteration (which
-   * destroys a stream).
+   * destroys a stream). A driver never alters the chunks it reads, but may free those of a body
+   * whose chunks were handed over (`handed-over-chunks.ts`) once it no longer needs them.
    * @throws StorageFullError when the backend has no room left for it
    * @returns the number of bytes written
    */

@@ -14,6 +14,7 @@ import {
   type ObjectInfo,
   type StorageDriver,
 } from "../../src/storage/storage-driver.ts";
+import { handOverChunks } from "../../src/storage/handed-over-chunks.ts";
 
 const MiB = 1024 * 1024;
 
@@ -109,6 +110,23 @@ export function storageDriverContract(
         const tiny = randomBytes(200_000);
         await driver.write("rt/tiny-chunks", Readable.from(chunked(tiny, [1, 2, 3, 5, 8, 13])));
         expect(await driver.readBytes("rt/tiny-chunks", tiny.length)).toEqual(tiny);
+      });
+
+      it("leaves a body's chunks intact unless they were handed over, and stores handed-over ones right", async () => {
+        // Chunks of their own memory each, as a request's body arrives: the ones a driver may free.
+        const data = randomBytes(12 * MiB + 5);
+        const kept = ownChunks(data, 64 * 1024 + 3);
+        await driver.write("rt/kept", Readable.from(kept));
+        expect(Buffer.concat(kept).equals(data)).toBe(true);
+
+        const handed = ownChunks(data, 64 * 1024 + 3);
+        expect(await driver.write("rt/handed", handOverChunks(Readable.from(handed)))).toBe(data.length);
+        expect(sha256(await readAll(await driver.read("rt/handed")))).toBe(sha256(data));
+        // Nothing asks a driver to free them; a freed chunk reads as empty, never as other bytes.
+        const altered = handed.filter(
+          (chunk, index) => chunk.length > 0 && !chunk.equals(kept[index] ?? Buffer.alloc(0)),
+        );
+        expect(altered).toHaveLength(0);
       });
 
       it("reports size and modification time", async () => {
@@ -431,4 +449,11 @@ export function bodyThatFails(data: Buffer, error?: Error): Readable {
       else setImmediate(() => this.destroy(error));
     },
   });
+}
+
+/** `data` cut into copies of `size` bytes, each chunk the whole of its own memory. */
+export function ownChunks(data: Buffer, size: number): Buffer[] {
+  return [...chunked(data, [size])].map((chunk) =>
+    Buffer.from(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length)),
+  );
 }
