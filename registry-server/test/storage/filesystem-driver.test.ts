@@ -1,6 +1,7 @@
 // The filesystem driver: the shared contract, then what only a directory on disk has (where the
 // files are, temporary files, empty directories, symlinks).
 
+import { randomBytes } from "node:crypto";
 import {
   existsSync,
   lstatSync,
@@ -79,6 +80,17 @@ describe("filesystem driver on disk", () => {
     await expect(driver.write("keep/new", bodyThatFails(Buffer.alloc(100), new Error("y")))).rejects.toThrow("y");
     expect(tree(root)).toEqual(["keep", "keep/old"]);
     expect(readFileSync(path.join(root, "keep", "old"), "utf8")).toBe("old");
+  });
+
+  it("writes an object larger than its background syncs intact, and removes one that fails after them", async () => {
+    // 80 MiB: the data is synced ahead of the commit twice (every 32 MiB) while the rest arrives.
+    const data = randomBytes(80 * 1024 * 1024 + 11);
+    expect(await driver.write("big/ok", Readable.from([data.subarray(0, 1000), data.subarray(1000)]))).toBe(
+      data.length,
+    );
+    expect(readFileSync(path.join(root, "big", "ok")).equals(data)).toBe(true);
+    await expect(driver.write("big/failed", bodyThatFails(data, new Error("cut")))).rejects.toThrow("cut");
+    expect(tree(root)).toEqual(["big", "big/ok"]);
   });
 
   it("hides a write in progress, temporary file included, until its body ends", async () => {
