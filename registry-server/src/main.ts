@@ -7,7 +7,8 @@
 // statically: every module a file imports is loaded, types stripped, before its first line runs.
 //
 // This file itself is stripped before it can turn the cache on, so the stripper still loads in
-// the process started by hand (~15 MiB saved there, not 30); the worker processes, forked with
+// the process started by hand (~15 MiB saved there, not 30) unless NODE_COMPILE_CACHE is in its
+// environment already, as the local target starts it; the worker processes, forked with
 // NODE_COMPILE_CACHE in their environment, have the cache from their first module on.
 //
 // The cache lives in the user's cache directory (NODE_COMPILE_CACHE overrides it), not in a
