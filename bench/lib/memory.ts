@@ -2,7 +2,8 @@
 // primary and its workers; three replicas): resident memory when idle after start, per process
 // and in total; the highest total sampled while the phases ran; and the total again once the load
 // has stopped and the servers were left alone for a while, which shows whether memory goes back
-// near idle or stays up (a leak, or a heap that never shrinks).
+// near idle or stays up (a leak, or a heap that never shrinks). Each total also as proportional
+// set sizes (PSS), which count the pages processes share (the node binary's) once, not per process.
 
 import { MemorySampler, treeMemory, type TreeMemory } from "./process-tree.ts";
 import { format, ratio, times, type Column, type Row, type Values } from "./report.ts";
@@ -100,6 +101,25 @@ export class MemoryWatch {
         better: "lower",
         values: values(settledTotal),
         goal: judged(`≤ ${TARGETS.settledMemory}× own idle`, settledVerdict),
+      },
+      // The targets are on resident sets; these rows count the pages the processes share once.
+      {
+        title: "Proportional memory (PSS) when idle after start, whole process tree",
+        unit: "MiB",
+        better: "lower",
+        values: values((key) => this.idle.get(key)?.pss),
+      },
+      {
+        title: `Peak proportional memory (PSS) over the run, whole process tree (sampled every ${SAMPLE_INTERVAL_MS / 1000} s)`,
+        unit: "MiB",
+        better: "lower",
+        values: values((key) => this.sampler.pssPeak(key)),
+      },
+      {
+        title: `Proportional memory (PSS) after the load, whole process tree (${settleSeconds} s after the last request)`,
+        unit: "MiB",
+        better: "lower",
+        values: values((key) => this.settled.get(key)?.pss),
       },
     ];
     const details = subjects.map((subject) => {

@@ -76,8 +76,14 @@ function statusKiB(status: string, name: string): number {
 export interface TreeMemory {
   /** Sum of the resident sets of every process of the trees, MiB. */
   rss: number;
+  /**
+   * Sum of their proportional set sizes, MiB: each page shared by n processes counts 1/n in each.
+   * A tree of Node.js processes shares the pages of the node binary (~55 MiB resident in each),
+   * which a sum of resident sets counts once per process; this sum is what the tree costs.
+   */
+  pss: number;
   /** Resident set of each process, MiB (in tree order: roots first). */
-  processes: { pid: number; rss: number; peak: number }[];
+  processes: { pid: number; rss: number; pss: number; peak: number }[];
 }
 
 /** The resident memory of the trees under `roots` now, and each process's own peak (VmHWM). */
@@ -86,9 +92,11 @@ export function treeMemory(roots: readonly number[]): TreeMemory {
   for (const pid of treePids(roots)) {
     const status = readOrEmpty(`/proc/${pid}/status`);
     if (status === "") continue;
-    processes.push({ pid, rss: statusKiB(status, "VmRSS") / 1024, peak: statusKiB(status, "VmHWM") / 1024 });
+    const pss = statusKiB(readOrEmpty(`/proc/${pid}/smaps_rollup`), "Pss") / 1024;
+    processes.push({ pid, rss: statusKiB(status, "VmRSS") / 1024, pss, peak: statusKiB(status, "VmHWM") / 1024 });
   }
-  return { rss: processes.reduce((sum, p) => sum + p.rss, 0), processes };
+  const sum = (of: (p: TreeMemory["processes"][number]) => number) => processes.reduce((total, p) => total + of(p), 0);
+  return { rss: sum((p) => p.rss), pss: sum((p) => p.pss), processes };
 }
 
 /**
@@ -98,6 +106,7 @@ export function treeMemory(roots: readonly number[]): TreeMemory {
  */
 export class MemorySampler<K extends string> {
   private readonly peaks = new Map<K, number>();
+  private readonly pssPeaks = new Map<K, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly trees: () => ReadonlyMap<K, readonly number[]>;
   private readonly intervalMs: number;
@@ -123,10 +132,16 @@ export class MemorySampler<K extends string> {
     return this.peaks.get(key);
   }
 
+  /** The highest total proportional set size seen for `key` so far, MiB. */
+  pssPeak(key: K): number | undefined {
+    return this.pssPeaks.get(key);
+  }
+
   private sample(): void {
     for (const [key, roots] of this.trees()) {
-      const rss = treeMemory(roots).rss;
+      const { rss, pss } = treeMemory(roots);
       if (rss > (this.peaks.get(key) ?? 0)) this.peaks.set(key, rss);
+      if (pss > (this.pssPeaks.get(key) ?? 0)) this.pssPeaks.set(key, pss);
     }
   }
 }

@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
+import { homedir } from "node:os";
 import * as path from "node:path";
 import { newAgent, send, type Target } from "./http.ts";
 
@@ -156,7 +157,12 @@ export async function startAirlock(repoRoot: string, workDir: string, options: A
     repoRoot,
     // Through the environment: a server without the setting ignores it (and runs one process,
     // which the report then says) instead of refusing the configuration file.
-    options.workers !== undefined ? { AIRLOCK_WORKERS: String(options.workers) } : {},
+    {
+      ...(options.workers !== undefined && { AIRLOCK_WORKERS: String(options.workers) }),
+      // As the local target starts it (components/local/server-process.ts): the compile cache
+      // from the first module on, so no process keeps Node's TypeScript stripper.
+      NODE_COMPILE_CACHE: path.join(homedir(), ".cache", "airlock-registry", "node-compile-cache"),
+    },
   );
   const target: Target = {
     label: options.label,
