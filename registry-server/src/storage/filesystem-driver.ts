@@ -33,8 +33,10 @@ import {
   type StorageDriver,
 } from "./storage-driver.ts";
 
-/** Incoming chunks are gathered into buffers of this size before each disk write. */
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Incoming chunks are gathered until they hold this many bytes, then written with one writev. */
+const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/** ... or until there are this many of them (the kernel takes at most 1,024 per writev). */
+const WRITE_BATCH_CHUNKS = 1024;
 /**
  * A large object's data is synced to disk in the background every this many bytes. Without it the
  * whole object waited for the disk at the commit: 256 MiB of dirty pages written back while the
@@ -371,74 +373,26 @@ export class FilesystemDriver implements StorageDriver {
 }
 
 /**
- * Write buffers kept for reuse: every write needs two, and allocating 4 MiB afresh for each small
- * blob (a 300-byte image config) made the garbage collector the busiest part of a push. Once no
- * write has used the pool for a while, it lets its buffers go: a burst of parallel pushes would
- * otherwise keep its peak (64 MiB) for the life of the process.
- */
-class BufferPool {
-  private readonly free: Buffer[] = [];
-  private readonly size: number;
-  private readonly keep: number;
-  private readonly idleMs: number;
-  private lastUse = 0;
-  private trimTimer: NodeJS.Timeout | undefined;
-
-  constructor(size: number, keep: number, idleMs: number) {
-    this.size = size;
-    this.keep = keep;
-    this.idleMs = idleMs;
-  }
-
-  acquire(): Buffer {
-    this.lastUse = Date.now();
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
-  }
-
-  release(buffer: Buffer): void {
-    this.lastUse = Date.now();
-    if (this.free.length < this.keep) this.free.push(buffer);
-    this.trimTimer ??= setTimeout(this.trim, this.idleMs).unref();
-  }
-
-  private readonly trim = (): void => {
-    const idleFor = Date.now() - this.lastUse;
-    if (idleFor < this.idleMs) {
-      this.trimTimer = setTimeout(this.trim, this.idleMs - idleFor).unref();
-      return;
-    }
-    this.trimTimer = undefined;
-    this.free.length = 0;
-  };
-}
-
-/** Enough for eight writes at once; beyond, buffers are allocated and dropped. */
-const writeBuffers = new BufferPool(WRITE_BUFFER_BYTES, 16, 10_000);
-
-/**
- * Streams `body` into `handle`, gathering chunks into large buffers. Two buffers take turns:
- * one fills from the stream while the other is being written, so reading and writing overlap
- * and memory stays at two buffers whatever the object's size. Every SYNC_AHEAD_BYTES the file's
+ * Streams `body` into `handle`, the chunks themselves written in batches of at least
+ * WRITE_BATCH_BYTES with one writev each: no copy into a buffer of ours. One batch is written while
+ * the next gathers, so reading and writing overlap and memory stays near two batches whatever the
+ * object's size. A handed-over body's chunks are freed once written. Every SYNC_AHEAD_BYTES the
  * data written so far goes to disk in the background (fdatasync), so the disk writes a large
  * object while the rest arrives and the fsync that commits it waits only for the tail.
  * @returns the number of bytes written
  */
 async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promise<number> {
   const release = chunksHandedOver(body);
-  let filling: Buffer = writeBuffers.acquire();
-  let filled = 0;
+  let gathered: Uint8Array[] = [];
+  let gatheredBytes = 0;
   let position = 0;
-  let writing: { buffer: Buffer; done: Promise<void> } | undefined;
+  let writing: Promise<void> | undefined;
   /** The background sync in flight, and the position the data up to which it covers. */
   let syncing: Promise<void> | undefined;
   let syncedTo = 0;
 
   const flush = async (): Promise<void> => {
-    let free: Buffer | undefined;
-    if (writing) {
-      await writing.done;
-      free = writing.buffer;
-    }
+    if (writing) await writing;
     if (position - syncedTo >= SYNC_AHEAD_BYTES) {
       // Everything before `position` is written (awaited above). One sync at a time: a failed
       // one fails the write at the next flush or at the end.
@@ -447,13 +401,16 @@ async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promi
       syncing.catch(() => undefined);
       syncedTo = position;
     }
-    const done = writeAll(handle, filling, filled, position);
+    const batch = gathered;
+    const done = writeAllChunks(handle, batch, position).then(() => {
+      if (release) for (const chunk of batch) releaseChunk(chunk);
+    });
     // Awaited at the next flush or at the end; until then a failure must not count as unhandled.
     done.catch(() => undefined);
-    writing = { buffer: filling, done };
-    position += filled;
-    filling = free ?? writeBuffers.acquire();
-    filled = 0;
+    writing = done;
+    position += gatheredBytes;
+    gathered = [];
+    gatheredBytes = 0;
   };
 
   try {
@@ -461,30 +418,21 @@ async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promi
     // errors or is destroyed before its end; leaving the loop early destroys the stream.
     for await (const chunk of body) {
       const bytes = asBytes(chunk);
-      let consumed = 0;
-      while (consumed < bytes.length) {
-        const count = Math.min(bytes.length - consumed, WRITE_BUFFER_BYTES - filled);
-        filling.set(bytes.subarray(consumed, consumed + count), filled);
-        filled += count;
-        consumed += count;
-        if (filled === WRITE_BUFFER_BYTES) await flush();
-      }
-      if (release) releaseChunk(bytes);
+      if (bytes.length === 0) continue;
+      gathered.push(bytes);
+      gatheredBytes += bytes.length;
+      if (gatheredBytes >= WRITE_BATCH_BYTES || gathered.length >= WRITE_BATCH_CHUNKS) await flush();
     }
     if (body instanceof Readable && !body.readableEnded) throw new Error("body stream closed before its end");
-    if (filled > 0) await flush();
-    await writing?.done;
+    if (gatheredBytes > 0) await flush();
+    await writing;
     await syncing;
     return position;
   } catch (error) {
     // The file is removed next: let the write and the sync in flight finish first.
-    await writing?.done.catch(() => undefined);
+    await writing?.catch(() => undefined);
     await syncing?.catch(() => undefined);
     throw error;
-  } finally {
-    // Both buffers are idle now (the write in flight was awaited above).
-    writeBuffers.release(filling);
-    if (writing) writeBuffers.release(writing.buffer);
   }
 }
 
@@ -493,6 +441,35 @@ function writeChunk(destination: Writable, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     destination.write(chunk, (err) => (err ? reject(err) : resolve()));
   });
+}
+
+/** Writes `chunks` one after the other from `position`, however many calls it takes (exported for its tests). */
+export async function writeAllChunks(
+  handle: { writev(buffers: Uint8Array[], position: number): Promise<{ bytesWritten: number }> },
+  chunks: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let left = chunks;
+  let at = position;
+  while (left.length > 0) {
+    const { bytesWritten } = await handle.writev([...left], at);
+    if (bytesWritten === 0) throw new Error("write made no progress");
+    at += bytesWritten;
+    left = withoutFirstBytes(left, bytesWritten);
+  }
+}
+
+/** `chunks` with their first `count` bytes dropped (after a short write). */
+function withoutFirstBytes(chunks: readonly Uint8Array[], count: number): readonly Uint8Array[] {
+  let skipped = 0;
+  for (let index = 0; index < chunks.length; index++) {
+    const chunk = chunks[index] as Uint8Array;
+    if (skipped + chunk.length > count) {
+      return [chunk.subarray(count - skipped), ...chunks.slice(index + 1)];
+    }
+    skipped += chunk.length;
+  }
+  return [];
 }
 
 async function writeAll(handle: FileHandle, buffer: Uint8Array, length: number, position: number): Promise<void> {

@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FilesystemDriver, SymlinkRefusedError } from "../../src/storage/filesystem-driver.ts";
+import { FilesystemDriver, SymlinkRefusedError, writeAllChunks } from "../../src/storage/filesystem-driver.ts";
 import { ObjectNotFoundError } from "../../src/storage/storage-driver.ts";
 import { bodyThatFails, listPaths, readAll, storageDriverContract } from "../contracts/storage-driver-contract.ts";
 
@@ -205,5 +205,33 @@ describe("filesystem driver on disk", () => {
       expect(await listPaths(linked, "x")).toEqual(["x/y"]);
       expect(readFileSync(path.join(root, "x", "y"), "utf8")).toBe("through the link");
     });
+  });
+});
+
+describe("writing gathered chunks", () => {
+  it("finishes what short writes left, from the right byte of the right chunk", async () => {
+    const written = Buffer.alloc(40);
+    let calls = 0;
+    // A file that takes at most 7 bytes per call, as a nearly full disk or a signal can cause.
+    const handle = {
+      writev: async (buffers: Uint8Array[], position: number) => {
+        calls++;
+        let at = position;
+        let taken = 0;
+        for (const buffer of buffers) {
+          const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+          const take = Math.min(bytes.length, 7 - taken);
+          bytes.copy(written, at, 0, take);
+          at += take;
+          taken += take;
+          if (taken === 7) break;
+        }
+        return { bytesWritten: taken };
+      },
+    };
+    const chunks = [Buffer.from("abc"), Buffer.from("defghijkl"), Buffer.from(""), Buffer.from("mnopqrstuvwxyz")];
+    await writeAllChunks(handle, chunks, 5);
+    expect(written.subarray(5, 31).toString()).toBe("abcdefghijklmnopqrstuvwxyz");
+    expect(calls).toBe(4);
   });
 });
