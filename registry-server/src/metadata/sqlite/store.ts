@@ -32,6 +32,7 @@ import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../me
 import { ReadSnapshots } from "./read-snapshot.ts";
 import { migrate } from "./schema.ts";
 import { Db, type Run } from "./statements.ts";
+import { WalSync } from "./wal-sync.ts";
 import { blobArea } from "./blobs.ts";
 import { uploadArea } from "./uploads.ts";
 import { manifestArea } from "./manifests.ts";
@@ -94,10 +95,13 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   try {
     const journalMode = writer.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
     if (journalMode !== "wal") throw new Error(`${file}: could not switch to WAL mode (got ${String(journalMode)})`);
-    // FULL: a push acknowledged to a client survives a power cut, not only a process crash. It
-    // costs one WAL fsync per write transaction; pulls only read and do not pay it.
+    // A push acknowledged to a client survives a power cut, not only a process crash: the
+    // migrations commit with FULL (SQLite syncs the log in COMMIT), every later write with NORMAL
+    // and the store's own sync of the log before the write is reported done (wal-sync.ts: the
+    // fsync then runs off the event loop). Pulls only read and pay neither.
     writer.exec("PRAGMA synchronous = FULL");
     migrate(writer, file);
+    writer.exec("PRAGMA synchronous = NORMAL");
     // Opened after the writer made the file WAL (which is persistent), so it reads in WAL mode.
     reader = new DatabaseSync(file, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
@@ -105,7 +109,12 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     writer.close();
     throw error;
   }
-  return new SqliteMetadataStore(new Db(reader), new Db(writer), options.writeLock ?? PROCESS_LOCAL);
+  return new SqliteMetadataStore(
+    new Db(reader),
+    new Db(writer),
+    options.writeLock ?? PROCESS_LOCAL,
+    new WalSync(path.resolve(file)),
+  );
 }
 
 /** The areas, with reads going through `read` and writes through `write`. */
@@ -203,6 +212,8 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly snapshots: ReadSnapshots;
   private readonly writer: Db;
   private readonly writeLock: SqliteWriteLock;
+  /** Makes each commit durable before its writes are reported done. */
+  private readonly walSync: WalSync;
   /** Writes waiting for the writer connection, and the loop running them (when it runs). */
   private readonly pendingWrites: PendingWrite[] = [];
   private draining: Promise<void> | undefined;
@@ -210,8 +221,9 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
   private closing: Promise<void> | undefined;
 
-  constructor(reader: Db, writer: Db, writeLock: SqliteWriteLock) {
+  constructor(reader: Db, writer: Db, writeLock: SqliteWriteLock, walSync: WalSync) {
     this.reader = reader;
+    this.walSync = walSync;
     this.snapshots = new ReadSnapshots(reader.connection);
     this.writer = writer;
     this.writeLock = writeLock;
@@ -362,7 +374,15 @@ class SqliteMetadataStore implements MetadataStore {
     }
     // What runs after these writes must read them, not an older snapshot.
     this.snapshots.end();
-    for (const { write, value } of done) write.resolve(value);
+    // Reported done once durable; the next batch need not wait for that (nor hold the turn).
+    this.walSync.sync().then(
+      () => {
+        for (const { write, value } of done) write.resolve(value);
+      },
+      (error: unknown) => {
+        for (const { write } of done) write.reject(error);
+      },
+    );
   }
 
   close(): Promise<void> {
@@ -370,6 +390,7 @@ class SqliteMetadataStore implements MetadataStore {
     // checkpoints the WAL into the database file.
     this.closing ??= (async () => {
       while (this.draining) await this.draining;
+      await this.walSync.close();
       this.snapshots.end();
       this.reader.connection.close();
       this.writer.connection.close();
