@@ -377,8 +377,9 @@ export class FilesystemDriver implements StorageDriver {
  * WRITE_BATCH_BYTES with one writev each: no copy into a buffer of ours. One batch is written while
  * the next gathers, so reading and writing overlap and memory stays near two batches whatever the
  * object's size. A handed-over body's chunks are freed once written. Every SYNC_AHEAD_BYTES the
- * data written so far goes to disk in the background (fdatasync), so the disk writes a large
- * object while the rest arrives and the fsync that commits it waits only for the tail.
+ * data written so far goes to disk in the background (fdatasync, one at a time, never holding the
+ * writes up), so the disk writes a large object while the rest arrives and the fsync that
+ * commits it waits mostly for the tail.
  * @returns the number of bytes written
  */
 async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promise<number> {
@@ -387,18 +388,27 @@ async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promi
   let gatheredBytes = 0;
   let position = 0;
   let writing: Promise<void> | undefined;
-  /** The background sync in flight, and the position the data up to which it covers. */
+  /** The background syncs: the one in flight, the first failure, the position covered. */
   let syncing: Promise<void> | undefined;
+  let syncFailure: { error: unknown } | undefined;
   let syncedTo = 0;
 
   const flush = async (): Promise<void> => {
     if (writing) await writing;
-    if (position - syncedTo >= SYNC_AHEAD_BYTES) {
-      // Everything before `position` is written (awaited above). One sync at a time: a failed
-      // one fails the write at the next flush or at the end.
-      if (syncing) await syncing;
-      syncing = handle.datasync();
-      syncing.catch(() => undefined);
+    if (syncFailure) throw syncFailure.error;
+    // Everything before `position` is written (awaited above). A sync never holds the writes
+    // up: while one runs, none starts, and the next covers what was written meanwhile (a proxy
+    // miss relays its bytes to the client at the pace of these writes).
+    if (!syncing && position - syncedTo >= SYNC_AHEAD_BYTES) {
+      syncing = handle.datasync().then(
+        () => {
+          syncing = undefined;
+        },
+        (error: unknown) => {
+          syncFailure ??= { error };
+          syncing = undefined;
+        },
+      );
       syncedTo = position;
     }
     const batch = gathered;
@@ -427,11 +437,12 @@ async function copyInto(body: AsyncIterable<unknown>, handle: FileHandle): Promi
     if (gatheredBytes > 0) await flush();
     await writing;
     await syncing;
+    if (syncFailure) throw syncFailure.error;
     return position;
   } catch (error) {
     // The file is removed next: let the write and the sync in flight finish first.
     await writing?.catch(() => undefined);
-    await syncing?.catch(() => undefined);
+    await syncing;
     throw error;
   }
 }
