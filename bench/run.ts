@@ -576,8 +576,9 @@ async function runBenchmark(
         `Each large push uses new content (a new digest); \`sync\` runs before each timed push so that writeback of ` +
           `the previous push does not land in it. Figures are medians of ${CONFIG.pushRepeats} push and ` +
           `${CONFIG.pullRepeats} pull runs of each kind.`,
-        "Durability: Airlock fsyncs each stored blob part and its metadata (SQLite in WAL mode with " +
-          "synchronous=FULL; PostgreSQL's commit for the replicas) before answering.",
+        "Durability: Airlock fsyncs each stored blob part and its metadata (SQLite's write-ahead log, synced " +
+          "in the thread pool after each commit; PostgreSQL's commit for the replicas) before answering; " +
+          "Distribution fsyncs nothing, its writeback runs later in the kernel's threads, not charged to it.",
         "Distribution's configuration, the same for 3 and 2.8: filesystem storage, `storage.delete.enabled: true`, " +
           "in-memory blob descriptor cache, no authentication, access log off, log level warn. Distribution 3.1.2 " +
           "is built from its Go module (`cmd/registry`) by `scripts/tools/go-tools.sh distribution`; it traces every " +
