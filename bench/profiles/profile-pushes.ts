@@ -9,27 +9,18 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { startAirlock } from "../lib/servers.ts";
-import { threadSeconds } from "./thread-seconds.ts";
+import { startProfiledServer, threadSeconds } from "./profiled-server.ts";
 
 const MiB = 1024 * 1024;
 const BLOB_MIB = 128;
 const CHUNK_MIB = 16;
 const REPOSITORY = "profile/blobs";
 
-const outputDir = path.resolve(process.argv[2] ?? "");
-if (!process.argv[2]) throw new Error("usage: node bench/profiles/profile-pushes.ts OUTPUT_DIR");
-mkdirSync(outputDir, { recursive: true });
-const repoRoot = path.resolve(import.meta.dirname, "..", "..");
-const work = mkdtempSync(path.join(tmpdir(), "airlock-profile-"));
-
-// The server inherits this process's environment: profiled, while this process is not.
-process.env["NODE_OPTIONS"] = `--cpu-prof --cpu-prof-dir=${outputDir}`;
-const server = await startAirlock(repoRoot, work, { name: "airlock", label: "Airlock", workers: 1 });
-delete process.env["NODE_OPTIONS"];
+const profiled = await startProfiledServer("profile-pushes.ts");
+const server = profiled.server;
 
 const authorization = server.target.headers["Authorization"] ?? "";
 /** curl's response headers, failing unless the status is `status`. */
@@ -50,8 +41,10 @@ const withDigest = (url: string, digest: string) => `${url}${url.includes("?") ?
 
 const blob = Buffer.alloc(BLOB_MIB * MiB);
 randomFillSync(blob);
-const blobFile = path.join(work, "blob");
-const chunkFile = path.join(work, "chunk");
+/** curl's request bodies, as files. */
+const clientDir = mkdtempSync(path.join(tmpdir(), "airlock-profile-client-"));
+const blobFile = path.join(clientDir, "blob");
+const chunkFile = path.join(clientDir, "chunk");
 const before = threadSeconds(server.roots);
 try {
   for (let push = 0; push < 6; push++) {
@@ -84,7 +77,6 @@ try {
     .sort((a, b) => b[1] - a[1]);
   console.log(`server CPU per GiB pushed: ${perThread.map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(", ")}`);
 } finally {
-  await server.stop();
-  rmSync(work, { recursive: true, force: true });
+  await profiled.stop();
+  rmSync(clientDir, { recursive: true, force: true });
 }
-console.log(`profile written to ${outputDir}`);

@@ -7,28 +7,16 @@
 //   node bench/profiles/profile-small-images.ts OUTPUT_DIR
 //   node bench/profiles/flame-graph.ts OUTPUT_DIR/CPU.*.cpuprofile small-images.svg --top 30
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { makeSmallImage, pushSmallImage } from "../lib/oci.ts";
 import { pool } from "../lib/phase.ts";
-import { startAirlock } from "../lib/servers.ts";
-import { threadSeconds } from "./thread-seconds.ts";
+import { startProfiledServer, threadSeconds } from "./profiled-server.ts";
 
 const IMAGES = 500;
 const CONCURRENCY = 8;
 const ROUND_LIMIT_MS = 120_000;
 
-const outputDir = path.resolve(process.argv[2] ?? "");
-if (!process.argv[2]) throw new Error("usage: node bench/profiles/profile-small-images.ts OUTPUT_DIR");
-mkdirSync(outputDir, { recursive: true });
-const repoRoot = path.resolve(import.meta.dirname, "..", "..");
-const work = mkdtempSync(path.join(tmpdir(), "airlock-profile-"));
-
-// The server inherits this process's environment: profiled, while this process is not.
-process.env["NODE_OPTIONS"] = `--cpu-prof --cpu-prof-dir=${outputDir}`;
-const server = await startAirlock(repoRoot, work, { name: "airlock", label: "Airlock", workers: 1 });
-delete process.env["NODE_OPTIONS"];
+const profiled = await startProfiledServer("profile-small-images.ts");
+const server = profiled.server;
 
 try {
   for (let round = 0; round < 2; round++) {
@@ -48,7 +36,5 @@ try {
     );
   }
 } finally {
-  await server.stop();
-  rmSync(work, { recursive: true, force: true });
+  await profiled.stop();
 }
-console.log(`profile written to ${outputDir}`);
