@@ -83,7 +83,7 @@ describe("filesystem driver on disk", () => {
   });
 
   it("writes an object larger than its background syncs intact, and removes one that fails after them", async () => {
-    // 80 MiB: the data is synced ahead of the commit twice (every 32 MiB) while the rest arrives.
+    // 80 MiB: the data is synced ahead of the commit (every 4 MiB) while the rest arrives.
     const data = randomBytes(80 * 1024 * 1024 + 11);
     expect(await driver.write("big/ok", Readable.from([data.subarray(0, 1000), data.subarray(1000)]))).toBe(
       data.length,
