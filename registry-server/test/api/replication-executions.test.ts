@@ -131,6 +131,17 @@ describe("Harbor replication executions API", () => {
     return json;
   }
 
+  /** Polls a task list until `done` holds, for at most ten seconds. */
+  async function untilTasks(path: string, done: (tasks: TaskJson[]) => boolean): Promise<TaskJson[]> {
+    let tasks = (await list<TaskJson>(path)).items;
+    for (let i = 0; i < 100 && !done(tasks); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      tasks = (await list<TaskJson>(path)).items;
+    }
+    expect(done(tasks), JSON.stringify(tasks)).toBe(true);
+    return tasks;
+  }
+
   async function list<T>(path: string): Promise<{ reply: ApiReply; items: T[] }> {
     const reply = await api.get(path);
     expect(reply.status, reply.text).toBe(200);
@@ -260,7 +271,12 @@ describe("Harbor replication executions API", () => {
     const id = await start(policy);
     const running = await until(id, (json) => json.in_progress === 1 && json.total === 1);
     expect(running).toMatchObject({ status: "InProgress", end_time: ZERO_TIME, succeed: 0, stopped: 0 });
-    const [task] = (await list<TaskJson>(`/replication/executions/${id}/tasks?status=InProgress`)).items;
+    // The execution counts its task in progress from the moment it is added (Pending, as in
+    // Harbor); the task itself shows InProgress once it runs.
+    const [task] = await untilTasks(
+      `/replication/executions/${id}/tasks?status=InProgress`,
+      (tasks) => tasks.length === 1,
+    );
     expect(task).toMatchObject({ status: "InProgress", resource_type: "image", end_time: ZERO_TIME });
     expect(await list<ExecutionJson>(`/replication/executions?policy_id=${policy}&status=InProgress`)).toMatchObject({
       items: [{ id }],
