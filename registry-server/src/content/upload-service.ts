@@ -4,6 +4,11 @@
 // replica took the previous chunk), because Node's hash state cannot be saved. Requests on one
 // session are serialised in this process; across replicas the metadata store's compare-and-set on
 // the session size decides, so two chunks can never claim the same offset.
+//
+// Parts are written with deferred durability and made durable together when the blob is recorded
+// (one flush per push, not one per chunk). A crash of the machine before may lose the end of a
+// part the session counts; the hash is then rebuilt from what the parts hold, so the PUT fails
+// its digest check (the client pushes again) and no blob is ever recorded over lost bytes.
 
 import { randomUUID, type Hash } from "node:crypto";
 import { RegistryError } from "../http/errors.ts";
@@ -118,6 +123,7 @@ export class UploadService {
         const written = await this.writeChunk(upload, body, chunk, digest.text);
         const parts = written.part ? [...upload.parts, written.part] : [...upload.parts];
         try {
+          await this.driver.persist(parts.map((part) => part.path));
           const blob = await this.blobs.commit(
             repository,
             digest.text,
@@ -140,6 +146,7 @@ export class UploadService {
           detail: { expected: digest.text, actual },
         });
       }
+      await this.driver.persist(upload.parts.map((part) => part.path));
       const blob = await this.blobs.commit(repository, digest.text, upload.size, [...upload.parts], upload.id);
       this.hashes.delete(id);
       return blob;
@@ -188,7 +195,7 @@ export class UploadService {
       ...(expectedDigest !== undefined && { expectedDigest }),
     });
     const path = newPartPath();
-    const size = await this.driver.write(path, verified);
+    const size = await this.driver.write(path, verified, { durability: "deferred" });
     const next = { algorithm: state.algorithm, hash: working, size: upload.size + size };
     if (size === 0) {
       await this.driver.delete(path);

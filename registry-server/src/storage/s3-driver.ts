@@ -84,6 +84,11 @@ export class S3Driver implements StorageDriver {
     return s3Call(uploadObject({ client: this.#client, bucket: this.bucket, key }, body, options));
   }
 
+  /** Every S3 write is durable once it resolves (deferred durability is the same here). */
+  async persist(paths: readonly string[]): Promise<void> {
+    for (const path of paths) assertValidPath(path);
+  }
+
   async writeBytes(path: string, data: Uint8Array): Promise<void> {
     await this.write(path, Readable.from([data]));
   }

@@ -11,7 +11,9 @@
 //   - a backend that cannot be reached for now (refused or cut connections, timeouts, its own
 //     5xx and throttling) fails the call with StorageUnavailableError, which clients are told to
 //     retry; a backend out of room (a full disk, a filesystem quota) fails a write with
-//     StorageFullError, leaving nothing behind; any other failure is passed on as it is.
+//     StorageFullError, leaving nothing behind; any other failure is passed on as it is;
+//   - a write is durable when it resolves, unless asked for deferred durability: then it is
+//     durable once `persist` has been called for it (the parts of an upload in progress).
 //
 // Every backend runs the shared contract suite in test/contracts/storage-driver-contract.ts.
 
@@ -33,6 +35,17 @@ export interface ByteRange {
   readonly length: number;
 }
 
+/** How a write may be made durable. */
+export interface WriteOptions {
+  /**
+   * "now" (the default): the object survives a crash of the machine once `write` resolves.
+   * "deferred": it need not until `persist` is called for it. For objects that can be sent again
+   * when lost (the parts of an upload still in progress), so that a chunk costs no disk flush of
+   * its own; on a backend where every write is durable the two are the same.
+   */
+  durability?: "now" | "deferred";
+}
+
 export interface StorageDriver {
   /** Short name for logs and metrics, e.g. "filesystem". */
   readonly name: string;
@@ -47,7 +60,15 @@ export interface StorageDriver {
    * @throws StorageFullError when the backend has no room left for it
    * @returns the number of bytes written
    */
-  write(path: string, body: AsyncIterable<unknown>): Promise<number>;
+  write(path: string, body: AsyncIterable<unknown>, options?: WriteOptions): Promise<number>;
+
+  /**
+   * Makes the objects at `paths`, written with deferred durability, as durable as any other:
+   * resolves once they would survive a crash of the machine. A path with no object is skipped
+   * (whoever deleted it meant to), and paths written durably cost little or nothing.
+   * @throws StorageFullError when the backend finds only now that it has no room for them
+   */
+  persist(paths: readonly string[]): Promise<void>;
 
   /** Writes a small object from memory, with the same atomicity as `write`. */
   writeBytes(path: string, data: Uint8Array): Promise<void>;

@@ -152,6 +152,44 @@ export function storageDriverContract(
       });
     });
 
+    describe("deferred durability", () => {
+      it("shows a deferred write at once, as any other, and persists it with objects written durably", async () => {
+        const data = randomBytes(5 * MiB + 3);
+        const size = await driver.write("df/a", Readable.from(chunked(data, [MiB, 3 * MiB, MiB + 3])), {
+          durability: "deferred",
+        });
+        expect(size).toBe(data.length);
+        expect((await driver.readBytes("df/a", 6 * MiB)).equals(data)).toBe(true);
+        await driver.write("df/b", Readable.from([Buffer.from("durable")]), { durability: "now" });
+        await driver.persist(["df/a", "df/b"]);
+        await driver.persist([]);
+        expect((await driver.readBytes("df/a", 6 * MiB)).equals(data)).toBe(true);
+        expect((await driver.readBytes("df/b", 100)).toString()).toBe("durable");
+        expect(await listPaths(driver, "df")).toEqual(["df/a", "df/b"]);
+      });
+
+      it("skips paths with no object when persisting, and leaves them absent", async () => {
+        await driver.write("dm/kept", Readable.from([Buffer.from("kept")]), { durability: "deferred" });
+        await driver.write("dm/gone", Readable.from([Buffer.from("gone")]), { durability: "deferred" });
+        await driver.delete("dm/gone");
+        await driver.persist(["dm/gone", "dm/kept", "dm/never/written"]);
+        expect(await listPaths(driver, "dm")).toEqual(["dm/kept"]);
+      });
+
+      it("leaves nothing when a deferred write's body fails", async () => {
+        const failing = Readable.from(
+          (async function* () {
+            yield Buffer.alloc(MiB, 7);
+            throw new Error("client went away");
+          })(),
+        );
+        await expect(driver.write("dx/object", failing, { durability: "deferred" })).rejects.toThrow(
+          "client went away",
+        );
+        expect(await driver.stat("dx/object")).toBeUndefined();
+      });
+    });
+
     describe("ranges", () => {
       const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
 
@@ -371,6 +409,7 @@ export function storageDriverContract(
         await expect(driver.stat(path)).rejects.toBeInstanceOf(InvalidPathError);
         await expect(driver.delete(path)).rejects.toBeInstanceOf(InvalidPathError);
         await expect(listPaths(driver, path)).rejects.toBeInstanceOf(InvalidPathError);
+        await expect(driver.persist(["valid/path", path])).rejects.toBeInstanceOf(InvalidPathError);
       });
 
       it("accepts the unusual but valid names", async () => {
