@@ -225,7 +225,7 @@ export function registryContainerDefinitions(settings: TaskContainerSettings): C
     essential: true,
     user: `${SERVER_UID}:${SERVER_UID}`,
     readonlyRootFilesystem: true,
-    // The image's entry point is `node src/main.ts`.
+    // The image's entry point is `node dist/main.js`.
     command: ["serve", "--config", TASK_PATHS.config],
     environment: [],
     secrets: [

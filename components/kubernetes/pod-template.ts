@@ -1,4 +1,4 @@
-// The registry's pod: one container running the image's `node src/main.ts serve`, hardened the way
+// The registry's pod: one container running the image's `node dist/main.js serve`, hardened the way
 // the restricted Pod Security level asks (non-root, no privilege escalation, no capabilities, the
 // runtime's seccomp profile) with a read-only root filesystem, probed on Harbor's ping (alive)
 // and health (ready: storage and metadata answer) endpoints. A pure function of its settings.
@@ -143,7 +143,7 @@ export function registryPodTemplate(settings: PodTemplateSettings): PodTemplateS
           name: "registry",
           image: settings.image,
           imagePullPolicy: settings.imagePullPolicy,
-          // The image's entry point is `node src/main.ts`; its default command names this config.
+          // The image's entry point is `node dist/main.js`; its default command names this config.
           args: ["serve", "--config", MOUNTS.config, "--admin-password-file", MOUNTS.adminPassword],
           ports: [{ name: "https", containerPort: settings.port, protocol: "TCP" }],
           ...(env.length > 0 && { env }),
