@@ -111,17 +111,24 @@ async function serve(args: string[]): Promise<void> {
   );
   const log = createLogger(config.logLevel);
   if ((config.workers ?? 1) > 1) return serveWithWorkers(config, log);
-  const { startRegistry } = await import("./registry.ts");
+  const [{ startRegistry }, { IdleCollector }] = await Promise.all([
+    import("./registry.ts"),
+    import("./idle-collector.ts"),
+  ]);
   const server = await startRegistry(config, log).catch((err: NodeJS.ErrnoException) => {
     log.fatal({ err: { code: err.code, message: err.message } }, "could not start");
     process.exit(1);
   });
   log.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir }, "airlock registry started");
+  // A process-wide concern: the process's entry points own it, not the registry (tests start
+  // many registries in one process).
+  const idleCollector = new IdleCollector({ log });
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = true;
+    idleCollector.close();
     log.info({ signal }, "shutting down: finishing in-flight requests");
     void server.stop().then(() => {
       log.info("shutdown complete");
@@ -139,11 +146,13 @@ async function serveWithWorkers(config: ServerConfig, baseLog: Logger): Promise<
   const log = baseLog.child({ worker: 0 });
   const workers = config.workers ?? 1;
   let pool: import("./cluster/worker-pool.ts").WorkerPool | undefined;
+  let idleCollector: import("./idle-collector.ts").IdleCollector | undefined;
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = true;
     log.info({ signal }, "shutting down: finishing in-flight requests");
+    idleCollector?.close();
     void (pool?.stop() ?? Promise.resolve()).then(() => {
       log.info("shutdown complete");
       log.flush();
@@ -153,14 +162,17 @@ async function serveWithWorkers(config: ServerConfig, baseLog: Logger): Promise<
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
   try {
-    const [{ prepareSharedState }, { WorkerPool }] = await Promise.all([
+    const [{ prepareSharedState }, { WorkerPool }, { IdleCollector }] = await Promise.all([
       import("./cluster/shared-state.ts"),
       import("./cluster/worker-pool.ts"),
+      import("./idle-collector.ts"),
     ]);
     const shared = await prepareSharedState(config, log);
     if (signalled) return;
     pool = new WorkerPool({ count: workers, config: shared, log });
     const url = await pool.start();
+    // For the primary's start-up garbage: it serves no request, so this collects once.
+    idleCollector = new IdleCollector({ log });
     log.info({ url, tls: Boolean(config.tls), workers }, "listening");
     log.info({ version: VERSION, pid: process.pid, dataDir: config.dataDir, workers }, "airlock registry started");
   } catch (error) {

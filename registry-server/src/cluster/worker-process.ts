@@ -5,6 +5,7 @@
 // channel closes (what the worker wrote is committed or not, as after any crash).
 
 import type { ServerConfig } from "../config.ts";
+import { IdleCollector } from "../idle-collector.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import type { RunningServer } from "../http/server.ts";
 import type { RegistryOptions } from "../registry.ts";
@@ -36,11 +37,13 @@ export async function serveAsWorker(startRegistry: StartRegistry): Promise<void>
     process.exit(1);
   }
   peer.note(READY, { url: server.url });
+  const idleCollector = new IdleCollector({ log });
 
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
+    idleCollector.close();
     log.info({ reason }, "worker stopping: finishing in-flight requests");
     void server.stop().then(() => {
       log.info("worker stopped");
