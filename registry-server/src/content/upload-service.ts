@@ -1,7 +1,10 @@
 // Blob upload sessions (POST, PATCH…, PUT; GET status; DELETE cancel). Each chunk is written as a
-// new part object while it is hashed; the session's running hash stays in memory, and is rebuilt
-// from the stored parts when this process does not have it (after a restart, or when another
-// replica took the previous chunk), because Node's hash state cannot be saved. Requests on one
+// new part object while it is hashed onto the session's running hash, which stays in memory
+// because Node's hash state cannot be saved. A process that does not have it (after a restart, or
+// when another worker or replica took the previous chunk: a client opening a connection per
+// request lands on each in turn) writes the chunk unhashed, and the digest is computed from the
+// stored parts once, when the session closes: rebuilding the hash at every such chunk made a
+// push through two workers read back everything before each chunk (quadratic). Requests on one
 // session are serialised in this process; across replicas the metadata store's compare-and-set on
 // the session size decides, so two chunks can never claim the same offset.
 //
@@ -171,7 +174,7 @@ export class UploadService {
     body: AsyncIterable<unknown>,
     chunk: ChunkHeaders,
     expectedDigest?: string,
-  ): Promise<{ part?: BlobPart; state: HashState }> {
+  ): Promise<{ part?: BlobPart; state: HashState | undefined }> {
     const { range, length } = chunk;
     if (range) {
       if (range.start !== upload.size) {
@@ -186,17 +189,19 @@ export class UploadService {
     }
     const expectedBytes = length ?? (range ? range.end - range.start + 1 : undefined);
 
-    const state = await this.hashState(upload);
-    const working = state.hash.copy();
+    // Checking a digest now needs the whole hash (rebuilt here if need be, once); otherwise the
+    // chunk is hashed only onto a running hash this process has.
+    const state = expectedDigest !== undefined ? await this.hashState(upload) : this.runningHash(upload);
+    const working = state?.hash.copy();
     const verified = verifiedBody(body, {
-      hash: working,
-      algorithm: state.algorithm,
+      ...(working && { hash: working }),
+      algorithm: upload.algorithm,
       ...(expectedBytes !== undefined && { expectedBytes }),
       ...(expectedDigest !== undefined && { expectedDigest }),
     });
     const path = newPartPath();
     const size = await this.driver.write(path, verified, { durability: "deferred" });
-    const next = { algorithm: state.algorithm, hash: working, size: upload.size + size };
+    const next = working && { algorithm: upload.algorithm, hash: working, size: upload.size + size };
     if (size === 0) {
       await this.driver.delete(path);
       return { state: next };
@@ -226,7 +231,8 @@ export class UploadService {
       const current = (await this.metadata.uploads.get(upload.id)) ?? upload;
       throw rangeNotSatisfiable(current, "another chunk was written at this offset first");
     }
-    this.remember(upload.id, state);
+    if (state) this.remember(upload.id, state);
+    else this.hashes.delete(upload.id);
     return updated;
   }
 
@@ -238,6 +244,14 @@ export class UploadService {
         ? state.hash.copy()
         : await this.rehash(upload, algorithm);
     return `${algorithm}:${hash.digest("hex")}`;
+  }
+
+  /** The session's running hash when this process has it, or nothing was received yet. */
+  private runningHash(upload: UploadRecord): HashState | undefined {
+    const known = this.hashes.get(upload.id);
+    if (known && known.size === upload.size) return known;
+    if (upload.size === 0) return { algorithm: upload.algorithm, hash: createHasher(upload.algorithm), size: 0 };
+    return undefined;
   }
 
   private async hashState(upload: UploadRecord): Promise<HashState> {

@@ -13,11 +13,14 @@ import { RegistryError } from "../http/errors.ts";
 import { chunksHandedOver, handOverChunks } from "../storage/handed-over-chunks.ts";
 
 export interface BodyExpectations {
-  /** Updated with every byte; the caller owns it (pass a copy to keep a session's state safe). */
-  hash: Hash;
+  /**
+   * Updated with every byte; the caller owns it (pass a copy to keep a session's state safe).
+   * Without one the bytes are only counted (an upload chunk whose session hash is elsewhere).
+   */
+  hash?: Hash;
   /** Exact number of bytes expected (from Content-Length), when known. */
   expectedBytes?: number;
-  /** Digest the whole hashed content must have at the end, as "<algorithm>:<hex>". */
+  /** Digest the whole hashed content must have at the end, as "<algorithm>:<hex>"; needs `hash`. */
   expectedDigest?: string;
   /** Algorithm prefix used to format the computed digest. */
   algorithm: string;
@@ -53,6 +56,7 @@ async function* verify(
   expected: BodyExpectations,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { hash, expectedBytes, expectedDigest, algorithm, observer } = expected;
+  if (expectedDigest !== undefined && !hash) throw new Error("an expected digest needs a hash to check it with");
   let bytes = 0;
   // A Readable destroyed before its end makes this loop throw (premature close), never end.
   for await (const chunk of body) {
@@ -61,7 +65,7 @@ async function* verify(
     if (expectedBytes !== undefined && bytes > expectedBytes) {
       throw new RegistryError("SIZE_INVALID", `body is larger than its declared length of ${expectedBytes} bytes`);
     }
-    hash.update(data);
+    hash?.update(data);
     const waiting = observer?.bytes(data);
     if (waiting) await waiting;
     yield data;
@@ -69,7 +73,7 @@ async function* verify(
   if (expectedBytes !== undefined && bytes !== expectedBytes) {
     throw new RegistryError("SIZE_INVALID", `received ${bytes} bytes but the declared length is ${expectedBytes}`);
   }
-  if (expectedDigest !== undefined) {
+  if (expectedDigest !== undefined && hash) {
     const actual = `${algorithm}:${hash.copy().digest("hex")}`;
     if (actual !== expectedDigest) {
       throw new RegistryError("DIGEST_INVALID", "provided digest did not match uploaded content", {
