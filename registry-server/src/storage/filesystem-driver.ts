@@ -2,8 +2,9 @@
 //
 // Writes go to a temporary file next to the target, are fsynced and then renamed into place, so
 // readers see the old object or the new one, never a part. A write with deferred durability skips
-// the fsyncs (of the file and of its directory after the rename) until `persist` asks for them. Temporary names contain "~", which no
-// valid path segment can, so they can never collide with an object nor be listed as one.
+// the fsyncs (of the file and of its directory after the rename) until `persist` asks for them.
+// Temporary names contain "~", which no valid path segment can, so they can never collide with an
+// object nor be listed as one.
 //
 // Symlinks: the driver never creates any and never follows any below the root (the root itself
 // may be reached through one). An object reached through a symlink does not exist for read,
