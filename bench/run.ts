@@ -314,8 +314,10 @@ async function runBenchmark(
     },
   };
 
-  // Idle memory once everything is up and has had a moment; then sampled for the whole run.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  // Idle memory once everything is up and has settled; then sampled for the whole run. Settled:
+  // each Airlock process collects its start-up garbage at its first quiet look at its event loop
+  // (every 5 s, idle-collector.ts), so 15 s after the last server answered; 2 s until 2dec853.
+  await new Promise((resolve) => setTimeout(resolve, QUICK ? 2_000 : 15_000));
   const measured: Subject[] = [...subjects];
   const memory = new MemoryWatch(() => measured);
   memory.start();
