@@ -106,7 +106,10 @@ describe("objects a Pulumi stack declared", () => {
     const banner = page.getByRole("complementary", { name: DECLARED });
     await banner.getByText(URN.project, { exact: true }).waitFor();
     await expect(banner.textContent()).resolves.toContain("pulumi refresh");
-    await expect(page.locator('dl.facts dt:text-is("Declared by") + dd').textContent()).resolves.toBe(STACK);
+    // The summary fetches its own copy of the declaration, after the banner's.
+    await expect
+      .poll(() => page.locator('dl.facts dt:text-is("Declared by") + dd').textContent(), { timeout: 5_000 })
+      .toBe(STACK);
     expect(await accessibilityViolations(page)).toEqual([]);
   });
 
@@ -130,7 +133,10 @@ describe("objects a Pulumi stack declared", () => {
     await (await guardDialog(page)).getByRole("button", { name: "Change it anyway" }).click();
     await page.getByRole("status").filter({ hasText: "Access saved." }).waitFor();
     expect(await isPublic("production")).toBe("true");
-    await expect(page.locator('dl.facts dt:text-is("Access") + dd').textContent()).resolves.toBe("Public");
+    // The project is fetched again once saved.
+    await expect
+      .poll(() => page.locator('dl.facts dt:text-is("Access") + dd').textContent(), { timeout: 5_000 })
+      .toBe("Public");
   });
 
   it("asks before disabling or deleting a declared robot", async () => {
