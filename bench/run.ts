@@ -219,6 +219,14 @@ async function main(): Promise<void> {
   const resultsFile = process.env["BENCH_OUTPUT"] ?? output("RESULTS.md", "airlock-bench-RESULTS.quick.md");
 
   try {
+    // Node's compile cache holds each module stripped and compiled, keyed by its contents and the
+    // process's V8 flags, and is written when a process exits: after a change to the server, every
+    // process of the run would miss it and load the TypeScript stripper (10-30 MiB more each, the
+    // idle figures with them). A server started and stopped with each set of flags fills it first.
+    for (const workers of new Set([WORKERS, 1])) {
+      const warm = await startAirlock(repoRoot, workDir, { name: `warm-up-${workers}`, label: "warm-up", workers });
+      await warm.stop();
+    }
     const airlock = await startAirlock(repoRoot, workDir, { name: "airlock", label: LABELS.airlock, workers: WORKERS });
     started.push(airlock);
     progress(`${LABELS.airlock} ready at ${airlock.target.origin} (${treePids(airlock.roots).length} processes)`);
