@@ -125,15 +125,23 @@ describe("the jobs and audit pages", () => {
     await executions.getByRole("button", { name: /^Show the tasks of execution \d+$/ }).click();
     const logButton = page.getByRole("button", { name: /^Show the log of task \d+$/ });
     const taskId = Number(/\d+$/.exec((await logButton.textContent()) ?? "")?.[0]);
-    await logButton.click();
     const execution = (await (
       await api.get(`/api/v2.0/replication/executions?policy_id=${policyId}`)
     ).json()) as Array<{
       id: number;
     }>;
-    const logText = await (
-      await api.get(`/api/v2.0/replication/executions/${execution[0]?.id ?? 0}/tasks/${taskId}/log`)
-    ).text();
+    const taskLog = async (): Promise<string> =>
+      (await api.get(`/api/v2.0/replication/executions/${execution[0]?.id ?? 0}/tasks/${taskId}/log`)).text();
+    // A task's last lines reach its log a moment after the execution ends: open it once it stays
+    // the same for half a second (10 s at most).
+    let logText = await taskLog();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const again = await taskLog();
+      if (again === logText) break;
+      logText = again;
+    }
+    await logButton.click();
     // The page shows the task's log as the API serves it (this server's task logs may be empty).
     if (logText === "") await page.getByText("The log is empty.").waitFor();
     else await expect(page.locator("pre.job-log").textContent()).resolves.toBe(logText);
