@@ -126,16 +126,7 @@ export class UploadService {
         const written = await this.writeChunk(upload, body, chunk, digest.text);
         const parts = written.part ? [...upload.parts, written.part] : [...upload.parts];
         try {
-          await this.driver.persist(parts.map((part) => part.path));
-          const blob = await this.blobs.commit(
-            repository,
-            digest.text,
-            upload.size + (written.part?.size ?? 0),
-            parts,
-            upload.id,
-          );
-          this.hashes.delete(id);
-          return blob;
+          return await this.commitBlob(repository, digest.text, upload.size + (written.part?.size ?? 0), parts, id);
         } catch (err) {
           // A commit cut off on its way may have recorded the blob: its last part stays then.
           if (written.part && !mayHaveCommitted(err)) await this.blobs.deleteParts([written.part]);
@@ -149,11 +140,25 @@ export class UploadService {
           detail: { expected: digest.text, actual },
         });
       }
-      await this.driver.persist(upload.parts.map((part) => part.path));
-      const blob = await this.blobs.commit(repository, digest.text, upload.size, [...upload.parts], upload.id);
-      this.hashes.delete(id);
-      return blob;
+      return this.commitBlob(repository, digest.text, upload.size, [...upload.parts], id);
     });
+  }
+
+  /**
+   * Records the blob and ends the session, once every part is durable: the chunks were written
+   * with deferred durability, and a blob must never be recorded over parts a crash could cut.
+   */
+  private async commitBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    parts: BlobPart[],
+    id: string,
+  ): Promise<BlobRecord> {
+    await this.driver.persist(parts.map((part) => part.path));
+    const blob = await this.blobs.commit(repository, digest, size, parts, id);
+    this.hashes.delete(id);
+    return blob;
   }
 
   cancel(repository: string, id: string): Promise<void> {

@@ -18,7 +18,7 @@ function touch(db: Db, digests: readonly string[], at: Date): Set<string> {
 }
 
 function getBlob(db: Db, digest: string): BlobRecord | undefined {
-  const row = db.row<BlobRow>(`SELECT ${BLOB_COLUMNS} FROM blobs WHERE digest = ?`, digest);
+  const row = db.cachedRow<BlobRow>(`SELECT ${BLOB_COLUMNS} FROM blobs WHERE digest = ?`, digest);
   return row && toBlob(row, SQLITE);
 }
 
@@ -58,7 +58,7 @@ export function blobArea(read: Run, write: Run): BlobMetadata {
     isLinked: (repository, digest) =>
       read(
         (db) =>
-          db.row("SELECT 1 FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) !==
+          db.cachedRow("SELECT 1 FROM repository_blobs WHERE repository = ? AND digest = ?", repository, digest) !==
           undefined,
       ),
     unlink: (repository, digest) =>

@@ -15,7 +15,7 @@ import { ensureRepository } from "./repositories.ts";
 import type { Db, Run } from "./statements.ts";
 
 function getManifest(db: Db, repository: string, digest: string): ManifestRecord | undefined {
-  const row = db.row<ManifestRow>(
+  const row = db.cachedRow<ManifestRow>(
     `SELECT ${MANIFEST_COLUMNS} FROM manifests WHERE repository = ? AND digest = ?`,
     repository,
     digest,
@@ -125,7 +125,7 @@ export function manifestArea(read: Run, write: Run): ManifestMetadata {
       ),
     content: (repository, digest) =>
       read((db) => {
-        const row = db.row<{ content: Uint8Array }>(
+        const row = db.cachedRow<{ content: Uint8Array }>(
           `SELECT c.content FROM manifests m JOIN manifest_contents c ON c.digest = m.digest
              WHERE m.repository = ? AND m.digest = ?`,
           repository,

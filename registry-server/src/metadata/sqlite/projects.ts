@@ -43,7 +43,7 @@ export function projectArea(read: Run, write: Run): ProjectMetadataArea {
       }),
     getByName: (name) =>
       read((db) => {
-        const row = db.row<ProjectRow>(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE name = ?`, name);
+        const row = db.cachedRow<ProjectRow>(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE name = ?`, name);
         return row && toProject(row, SQLITE);
       }),
     list: (filter, window) =>

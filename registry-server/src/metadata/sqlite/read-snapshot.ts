@@ -8,21 +8,28 @@
 //
 // Consistency: a snapshot starts inside the callback whose reads use it, so it holds every write
 // that was acknowledged, by any process, before that callback's event arrived; and the store
-// ends it whenever it commits a write of its own, so that what follows a write sees it.
+// ends it whenever it commits a write of its own, so that what follows a write sees it. Each
+// snapshot starts by reading the database's version, which tells the reader's row cache whether
+// anything was committed since its rows were read (row-cache.ts).
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { RowCache } from "./row-cache.ts";
 
 export class ReadSnapshots {
   readonly #db: DatabaseSync;
   /** Prepared once: exec() would compile them on every call. */
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
+  readonly #dataVersion: StatementSync;
+  readonly #cache: RowCache;
   #open = false;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, cache: RowCache) {
     this.#db = db;
+    this.#cache = cache;
     this.#begin = db.prepare("BEGIN");
     this.#commit = db.prepare("COMMIT");
+    this.#dataVersion = db.prepare("PRAGMA data_version");
   }
 
   /** Runs `read` in the current snapshot, opening one when there is none. */
@@ -31,6 +38,9 @@ export class ReadSnapshots {
       this.#begin.run();
       this.#open = true;
       process.nextTick(this.end);
+      // The first read of the transaction: it takes the WAL read lock, which fixes the snapshot
+      // the version describes.
+      this.#cache.validate(Number(this.#dataVersion.get()?.["data_version"]));
     }
     return read();
   }

@@ -6,6 +6,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { ConflictError, type Listing, type Window } from "../identity-store.ts";
 import { listingStatements, type ListingQuery } from "../rows/sql.ts";
+import type { RowCache } from "./row-cache.ts";
 
 /**
  * The query helpers the areas use, synchronous. Statements are prepared once per connection and
@@ -14,9 +15,12 @@ import { listingStatements, type ListingQuery } from "../rows/sql.ts";
 export class Db {
   readonly connection: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
+  /** The reader's cache of hot rows (row-cache.ts); the writer has none. */
+  private readonly cache: RowCache | undefined;
 
-  constructor(connection: DatabaseSync) {
+  constructor(connection: DatabaseSync, cache?: RowCache) {
     this.connection = connection;
+    this.cache = cache;
   }
 
   private statement(sql: string): StatementSync {
@@ -30,6 +34,16 @@ export class Db {
 
   row<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
     return this.statement(sql).get(...params) as R | undefined;
+  }
+
+  /**
+   * `row`, for the hot lookups of one small row by name or digest: on the reader, served from
+   * its cache while nothing was committed anywhere since the row was read. The row is frozen:
+   * other requests share it.
+   */
+  cachedRow<R>(sql: string, ...params: SQLInputValue[]): R | undefined {
+    const query = (): R | undefined => this.row<R>(sql, ...params);
+    return this.cache ? this.cache.row(sql, params, query) : query();
   }
 
   rows<R>(sql: string, ...params: SQLInputValue[]): R[] {

@@ -30,6 +30,7 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
+import { RowCache } from "./row-cache.ts";
 import { migrate } from "./schema.ts";
 import { Db, type Run } from "./statements.ts";
 import { WalSync } from "./wal-sync.ts";
@@ -109,8 +110,10 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     writer.close();
     throw error;
   }
+  const rowCache = new RowCache();
   return new SqliteMetadataStore(
-    new Db(reader),
+    new Db(reader, rowCache),
+    new ReadSnapshots(reader, rowCache),
     new Db(writer),
     options.writeLock ?? PROCESS_LOCAL,
     new WalSync(path.resolve(file)),
@@ -221,10 +224,10 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly currentTransaction = new AsyncLocalStorage<OpenTransaction>();
   private closing: Promise<void> | undefined;
 
-  constructor(reader: Db, writer: Db, writeLock: SqliteWriteLock, walSync: WalSync) {
+  constructor(reader: Db, snapshots: ReadSnapshots, writer: Db, writeLock: SqliteWriteLock, walSync: WalSync) {
     this.reader = reader;
     this.walSync = walSync;
-    this.snapshots = new ReadSnapshots(reader.connection);
+    this.snapshots = snapshots;
     this.writer = writer;
     this.writeLock = writeLock;
     const areas = bindAreas(

@@ -11,7 +11,7 @@ export function tagArea(read: Run, write: Run): TagMetadata {
   return {
     get: (repository, name) =>
       read((db) => {
-        const row = db.row<TagRow>(
+        const row = db.cachedRow<TagRow>(
           `SELECT ${TAG_COLUMNS} FROM tags WHERE repository = ? AND name = ?`,
           repository,
           name,

@@ -44,7 +44,7 @@ export function userArea(read: Run, write: Run): UserMetadata {
       }),
     getByName: (username) =>
       read((db) => {
-        const row = db.row<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = ?`, username);
+        const row = db.cachedRow<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = ?`, username);
         return row && toUser(row, SQLITE);
       }),
     list: (filter, window) =>
