@@ -80,9 +80,11 @@ describe("RowCache", () => {
     expect(cache.size).toBeLessThanOrEqual(10);
     for (let n = 0; n < 100; n++) cache.row("big", [String(n)], () => ({ text: "x".repeat(500) }));
     expect(cache.size).toBeLessThanOrEqual(4);
-    // Larger than the whole cache: served, never kept.
+    // Larger than the whole cache: served, never kept, and what the cache held stays.
+    const held = cache.size;
     const huge = { content: new Uint8Array(8192) };
     expect(cache.row("huge", ["h"], () => huge)).toBe(huge);
+    expect(cache.size).toBe(held);
     expect(cache.row("huge", ["h"], () => ({ content: new Uint8Array(1) }))).not.toBe(huge);
   });
 

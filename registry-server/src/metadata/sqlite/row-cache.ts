@@ -52,8 +52,9 @@ export class RowCache {
     if (cached !== undefined) return cached === NO_ROW ? undefined : (cached as R);
     const row = query();
     const bytes = key.length + sizeOf(row);
-    if (this.#entries + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes) this.clear();
+    // Larger than the whole cache: served, never kept, and the rows already kept stay.
     if (bytes > this.#maxBytes) return row;
+    if (this.#entries + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes) this.clear();
     if (!rows) {
       rows = new Map();
       this.#rows.set(sql, rows);
