@@ -17,13 +17,17 @@ export class Db {
   private readonly statements = new Map<string, StatementSync>();
   /** The reader's cache of hot rows (row-cache.ts); the writer has none. */
   private readonly cache: RowCache | undefined;
+  /** Run before each statement: the reader's opens a read snapshot when none is (read-snapshot.ts). */
+  private readonly beforeStatement: (() => void) | undefined;
 
-  constructor(connection: DatabaseSync, cache?: RowCache) {
+  constructor(connection: DatabaseSync, cache?: RowCache, beforeStatement?: () => void) {
     this.connection = connection;
     this.cache = cache;
+    this.beforeStatement = beforeStatement;
   }
 
   private statement(sql: string): StatementSync {
+    this.beforeStatement?.();
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.connection.prepare(sql);

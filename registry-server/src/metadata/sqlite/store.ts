@@ -30,6 +30,7 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MetadataFullError, type MetadataAreas, type MetadataStore } from "../metadata-store.ts";
 import { ReadSnapshots } from "./read-snapshot.ts";
+import { WalIndexHeader } from "./wal-index-header.ts";
 import { RowCache } from "./row-cache.ts";
 import { migrate } from "./schema.ts";
 import { Db, type Run } from "./statements.ts";
@@ -111,9 +112,10 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     throw error;
   }
   const rowCache = new RowCache();
+  const snapshots = new ReadSnapshots(reader, rowCache, new WalIndexHeader(path.resolve(file)));
   return new SqliteMetadataStore(
-    new Db(reader, rowCache),
-    new ReadSnapshots(reader, rowCache),
+    new Db(reader, rowCache, snapshots.beforeStatement),
+    snapshots,
     new Db(writer),
     options.writeLock ?? PROCESS_LOCAL,
     new WalSync(path.resolve(file)),
@@ -394,7 +396,7 @@ class SqliteMetadataStore implements MetadataStore {
     this.closing ??= (async () => {
       while (this.draining) await this.draining;
       await this.walSync.close();
-      this.snapshots.end();
+      this.snapshots.close();
       this.reader.connection.close();
       this.writer.connection.close();
     })();
