@@ -102,9 +102,26 @@ export function addressKey(address: string): string {
     .join(":")}::/64`;
 }
 
+/**
+ * The keys of recently seen account names, since every request with basic authentication asks
+ * for one (hashing was 3% of a manifest GET). Bounded in entries and in name length: names are
+ * whatever a client sends, so the map is cleared when full and long names are not kept.
+ */
+const accountKeys = new Map<string, string>();
+const ACCOUNT_KEYS_MAX_ENTRIES = 1024;
+const ACCOUNT_KEYS_MAX_NAME = 255;
+
 /** Account names case-folded and hashed: any length of name costs the same few bytes. */
 function accountKey(username: string): string {
-  return hash("sha256", username.toLowerCase(), "base64url").slice(0, 22);
+  let key = accountKeys.get(username);
+  if (key === undefined) {
+    key = hash("sha256", username.toLowerCase(), "base64url").slice(0, 22);
+    if (username.length <= ACCOUNT_KEYS_MAX_NAME) {
+      if (accountKeys.size >= ACCOUNT_KEYS_MAX_ENTRIES) accountKeys.clear();
+      accountKeys.set(username, key);
+    }
+  }
+  return key;
 }
 
 /** What the credential check uses of a throttle (cluster/shared-login-throttle.ts shares one). */

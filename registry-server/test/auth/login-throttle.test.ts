@@ -57,6 +57,19 @@ describe("login throttle", () => {
     expect(t.retryAfterSeconds("10.0.0.2", "name-0")).toBe(0);
   });
 
+  it("keeps counting an account by its case-folded name after thousands of other names, long ones too", () => {
+    const { throttle: t } = throttle();
+    const long = `x${"y".repeat(4096)}`;
+    failTimes(t, "10.0.0.1", "Alice", 3);
+    failTimes(t, "10.0.0.1", long, 3);
+    // More names than the account keys kept in memory (they are dropped when full).
+    for (let i = 0; i < 3000; i++) t.recordSuccess("10.0.0.9", `name-${i}`);
+    expect(t.retryAfterSeconds("10.0.0.1", "alice")).toBeGreaterThan(0);
+    expect(t.retryAfterSeconds("10.0.0.1", "ALICE")).toBeGreaterThan(0);
+    expect(t.retryAfterSeconds("10.0.0.1", long.toUpperCase())).toBeGreaterThan(0);
+    expect(t.retryAfterSeconds("10.0.0.1", "alicE2")).toBe(0);
+  });
+
   it("counts IPv6 addresses by their /64, which one host rotates through freely", () => {
     expect(addressKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
     expect(addressKey("2001:db8:1:2::ffff")).toBe("2001:db8:1:2::/64");
