@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "./yaml-parser.ts";
 import { z } from "zod";
 import { isPasswordHash } from "./auth/password-hash.ts";
 import { parseCidr, type TrustedProxySettings } from "./http/client-address.ts";

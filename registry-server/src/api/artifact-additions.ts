@@ -6,7 +6,7 @@
 
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../yaml-parser.ts";
 import type { BlobStore } from "../content/blob-store.ts";
 import { HarborError } from "../http/errors.ts";
 import type { ArtifactRecord } from "../metadata/artifact-store.ts";

@@ -12,7 +12,7 @@
 // arriving during it share it. When the database cannot answer, the project series are left out
 // of that scrape and the statistics are NaN (health says why), rather than repeated stale.
 
-import { Gauge, type Aggregator, type Registry } from "prom-client";
+import { Gauge, type Aggregator, type Registry } from "../http/prometheus.ts";
 import type { ComponentHealth } from "../health-check.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";

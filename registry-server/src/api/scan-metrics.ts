@@ -11,7 +11,7 @@
 // adapter's `vulnerability-database-updated-at` from its metadata, which the scanner registry
 // caches (a scrape asks an adapter at most twice a minute, within a short timeout).
 
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "../http/prometheus.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { ScannerRegistrationRecord } from "../metadata/scanner-store.ts";

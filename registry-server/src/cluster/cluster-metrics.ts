@@ -6,7 +6,7 @@
 // restarted server's. A worker that does not answer within the limit is left out of that scrape
 // (`airlock_cluster_workers` says how many serve) rather than failing it.
 
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from "../http/prometheus.ts";
 import type { MetricsSource } from "../http/metrics.ts";
 import type { IpcPeer } from "./ipc-peer.ts";
 

@@ -3,7 +3,7 @@
 // the settings copies dropped together, the login throttle counted together. A process serving
 // alone gets none of it and behaves as before.
 
-import type { Registry } from "prom-client";
+import type { Registry } from "../http/prometheus.ts";
 import type { LoginLimiter, LoginThrottle } from "../auth/login-throttle.ts";
 import type { MetricsSource } from "../http/metrics.ts";
 import type { SqliteWriteLock } from "../metadata/sqlite/store.ts";

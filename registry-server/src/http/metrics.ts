@@ -3,7 +3,7 @@
 // registries in one process, as in the tests, do not collide.
 
 import type { IncomingMessage } from "node:http";
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "./prometheus.ts";
 import type { Router } from "./router.ts";
 
 export interface HttpObservation {

@@ -2,10 +2,16 @@
 // allows that only on loopback), and a graceful stop that lets in-flight requests finish.
 
 import { readFileSync } from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
+import type * as Http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.ts";
+
+// Not `import * as http from "node:http"`: an ES module namespace of a built-in reads each of
+// its exports, and node:http's `WebSocket`, `CloseEvent` and `MessageEvent` are getters that
+// load Node's bundled undici, ~13 MiB of resident memory in every process for classes the
+// server never uses (bench/profiles/README.md, "Memory"). node:https, and TLS with it (~6 MiB),
+// is loaded only when a certificate is configured.
+const http = process.getBuiltinModule("node:http");
 
 export interface ListenOptions {
   host: string;
@@ -31,21 +37,23 @@ const HEADERS_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 
 export async function listen(
-  listener: http.RequestListener,
+  listener: Http.RequestListener,
   options: ListenOptions,
   log: Logger,
 ): Promise<RunningServer> {
-  const serverOptions: http.ServerOptions = {
+  const serverOptions: Http.ServerOptions = {
     headersTimeout: HEADERS_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Large layers upload for a long time; per-request time limits belong to the handlers.
     requestTimeout: 0,
   };
   const server = options.tls
-    ? https.createServer(
-        { ...serverOptions, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) },
-        listener,
-      )
+    ? process
+        .getBuiltinModule("node:https")
+        .createServer(
+          { ...serverOptions, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) },
+          listener,
+        )
     : http.createServer(serverOptions, listener);
 
   await new Promise<void>((resolve, reject) => {

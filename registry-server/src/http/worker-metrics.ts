@@ -7,7 +7,7 @@
 // (`instance`, `pod`), so no figure carries a replica label.
 
 import { monitorEventLoopDelay, type ELDHistogram } from "node:perf_hooks";
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prometheus.ts";
 
 /** The delay histogram's resolution: finer costs timer wake-ups for nothing. */
 const RESOLUTION_MS = 20;

@@ -9,7 +9,7 @@ import type { PathRewrite } from "../http/app.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataStore } from "../metadata/metadata-store.ts";
 import type { UpstreamFactory } from "../upstream/upstream-registry.ts";
-import type { Registry } from "prom-client";
+import type { Registry } from "../http/prometheus.ts";
 import { MirrorRouting, type MirrorSettings } from "./mirror-routing.ts";
 import type { JobHandler } from "../jobs/job-service.ts";
 import { PreheatFetcher } from "./preheat.ts";

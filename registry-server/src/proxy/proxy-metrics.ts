@@ -3,7 +3,7 @@
 // The same figures, by endpoint id, also go to the database's totals (cache-stats-recorder.ts),
 // which add up every process's and which the portal shows.
 
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "../http/prometheus.ts";
 import type { UpstreamFailure } from "../upstream/upstream-registry.ts";
 import type { CacheStatsRecorder } from "./cache-stats-recorder.ts";
 

@@ -6,7 +6,6 @@
 // streams; a stream is sent once, with the Content-Length its caller sets (replication's writes).
 
 import type { Readable } from "node:stream";
-import { getCACertificates } from "node:tls";
 import type { Agent, Dispatcher, ProxyAgent } from "undici";
 import { proxyFor } from "./egress-proxy.ts";
 import { describeRequest, transportFailure } from "./upstream-failures.ts";
@@ -68,7 +67,11 @@ export class HttpTransport {
     return {
       rejectUnauthorized: !insecure,
       // An explicit `ca` replaces the default list: keep the default CAs beside the extra one.
-      ...(caCertificate !== undefined && { ca: [...getCACertificates("default"), caCertificate] }),
+      // node:tls is asked for here, not imported: loading it costs every process ~6 MiB, and
+      // only an endpoint with a CA of its own needs it this early.
+      ...(caCertificate !== undefined && {
+        ca: [...process.getBuiltinModule("node:tls").getCACertificates("default"), caCertificate],
+      }),
     };
   }
 
