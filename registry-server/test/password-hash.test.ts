@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, isPasswordHash, verifyPassword } from "../src/auth/password-hash.ts";
+import { DECOY_HASH, hashPassword, isPasswordHash, verifyPassword } from "../src/auth/password-hash.ts";
 
 describe("password hashes", () => {
   it("verifies the password it hashed and nothing else, with a fresh salt each time", async () => {
@@ -12,6 +12,12 @@ describe("password hashes", () => {
     expect(await verifyPassword("s3cret-password", first)).toBe(true);
     expect(await verifyPassword("s3cret-passwore", first)).toBe(false);
     expect(await verifyPassword("", first)).toBe(false);
+  });
+
+  it("keeps a decoy hash at the default cost, so an unknown name costs what a wrong password does", async () => {
+    const costOf = (encoded: string): string => encoded.split("$")[2] ?? "";
+    expect(isPasswordHash(DECOY_HASH)).toBe(true);
+    expect(costOf(DECOY_HASH)).toBe(costOf(await hashPassword("any")));
   });
 
   it("treats a malformed hash as a mismatch", async () => {

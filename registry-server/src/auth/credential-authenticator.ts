@@ -5,11 +5,15 @@
 // changed password or a refreshed robot secret invalidates it at once. Disabled or expired
 // robots never authenticate. Failed attempts are throttled per account and per address
 // (login-throttle.ts): a throttled attempt is refused before anything about it is checked.
+// Requests that arrive together with the same credentials share one verification: scrypt takes
+// 32 MiB while it runs, and a client's first burst (eight parallel pushes) made a process hold
+// ~100 MiB more for a moment, one hash per request.
 
 import { hash } from "node:crypto";
 import type { IdentityAreas, RobotRecord, UserRecord } from "../metadata/identity-store.ts";
 import type { LoginLimiter } from "./login-throttle.ts";
-import { hashPassword, verifyPassword } from "./password-hash.ts";
+import { SingleFlight } from "../single-flight.ts";
+import { DECOY_HASH, verifyPassword } from "./password-hash.ts";
 import type { Credentials, Principal } from "./principal.ts";
 
 export const ROBOT_PREFIX = "robot$";
@@ -53,8 +57,9 @@ export class CredentialAuthenticator {
   private readonly throttle: LoginLimiter;
   private readonly now: () => number;
   private readonly verified = new Map<string, Verified>();
-  /** Hashed against when the name is unknown, so timing does not reveal which names exist. */
-  private readonly decoy: Promise<string>;
+  /** Verifications in flight, by credentials and the hash they are checked against. */
+  private readonly verifying = new SingleFlight<boolean>();
+  private readonly verify: (password: string, encoded: string) => Promise<boolean>;
 
   /** The prefix robots log in with (the `robot_name_prefix` setting); stored names use ROBOT_PREFIX. */
   private readonly robotPrefix: () => Promise<string>;
@@ -64,12 +69,13 @@ export class CredentialAuthenticator {
     throttle: LoginLimiter,
     now: () => number = Date.now,
     robotPrefix: () => Promise<string> = async () => ROBOT_PREFIX,
+    verify: (password: string, encoded: string) => Promise<boolean> = verifyPassword,
   ) {
     this.identity = identity;
     this.throttle = throttle;
     this.now = now;
     this.robotPrefix = robotPrefix;
-    this.decoy = hashPassword("decoy password nobody has");
+    this.verify = verify;
   }
 
   /** Checks `credentials` presented from `address` (the client's, as http/client-address.ts gives it). */
@@ -122,7 +128,9 @@ export class CredentialAuthenticator {
     const cached = this.verified.get(key);
     if (storedHash !== undefined && cached && cached.hash === storedHash && cached.expiresAt > this.now()) return true;
 
-    const ok = await verifyPassword(credentials.password, storedHash ?? (await this.decoy));
+    // Against the decoy when there is no such account, so timing does not tell which names exist.
+    const encoded = storedHash ?? DECOY_HASH;
+    const ok = await this.verifying.run(`${key}\0${encoded}`, () => this.verify(credentials.password, encoded)).promise;
     if (!ok || storedHash === undefined) return false;
     if (this.verified.size >= VERIFIED_MAX_ENTRIES) this.verified.clear();
     this.verified.set(key, { hash: storedHash, expiresAt: this.now() + VERIFIED_TTL_MS });

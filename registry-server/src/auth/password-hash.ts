@@ -25,6 +25,14 @@ export async function hashPassword(password: string): Promise<string> {
   return `$scrypt$ln=${ln},r=${r},p=${p}$${base64(salt)}$${base64(key)}`;
 }
 
+/**
+ * The hash of a password nobody has, at the default cost: what an unknown account's password is
+ * checked against, so that an unknown name takes as long to refuse as a wrong password. A
+ * constant, not hashed at start-up: that made every process allocate scrypt's 32 MiB before its
+ * first request. `password-hash.test.ts` checks its cost is the default's.
+ */
+export const DECOY_HASH = "$scrypt$ln=15,r=8,p=1$rQOpn11XwaTIgZJmVwpLcQ$UnJVOUfjl3x2sZPCT17QjkZsFyscVZnbNK3dLYK/HAw";
+
 export function isPasswordHash(value: string): boolean {
   return PHC_PATTERN.test(value);
 }
