@@ -6,7 +6,7 @@
 // set sizes (PSS), which count the pages processes share (the node binary's) once, not per process.
 
 import { MemorySampler, treeMemory, type TreeMemory } from "./process-tree.ts";
-import { format, ratio, times, type Column, type Row, type Values } from "./report.ts";
+import { format, ratio, times, type Column, type Row, type Values, type Verdict } from "./report.ts";
 import type { Subject } from "./phase.ts";
 import { atMostAbsolute, atMostAnchor, judged, TARGETS } from "./targets.ts";
 
@@ -51,6 +51,21 @@ export class MemoryWatch {
     return this.idle.get(key)?.processes.length ?? 0;
   }
 
+  /**
+   * The peak row's verdict, with its cause when the run has one: a tree whose processes together
+   * hold more than the limit while idle could not meet it under any load.
+   */
+  private peakVerdict(peaks: Values, idle: number | undefined): Verdict {
+    const verdict = atMostAnchor(TARGETS.peakMemory).judge(peaks);
+    const limit = peaks.d3 === undefined ? undefined : peaks.d3 * TARGETS.peakMemory;
+    if (verdict.met !== false || idle === undefined || limit === undefined || idle <= limit) return verdict;
+    const processes = this.processCount("airlock");
+    return {
+      met: false,
+      reason: `${verdict.reason}; its ${processes} processes held ${format(idle)} MiB together when idle, above the ${format(limit)} MiB limit before any load`,
+    };
+  }
+
   report(settleSeconds: number): { rows: Row[]; details: string[] } {
     const subjects = this.subjects();
     const values = (of: (key: Column) => number | undefined): Values => {
@@ -74,6 +89,8 @@ export class MemoryWatch {
               `${times(settledRatio)} its idle figure` +
               (settledRatio <= TARGETS.settledMemory ? "" : `, needs ≤ ${TARGETS.settledMemory}×`),
           };
+    const peaks = values((key) => this.sampler.peak(key));
+    const peakVerdict = this.peakVerdict(peaks, idleTotal("airlock"));
     const rows: Row[] = [
       {
         title: "Resident memory when idle after start, largest process",
@@ -92,8 +109,8 @@ export class MemoryWatch {
         title: `Peak resident memory over the run, whole process tree (sampled every ${SAMPLE_INTERVAL_MS / 1000} s)`,
         unit: "MiB",
         better: "lower",
-        values: values((key) => this.sampler.peak(key)),
-        goal: atMostAnchor(TARGETS.peakMemory),
+        values: peaks,
+        goal: judged(atMostAnchor(TARGETS.peakMemory).text, peakVerdict),
       },
       {
         title: `Resident memory after the load, whole process tree (${settleSeconds} s after the last request)`,
@@ -124,12 +141,13 @@ export class MemoryWatch {
     ];
     const details = subjects.map((subject) => {
       const idle = this.idle.get(subject.key);
-      const peaks = this.settled.get(subject.key)?.processes ?? [];
+      const settled = this.settled.get(subject.key)?.processes ?? [];
       const list = (idle?.processes ?? []).map((p) => format(p.rss)).join(", ");
-      const kernelPeaks = peaks.map((p) => format(p.peak)).join(", ");
+      const after = settled.map((p) => format(p.rss)).join(", ");
+      const kernelPeaks = settled.map((p) => format(p.peak)).join(", ");
       return (
-        `${subject.label}: ${idle?.processes.length ?? 0} process(es), idle ${list} MiB each; ` +
-        `the kernel's peak per process (VmHWM) ${kernelPeaks || "n/a"} MiB.`
+        `${subject.label}: ${idle?.processes.length ?? 0} process(es), idle ${list} MiB each, ` +
+        `after the load ${after || "n/a"}; the kernel's peak per process (VmHWM) ${kernelPeaks || "n/a"} MiB.`
       );
     });
     return { rows, details };
