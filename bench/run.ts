@@ -342,13 +342,19 @@ async function runBenchmark(
   // --- The single servers ------------------------------------------------------------------------
   progress(`generating a ${CONFIG.blobMiB} MiB random blob`);
   const large = makeLargeBlob(CONFIG.blobMiB);
+  memory.phase("large pushes");
   const pushes = await runLargePushes(subjects, large, ctx, [subjects[0] as Subject]);
+  memory.phase("large pulls");
   const pulls = await runLargePulls(subjects, pushes.lastDigest, ctx);
+  memory.phase("small images");
   const small = await runSmallImages(subjects, ctx);
+  memory.phase("manifest GET and blob HEAD");
   const requests = await runRequestLoad(subjects, small.first, ctx);
+  memory.phase("tags");
   const tags = await runTagsList(subjects, small.first, ctx);
   const directManifest = new Map<Column, number>();
   for (const [key, result] of requests.manifest) directManifest.set(key, result.requestsPerSecond);
+  memory.phase("proxy");
   const proxy = await runProxyPhases({
     proxies,
     upstream: d3,
@@ -373,10 +379,15 @@ async function runBenchmark(
       memory.addIdle(replicas);
       measured.push(replicas);
       const infraCpuBefore = Object.values(replicaSetup.infrastructure).map((pid) => treeCpuSeconds([pid]));
+      memory.phase("replicas' large pushes");
       const rPushes = await runLargePushes([replicas], large, ctx, []);
+      memory.phase("replicas' large pulls");
       replicaPulls = await runLargePulls([replicas], rPushes.lastDigest, ctx);
+      memory.phase("replicas' small images");
       const rSmall = await runSmallImages([replicas], ctx);
+      memory.phase("replicas' manifest GET and blob HEAD");
       const rRequests = await runRequestLoad([replicas], rSmall.first, ctx);
+      memory.phase("replicas' tags");
       const rTags = await runTagsList([replicas], rSmall.first, ctx);
       const infraCpu = Object.entries(replicaSetup.infrastructure).map(
         ([name, pid], i) => `${name} ${format(treeCpuSeconds([pid]) - (infraCpuBefore[i] ?? 0))}`,
@@ -396,6 +407,7 @@ async function runBenchmark(
   }
 
   // --- Memory after the load ------------------------------------------------------------------------
+  memory.phase("settling");
   const quietFor = (Date.now() - lastLoad) / 1000;
   if (quietFor < CONFIG.settleSeconds) {
     await new Promise((resolve) => setTimeout(resolve, (CONFIG.settleSeconds - quietFor) * 1000));

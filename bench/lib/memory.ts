@@ -33,6 +33,11 @@ export class MemoryWatch {
     this.sampler.start();
   }
 
+  /** Names the phase that starts now, so that the details can say which one the peaks came from. */
+  phase(name: string): void {
+    this.sampler.phase(name);
+  }
+
   /** A subject that joins later (the replicas) has its idle figure read when it is up. */
   addIdle(subject: Subject): void {
     this.idle.set(subject.key, treeMemory(subject.server.roots));
@@ -145,9 +150,14 @@ export class MemoryWatch {
       const list = (idle?.processes ?? []).map((p) => format(p.rss)).join(", ");
       const after = settled.map((p) => format(p.rss)).join(", ");
       const kernelPeaks = settled.map((p) => format(p.peak)).join(", ");
+      const byPhase = this.sampler
+        .peaksByPhase(subject.key)
+        .map(([phase, peak]) => `${phase} ${format(peak)}`)
+        .join(", ");
       return (
         `${subject.label}: ${idle?.processes.length ?? 0} process(es), idle ${list} MiB each, ` +
-        `after the load ${after || "n/a"}; the kernel's peak per process (VmHWM) ${kernelPeaks || "n/a"} MiB.`
+        `after the load ${after || "n/a"}; the kernel's peak per process (VmHWM) ${kernelPeaks || "n/a"} MiB; ` +
+        `the whole tree's peak by phase: ${byPhase || "n/a"} MiB.`
       );
     });
     return { rows, details };

@@ -107,6 +107,9 @@ export function treeMemory(roots: readonly number[]): TreeMemory {
 export class MemorySampler<K extends string> {
   private readonly peaks = new Map<K, number>();
   private readonly pssPeaks = new Map<K, number>();
+  /** The highest total per phase, in the order the phases ran. */
+  private readonly phasePeaks = new Map<K, Map<string, number>>();
+  private currentPhase: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly trees: () => ReadonlyMap<K, readonly number[]>;
   private readonly intervalMs: number;
@@ -132,6 +135,17 @@ export class MemorySampler<K extends string> {
     return this.peaks.get(key);
   }
 
+  /** Names the phase the samples from now on belong to (its peak is kept apart too). */
+  phase(name: string): void {
+    this.sample();
+    this.currentPhase = name;
+  }
+
+  /** The highest total resident set of `key` in each phase, MiB, in the order the phases ran. */
+  peaksByPhase(key: K): [phase: string, peak: number][] {
+    return [...(this.phasePeaks.get(key) ?? [])];
+  }
+
   /** The highest total proportional set size seen for `key` so far, MiB. */
   pssPeak(key: K): number | undefined {
     return this.pssPeaks.get(key);
@@ -142,6 +156,10 @@ export class MemorySampler<K extends string> {
       const { rss, pss } = treeMemory(roots);
       if (rss > (this.peaks.get(key) ?? 0)) this.peaks.set(key, rss);
       if (pss > (this.pssPeaks.get(key) ?? 0)) this.pssPeaks.set(key, pss);
+      if (this.currentPhase === undefined) continue;
+      const phases = this.phasePeaks.get(key) ?? new Map<string, number>();
+      this.phasePeaks.set(key, phases);
+      if (rss > (phases.get(this.currentPhase) ?? 0)) phases.set(this.currentPhase, rss);
     }
   }
 }
