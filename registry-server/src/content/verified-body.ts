@@ -33,27 +33,33 @@ export interface BodyExpectations {
  * relays an upstream's bytes to a client this way without hashing them a second time.
  */
 export interface BodyObserver {
-  /** A chunk on its way to storage; the body waits for a returned promise (backpressure). */
-  bytes(chunk: Uint8Array): void | Promise<void>;
+  /**
+   * A chunk on its way to storage; the body waits for a returned promise (backpressure). When
+   * `handedOver`, the storage driver frees the chunk once stored: an observer that keeps it
+   * longer holds it first (`holdChunk`, before returning) and releases it when done.
+   */
+  bytes(chunk: Uint8Array, handedOver: boolean): void | Promise<void>;
   /** The body ended with the declared length and digest; storage has not committed it yet. */
   verified(): void;
 }
 
 /**
  * Yields `body`'s bytes, hashing and counting them, and throws when they break `expected`. The
- * bytes stay handed over to the consumer when `body`'s were, unless an observer sees them too.
+ * bytes stay handed over to the consumer when `body`'s were (an observer is told so).
  */
 export function verifiedBody(
   body: AsyncIterable<unknown>,
   expected: BodyExpectations,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const verified = verify(body, expected);
-  return chunksHandedOver(body) && !expected.observer ? handOverChunks(verified) : verified;
+  const handedOver = chunksHandedOver(body);
+  const verified = verify(body, expected, handedOver);
+  return handedOver ? handOverChunks(verified) : verified;
 }
 
 async function* verify(
   body: AsyncIterable<unknown>,
   expected: BodyExpectations,
+  handedOver: boolean,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { hash, expectedBytes, expectedDigest, algorithm, observer } = expected;
   if (expectedDigest !== undefined && !hash) throw new Error("an expected digest needs a hash to check it with");
@@ -66,7 +72,7 @@ async function* verify(
       throw new RegistryError("SIZE_INVALID", `body is larger than its declared length of ${expectedBytes} bytes`);
     }
     hash?.update(data);
-    const waiting = observer?.bytes(data);
+    const waiting = observer?.bytes(data, handedOver);
     if (waiting) await waiting;
     yield data;
   }

@@ -22,6 +22,7 @@ import { UpstreamError, type UpstreamBlob } from "../upstream/upstream-registry.
 import type { ProxyMetrics } from "./proxy-metrics.ts";
 import type { ProxyTarget } from "./proxy-projects.ts";
 import { failureOf, uncachedFailure } from "./upstream-failure.ts";
+import { handOverChunks, holdChunk, releaseChunk } from "../storage/handed-over-chunks.ts";
 
 /** Bytes relayed to a live client per socket write. */
 const RELAY_BATCH_BYTES = 1024 * 1024;
@@ -150,7 +151,11 @@ export class PullThroughBlobs {
       throw new RegistryError("BLOB_UNKNOWN", `blob unknown to upstream registry ${name}`, { detail: { digest } });
     }
     const size = Number.isSafeInteger(upstream.size) && upstream.size >= 0 ? upstream.size : undefined;
-    const body = target.bandwidth.bytesPerSecond === undefined ? upstream.body : throttled(upstream.body, target);
+    // Its chunks are the store's alone, but for the relay, which holds those it writes to a
+    // client: each is freed once both are done with it (storage/handed-over-chunks.ts).
+    const body = handOverChunks(
+      target.bandwidth.bytesPerSecond === undefined ? upstream.body : throttled(upstream.body, target),
+    );
     // An upstream that breaks off before the store reads (it opens its file first) errors the
     // body with nobody listening yet, which would end the process; the store still sees the
     // error when it reads (an errored stream rejects its iteration).
@@ -185,6 +190,8 @@ export class PullThroughBlobs {
 /**
  * The first client of a fetch, served from the store's verifying read one chunk behind: the
  * chunk held back is the proof of completeness, released once the digest and length checked out.
+ * A handed-over chunk is held from its arrival until the client's socket has taken it, or until
+ * it is dropped, and released exactly once.
  */
 class LiveRelay implements BodyObserver {
   /** Settles when the client's response was ended after a verified body (never rejects). */
@@ -192,6 +199,8 @@ class LiveRelay implements BodyObserver {
   private resolveDelivered!: () => void;
   private client: Writable | undefined;
   private held: Uint8Array | undefined;
+  /** Whether `held` is a handed-over chunk this relay holds (and must release). */
+  private heldHandedOver = false;
   /** Whether bytes have passed: a client attached now would miss them. */
   private started = false;
   private wroteFirst = false;
@@ -209,26 +218,30 @@ class LiveRelay implements BodyObserver {
     return true;
   }
 
-  bytes(chunk: Uint8Array): void | Promise<void> {
+  bytes(chunk: Uint8Array, handedOver: boolean): void | Promise<void> {
     this.started = true;
     const previous = this.held;
+    if (handedOver) holdChunk(chunk);
     this.held = chunk;
+    this.heldHandedOver = handedOver;
     const client = this.client;
-    if (!previous || !client) return;
-    if (client.destroyed) {
+    if (!previous) return;
+    if (!client || client.destroyed) {
       this.client = undefined;
+      if (handedOver) releaseChunk(previous);
       return;
     }
+    const written = handedOver ? (): void => releaseChunk(previous) : undefined;
     if (!this.wroteFirst) {
       // At once, with the status line: a fetch failing after it is a cut download, not a
       // response that never came.
       this.wroteFirst = true;
-      client.write(previous);
+      client.write(previous, written);
     } else {
       // A batch at a time (one writev): a socket write per 64 KiB chunk cost more CPU than the
       // copies themselves.
       if (this.corked === 0) client.cork();
-      client.write(previous);
+      client.write(previous, written);
       this.corked += previous.length;
       if (this.corked < RELAY_BATCH_BYTES) return;
       this.corked = 0;
@@ -244,14 +257,16 @@ class LiveRelay implements BodyObserver {
 
   verified(): void {
     const client = this.client;
+    const held = this.held;
+    const written = held && this.heldHandedOver ? (): void => releaseChunk(held) : undefined;
     this.client = undefined;
+    this.held = undefined;
     if (client && !client.destroyed) {
-      if (this.held) client.write(this.held);
+      if (held) client.write(held, written);
       if (this.corked > 0) client.uncork();
       client.end();
-    }
+    } else written?.();
     this.corked = 0;
-    this.held = undefined;
     this.resolveDelivered();
   }
 }

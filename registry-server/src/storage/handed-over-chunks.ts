@@ -9,12 +9,18 @@
 // once stored gives the memory back at once: 0.08 s per GiB, and the event loop 0.6 s less
 // (bench/profiles/README.md).
 //
-// Who may hand over: the code that created the body and lets it go whole, today the `/v2` upload
-// routes for the request's own body. Who may release: the driver, once it no longer reads the
-// chunk. A wrapper that passes the chunks on unchanged (verifiedBody) keeps the mark, unless
-// someone else sees the chunks on the way (an observer relaying them to a client).
+// Who may hand over: the code that created the body and lets it go whole: the `/v2` upload routes
+// for the request's own body, the proxy cache for an upstream's. Who may release: the driver,
+// once it no longer reads the chunk. A wrapper that passes the chunks on unchanged
+// (verifiedBody) keeps the mark. Someone else who keeps a chunk past the driver (the proxy
+// cache's relay, writing it to a client's socket) holds it (`holdChunk`) and releases it too once
+// done: the memory is freed by the last release. Without that, a proxy miss's chunks waited for
+// the collector, which freed them in no particular order, and a worker's malloc heap kept 21-45
+// MiB after the load (bench/RESULTS.md, "2026-12-07, third").
 
 const handedOver = new WeakSet<object>();
+/** Holders of a chunk besides the driver, who each release it once (absent: none). */
+const otherHolders = new WeakMap<Uint8Array, number>();
 
 /** Marks `body` as handing its chunks over to whoever consumes it; returns it. */
 export function handOverChunks<Body extends AsyncIterable<unknown>>(body: Body): Body {
@@ -28,11 +34,26 @@ export function chunksHandedOver(body: AsyncIterable<unknown>): boolean {
 }
 
 /**
- * Frees a handed-over chunk's memory now. Only a chunk that is the whole of its memory is freed:
- * a view into a shared or pooled buffer (Node's 8 KiB pool for small Buffers) is left alone, as
- * is memory that cannot be detached. The chunk reads as empty afterwards.
+ * Keeps a chunk of a handed-over body past the driver's release: whoever calls this must call
+ * `releaseChunk` once for it too, when done (the last release frees it).
+ */
+export function holdChunk(chunk: Uint8Array): void {
+  otherHolders.set(chunk, (otherHolders.get(chunk) ?? 0) + 1);
+}
+
+/**
+ * Frees a handed-over chunk's memory now, or, while others hold it (`holdChunk`), counts this
+ * holder out. Only a chunk that is the whole of its memory is freed: a view into a shared or
+ * pooled buffer (Node's 8 KiB pool for small Buffers) is left alone, as is memory that cannot be
+ * detached. The chunk reads as empty afterwards.
  */
 export function releaseChunk(chunk: Uint8Array): void {
+  const others = otherHolders.get(chunk);
+  if (others !== undefined) {
+    if (others > 1) otherHolders.set(chunk, others - 1);
+    else otherHolders.delete(chunk);
+    return;
+  }
   const memory = chunk.buffer;
   if (!(memory instanceof ArrayBuffer) || memory.detached) return;
   if (chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return;

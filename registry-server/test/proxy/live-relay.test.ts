@@ -107,6 +107,35 @@ describe("the first client of an uncached blob", () => {
     expect(again.status).not.toBe(200);
   });
 
+  it("hands every client the exact bytes while the store frees the relayed chunks, a slow client too", async () => {
+    // The relayed chunks are freed once both the store and the client's socket are done with
+    // them (storage/handed-over-chunks.ts): one freed too early would reach a client as other
+    // bytes. The first client reads slowly, so its socket still queues chunks the store has
+    // written; the others are served from the store meanwhile.
+    const data = randomBytes(24 * 1024 * 1024);
+    const digest = sha256(data);
+    blobs.set(digest, { bytes: data });
+    const url = `${proxy.url}/v2/${project}/app/blobs/${digest}`;
+    const slowClient = async (): Promise<string> => {
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const hash = createHash("sha256");
+      for (let reads = 0; reads < 1_000_000; reads++) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        if (reads % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return `sha256:${hash.digest("hex")}`;
+    };
+    const first = slowClient();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const others = Array.from({ length: 3 }, async () => sha256(Buffer.from(await (await fetch(url)).arrayBuffer())));
+    expect(await Promise.all([first, ...others])).toEqual(Array(4).fill(digest));
+    expect(sha256(Buffer.from(await (await fetch(url)).arrayBuffer()))).toBe(digest);
+  });
+
   it("gets the bytes as they arrive, before the upstream has sent them all", async () => {
     const data = randomBytes(4 * 1024 * 1024);
     const digest = sha256(data);

@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifiedBody } from "../../src/content/verified-body.ts";
 import { FilesystemDriver } from "../../src/storage/filesystem-driver.ts";
-import { chunksHandedOver, handOverChunks, releaseChunk } from "../../src/storage/handed-over-chunks.ts";
+import { chunksHandedOver, handOverChunks, holdChunk, releaseChunk } from "../../src/storage/handed-over-chunks.ts";
 import { ownChunks } from "../contracts/storage-driver-contract.ts";
 
 describe("releaseChunk", () => {
@@ -37,16 +37,47 @@ describe("releaseChunk", () => {
   });
 });
 
+describe("holding a chunk", () => {
+  it("frees it at the last release only: one release per holder, the driver counted", () => {
+    const [chunk] = ownChunks(randomBytes(70_000), 70_000);
+    if (!chunk) throw new Error("no chunk");
+    const before = Buffer.from(chunk);
+    holdChunk(chunk);
+    holdChunk(chunk);
+    releaseChunk(chunk);
+    releaseChunk(chunk);
+    expect(Buffer.from(chunk)).toEqual(before);
+    releaseChunk(chunk);
+    expect(chunk.length).toBe(0);
+  });
+});
+
 describe("the handed-over mark", () => {
-  it("is kept by verification alone, and dropped when an observer sees the bytes too", () => {
+  it("is kept by verification, and told to an observer, which sees the chunks first", async () => {
     const body = handOverChunks(Readable.from([Buffer.from("x")]));
     expect(chunksHandedOver(body)).toBe(true);
     expect(chunksHandedOver(Readable.from([Buffer.from("x")]))).toBe(false);
     const expectations = { hash: createHash("sha256"), algorithm: "sha256" };
     expect(chunksHandedOver(verifiedBody(body, expectations))).toBe(true);
-    const observer = { bytes: () => undefined, verified: () => undefined };
-    expect(chunksHandedOver(verifiedBody(body, { ...expectations, observer }))).toBe(false);
     expect(chunksHandedOver(verifiedBody(Readable.from([]), expectations))).toBe(false);
+
+    const told: boolean[] = [];
+    const observer = {
+      bytes: (_: Uint8Array, handedOver: boolean) => void told.push(handedOver),
+      verified: () => undefined,
+    };
+    const observed = verifiedBody(handOverChunks(Readable.from([Buffer.from("a"), Buffer.from("b")])), {
+      ...expectations,
+      observer,
+    });
+    expect(chunksHandedOver(observed)).toBe(true);
+    const seen: number[] = [];
+    for await (const chunk of observed) seen.push(told.length, chunk.length);
+    // Each chunk reached the observer before the consumer.
+    expect(seen).toEqual([1, 1, 2, 1]);
+    const plain = verifiedBody(Readable.from([Buffer.from("c")]), { ...expectations, observer });
+    for await (const chunk of plain) expect(chunk.length).toBe(1);
+    expect(told).toEqual([true, true, false]);
   });
 });
 
