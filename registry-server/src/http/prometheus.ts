@@ -1,7 +1,7 @@
 // prom-client's classes, taken from its own modules instead of its index: the index also loads
 // its Pushgateway client, and with it node:https and TLS, ~1.7 MiB of resident memory in every
 // process for a push the server never makes (bench/profiles/README.md, "Memory"). The types are
-// the package's own; `test/unit/prometheus.test.ts` checks these are its classes.
+// the package's own; `test/http/prometheus.test.ts` checks these are its classes.
 
 import { createRequire } from "node:module";
 import type * as PromClient from "prom-client";

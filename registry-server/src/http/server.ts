@@ -8,9 +8,9 @@ import type { Logger } from "../logger.ts";
 
 // Not `import * as http from "node:http"`: an ES module namespace of a built-in reads each of
 // its exports, and node:http's `WebSocket`, `CloseEvent` and `MessageEvent` are getters that
-// load Node's bundled undici, ~13 MiB of resident memory in every process for classes the
-// server never uses (bench/profiles/README.md, "Memory"). node:https, and TLS with it (~6 MiB),
-// is loaded only when a certificate is configured.
+// load Node's bundled undici, ~2 MiB of resident memory in every worker for classes the server
+// never uses (bench/profiles/README.md, "Memory"). node:https, and TLS with it, is loaded only
+// when a certificate is configured. worker-footprint.test.ts keeps both out.
 const http = process.getBuiltinModule("node:http");
 
 export interface ListenOptions {

@@ -67,7 +67,7 @@ export class HttpTransport {
     return {
       rejectUnauthorized: !insecure,
       // An explicit `ca` replaces the default list: keep the default CAs beside the extra one.
-      // node:tls is asked for here, not imported: loading it costs every process ~6 MiB, and
+      // node:tls is asked for here, not imported: loading it costs every worker ~2 MiB, and
       // only an endpoint with a CA of its own needs it this early.
       ...(caCertificate !== undefined && {
         ca: [...process.getBuiltinModule("node:tls").getCACertificates("default"), caCertificate],
