@@ -612,7 +612,8 @@ async function runBenchmark(
         `The replicas' column: ${REPLICAS} Airlock processes (one worker each, so as not to run more server ` +
           "processes than a 2-CPU machine has CPUs many times over) with `metadata.postgres` on one throwaway " +
           "PostgreSQL cluster (Debian's initdb and pg_ctl, default settings, fsync on) and `storage.s3` on one " +
-          "versitygw bucket (posix backend, the S3 server the tests use), behind a round-robin TCP balancer " +
+          "versitygw bucket (posix backend, the S3 server the tests use; over TLS with a certificate made for the " +
+          "run, as S3 is reached in production: parts then go unsigned, see the README), behind a round-robin TCP balancer " +
           "(bench/lib/round-robin-balancer.ts, a Node.js process: each connection goes to the next replica). Its " +
           "phases run after the single servers', with the same sizes; its CPU figures are the replicas' alone.",
         "The servers run side by side, but only one is under load at a time (with the upstream it pulls from " +

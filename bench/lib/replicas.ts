@@ -1,8 +1,9 @@
 // The shared set-up of issue 11 as one column: three Airlock replicas with their metadata in one
 // PostgreSQL database and their blobs in one S3 bucket, behind a round-robin balancer, all on
-// loopback and started by the run: a throwaway PostgreSQL cluster, versitygw for S3, the replicas
-// (one worker each: three processes already outnumber the CPUs of a small machine) and the
-// balancer as a process of its own. The client sees one registry, the balancer's address.
+// loopback and started by the run: a throwaway PostgreSQL cluster, versitygw for S3 (over TLS, as
+// S3 is reached in production, with the run's own CA), the replicas (one worker each: three
+// processes already outnumber the CPUs of a small machine) and the balancer as a process of its
+// own. The client sees one registry, the balancer's address.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -64,7 +65,7 @@ export async function startReplicaSetup(repoRoot: string, workDir: string): Prom
   try {
     const postgres = await startPostgresCluster();
     stops.push(postgres.stop);
-    const s3 = await startS3Server(repoRoot, path.join(dir, "s3"), "airlock");
+    const s3 = await startS3Server(repoRoot, path.join(dir, "s3"), "airlock", { tls: true });
     stops.push(s3.stop);
     const configLines = [
       "metadata:",
@@ -78,6 +79,7 @@ export async function startReplicaSetup(repoRoot: string, workDir: string): Prom
       "    forcePathStyle: true",
       `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
       `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
+      ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
     ];
     const password = randomBytes(18).toString("base64url");
     const start = (index: number): Promise<RunningServer> =>

@@ -1,12 +1,16 @@
 // The S3 server of the replicas' column: versitygw with its posix backend (the same one the S3
 // driver's tests use, built by scripts/tools/go-tools.sh), serving one bucket from a directory of
 // the run's temporary directory, on a free loopback port, with credentials of its own (given
-// through the environment, not the command line). Ready once the port answers HTTP.
+// through the environment, not the command line), over TLS when asked (a certificate made for
+// the run, its CA handed to the clients), as S3 is reached in production. Ready once the port
+// answers.
 
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as path from "node:path";
 import { freePort, launch, logTail, stopper } from "./servers.ts";
 
@@ -18,6 +22,8 @@ export interface S3Server {
   accessKeyId: string;
   secretAccessKey: string;
   bucket: string;
+  /** The PEM file of the certificate the server presents, when it serves over TLS. */
+  caFile?: string;
   pid: number;
   logFile: string;
   stop: () => Promise<void>;
@@ -27,9 +33,10 @@ export function versitygwBinary(repoRoot: string): string {
   return path.join(repoRoot, ".tools", "bin", "versitygw");
 }
 
-function answers(endpoint: string): Promise<boolean> {
+function answers(endpoint: string, ca: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get(endpoint, { agent: false, timeout: 1_000 }, (res) => {
+    const get = ca === undefined ? http.get : https.get;
+    const request = get(endpoint, { agent: false, timeout: 1_000, ...(ca !== undefined && { ca }) }, (res) => {
       res.resume();
       resolve(true);
     });
@@ -38,9 +45,30 @@ function answers(endpoint: string): Promise<boolean> {
   });
 }
 
-export async function startS3Server(repoRoot: string, dir: string, bucket: string): Promise<S3Server> {
+/** A self-signed certificate for 127.0.0.1, valid for a day. */
+function makeCertificate(dir: string): { certFile: string; keyFile: string } {
+  const certFile = path.join(dir, "tls.crt");
+  const keyFile = path.join(dir, "tls.key");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"]
+      .concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", keyFile, "-out", certFile]),
+    { stdio: "ignore" },
+  );
+  return { certFile, keyFile };
+}
+
+export async function startS3Server(
+  repoRoot: string,
+  dir: string,
+  bucket: string,
+  options: { tls?: boolean } = {},
+): Promise<S3Server> {
   const root = path.join(dir, "buckets");
   mkdirSync(root, { recursive: true });
+  const tls = options.tls ? makeCertificate(dir) : undefined;
+  const ca = tls && readFileSync(tls.certFile, "utf8");
   const accessKeyId = `bench-${randomBytes(4).toString("hex")}`;
   const secretAccessKey = randomBytes(20).toString("hex");
   const region = "us-east-1";
@@ -48,15 +76,17 @@ export async function startS3Server(repoRoot: string, dir: string, bucket: strin
   const logFile = path.join(dir, "versitygw.log");
   const child = launch(
     versitygwBinary(repoRoot),
-    ["--port", `127.0.0.1:${port}`, "--region", region, "--quiet", "posix", root],
+    ["--port", `127.0.0.1:${port}`, "--region", region, "--quiet"]
+      .concat(tls ? ["--cert", tls.certFile, "--key", tls.keyFile] : [])
+      .concat(["posix", root]),
     logFile,
     dir,
     { ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
   );
   const stop = stopper(child);
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await answers(endpoint))) {
+  while (!(await answers(endpoint, ca))) {
     if (child.exitCode !== null || Date.now() >= deadline) {
       await stop();
       throw new Error(`versitygw did not start on port ${port}:\n${logTail(logFile)}`);
@@ -68,6 +98,7 @@ export async function startS3Server(repoRoot: string, dir: string, bucket: strin
     region,
     forcePathStyle: true,
     credentials: { accessKeyId, secretAccessKey },
+    ...(ca !== undefined && { requestHandler: { httpsAgent: new https.Agent({ ca }) } }),
   });
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -77,5 +108,15 @@ export async function startS3Server(repoRoot: string, dir: string, bucket: strin
   } finally {
     client.destroy();
   }
-  return { endpoint, region, accessKeyId, secretAccessKey, bucket, pid: child.pid ?? 0, logFile, stop };
+  return {
+    endpoint,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    bucket,
+    ...(tls && { caFile: tls.certFile }),
+    pid: child.pid ?? 0,
+    logFile,
+    stop,
+  };
 }

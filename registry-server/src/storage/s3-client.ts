@@ -1,6 +1,6 @@
 // Builds the AWS SDK's S3 client for a bucket on AWS or on an S3-compatible server on premises
 // (versitygw, MinIO, Ceph RGW, appliances): region, endpoint, addressing style, credentials, the
-// TLS trust for a private CA, timeouts and connection reuse.
+// TLS trust for a private CA, timeouts and connection reuse, and what a request signs.
 
 import { S3Client } from "@aws-sdk/client-s3";
 import * as http from "node:http";
@@ -31,12 +31,20 @@ const SOCKET_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** Per client: concurrent blob reads and part uploads share these connections. */
 const MAX_SOCKETS = 64;
 
+/** The commands that carry a blob's bytes. */
+const OBJECT_WRITES = new Set(["PutObjectCommand", "UploadPartCommand"]);
+
+/** Whether requests to `endpoint` (AWS's own when absent, always HTTPS) travel over TLS. */
+export function endpointUsesTls(endpoint: string | undefined): boolean {
+  return endpoint === undefined || new URL(endpoint).protocol === "https:";
+}
+
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
   // The default trust (Node's roots, NODE_EXTRA_CA_CERTS, the system's when enabled) plus the
   // private CA: `ca` alone would replace the defaults.
   const ca = options.ca === undefined ? undefined : [...getCACertificates("default"), options.ca];
-  return new S3Client({
+  const client = new S3Client({
     region: options.region,
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     forcePathStyle: options.forcePathStyle,
@@ -56,4 +64,21 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
       }),
     },
   });
+  if (endpointUsesTls(options.endpoint)) {
+    // The SDK signs a SHA-256 of every part it sends: a second pass over each byte (the registry
+    // already hashes the blob as it streams in), 1.4 CPU-seconds per GiB measured on the
+    // benchmark's machine. Over TLS the channel protects the body; the signature still covers
+    // the request's method, key and headers. Over plain HTTP the payload stays signed.
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (OBJECT_WRITES.has(context.commandName ?? "") && request.headers) {
+          request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+        }
+        return next(args);
+      },
+      { step: "build", name: "airlockUnsignedPayloadOverTls" },
+    );
+  }
+  return client;
 }

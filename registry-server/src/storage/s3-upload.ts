@@ -69,11 +69,13 @@ export async function uploadObject(
     }
     if (body instanceof Readable && !body.readableEnded) throw new Error("body stream closed before its end");
     if (!multipart) {
-      const data = pending.take(pending.size);
+      const size = pending.size;
+      const data = pending.take(size);
       await target.client.send(
         new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: data, ContentLength: data.length }),
       );
-      return data.length;
+      freeSentPart(data);
+      return size;
     }
     if (pending.size > 0) await multipart.send(pending.take(pending.size));
     return await multipart.complete();
@@ -136,6 +138,7 @@ class MultipartUpload {
         { abortSignal: this.#cancel.signal },
       )
       .then((result) => {
+        freeSentPart(data);
         if (!result.ETag) throw new Error(`S3 gave no ETag for part ${partNumber} of ${this.#target.key}`);
         this.#parts.push({ PartNumber: partNumber, ETag: result.ETag });
       })
@@ -226,6 +229,16 @@ class PendingBytes {
     this.size -= count;
     return part;
   }
+}
+
+/**
+ * Frees a part's buffer once S3 has answered that it stored it: the request has sent every byte
+ * and the SDK retries no more. Left to the garbage collector, 8 MiB parts freed in no order kept
+ * a replica's malloc heap ~100 MiB after four 256 MiB pushes. A part that failed is left to the
+ * collector: its request may have ended before its body was written out.
+ */
+function freeSentPart(part: Buffer): void {
+  releaseChunk(part);
 }
 
 function asBytes(chunk: unknown): Uint8Array {

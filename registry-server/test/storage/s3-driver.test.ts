@@ -12,13 +12,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Client } from "../../src/storage/s3-client.ts";
 import { S3Driver } from "../../src/storage/s3-driver.ts";
-import { ObjectNotFoundError } from "../../src/storage/storage-driver.ts";
+import { ObjectNotFoundError, StorageUnavailableError } from "../../src/storage/storage-driver.ts";
 import { bodyThatFails, listPaths, readAll, storageDriverContract } from "../contracts/storage-driver-contract.ts";
 import { selfSignedCertificate, tempDir } from "../helpers.ts";
 import { startVersitygw, type S3TestServer } from "./versitygw-server.ts";
@@ -215,6 +215,89 @@ describe("s3 driver on a real S3 server", () => {
   });
 });
 
+describe("s3 driver's copyTo", () => {
+  /** A destination that keeps each chunk it is given (the object itself) and a copy of its bytes. */
+  function keepingSink(options: { highWaterMark?: number; delayMs?: number; failAfter?: number } = {}): {
+    sink: Writable;
+    given: Buffer[];
+    bytes: () => Buffer;
+  } {
+    const given: Buffer[] = [];
+    const copies: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: options.highWaterMark ?? 16 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        given.push(chunk);
+        copies.push(Buffer.from(chunk));
+        if (options.failAfter !== undefined && given.length > options.failAfter) {
+          callback(new Error("client went away"));
+          return;
+        }
+        if (options.delayMs === undefined) callback();
+        else setTimeout(callback, options.delayMs);
+      },
+    });
+    return { sink, given, bytes: () => Buffer.concat(copies) };
+  }
+
+  it("frees each chunk once the destination has taken it", async () => {
+    const driver = makeDriver(await newBucket());
+    const data = randomBytes(3 * MiB + 17);
+    await driver.writeBytes("copy/object", data);
+    const { sink, given, bytes } = keepingSink();
+
+    expect(await driver.copyTo("copy/object", sink)).toBe(data.length);
+    expect(bytes().equals(data)).toBe(true);
+    expect(given.length).toBeGreaterThan(10);
+    // The response's parser gives each chunk memory of its own but the first (a view past the
+    // headers): all the others are freed, and read as empty.
+    const freed = given.filter((chunk) => chunk.byteLength === 0).length;
+    expect(freed).toBeGreaterThanOrEqual(given.length - 1);
+  });
+
+  it("waits for a slow destination and hands over every byte of a range", async () => {
+    const driver = makeDriver(await newBucket());
+    const data = randomBytes(MiB);
+    await driver.writeBytes("copy/slow", data);
+    const { sink, bytes } = keepingSink({ highWaterMark: 1024, delayMs: 1 });
+
+    expect(await driver.copyTo("copy/slow", sink, { offset: 1000, length: 500_000 })).toBe(500_000);
+    expect(bytes().equals(data.subarray(1000, 501_000))).toBe(true);
+  });
+
+  it("rejects with the destination's own error when it fails midway", async () => {
+    const driver = makeDriver(await newBucket());
+    await driver.writeBytes("copy/failing", randomBytes(2 * MiB));
+    const { sink } = keepingSink({ failAfter: 3 });
+    sink.on("error", () => undefined);
+
+    const copying = driver.copyTo("copy/failing", sink);
+    await expect(copying).rejects.toThrow("client went away");
+    await expect(copying).rejects.not.toBeInstanceOf(StorageUnavailableError);
+    // The connection the abandoned body held is not lost: the next read still works.
+    expect((await driver.readBytes("copy/failing", 4 * MiB)).length).toBe(2 * MiB);
+  });
+
+  it("frees each part once S3 has stored it", async () => {
+    const client = rootClient();
+    const parts: Uint8Array[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Body?: unknown };
+        if (context.commandName === "UploadPartCommand" && input.Body instanceof Uint8Array) parts.push(input.Body);
+        return next(args);
+      },
+      { step: "initialize", name: "keepParts" },
+    );
+    const driver = makeDriver(await newBucket(), { client });
+    const data = randomBytes(2 * SMALL_PARTS + 99);
+
+    await driver.write("parts/freed", Readable.from([data]));
+    expect(parts.map((part) => part.byteLength)).toEqual([0, 0, 0]);
+    expect(sha256(await readAll(await driver.read("parts/freed")))).toBe(sha256(data));
+  });
+});
+
 describe("s3 driver with virtual-hosted addressing", () => {
   let virtualServer: S3TestServer;
 
@@ -294,7 +377,60 @@ describe("s3 driver over TLS", () => {
     const insecure = tlsDriver({ insecure: true });
     expect((await insecure.readBytes("tls/object", 100)).toString()).toBe("over TLS");
   });
+
+  it("sends a blob's parts unsigned over TLS, and the server takes them", async () => {
+    const client = createS3Client({
+      endpoint: tlsServer.endpoint,
+      region: tlsServer.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: tlsServer.accessKeyId, secretAccessKey: tlsServer.secretAccessKey },
+      insecure: false,
+      ca: readFileSync(caFile, "utf8"),
+    });
+    const hashes = recordPayloadHashes(client);
+    const driver = makeDriver("tls-bucket", { client });
+    const data = randomBytes(2 * SMALL_PARTS + 1234);
+    await driver.write("tls/parts", Readable.from([data]));
+    await driver.writeBytes("tls/small", Buffer.from("one PutObject"));
+
+    expect(hashes("UploadPartCommand")).toEqual(["UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"]);
+    expect(hashes("PutObjectCommand")).toEqual(["UNSIGNED-PAYLOAD"]);
+    // Requests without a blob's bytes keep their signed hash (the XML list of parts here).
+    expect(hashes("CompleteMultipartUploadCommand")).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(sha256(await readAll(await driver.read("tls/parts")))).toBe(sha256(data));
+    expect((await driver.readBytes("tls/small", 100)).toString()).toBe("one PutObject");
+  });
 });
+
+describe("s3 driver over plain HTTP", () => {
+  it("signs the hash of every part it sends", async () => {
+    const client = rootClient();
+    const hashes = recordPayloadHashes(client);
+    const driver = makeDriver(await newBucket(), { client });
+    const data = randomBytes(SMALL_PARTS + 10);
+    await driver.write("plain/parts", Readable.from([data]));
+
+    const expected = [data.subarray(0, SMALL_PARTS), data.subarray(SMALL_PARTS)].map(sha256);
+    expect(hashes("UploadPartCommand").sort()).toEqual(expected.sort());
+    expect(sha256(await readAll(await driver.read("plain/parts")))).toBe(sha256(data));
+  });
+});
+
+/** The x-amz-content-sha256 each command's signed request carried, in the order sent. */
+function recordPayloadHashes(client: S3Client): (command: string) => string[] {
+  const sent = new Map<string, string[]>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      const name = context.commandName ?? "unknown";
+      sent.set(name, [...(sent.get(name) ?? []), request.headers?.["x-amz-content-sha256"] ?? "(none)"]);
+      return next(args);
+    },
+    // After signing: the request as it goes on the wire.
+    { step: "deserialize", name: "recordPayloadHashes" },
+  );
+  return (command) => sent.get(command) ?? [];
+}
 
 /** memory that Buffers and the JavaScript heap hold, in bytes. */
 /** Node's garbage collector, exposed at run time (vitest's workers do not start with --expose-gc). */
