@@ -5,7 +5,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import * as http from "node:http";
 import * as https from "node:https";
-import { getCACertificates } from "node:tls";
+import { contextTrusting } from "../http/trusted-ca.ts";
 
 export interface S3ConnectionOptions {
   readonly region: string;
@@ -41,9 +41,8 @@ export function endpointUsesTls(endpoint: string | undefined): boolean {
 
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
-  // The default trust (Node's roots, NODE_EXTRA_CA_CERTS, the system's when enabled) plus the
-  // private CA: `ca` alone would replace the defaults.
-  const ca = options.ca === undefined ? undefined : [...getCACertificates("default"), options.ca];
+  // The default trust plus the private CA, one context for every connection (see trusted-ca.ts).
+  const secureContext = options.ca === undefined ? undefined : contextTrusting(options.ca);
   const client = new S3Client({
     region: options.region,
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
@@ -59,7 +58,7 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent({
         ...agentOptions,
-        ...(ca && { ca }),
+        ...(secureContext && { secureContext }),
         ...(options.insecure && { rejectUnauthorized: false }),
       }),
     },

@@ -6,7 +6,9 @@
 // streams; a stream is sent once, with the Content-Length its caller sets (replication's writes).
 
 import type { Readable } from "node:stream";
+import type { SecureContext } from "node:tls";
 import type { Agent, Dispatcher, ProxyAgent } from "undici";
+import { contextTrusting } from "../http/trusted-ca.ts";
 import { proxyFor } from "./egress-proxy.ts";
 import { describeRequest, transportFailure } from "./upstream-failures.ts";
 import type { EgressSettings } from "./upstream-registry.ts";
@@ -33,6 +35,7 @@ export class HttpTransport {
   private readonly options: TransportOptions;
   private direct: Agent | undefined;
   private readonly proxies = new Map<string, ProxyAgent>();
+  private secureContext: SecureContext | undefined;
 
   constructor(options: TransportOptions) {
     this.options = options;
@@ -62,16 +65,13 @@ export class HttpTransport {
     await Promise.all(all.map((dispatcher) => dispatcher.close().catch(() => undefined)));
   }
 
-  private tls(): { rejectUnauthorized: boolean; ca?: string[] } {
+  private tls(): { rejectUnauthorized: boolean; secureContext?: SecureContext } {
     const { insecure, caCertificate } = this.options;
+    // The default CAs beside the extra one, one context for every connection (see trusted-ca.ts).
+    if (caCertificate !== undefined) this.secureContext ??= contextTrusting(caCertificate);
     return {
       rejectUnauthorized: !insecure,
-      // An explicit `ca` replaces the default list: keep the default CAs beside the extra one.
-      // node:tls is asked for here, not imported: loading it costs every worker ~2 MiB, and
-      // only an endpoint with a CA of its own needs it this early.
-      ...(caCertificate !== undefined && {
-        ca: [...process.getBuiltinModule("node:tls").getCACertificates("default"), caCertificate],
-      }),
+      ...(this.secureContext && { secureContext: this.secureContext }),
     };
   }
 

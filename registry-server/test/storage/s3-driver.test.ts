@@ -15,7 +15,8 @@ import { readFileSync } from "node:fs";
 import { Readable, Writable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createS3Client } from "../../src/storage/s3-client.ts";
 import { S3Driver } from "../../src/storage/s3-driver.ts";
 import { ObjectNotFoundError, StorageUnavailableError } from "../../src/storage/storage-driver.ts";
@@ -376,6 +377,20 @@ describe("s3 driver over TLS", () => {
     await expect(tlsDriver({}).readBytes("tls/object", 100)).rejects.toThrow(/certificate/i);
     const insecure = tlsDriver({ insecure: true });
     expect((await insecure.readBytes("tls/object", 100)).toString()).toBe("over TLS");
+  });
+
+  it("makes one TLS context for the private CA, however many connections it opens", async () => {
+    const driver = tlsDriver({ ca: readFileSync(caFile, "utf8") });
+    await driver.writeBytes("tls/shared", Buffer.from("one context"));
+    const contexts = vi.spyOn(tls, "createSecureContext");
+    try {
+      // Reads at once: each needs a connection of its own.
+      const reads = await Promise.all(Array.from({ length: 6 }, () => driver.readBytes("tls/shared", 100)));
+      expect(reads.map(String)).toEqual(Array.from({ length: 6 }, () => "one context"));
+      expect(contexts).not.toHaveBeenCalled();
+    } finally {
+      contexts.mockRestore();
+    }
   });
 
   it("sends a blob's parts unsigned over TLS, and the server takes them", async () => {

@@ -4,7 +4,8 @@
 // could not succeed; `noProxy` sends a listed host around the proxy.
 
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createUpstreamFactory } from "../../src/upstream/upstream-factory.ts";
 import type { EgressSettings, UpstreamEndpoint, UpstreamRegistry } from "../../src/upstream/upstream-registry.ts";
 import { ADMIN, startTestRegistry, tempDir, type TestRegistry } from "../helpers.ts";
@@ -59,6 +60,21 @@ describe("egress proxy and TLS settings", () => {
     await expectUpstreamError(adapter({}).ping(), "unreachable");
     await adapter({ caCertificate: ca }).ping();
     await adapter({ insecure: true }).ping();
+  });
+
+  it("makes one TLS context for the endpoint's CA, however many connections it opens", async () => {
+    const upstreamAdapter = adapter({ caCertificate: ca });
+    const contexts = vi.spyOn(tls, "createSecureContext");
+    try {
+      // Requests at once: each needs a connection of its own.
+      const manifests = await Promise.all(
+        Array.from({ length: 4 }, () => upstreamAdapter.getManifest("team/app", "v1", [OCI_MANIFEST])),
+      );
+      expect(manifests.map((manifest) => manifest?.digest)).toEqual(Array.from({ length: 4 }, () => manifestDigest));
+      expect(contexts).toHaveBeenCalledTimes(1);
+    } finally {
+      contexts.mockRestore();
+    }
   });
 
   it("sends everything through the CONNECT proxy when one is set", async () => {
