@@ -155,6 +155,14 @@ describe("the server on PostgreSQL through a database restart and outage", () =>
 });
 
 describe("the PostgreSQL store when its database goes away", () => {
+  // The server of the test above is done with: its background work (job claims, upload expiry)
+  // opens transactions of its own, and one idle in its transaction at the wrong moment would be
+  // the backend terminated below instead of this store's.
+  beforeAll(async () => {
+    await server?.stop();
+    server = undefined;
+  }, 120_000);
+
   const digest = `sha256:${"a".repeat(64)}`;
   const record = { repository: "library/app", digest, mediaType: "application/vnd.oci.image.manifest.v1+json" };
   const manifest = { ...record, size: 2, createdAt: new Date(1) };
