@@ -233,9 +233,10 @@ class PendingBytes {
 
 /**
  * Frees a part's buffer once S3 has answered that it stored it: the request has sent every byte
- * and the SDK retries no more. Left to the garbage collector, 8 MiB parts freed in no order kept
- * a replica's malloc heap ~100 MiB after four 256 MiB pushes. A part that failed is left to the
- * collector: its request may have ended before its body was written out.
+ * and the SDK retries no more. Freed at once, as the request's own chunks are, rather than by the
+ * collector in no particular order (by hand, the pushing replica's heap did not move clearly
+ * either way: bench/profiles/README.md, "Memory"). A part that failed is left to the collector:
+ * its request may have ended before its body was written out.
  */
 function freeSentPart(part: Buffer): void {
   releaseChunk(part);

@@ -279,6 +279,22 @@ describe("s3 driver's copyTo", () => {
     expect((await driver.readBytes("copy/failing", 4 * MiB)).length).toBe(2 * MiB);
   });
 
+  it("stops reading when the destination went away between two chunks", async () => {
+    const driver = makeDriver(await newBucket());
+    await driver.writeBytes("copy/gone", randomBytes(4 * MiB));
+    let writes = 0;
+    // The client leaves once it has its second chunk (a write to it afterwards returns no error).
+    const sink = new Writable({
+      write(_chunk: Buffer, _encoding, callback) {
+        callback();
+        if (++writes === 2) sink.destroy();
+      },
+    });
+
+    await expect(driver.copyTo("copy/gone", sink)).rejects.toThrow(/closed before the object was written/);
+    expect(writes).toBe(2);
+  }, 10_000);
+
   it("frees each part once S3 has stored it", async () => {
     const client = rootClient();
     const parts: Uint8Array[] = [];
