@@ -79,7 +79,9 @@ else
 fi
 log "preview took $((SECONDS - started))s; rendering the manifests (pulumi up of the throwaway stack)"
 started=$SECONDS
-run up --yes --skip-preview --suppress-outputs >"$work/up.log" 2>&1 || {
+# The preview has just type-checked this very program: ts-node need not again (about half the
+# time of a program run on two cores).
+PULUMI_NODEJS_TRANSPILE_ONLY=${PULUMI_NODEJS_TRANSPILE_ONLY:-true} run up --yes --skip-preview --suppress-outputs >"$work/up.log" 2>&1 || {
   cat "$work/up.log" >&2
   die "rendering failed"
 }

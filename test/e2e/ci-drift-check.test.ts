@@ -30,6 +30,7 @@ describe("the CI templates' drift check", () => {
         PULUMI_CONFIG_PASSPHRASE: "airlock-e2e-tests",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
       },
       encoding: "utf8",
       timeout: STEP_TIMEOUT_MS,
