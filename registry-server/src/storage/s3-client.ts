@@ -35,7 +35,7 @@ const MAX_SOCKETS = 64;
 const OBJECT_WRITES = new Set(["PutObjectCommand", "UploadPartCommand"]);
 
 /** Whether requests to `endpoint` (AWS's own when absent, always HTTPS) travel over TLS. */
-export function endpointUsesTls(endpoint: string | undefined): boolean {
+function endpointUsesTls(endpoint: string | undefined): boolean {
   return endpoint === undefined || new URL(endpoint).protocol === "https:";
 }
 
