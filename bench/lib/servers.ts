@@ -146,6 +146,8 @@ export async function startAirlock(repoRoot: string, workDir: string, options: A
   const child = launch(
     process.execPath,
     [
+      // As the image and the local target start it (components/local/server-process.ts).
+      "--max-semi-space-size=2",
       path.join(repoRoot, "registry-server", "src", "main.ts"),
       "serve",
       "--config",

@@ -2,7 +2,7 @@
 // server stopped by hand then refresh (drift seen), up (healed), destroy (process gone).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,6 +97,8 @@ describe("local stack lifecycle", () => {
       };
       firstPid = outputs["serverPid"]?.value as number;
       expect(processExists(firstPid)).toBe(true);
+      // With the workers' 2 MiB semi-spaces (server-process.ts SERVER_NODE_FLAGS).
+      expect(readFileSync(`/proc/${firstPid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=2");
 
       expect(await getV2(endpoint, false)).toEqual({ status: 401, apiVersion: "registry/2.0" });
       expect(await getV2(endpoint, true)).toEqual({ status: 200, apiVersion: "registry/2.0" });

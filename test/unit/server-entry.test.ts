@@ -1,11 +1,15 @@
 // Which server LocalRegistry runs: the TypeScript sources from a checkout, the compiled server
-// from the installed package, found from wherever the components' own module sits.
+// from the installed package, found from wherever the components' own module sits; and with
+// which V8 flags, the same wherever a registry process starts.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot, serverEntryPoint } from "../../components/local/server-entry";
+import { SERVER_NODE_FLAGS } from "../../components/local/server-process";
+
+const SERVER_ROOT = path.resolve(__dirname, "..", "..", "registry-server");
 
 describe("serverEntryPoint", () => {
   const root = mkdtempSync(path.join(tmpdir(), "airlock-server-entry-"));
@@ -32,5 +36,16 @@ describe("serverEntryPoint", () => {
 
   it("says so when no server is above the components", () => {
     expect(() => packageRoot(path.join(root, "elsewhere"))).toThrow(/registry server is not in this package/);
+  });
+});
+
+describe("the server process's V8 flags", () => {
+  it("are the workers' own, for the local target's process and the image's", async () => {
+    const { WORKER_V8_FLAGS } = (await import(path.join(SERVER_ROOT, "src", "cluster", "worker-pool.ts"))) as {
+      WORKER_V8_FLAGS: string[];
+    };
+    expect(SERVER_NODE_FLAGS).toEqual(WORKER_V8_FLAGS);
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(SERVER_ROOT, "Dockerfile"), "utf8"));
+    expect(JSON.parse(entrypoint?.[1] ?? "[]")).toEqual(["node", ...WORKER_V8_FLAGS, "dist/main.js"]);
   });
 });

@@ -79,7 +79,7 @@ interface Slot {
  * worker peak at ~238 MiB where it peaks at ~140-160 MiB with this, for ~3% more CPU per request
  * (bench/profiles/README.md).
  */
-const WORKER_V8_FLAGS = ["--max-semi-space-size=2"];
+export const WORKER_V8_FLAGS = ["--max-semi-space-size=2"];
 
 export class WorkerPool {
   private readonly count: number;
