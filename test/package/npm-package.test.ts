@@ -302,11 +302,12 @@ describe("the npm package", () => {
           const outputs = result.outputs;
           endpoint = registryOf(outputs);
           robot = await expectRobotLogsIn(endpoint, outputs);
-          // The server runs from the package's compiled JavaScript.
+          // The server runs from the package's compiled JavaScript, with its V8 flags.
           const commandLine = readFileSync(`/proc/${Number(outputs["serverPid"]?.value)}/cmdline`, "utf8").split("\0");
-          expect(commandLine[1]).toBe(
+          expect(commandLine.slice(1, 3)).toEqual([
+            "--max-semi-space-size=2",
             path.join(consumerDir, "node_modules", "airlock", "registry-server", "dist", "main.js"),
-          );
+          ]);
 
           const again = await stack.up();
           expect(changes(again.summary.resourceChanges)).toEqual({});
