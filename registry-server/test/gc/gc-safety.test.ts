@@ -1,11 +1,14 @@
 // Online garbage collection is safe (gc/README.md): two server processes sharing one PostgreSQL
 // database and one blob storage — the filesystem, then S3 (versitygw) — take 8 clients pushing,
-// pulling and deleting images that share layers for 30 seconds while both run garbage
+// pulling and deleting images that share layers for 15 seconds while both run garbage
 // collection in a loop, with a grace period of under two seconds so that it really collects
 // during the load. Afterwards every image acknowledged and not deleted pulls back intact from
 // both, no blob is left that no manifest references, and storage holds exactly the objects the
 // database names. Then a server killed in the middle of a run: once restarted, the run is taken
 // over and ends, and nothing referenced was lost.
+//
+// 15 seconds of load are plenty: in 30, the clients pushed 558-778 images and the servers ran GC
+// 86-114 times (CI, 2026-12-07), against the 100 and 10 asserted below.
 
 import { readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
@@ -18,7 +21,7 @@ import { startServerProcess, type ServerProcess } from "../server-process.ts";
 import { startVersitygw, type S3TestServer } from "../storage/versitygw-server.ts";
 import { GcLoad, pullImage, runGc, type GcRun } from "./gc-load.ts";
 
-const LOAD_MS = 30_000;
+const LOAD_MS = 15_000;
 const CLIENTS = 8;
 /** Harbor's time window, in hours: 1.8 seconds. */
 const TIME_WINDOW_HOURS = 0.0005;
