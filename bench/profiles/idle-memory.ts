@@ -1,17 +1,22 @@
 // Where an idle server's memory is: starts Airlock as the benchmark does (filesystem and SQLite,
-// `workers` from AIRLOCK_WORKERS, 2 by default, the compile cache on), waits until each process
-// has collected its start-up garbage (20 s, or WAIT_MS), then prints each process's resident set
+// or with AIRLOCK_STORAGE=s3 blobs in versitygw over TLS as the replicas' column keeps them;
+// `workers` from AIRLOCK_WORKERS, 2 by default, the compile cache on), pushes PUSH_IMAGES small
+// images (none by default), waits until each process has collected its garbage (20 s, or
+// WAIT_MS), then prints each process's resident set
 // by mapping: the node binary's code and read-only data, anonymous memory (V8's heap, thread
 // arenas), malloc's main heap. Run it twice after a source change: the first run fills the
 // compile cache, without which every process also holds Node's TypeScript stripper.
 //
 //   node bench/profiles/idle-memory.ts
+//   AIRLOCK_STORAGE=s3 AIRLOCK_WORKERS=1 PUSH_IMAGES=20 node bench/profiles/idle-memory.ts
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { setTimeout } from "node:timers/promises";
 import { treePids } from "../lib/process-tree.ts";
+import { makeSmallImage, pushSmallImage } from "../lib/oci.ts";
+import { startS3Server, type S3Server } from "../lib/s3-server.ts";
 import { startAirlock } from "../lib/servers.ts";
 
 /** Mappings shown per process, largest first. */
@@ -33,8 +38,30 @@ function residentByMapping(pid: number): Map<string, number> {
 const repoRoot = path.resolve(import.meta.dirname, "..", "..");
 const work = mkdtempSync(path.join(tmpdir(), "airlock-idle-memory-"));
 const workers = Number(process.env["AIRLOCK_WORKERS"] ?? 2);
-const server = await startAirlock(repoRoot, work, { name: "airlock", label: "Airlock", workers });
+const s3: S3Server | undefined =
+  process.env["AIRLOCK_STORAGE"] === "s3" ? await startS3Server(repoRoot, work, "idle", { tls: true }) : undefined;
+const configLines = s3 && [
+  "storage:",
+  "  s3:",
+  `    bucket: ${s3.bucket}`,
+  `    endpoint: ${JSON.stringify(s3.endpoint)}`,
+  `    region: ${s3.region}`,
+  "    forcePathStyle: true",
+  `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
+  `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
+  ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
+];
+const server = await startAirlock(repoRoot, work, {
+  name: "airlock",
+  label: "Airlock",
+  workers,
+  ...(configLines && { configLines }),
+});
 try {
+  // With PUSH_IMAGES=n, n small images pushed (and their blobs stored) before the wait.
+  for (let index = 0; index < Number(process.env["PUSH_IMAGES"] ?? 0); index++) {
+    await pushSmallImage(server.target, makeSmallImage(index, "library/idle", 64 * 1024));
+  }
   await setTimeout(Number(process.env["WAIT_MS"] ?? 20_000));
   for (const pid of treePids(server.roots)) {
     const resident = residentByMapping(pid);
@@ -47,5 +74,6 @@ try {
   }
 } finally {
   await server.stop();
+  await s3?.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -37,13 +37,13 @@ export async function openStorageDriver(config: ServerConfig, log: Logger): Prom
 }
 
 async function openS3(s3: S3StorageConfig, log: Logger): Promise<OpenedStorage> {
-  // Loaded here, not at start: the AWS SDK costs ~30 MiB of memory a filesystem registry never uses.
-  const [{ createS3Client }, { S3Driver }] = await Promise.all([import("./s3-client.ts"), import("./s3-driver.ts")]);
+  // Loaded here, not at start: a filesystem registry never uses them.
+  const [{ S3Client }, { S3Driver }] = await Promise.all([import("./s3-client.ts"), import("./s3-driver.ts")]);
   const secretAccessKey =
     s3.secretAccessKeyFile === undefined
       ? s3.secretAccessKey
       : (await readText(s3.secretAccessKeyFile, "storage.s3.secretAccessKeyFile")).trim();
-  const client = createS3Client({
+  const client = new S3Client({
     region: s3.region,
     ...(s3.endpoint !== undefined && { endpoint: s3.endpoint }),
     forcePathStyle: s3.forcePathStyle,

@@ -11,20 +11,11 @@
 //
 // An S3 that cannot serve for now (down, cut off, 5xx, throttling) fails a call with
 // StorageUnavailableError, as s3-failures.ts decides; a refusal (no bucket, access denied) is
-// passed on as the SDK reports it.
+// passed on as the S3 client reports it (S3ResponseError, named by S3's code).
 
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3ServiceException,
-  type GetObjectCommandOutput,
-  type S3Client,
-} from "@aws-sdk/client-s3";
 import { Readable, type Writable } from "node:stream";
 import { releaseChunk } from "./handed-over-chunks.ts";
+import { S3ResponseError, type ObjectBody, type S3Client } from "./s3-client.ts";
 import { s3BodyFailure, s3Call, s3Failure } from "./s3-failures.ts";
 import { uploadObject, MIN_PART_BYTES, type UploadOptions } from "./s3-upload.ts";
 import {
@@ -97,7 +88,7 @@ export class S3Driver implements StorageDriver {
 
   async read(path: string, range?: ByteRange): Promise<Readable> {
     assertValidPath(path);
-    if (range === undefined) return bodyOf(await this.#get(path));
+    if (range === undefined) return (await this.#get(path)).body;
     const { offset, length } = range;
     const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
     // HTTP cannot ask for zero bytes, nor for a malformed range: the object's size decides.
@@ -107,7 +98,7 @@ export class S3Driver implements StorageDriver {
       if (valid && offset <= info.size) return Readable.from([]);
       throw new InvalidRangeError(path, range, info.size);
     }
-    let output: GetObjectCommandOutput;
+    let output: ObjectBody;
     try {
       output = await this.#get(path, `bytes=${offset}-${offset + length - 1}`);
     } catch (error) {
@@ -117,9 +108,9 @@ export class S3Driver implements StorageDriver {
       if (!info) throw new ObjectNotFoundError(path);
       throw new InvalidRangeError(path, range, info.size);
     }
-    const body = bodyOf(output);
+    const body = output.body;
     // S3 shortens a range that runs past the end; the contract refuses it.
-    const size = totalSize(output.ContentRange);
+    const size = totalSize(output.contentRange);
     if (size === undefined || offset + length > size) {
       body.destroy();
       if (size === undefined) throw new Error(`S3 answered a ranged read of ${path} without Content-Range`);
@@ -164,8 +155,8 @@ export class S3Driver implements StorageDriver {
   async readBytes(path: string, maxBytes: number): Promise<Buffer> {
     assertValidPath(path);
     const output = await this.#get(path);
-    const body = bodyOf(output);
-    if ((output.ContentLength ?? 0) > maxBytes) {
+    const body = output.body;
+    if ((output.contentLength ?? 0) > maxBytes) {
       body.destroy();
       throw new ObjectTooLargeError(path, maxBytes);
     }
@@ -186,19 +177,14 @@ export class S3Driver implements StorageDriver {
 
   async stat(path: string): Promise<ObjectInfo | undefined> {
     assertValidPath(path);
-    try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(path) }));
-      return { path, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw s3Failure(error);
-    }
+    const head = await s3Call(this.#client.headObject(this.bucket, this.#key(path)));
+    return head && { path, size: head.size, modifiedAt: head.modifiedAt };
   }
 
   async delete(path: string): Promise<void> {
     assertValidPath(path);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(path) }));
+      await this.#client.deleteObject(this.bucket, this.#key(path));
     } catch (error) {
       // S3 itself answers 204 for a missing key; some compatible servers answer 404.
       if (!isNotFound(error)) throw s3Failure(error);
@@ -212,24 +198,15 @@ export class S3Driver implements StorageDriver {
     let token: string | undefined;
     // Each round reads one page; a token seen twice (a broken server) ends it with an error.
     for (;;) {
-      const page = await s3Call(
-        this.#client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: keyPrefix,
-            MaxKeys: LIST_PAGE_KEYS,
-            ...(token !== undefined && { ContinuationToken: token }),
-          }),
-        ),
-      );
-      for (const object of page.Contents ?? []) {
-        const path = object.Key?.slice(this.#keyPrefix.length);
+      const page = await s3Call(this.#client.listObjects(this.bucket, keyPrefix, LIST_PAGE_KEYS, token));
+      for (const object of page.objects) {
+        const path = object.key.slice(this.#keyPrefix.length);
         // Keys that are no valid path (directory markers "x/", written by other tools) are not objects.
-        if (path === undefined || !object.Key?.startsWith(keyPrefix) || !isValidPath(path)) continue;
-        yield { path, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
+        if (!object.key.startsWith(keyPrefix) || !isValidPath(path)) continue;
+        yield { path, size: object.size, modifiedAt: object.modifiedAt };
       }
-      if (!page.IsTruncated) return;
-      token = page.NextContinuationToken;
+      if (!page.isTruncated) return;
+      token = page.nextContinuationToken;
       if (token === undefined || seenTokens.has(token)) throw new Error(`S3 listing of ${keyPrefix} does not advance`);
       seenTokens.add(token);
     }
@@ -237,24 +214,16 @@ export class S3Driver implements StorageDriver {
 
   /**
    * Whether the bucket can be reached with these credentials (HeadBucket): rejects with
-   * StorageUnavailableError when S3 cannot serve, with the SDK's error when it refuses.
+   * StorageUnavailableError when S3 cannot serve, with the client's S3ResponseError when it refuses.
    */
   async checkBucket(signal?: AbortSignal): Promise<void> {
-    await s3Call(
-      this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), { ...(signal && { abortSignal: signal }) }),
-    );
+    await s3Call(this.#client.headBucket(this.bucket, signal));
   }
 
   /** GetObject, a missing key becoming ObjectNotFoundError. */
-  async #get(path: string, range?: string): Promise<GetObjectCommandOutput> {
+  async #get(path: string, range?: string): Promise<ObjectBody> {
     try {
-      return await this.#client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.#key(path),
-          ...(range !== undefined && { Range: range }),
-        }),
-      );
+      return await this.#client.getObject(this.bucket, this.#key(path), range);
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(path);
       throw s3Failure(error);
@@ -293,13 +262,6 @@ function drained(destination: Writable): Promise<void> {
   });
 }
 
-/** The response body as a Node.js stream (what the SDK gives on Node.js). */
-function bodyOf(output: GetObjectCommandOutput): Readable {
-  const body = output.Body;
-  if (body instanceof Readable) return body;
-  throw new Error("S3 response body is not a Node.js stream");
-}
-
 /** The object's total size from "bytes 0-9/1000". */
 function totalSize(contentRange: string | undefined): number | undefined {
   const match = /^bytes \d+-\d+\/(\d+)$/.exec(contentRange ?? "");
@@ -307,7 +269,7 @@ function totalSize(contentRange: string | undefined): number | undefined {
 }
 
 function statusOf(error: unknown): number | undefined {
-  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  return error instanceof S3ResponseError ? error.status : undefined;
 }
 
 /**
@@ -315,7 +277,7 @@ function statusOf(error: unknown): number | undefined {
  * (NoSuchBucket), except behind a HEAD, which cannot tell: the health check reports that case.
  */
 function isNotFound(error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound");
+  return error instanceof S3ResponseError && (error.code === "NoSuchKey" || error.code === "NotFound");
 }
 
 function isValidPath(path: string): boolean {

@@ -4,66 +4,24 @@
 //
 // Unavailable: the connection was refused, reset or timed out (the server is restarting, the
 // network is cut), S3 answered 5xx (InternalError, ServiceUnavailable) or throttled (SlowDown,
-// 429). The SDK has already retried those a few times by the time they arrive here.
+// 429). The S3 client has already retried those a few times by the time they arrive here.
 //
-// Only errors that came out of the SDK are classified (the SDK stamps `$metadata` on every error
-// it returns): a request body that fails while it is read (the registry's client went away, its
-// digest did not match) can carry the same Node codes (ECONNRESET) and is not the storage's fault.
+// Only the S3 client's own errors are classified (S3ResponseError, S3ConnectionError): a request
+// body that fails while it is read (the registry's client went away, its digest did not match)
+// can carry the same Node codes (ECONNRESET) and is not the storage's fault.
 
-import { S3ServiceException } from "@aws-sdk/client-s3";
+import { connectionFailureReason, isTransient, S3ConnectionError, S3ResponseError } from "./s3-client.ts";
 import { StorageUnavailableError } from "./storage-driver.ts";
-
-/** Node's errors for a peer that refuses, drops or never answers, or a name that does not resolve. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-]);
-
-/** S3's and compatible servers' names for "slow down", whatever the status they come with. */
-const THROTTLING = new Set(["SlowDown", "Throttling", "ThrottlingException", "TooManyRequestsException"]);
-
-function codeOf(error: unknown): unknown {
-  return error !== null && typeof error === "object" ? (error as { code?: unknown }).code : undefined;
-}
-
-/** Connection-level failures: no answer came (or it was cut). */
-function networkReason(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const code = codeOf(error);
-  if (typeof code === "string" && NETWORK_CODES.has(code)) return `unreachable (${code})`;
-  // The SDK's connection and socket timeouts.
-  if (error.name === "TimeoutError") return "timed out";
-  if (error instanceof AggregateError) {
-    // Node tries every address of a name and reports them together.
-    for (const inner of error.errors) {
-      const reason = networkReason(inner);
-      if (reason !== undefined) return reason;
-    }
-  }
-  return undefined;
-}
 
 /** Why `error`, returned by the S3 client, means the storage is unavailable; undefined when it does not. */
 export function s3UnavailableReason(error: unknown): string | undefined {
-  if (error === null || typeof error !== "object" || !("$metadata" in error)) return undefined;
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata.httpStatusCode;
-    if (THROTTLING.has(error.name) || status === 429 || status === 503) {
-      return `throttled or unavailable (${status ?? "no status"} ${error.name})`;
-    }
-    if (status !== undefined && status >= 500) return `server error (${status} ${error.name})`;
-    return undefined;
+  if (error instanceof S3ConnectionError) return error.reason;
+  if (error instanceof S3ResponseError && isTransient(error)) {
+    const throttled =
+      error.status === 429 || error.status === 503 || /SlowDown|Throttl|TooManyRequests/.test(error.code);
+    return `${throttled ? "throttled or unavailable" : "server error"} (${error.status} ${error.code})`;
   }
-  return networkReason(error);
+  return undefined;
 }
 
 /** `error` as the driver reports it: StorageUnavailableError when S3 is unavailable, else itself. */
@@ -74,10 +32,10 @@ export function s3Failure(error: unknown): unknown {
 
 /**
  * `error` from reading an S3 response's body: the connection cut midway is the storage's
- * failure (the SDK, done with the request, stamps nothing on it).
+ * failure (the response's stream reports it with Node's code, nothing more).
  */
 export function s3BodyFailure(error: unknown): unknown {
-  const reason = networkReason(error);
+  const reason = connectionFailureReason(error);
   return reason === undefined ? error : new StorageUnavailableError(`response cut: ${reason}`, { cause: error });
 }
 

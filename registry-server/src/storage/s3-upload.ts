@@ -4,24 +4,16 @@
 // one PutObject; a larger one becomes a multipart upload whose parts are sent while the body is
 // still being read, a few at a time: reading waits while that many are in flight, so memory is
 // about (maxConcurrentParts + 1) part sizes whatever the object's size. Parts are buffers rather
-// than streams so that the SDK can sign them and retry a failed request on its own.
+// than streams so that the S3 client can retry a failed request on its own.
 //
 // Atomicity comes from S3: a PutObject, or a multipart upload at its completion, replaces the
 // object at once. On any failure (the body errors or closes early, a part is refused) the parts in
 // flight are cancelled and the multipart upload aborted, so no object appears and no stored part
 // stays billed; the write rejects with the first error, the body's own when it failed.
 
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
 import { chunksHandedOver, releaseChunk } from "./handed-over-chunks.ts";
+import type { CompletedPart, S3Client } from "./s3-client.ts";
 
 /** S3's limits: parts of at least 5 MiB (but the last), at most 5 GiB, at most 10,000 of them. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -40,7 +32,11 @@ export interface UploadOptions {
 }
 
 export interface UploadTarget {
-  readonly client: S3Client;
+  /** What an upload needs of the S3 client. */
+  readonly client: Pick<
+    S3Client,
+    "putObject" | "createMultipartUpload" | "uploadPart" | "completeMultipartUpload" | "abortMultipartUpload"
+  >;
   readonly bucket: string;
   readonly key: string;
 }
@@ -71,9 +67,7 @@ export async function uploadObject(
     if (!multipart) {
       const size = pending.size;
       const data = pending.take(size);
-      await target.client.send(
-        new PutObjectCommand({ Bucket: target.bucket, Key: target.key, Body: data, ContentLength: data.length }),
-      );
+      await target.client.putObject(target.bucket, target.key, data);
       freeSentPart(data);
       return size;
     }
@@ -111,11 +105,8 @@ class MultipartUpload {
   }
 
   static async start(target: UploadTarget, options: UploadOptions): Promise<MultipartUpload> {
-    const created = await target.client.send(
-      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key }),
-    );
-    if (!created.UploadId) throw new Error(`S3 gave no upload id for ${target.key}`);
-    return new MultipartUpload(target, created.UploadId, options);
+    const uploadId = await target.client.createMultipartUpload(target.bucket, target.key);
+    return new MultipartUpload(target, uploadId, options);
   }
 
   /** Starts sending a part once fewer than maxConcurrentParts are in flight. */
@@ -125,22 +116,12 @@ class MultipartUpload {
     const partNumber = this.nextPartNumber++;
     if (partNumber > MAX_PARTS) throw new Error(`${this.#target.key} needs more than ${MAX_PARTS} parts`);
     this.#bytes += data.length;
+    const { bucket, key } = this.#target;
     const sent: Promise<void> = this.#target.client
-      .send(
-        new UploadPartCommand({
-          Bucket: this.#target.bucket,
-          Key: this.#target.key,
-          UploadId: this.#uploadId,
-          PartNumber: partNumber,
-          Body: data,
-          ContentLength: data.length,
-        }),
-        { abortSignal: this.#cancel.signal },
-      )
-      .then((result) => {
+      .uploadPart(bucket, key, this.#uploadId, partNumber, data, this.#cancel.signal)
+      .then((etag) => {
         freeSentPart(data);
-        if (!result.ETag) throw new Error(`S3 gave no ETag for part ${partNumber} of ${this.#target.key}`);
-        this.#parts.push({ PartNumber: partNumber, ETag: result.ETag });
+        this.#parts.push({ partNumber, etag });
       })
       .catch((error: unknown) => {
         this.#failure ??= { error };
@@ -153,15 +134,8 @@ class MultipartUpload {
   async complete(): Promise<number> {
     await Promise.all(this.#inFlight);
     this.#throwIfFailed();
-    const parts = [...this.#parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await this.#target.client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.#target.bucket,
-        Key: this.#target.key,
-        UploadId: this.#uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
+    const parts = [...this.#parts].sort((a, b) => a.partNumber - b.partNumber);
+    await this.#target.client.completeMultipartUpload(this.#target.bucket, this.#target.key, this.#uploadId, parts);
     return this.#bytes;
   }
 
@@ -173,13 +147,7 @@ class MultipartUpload {
     this.#cancel.abort();
     await Promise.all(this.#inFlight);
     try {
-      await this.#target.client.send(
-        new AbortMultipartUploadCommand({
-          Bucket: this.#target.bucket,
-          Key: this.#target.key,
-          UploadId: this.#uploadId,
-        }),
-      );
+      await this.#target.client.abortMultipartUpload(this.#target.bucket, this.#target.key, this.#uploadId);
     } catch (error) {
       this.#options.onAbortFailure?.(this.#uploadId, error);
     }
@@ -233,7 +201,7 @@ class PendingBytes {
 
 /**
  * Frees a part's buffer once S3 has answered that it stored it: the request has sent every byte
- * and the SDK retries no more. Freed at once, as the request's own chunks are, rather than by the
+ * and the client retries no more. Freed at once, as the request's own chunks are, rather than by the
  * collector in no particular order (by hand, the pushing replica's heap did not move clearly
  * either way: bench/profiles/README.md, "Memory"). A part that failed is left to the collector:
  * its request may have ended before its body was written out.

@@ -4,7 +4,7 @@
 // Harbor's PrepareForPush for ECR), and images deleted by tag or digest (BatchDeleteImage, as
 // Harbor's ECR adapter deletes). AWS's refusals (`__type`) are sorted into UpstreamError kinds.
 
-import { signAwsRequest, type AwsCredentials } from "./aws-sigv4.ts";
+import { signAwsRequest, type AwsCredentials } from "../http/aws-sigv4.ts";
 import { discard, readBody, type HttpTransport } from "./http-transport.ts";
 import { describeRequest, statusFailure, transportFailure } from "./upstream-failures.ts";
 import { UpstreamError } from "./upstream-registry.ts";

@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RemoteEndpoint } from "../../src/replication/remote-endpoint.ts";
-import { signAwsRequest } from "../../src/upstream/aws-sigv4.ts";
+import { signAwsRequest } from "../../src/http/aws-sigv4.ts";
 import { createUpstreamConnections } from "../../src/upstream/upstream-factory.ts";
 import { imageOf, seedImage } from "../contracts/replication-endpoint-contract.ts";
 import { startDistribution, type DistributionServer } from "../upstream/distribution-server.ts";

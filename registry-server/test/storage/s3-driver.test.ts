@@ -3,12 +3,12 @@
 // leaving neither an object nor a pending upload, memory that stays bounded while a large object
 // streams in, the key prefix, and TLS with a private CA.
 
+// The AWS SDK is the witness: an S3 client independent of ours reads what the driver wrote.
 import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  type S3Client,
 } from "@aws-sdk/client-s3";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -17,11 +17,13 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createS3Client } from "../../src/storage/s3-client.ts";
+import type { LookupFunction } from "node:net";
+import { S3Client, type S3ConnectionOptions } from "../../src/storage/s3-client.ts";
 import { S3Driver } from "../../src/storage/s3-driver.ts";
 import { ObjectNotFoundError, StorageUnavailableError } from "../../src/storage/storage-driver.ts";
 import { bodyThatFails, listPaths, readAll, storageDriverContract } from "../contracts/storage-driver-contract.ts";
 import { selfSignedCertificate, tempDir } from "../helpers.ts";
+import { isCompletion, isPartUpload, isPutObject, payloadHashes, startRecordingRelay } from "./recording-relay.ts";
 import { startVersitygw, type S3TestServer } from "./versitygw-server.ts";
 
 const MiB = 1024 * 1024;
@@ -133,17 +135,17 @@ describe("s3 driver on a real S3 server", () => {
       .client()
       .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "control", UploadId: control.UploadId }));
 
-    const { client, sent } = countingClient();
+    const client = new CountingClient(rootOptions());
     const driver = makeDriver(bucket, { client });
     await driver.writeBytes("fail/old", Buffer.from("previous"));
     const failure = new Error("client went away after 23 MiB");
     await expect(driver.write("fail/new", bodyThatFails(randomBytes(23 * MiB), failure))).rejects.toBe(failure);
     await expect(driver.write("fail/old", bodyThatFails(randomBytes(12 * MiB)))).rejects.toBeInstanceOf(Error);
     // Both failures came after parts were stored (4 of 5 MiB, then 2), and both were aborted.
-    expect(sent("CreateMultipartUploadCommand")).toBe(2);
-    expect(sent("UploadPartCommand")).toBeGreaterThanOrEqual(4);
-    expect(sent("AbortMultipartUploadCommand")).toBe(2);
-    expect(sent("CompleteMultipartUploadCommand")).toBe(0);
+    expect(client.sent("createMultipartUpload")).toBe(2);
+    expect(client.sent("uploadPart")).toBeGreaterThanOrEqual(4);
+    expect(client.sent("abortMultipartUpload")).toBe(2);
+    expect(client.sent("completeMultipartUpload")).toBe(0);
 
     expect(await pendingUploads(bucket)).toEqual([]);
     expect(await allKeys(bucket)).toEqual(["fail/old"]);
@@ -155,7 +157,7 @@ describe("s3 driver on a real S3 server", () => {
     const bucket = await newBucket();
     const driver = makeDriver(bucket);
     // A client whose part uploads fail after the first: the upload must be aborted all the same.
-    const client = makeClientFailingParts(2);
+    const client = new FailingPartsClient(rootOptions(), 2);
     const failing = makeDriver(bucket, { client });
     await expect(failing.write("refused/object", Readable.from([randomBytes(18 * MiB)]))).rejects.toThrow(
       /injected part failure/,
@@ -187,7 +189,7 @@ describe("s3 driver on a real S3 server", () => {
       },
     });
     expect(await driver.write("memory/object", body)).toBe(total);
-    // Parts in flight (2) plus the one filling, 15 MiB, and slack for the SDK: far below the
+    // Parts in flight (2) plus the one filling, 15 MiB, and slack for the client: far below the
     // object's 96 MiB (with 30 parts allowed in flight it measures over 100 MiB).
     expect(peak).toBeLessThan(40 * MiB);
     expect((await driver.stat("memory/object"))?.size).toBe(total);
@@ -296,21 +298,12 @@ describe("s3 driver's copyTo", () => {
   }, 10_000);
 
   it("frees each part once S3 has stored it", async () => {
-    const client = rootClient();
-    const parts: Uint8Array[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { Body?: unknown };
-        if (context.commandName === "UploadPartCommand" && input.Body instanceof Uint8Array) parts.push(input.Body);
-        return next(args);
-      },
-      { step: "initialize", name: "keepParts" },
-    );
+    const client = new PartKeepingClient(rootOptions());
     const driver = makeDriver(await newBucket(), { client });
     const data = randomBytes(2 * SMALL_PARTS + 99);
 
     await driver.write("parts/freed", Readable.from([data]));
-    expect(parts.map((part) => part.byteLength)).toEqual([0, 0, 0]);
+    expect(client.parts.map((part) => part.byteLength)).toEqual([0, 0, 0]);
     expect(sha256(await readAll(await driver.read("parts/freed")))).toBe(sha256(data));
   });
 });
@@ -327,44 +320,46 @@ describe("s3 driver with virtual-hosted addressing", () => {
   });
 
   it("names the bucket in the host when forcePathStyle is off", async () => {
-    const port = new URL(virtualServer.endpoint).port;
-    const client = createS3Client({
-      endpoint: `http://localhost:${port}`,
-      region: virtualServer.region,
-      forcePathStyle: false,
-      credentials: { accessKeyId: virtualServer.accessKeyId, secretAccessKey: virtualServer.secretAccessKey },
-      insecure: false,
-    });
-    // Stands in for DNS, which has no "<bucket>.localhost" here: the request is signed for, and
-    // carries, the virtual host; only the connection goes to the loopback address.
-    const hosts: string[] = [];
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { hostname?: string; headers?: Record<string, string> };
-        hosts.push(request.headers?.["host"] ?? request.hostname ?? "");
-        request.hostname = "127.0.0.1";
-        return next(args);
-      },
-      { step: "deserialize", name: "resolveVirtualHost" },
-    );
-    const driver = makeDriver("virtual-bucket", { client });
-    await driver.writeBytes("vh/object", Buffer.from("by host name"));
-    expect((await driver.readBytes("vh/object", 100)).toString()).toBe("by host name");
-    expect(await listPaths(driver, "vh")).toEqual(["vh/object"]);
-    expect(new Set(hosts)).toEqual(new Set([`virtual-bucket.localhost:${port}`]));
+    const relay = await startRecordingRelay(virtualServer.endpoint);
+    try {
+      const port = new URL(relay.endpoint).port;
+      // Stands in for DNS, which has no "<bucket>.localhost" here: the request is signed for, and
+      // carries, the virtual host; only the connection goes to the loopback address.
+      const loopback: LookupFunction = (_hostname, options, callback) => {
+        if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+        else callback(null, "127.0.0.1", 4);
+      };
+      const client = new S3Client({
+        endpoint: `http://localhost:${port}`,
+        region: virtualServer.region,
+        forcePathStyle: false,
+        credentials: { accessKeyId: virtualServer.accessKeyId, secretAccessKey: virtualServer.secretAccessKey },
+        insecure: false,
+        lookup: loopback,
+      });
+      const driver = makeDriver("virtual-bucket", { client });
+      await driver.writeBytes("vh/object", Buffer.from("by host name"));
+      expect((await driver.readBytes("vh/object", 100)).toString()).toBe("by host name");
+      expect(await listPaths(driver, "vh")).toEqual(["vh/object"]);
+      expect(new Set(relay.requests.map((request) => request.headers.host))).toEqual(
+        new Set([`virtual-bucket.localhost:${port}`]),
+      );
+      expect(relay.requests.map((request) => request.url.split("?")[0])).toContain("/vh/object");
+    } finally {
+      await relay.close();
+    }
   });
 });
 
 describe("s3 driver over TLS", () => {
   let tlsServer: S3TestServer;
   let certs: { dir: string; remove: () => void };
-  let caFile: string;
+  let tlsFiles: { certFile: string; keyFile: string };
 
   beforeAll(async () => {
     certs = tempDir("s3-tls");
-    const tls = selfSignedCertificate(certs.dir);
-    caFile = tls.certFile;
-    tlsServer = await startVersitygw({ tls });
+    tlsFiles = selfSignedCertificate(certs.dir);
+    tlsServer = await startVersitygw({ tls: tlsFiles });
     await tlsServer.createBucket("tls-bucket");
   });
   afterAll(async () => {
@@ -372,31 +367,31 @@ describe("s3 driver over TLS", () => {
     certs?.remove();
   });
 
-  function tlsDriver(options: { ca?: string; insecure?: boolean }): S3Driver {
-    return makeDriver("tls-bucket", {
-      client: createS3Client({
-        endpoint: tlsServer.endpoint,
-        region: tlsServer.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: tlsServer.accessKeyId, secretAccessKey: tlsServer.secretAccessKey },
-        insecure: options.insecure ?? false,
-        ...(options.ca !== undefined && { ca: options.ca }),
-      }),
+  function tlsClient(options: { ca?: string; insecure?: boolean; endpoint?: string }): S3Client {
+    return new S3Client({
+      endpoint: options.endpoint ?? tlsServer.endpoint,
+      region: tlsServer.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: tlsServer.accessKeyId, secretAccessKey: tlsServer.secretAccessKey },
+      insecure: options.insecure ?? false,
+      ...(options.ca !== undefined && { ca: options.ca }),
     });
   }
 
   it("trusts the endpoint through its private CA, and refuses it without", async () => {
-    const trusted = tlsDriver({ ca: readFileSync(caFile, "utf8") });
+    const trusted = makeDriver("tls-bucket", { client: tlsClient({ ca: readFileSync(tlsFiles.certFile, "utf8") }) });
     await trusted.writeBytes("tls/object", Buffer.from("over TLS"));
     expect((await trusted.readBytes("tls/object", 100)).toString()).toBe("over TLS");
 
-    await expect(tlsDriver({}).readBytes("tls/object", 100)).rejects.toThrow(/certificate/i);
-    const insecure = tlsDriver({ insecure: true });
+    await expect(makeDriver("tls-bucket", { client: tlsClient({}) }).readBytes("tls/object", 100)).rejects.toThrow(
+      /certificate/i,
+    );
+    const insecure = makeDriver("tls-bucket", { client: tlsClient({ insecure: true }) });
     expect((await insecure.readBytes("tls/object", 100)).toString()).toBe("over TLS");
   });
 
   it("makes one TLS context for the private CA, however many connections it opens", async () => {
-    const driver = tlsDriver({ ca: readFileSync(caFile, "utf8") });
+    const driver = makeDriver("tls-bucket", { client: tlsClient({ ca: readFileSync(tlsFiles.certFile, "utf8") }) });
     await driver.writeBytes("tls/shared", Buffer.from("one context"));
     const contexts = vi.spyOn(tls, "createSecureContext");
     try {
@@ -410,58 +405,44 @@ describe("s3 driver over TLS", () => {
   });
 
   it("sends a blob's parts unsigned over TLS, and the server takes them", async () => {
-    const client = createS3Client({
-      endpoint: tlsServer.endpoint,
-      region: tlsServer.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: tlsServer.accessKeyId, secretAccessKey: tlsServer.secretAccessKey },
-      insecure: false,
-      ca: readFileSync(caFile, "utf8"),
-    });
-    const hashes = recordPayloadHashes(client);
-    const driver = makeDriver("tls-bucket", { client });
-    const data = randomBytes(2 * SMALL_PARTS + 1234);
-    await driver.write("tls/parts", Readable.from([data]));
-    await driver.writeBytes("tls/small", Buffer.from("one PutObject"));
+    const relay = await startRecordingRelay(tlsServer.endpoint, tlsFiles);
+    try {
+      const client = tlsClient({ endpoint: relay.endpoint, ca: readFileSync(tlsFiles.certFile, "utf8") });
+      const driver = makeDriver("tls-bucket", { client });
+      const data = randomBytes(2 * SMALL_PARTS + 1234);
+      await driver.write("tls/parts", Readable.from([data]));
+      await driver.writeBytes("tls/small", Buffer.from("one PutObject"));
 
-    expect(hashes("UploadPartCommand")).toEqual(["UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"]);
-    expect(hashes("PutObjectCommand")).toEqual(["UNSIGNED-PAYLOAD"]);
-    // Requests without a blob's bytes keep their signed hash (the XML list of parts here).
-    expect(hashes("CompleteMultipartUploadCommand")).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
-    expect(sha256(await readAll(await driver.read("tls/parts")))).toBe(sha256(data));
-    expect((await driver.readBytes("tls/small", 100)).toString()).toBe("one PutObject");
+      const hashes = (matches: Parameters<typeof payloadHashes>[1]): string[] => payloadHashes(relay.requests, matches);
+      expect(hashes(isPartUpload)).toEqual(["UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"]);
+      expect(hashes(isPutObject)).toEqual(["UNSIGNED-PAYLOAD"]);
+      // Requests without a blob's bytes keep their signed hash (the XML list of parts here).
+      expect(hashes(isCompletion)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+      expect(sha256(await readAll(await driver.read("tls/parts")))).toBe(sha256(data));
+      expect((await driver.readBytes("tls/small", 100)).toString()).toBe("one PutObject");
+    } finally {
+      await relay.close();
+    }
   });
 });
 
 describe("s3 driver over plain HTTP", () => {
   it("signs the hash of every part it sends", async () => {
-    const client = rootClient();
-    const hashes = recordPayloadHashes(client);
-    const driver = makeDriver(await newBucket(), { client });
-    const data = randomBytes(SMALL_PARTS + 10);
-    await driver.write("plain/parts", Readable.from([data]));
+    const relay = await startRecordingRelay(server.endpoint);
+    try {
+      const client = new S3Client({ ...rootOptions(), endpoint: relay.endpoint });
+      const driver = makeDriver(await newBucket(), { client });
+      const data = randomBytes(SMALL_PARTS + 10);
+      await driver.write("plain/parts", Readable.from([data]));
 
-    const expected = [data.subarray(0, SMALL_PARTS), data.subarray(SMALL_PARTS)].map(sha256);
-    expect(hashes("UploadPartCommand").sort()).toEqual(expected.sort());
-    expect(sha256(await readAll(await driver.read("plain/parts")))).toBe(sha256(data));
+      const expected = [data.subarray(0, SMALL_PARTS), data.subarray(SMALL_PARTS)].map(sha256);
+      expect(payloadHashes(relay.requests, isPartUpload).sort()).toEqual(expected.sort());
+      expect(sha256(await readAll(await driver.read("plain/parts")))).toBe(sha256(data));
+    } finally {
+      await relay.close();
+    }
   });
 });
-
-/** The x-amz-content-sha256 each command's signed request carried, in the order sent. */
-function recordPayloadHashes(client: S3Client): (command: string) => string[] {
-  const sent = new Map<string, string[]>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      const name = context.commandName ?? "unknown";
-      sent.set(name, [...(sent.get(name) ?? []), request.headers?.["x-amz-content-sha256"] ?? "(none)"]);
-      return next(args);
-    },
-    // After signing: the request as it goes on the wire.
-    { step: "deserialize", name: "recordPayloadHashes" },
-  );
-  return (command) => sent.get(command) ?? [];
-}
 
 /** memory that Buffers and the JavaScript heap hold, in bytes. */
 /** Node's garbage collector, exposed at run time (vitest's workers do not start with --expose-gc). */
@@ -477,43 +458,77 @@ function liveMemory(): number {
   return usage.heapUsed + usage.arrayBuffers;
 }
 
-function rootClient(): S3Client {
-  return createS3Client({
+function rootOptions(): S3ConnectionOptions {
+  return {
     endpoint: server.endpoint,
     region: server.region,
     forcePathStyle: true,
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     insecure: false,
-  });
+  };
 }
 
-/** An S3 client that counts the commands it sends, by name. */
-function countingClient(): { client: S3Client; sent: (command: string) => number } {
-  const client = rootClient();
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = context.commandName ?? "unknown";
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: "initialize", name: "countCommands" },
-  );
-  return { client, sent: (command) => counts.get(command) ?? 0 };
+function rootClient(): S3Client {
+  return new S3Client(rootOptions());
 }
 
-/** An S3 client whose UploadPart requests fail from the `failFrom`-th on. */
-function makeClientFailingParts(failFrom: number): S3Client {
-  const client = rootClient();
-  let parts = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === "UploadPartCommand" && ++parts >= failFrom) {
-        throw new Error("injected part failure");
-      }
-      return next(args);
-    },
-    { step: "initialize", name: "injectPartFailure" },
-  );
-  return client;
+type UploadPartArguments = Parameters<S3Client["uploadPart"]>;
+
+/** An S3 client that counts the multipart calls it makes, by method. */
+class CountingClient extends S3Client {
+  readonly #counts = new Map<string, number>();
+
+  sent(method: string): number {
+    return this.#counts.get(method) ?? 0;
+  }
+
+  #count(method: string): void {
+    this.#counts.set(method, this.sent(method) + 1);
+  }
+
+  override createMultipartUpload(...args: Parameters<S3Client["createMultipartUpload"]>): Promise<string> {
+    this.#count("createMultipartUpload");
+    return super.createMultipartUpload(...args);
+  }
+
+  override uploadPart(...args: UploadPartArguments): Promise<string> {
+    this.#count("uploadPart");
+    return super.uploadPart(...args);
+  }
+
+  override completeMultipartUpload(...args: Parameters<S3Client["completeMultipartUpload"]>): Promise<void> {
+    this.#count("completeMultipartUpload");
+    return super.completeMultipartUpload(...args);
+  }
+
+  override abortMultipartUpload(...args: Parameters<S3Client["abortMultipartUpload"]>): Promise<void> {
+    this.#count("abortMultipartUpload");
+    return super.abortMultipartUpload(...args);
+  }
+}
+
+/** An S3 client whose part uploads fail from the `failFrom`-th on. */
+class FailingPartsClient extends S3Client {
+  readonly #failFrom: number;
+  #parts = 0;
+
+  constructor(options: S3ConnectionOptions, failFrom: number) {
+    super(options);
+    this.#failFrom = failFrom;
+  }
+
+  override uploadPart(...args: UploadPartArguments): Promise<string> {
+    if (++this.#parts >= this.#failFrom) return Promise.reject(new Error("injected part failure"));
+    return super.uploadPart(...args);
+  }
+}
+
+/** An S3 client that keeps the buffer of every part it is given (to see it freed after). */
+class PartKeepingClient extends S3Client {
+  readonly parts: Buffer[] = [];
+
+  override uploadPart(...args: UploadPartArguments): Promise<string> {
+    this.parts.push(args[4]);
+    return super.uploadPart(...args);
+  }
 }

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3Client } from "../../src/storage/s3-client.ts";
+import { S3Client } from "../../src/storage/s3-client.ts";
 import { S3Driver } from "../../src/storage/s3-driver.ts";
 import { StorageUnavailableError } from "../../src/storage/storage-driver.ts";
 import { OciClient, sha256 } from "../distribution/oci-client.ts";
@@ -155,7 +155,7 @@ describe("the server on S3 through an S3 outage", () => {
 describe("the S3 driver's failures", () => {
   function driverFor(endpoint: string, bucket: string): S3Driver {
     if (!s3) throw new Error("versitygw did not start");
-    const client = createS3Client({
+    const client = new S3Client({
       region: s3.region,
       endpoint,
       forcePathStyle: true,

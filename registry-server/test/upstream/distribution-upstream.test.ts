@@ -3,7 +3,7 @@
 // `library/` names, ECR's token exchange (its API faked on loopback), and a stopped upstream.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signAwsRequest } from "../../src/upstream/aws-sigv4.ts";
+import { signAwsRequest } from "../../src/http/aws-sigv4.ts";
 import { createUpstreamFactory, type UpstreamFactoryOptions } from "../../src/upstream/upstream-factory.ts";
 import type { UpstreamEndpoint, UpstreamRegistry } from "../../src/upstream/upstream-registry.ts";
 import { DOCKER_MANIFEST, OCI_MANIFEST, OciClient, sha256 } from "../distribution/oci-client.ts";

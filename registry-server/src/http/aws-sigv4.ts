@@ -1,7 +1,8 @@
 // AWS Signature Version 4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html),
-// just what ECR's GetAuthorizationToken needs, without the AWS SDK: a canonical request over the
+// what ECR's API and the S3 client need, without the AWS SDK: a canonical request over the
 // method, path, sorted query, signed headers and the payload's hash, then an HMAC chain from the
-// secret key down to date, region, service. Checked against AWS's published test suite.
+// secret key down to date, region, service. Checked against AWS's published test suite and S3's
+// worked examples.
 
 import { createHash, createHmac } from "node:crypto";
 
@@ -17,7 +18,13 @@ export interface SignableRequest {
   readonly url: URL;
   /** Headers to sign besides Host and X-Amz-Date; names in any case. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The payload, hashed into the signature; or its hash already made (`payloadHash`). */
   readonly body: string;
+  /**
+   * The payload's hex SHA-256 when the caller has it, or "UNSIGNED-PAYLOAD" (S3 over TLS): S3
+   * signs what its `x-amz-content-sha256` header says.
+   */
+  readonly payloadHash?: string;
 }
 
 /** RFC 3986 unreserved characters stay; everything else is percent-encoded, as AWS demands. */
@@ -51,12 +58,11 @@ function canonicalQuery(url: URL): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join("&");
 }
 
-function canonicalPath(url: URL): string {
-  // Services other than S3 encode the already-encoded path segments once more.
-  return url.pathname
-    .split("/")
-    .map((segment) => uriEncode(segment))
-    .join("/");
+function canonicalPath(url: URL, service: string): string {
+  const segments = url.pathname.split("/");
+  // S3 encodes each segment once; the other services encode the already-encoded segments again.
+  if (service === "s3") return segments.map((segment) => uriEncode(decodeURIComponent(segment))).join("/");
+  return segments.map((segment) => uriEncode(segment)).join("/");
 }
 
 /**
@@ -82,11 +88,11 @@ export function signAwsRequest(
   const signedHeaders = names.join(";");
   const canonicalRequest = [
     request.method.toUpperCase(),
-    canonicalPath(request.url),
+    canonicalPath(request.url, service),
     canonicalQuery(request.url),
     names.map((name) => `${name}:${headers.get(name) ?? ""}\n`).join(""),
     signedHeaders,
-    sha256Hex(request.body),
+    request.payloadHash ?? sha256Hex(request.body),
   ].join("\n");
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", timestamp, scope, sha256Hex(canonicalRequest)].join("\n");
