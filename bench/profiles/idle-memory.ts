@@ -1,5 +1,6 @@
 // Where an idle server's memory is: starts Airlock as the benchmark does (filesystem and SQLite,
-// or with AIRLOCK_STORAGE=s3 blobs in versitygw over TLS as the replicas' column keeps them;
+// or as a replica of the benchmark's replicas' column: blobs in versitygw over TLS with
+// AIRLOCK_STORAGE=s3, metadata in a throwaway PostgreSQL cluster with AIRLOCK_METADATA=postgres;
 // `workers` from AIRLOCK_WORKERS, 2 by default, the compile cache on), pushes PUSH_IMAGES small
 // images (none by default), waits until each process has collected its garbage (20 s, or
 // WAIT_MS), then prints each process's resident set
@@ -16,6 +17,7 @@ import * as path from "node:path";
 import { setTimeout } from "node:timers/promises";
 import { treePids } from "../lib/process-tree.ts";
 import { makeSmallImage, pushSmallImage } from "../lib/oci.ts";
+import { startPostgresCluster, type PostgresCluster } from "../lib/postgres-cluster.ts";
 import { startS3Server, type S3Server } from "../lib/s3-server.ts";
 import { startAirlock } from "../lib/servers.ts";
 
@@ -40,7 +42,9 @@ const work = mkdtempSync(path.join(tmpdir(), "airlock-idle-memory-"));
 const workers = Number(process.env["AIRLOCK_WORKERS"] ?? 2);
 const s3: S3Server | undefined =
   process.env["AIRLOCK_STORAGE"] === "s3" ? await startS3Server(repoRoot, work, "idle", { tls: true }) : undefined;
-const configLines = s3 && [
+const postgres: PostgresCluster | undefined =
+  process.env["AIRLOCK_METADATA"] === "postgres" ? await startPostgresCluster() : undefined;
+const s3Lines = s3 && [
   "storage:",
   "  s3:",
   `    bucket: ${s3.bucket}`,
@@ -51,11 +55,15 @@ const configLines = s3 && [
   `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
   ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
 ];
+const configLines = [
+  ...(postgres ? ["metadata:", "  postgres:", `    url: ${JSON.stringify(postgres.url)}`] : []),
+  ...(s3Lines ?? []),
+];
 const server = await startAirlock(repoRoot, work, {
   name: "airlock",
   label: "Airlock",
   workers,
-  ...(configLines && { configLines }),
+  configLines,
 });
 try {
   // With PUSH_IMAGES=n, n small images pushed (and their blobs stored) before the wait.
@@ -75,5 +83,6 @@ try {
 } finally {
   await server.stop();
   await s3?.stop();
+  await postgres?.stop();
   rmSync(work, { recursive: true, force: true });
 }
