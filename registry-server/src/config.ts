@@ -227,6 +227,16 @@ const fileConfigSchema = z.strictObject({
       readGraceSeconds: z.number().int().min(0).max(86_400).default(60),
     })
     .prefault({}),
+  /** The job system (background work: GC, retention, scans, replication, webhooks, sweeps). */
+  jobs: z
+    .strictObject({
+      /**
+       * How long a claim on an execution holds without renewal (renewed every third of it): how
+       * soon another process or replica takes over the work of one that died.
+       */
+      leaseSeconds: z.number().int().min(3).max(3600).default(30),
+    })
+    .prefault({}),
   /** Where blobs live: `storage.s3` for an S3 bucket, the filesystem under dataDir otherwise. */
   storage: storageConfigSchema,
   /** What a pushed manifest must find in its repository (sparse indexes and images). */
@@ -308,6 +318,8 @@ export interface ServerConfig {
   validation?: ManifestValidation;
   /** Garbage collection's grace periods; Harbor's defaults (2 hours, a minute's reads) when absent. */
   gc?: GcConfig;
+  /** The job system's lease on a running execution; 30 seconds when absent. */
+  jobs?: { readonly leaseSeconds: number };
   /** Scanning: the built-in Trivy scanner (none when absent) and the scan jobs' settings. */
   scanner?: ScannerConfig;
 }
@@ -549,6 +561,7 @@ export function resolveConfig(file: FileConfig, overrides: ConfigOverrides, base
       ...(merged.token.realm !== undefined && { realm: merged.token.realm }),
     },
     gc: { timeWindowHours: merged.gc.timeWindowHours, readGraceSeconds: merged.gc.readGraceSeconds },
+    jobs: { leaseSeconds: merged.jobs.leaseSeconds },
     limits: {
       maxManifestBytes: merged.limits.maxManifestBytes,
       uploadIdleHours: merged.limits.uploadIdleHours,

@@ -322,7 +322,11 @@ export async function startRegistry(
   // Where scanners read this registry: its own address, known once it listens.
   let ownUrl = "";
   // Background work: one job system, each execution run once across processes and replicas.
-  const jobs = new JobService({ store: metadata, log });
+  const jobs = new JobService({
+    store: metadata,
+    log,
+    ...(config.jobs && { options: { leaseMs: config.jobs.leaseSeconds * 1_000 } }),
+  });
   // Scans: Harbor's scan controller over the registrations, run as jobs with scoped pull tokens.
   const scans = new ScanService({ store: metadata, jobs, scanners, log });
   const scanJobDeps = {

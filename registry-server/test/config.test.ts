@@ -55,6 +55,18 @@ describe("server configuration", () => {
     expect(() => resolveConfig(file, { workers: "all" }, "/")).toThrow(/workers: .*\(got "all"\)/);
   });
 
+  it("takes the job system's lease from the file, 30 seconds by default", () => {
+    const base = { dataDir: "/d", auth: { admin: { passwordHash: HASH } } };
+    expect(resolveConfig(parseFileConfig(base, "f"), {}, "/").jobs).toEqual({ leaseSeconds: 30 });
+    expect(resolveConfig(parseFileConfig({ ...base, jobs: { leaseSeconds: 10 } }, "f"), {}, "/").jobs).toEqual({
+      leaseSeconds: 10,
+    });
+    expect(() => parseFileConfig({ ...base, jobs: { leaseSeconds: 1 } }, "f")).toThrow(
+      /jobs\.leaseSeconds: .*\(got 1\)/,
+    );
+    expect(() => parseFileConfig({ ...base, jobs: { lease: 10 } }, "f")).toThrow(/unknown key\(s\) lease/);
+  });
+
   it("refuses plain HTTP off loopback", () => {
     const file = parseFileConfig({ dataDir: "/d", auth: { admin: { passwordHash: HASH } } }, "f");
     expect(() => resolveConfig(file, { addr: "0.0.0.0:5443" }, "/")).toThrow(/not a loopback address and no TLS/);
