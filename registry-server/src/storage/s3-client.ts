@@ -480,7 +480,10 @@ export class S3Client {
       url.hostname = `${request.bucket}.${url.hostname}`;
       url.pathname = `${basePath}${keyPath || "/"}`;
     }
-    for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, value);
+    // Encoded as SigV4 encodes it (URLSearchParams would send a space as "+").
+    url.search = Object.entries(request.query ?? {})
+      .map(([name, value]) => `${encodeSegment(name)}=${encodeSegment(value)}`)
+      .join("&");
     return url;
   }
 
@@ -500,7 +503,7 @@ function awsEndpoint(region: string): string {
   return `https://s3.${region}.amazonaws.com${region.startsWith("cn-") ? ".cn" : ""}`;
 }
 
-/** S3 keys are encoded segment by segment as SigV4 asks: RFC 3986's unreserved characters stay. */
+/** Keys (segment by segment) and query values as SigV4 encodes them: RFC 3986's unreserved characters stay. */
 function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
