@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { newAgent, type Target } from "./http.ts";
 import { startPostgresCluster, type PostgresCluster } from "./postgres-cluster.ts";
-import { startS3Server, type S3Server } from "./s3-server.ts";
+import { s3StorageLines, startS3Server, type S3Server } from "./s3-server.ts";
 import { startAirlock, stopper, waitReady, type RunningServer } from "./servers.ts";
 
 export const REPLICAS = 3;
@@ -67,20 +67,7 @@ export async function startReplicaSetup(repoRoot: string, workDir: string): Prom
     stops.push(postgres.stop);
     const s3 = await startS3Server(repoRoot, path.join(dir, "s3"), "airlock", { tls: true });
     stops.push(s3.stop);
-    const configLines = [
-      "metadata:",
-      "  postgres:",
-      `    url: ${JSON.stringify(postgres.url)}`,
-      "storage:",
-      "  s3:",
-      `    bucket: ${s3.bucket}`,
-      `    endpoint: ${JSON.stringify(s3.endpoint)}`,
-      `    region: ${s3.region}`,
-      "    forcePathStyle: true",
-      `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
-      `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
-      ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
-    ];
+    const configLines = ["metadata:", "  postgres:", `    url: ${JSON.stringify(postgres.url)}`, ...s3StorageLines(s3)];
     const password = randomBytes(18).toString("base64url");
     const start = (name: string, label: string): Promise<RunningServer> =>
       startAirlock(repoRoot, dir, { name, label, workers: 1, configLines, password, readyTimeoutMs: 60_000 });

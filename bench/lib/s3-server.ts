@@ -29,6 +29,21 @@ export interface S3Server {
   stop: () => Promise<void>;
 }
 
+/** The `storage` lines of a server's configuration file that keep its blobs in `s3`'s bucket. */
+export function s3StorageLines(s3: S3Server): string[] {
+  return [
+    "storage:",
+    "  s3:",
+    `    bucket: ${s3.bucket}`,
+    `    endpoint: ${JSON.stringify(s3.endpoint)}`,
+    `    region: ${s3.region}`,
+    "    forcePathStyle: true",
+    `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
+    `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
+    ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
+  ];
+}
+
 export function versitygwBinary(repoRoot: string): string {
   return path.join(repoRoot, ".tools", "bin", "versitygw");
 }

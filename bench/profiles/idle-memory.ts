@@ -18,7 +18,7 @@ import { setTimeout } from "node:timers/promises";
 import { treePids } from "../lib/process-tree.ts";
 import { makeSmallImage, pushSmallImage } from "../lib/oci.ts";
 import { startPostgresCluster, type PostgresCluster } from "../lib/postgres-cluster.ts";
-import { startS3Server, type S3Server } from "../lib/s3-server.ts";
+import { s3StorageLines, startS3Server, type S3Server } from "../lib/s3-server.ts";
 import { startAirlock } from "../lib/servers.ts";
 
 /** Mappings shown per process, largest first. */
@@ -44,20 +44,9 @@ const s3: S3Server | undefined =
   process.env["AIRLOCK_STORAGE"] === "s3" ? await startS3Server(repoRoot, work, "idle", { tls: true }) : undefined;
 const postgres: PostgresCluster | undefined =
   process.env["AIRLOCK_METADATA"] === "postgres" ? await startPostgresCluster() : undefined;
-const s3Lines = s3 && [
-  "storage:",
-  "  s3:",
-  `    bucket: ${s3.bucket}`,
-  `    endpoint: ${JSON.stringify(s3.endpoint)}`,
-  `    region: ${s3.region}`,
-  "    forcePathStyle: true",
-  `    accessKeyId: ${JSON.stringify(s3.accessKeyId)}`,
-  `    secretAccessKey: ${JSON.stringify(s3.secretAccessKey)}`,
-  ...(s3.caFile !== undefined ? [`    caFile: ${JSON.stringify(s3.caFile)}`] : []),
-];
 const configLines = [
   ...(postgres ? ["metadata:", "  postgres:", `    url: ${JSON.stringify(postgres.url)}`] : []),
-  ...(s3Lines ?? []),
+  ...(s3 ? s3StorageLines(s3) : []),
 ];
 const server = await startAirlock(repoRoot, work, {
   name: "airlock",

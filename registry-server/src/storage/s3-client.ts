@@ -27,6 +27,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { signAwsRequest, type AwsCredentials } from "../http/aws-sigv4.ts";
 import { contextTrusting } from "../http/trusted-ca.ts";
+import { isNetworkErrorCode } from "../network-errors.ts";
 import { xmlElements, xmlEscape, xmlText } from "./s3-xml.ts";
 
 export interface S3ConnectionOptions {
@@ -160,26 +161,11 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   503: "ServiceUnavailable",
 };
 
-/** Node's errors for a peer that refuses, drops or never answers, or a name that does not resolve. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-]);
-
 /** Why `error`, raised by a connection, means no answer; undefined for any other error. */
 export function connectionFailureReason(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && NETWORK_CODES.has(code)) return `unreachable (${code})`;
+  if (isNetworkErrorCode(code)) return `unreachable (${code})`;
   if (error.name === "TimeoutError") return "timed out";
   if (error instanceof AggregateError) {
     // Node tries every address of a name and reports them together.

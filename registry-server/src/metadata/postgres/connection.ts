@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Pool, types, type CustomTypesConfig, type PoolClient, type QueryResultRow } from "pg";
 import { ConflictError, type Listing, type Window } from "../identity-store.ts";
 import { listingStatements, type ListingQuery } from "../rows/sql.ts";
+import { isNetworkErrorCode } from "../../network-errors.ts";
 
 /** What a query parameter may be; arrays go to `= ANY($n::text[])` and the like. */
 export type Param = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
@@ -191,21 +192,6 @@ export function isConnectionFailure(error: unknown): boolean {
   return typeof state === "string" && (state.startsWith("08") || ["57P01", "57P02", "57P03"].includes(state));
 }
 
-/** Node's errors for a peer that refuses, drops or never answers a connection, or a name that does not resolve. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-]);
-
 /**
  * pg's own errors (they carry no code) for a connection that ended, never opened in time, or
  * cannot be used since it failed; and pg-pool's for no connection freed in time.
@@ -234,7 +220,7 @@ export function unreachableReason(error: unknown): string | undefined {
   const state = sqlState(error);
   if (typeof state === "string" && UNAVAILABLE_STATES.has(state)) return `not serving (${state})`;
   if (isConnectionFailure(error)) return `connection lost (${String(state)})`;
-  if (typeof state === "string" && NETWORK_CODES.has(state)) return `unreachable (${state})`;
+  if (isNetworkErrorCode(state)) return `unreachable (${state})`;
   if (error instanceof AggregateError) {
     // Node tries every address of a name and reports them together (ECONNREFUSED on ::1 and 127.0.0.1).
     for (const inner of error.errors) {
