@@ -3,8 +3,9 @@
 // (http/aws-sigv4.ts), for a bucket on AWS or on an S3-compatible server on premises (versitygw,
 // MinIO, Ceph RGW, appliances).
 //
-// Written here rather than taken from the AWS SDK, which cost every replica on S3 about 35 MiB of
-// memory (README, "Dependencies"). What the SDK gave the driver, this keeps:
+// Written here rather than taken from the AWS SDK, whose client held 4-6 MiB more in every process
+// on S3 for the same CPU (bench/profiles/README.md, "Memory"). What the SDK gave the driver, this
+// keeps:
 // - credentials that are static or come from AWS's chain (variables, profiles, web identity, ECS,
 //   EC2, refreshed before they expire), the chain loaded only when no key is configured;
 // - retries with backoff and jitter when S3 throttles, answers 5xx or drops the connection: bodies
