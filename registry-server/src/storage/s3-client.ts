@@ -146,8 +146,10 @@ const TRANSIENT_CODES = new Set([
   "ServiceUnavailable",
 ]);
 
-/** S3's refusals of a signature made with a clock too far from its own (15 minutes). */
-const CLOCK_SKEW_CODES = new Set(["RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException"]);
+/** S3's refusal of a signature made with a clock too far from its own (15 minutes). */
+const CLOCK_SKEW_CODE = "RequestTimeTooSkewed";
+/** A correction smaller than this would not have changed S3's answer: the refusal stands. */
+const MIN_CLOCK_CORRECTION_MS = 60_000;
 
 /** Names for the errors of answers without a document (HEAD), as the AWS SDK names them. */
 const STATUS_NAMES: Readonly<Record<number, string>> = {
@@ -410,7 +412,7 @@ export class S3Client {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || request.signal?.aborted) throw error;
         const offset = clockOffset(error);
-        if (offset !== undefined && offset !== this.#clockOffsetMs) {
+        if (offset !== undefined && Math.abs(offset - this.#clockOffsetMs) >= MIN_CLOCK_CORRECTION_MS) {
           // Signed again at once with S3's time, as the AWS SDK corrects a machine's clock.
           this.#clockOffsetMs = offset;
           continue;
@@ -584,7 +586,7 @@ async function readDocument(response: http.IncomingMessage, operation: string): 
 
 /** S3's clock minus ours, when `error` refused a signature for its time and says S3's time. */
 function clockOffset(error: unknown): number | undefined {
-  if (!(error instanceof S3ResponseError) || !CLOCK_SKEW_CODES.has(error.code)) return undefined;
+  if (!(error instanceof S3ResponseError) || error.code !== CLOCK_SKEW_CODE) return undefined;
   return error.serverTime === undefined ? undefined : error.serverTime - Date.now();
 }
 

@@ -165,6 +165,19 @@ describe("the S3 client", () => {
     for (const time of signedAt.slice(1)) expect(Math.abs(time - hourAhead.getTime())).toBeLessThan(60_000);
   });
 
+  it("leaves a skew refusal as it is when S3's clock agrees with the machine's", async () => {
+    const { endpoint, received } = await scriptedServer([
+      {
+        status: 403,
+        body: errorDocument("RequestTimeTooSkewed"),
+        headers: { date: new Date().toUTCString() },
+      },
+    ]);
+    const error = await failure(clientFor(endpoint).deleteObject("bucket", "k"));
+    expect((error as Error).name).toBe("RequestTimeTooSkewed");
+    expect(received).toHaveLength(1);
+  });
+
   it("names the errors of bodiless answers by their status", async () => {
     const { endpoint } = await scriptedServer([{ status: 404 }, { status: 403 }]);
     const client = clientFor(endpoint);
