@@ -28,7 +28,7 @@ export interface SignableRequest {
 }
 
 /** RFC 3986 unreserved characters stay; everything else is percent-encoded, as AWS demands. */
-function uriEncode(text: string): string {
+export function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

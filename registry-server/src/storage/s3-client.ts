@@ -26,7 +26,7 @@ import { createHash, type BinaryLike } from "node:crypto";
 import type { LookupFunction } from "node:net";
 import * as http from "node:http";
 import * as https from "node:https";
-import { signAwsRequest, type AwsCredentials } from "../http/aws-sigv4.ts";
+import { signAwsRequest, uriEncode, type AwsCredentials } from "../http/aws-sigv4.ts";
 import { contextTrusting } from "../http/trusted-ca.ts";
 import { isNetworkErrorCode } from "../network-errors.ts";
 import { xmlElements, xmlEscape, xmlText } from "./s3-xml.ts";
@@ -461,17 +461,17 @@ export class S3Client {
 
   #url(request: S3Request): URL {
     const url = new URL(this.#endpoint.href);
-    const keyPath = request.key === undefined ? "" : `/${request.key.split("/").map(encodeSegment).join("/")}`;
+    const keyPath = request.key === undefined ? "" : `/${request.key.split("/").map(uriEncode).join("/")}`;
     const basePath = url.pathname.replace(/\/+$/, "");
     if (this.#pathStyle(request.bucket)) {
-      url.pathname = `${basePath}/${encodeSegment(request.bucket)}${keyPath}`;
+      url.pathname = `${basePath}/${uriEncode(request.bucket)}${keyPath}`;
     } else {
       url.hostname = `${request.bucket}.${url.hostname}`;
       url.pathname = `${basePath}${keyPath || "/"}`;
     }
-    // Encoded as SigV4 encodes it (URLSearchParams would send a space as "+").
+    // Keys and the query encoded as SigV4 encodes them (URLSearchParams would send a space as "+").
     url.search = Object.entries(request.query ?? {})
-      .map(([name, value]) => `${encodeSegment(name)}=${encodeSegment(value)}`)
+      .map(([name, value]) => `${uriEncode(name)}=${uriEncode(value)}`)
       .join("&");
     return url;
   }
@@ -490,11 +490,6 @@ export class S3Client {
 /** AWS's regional endpoint (China's regions under amazonaws.com.cn). */
 function awsEndpoint(region: string): string {
   return `https://s3.${region}.amazonaws.com${region.startsWith("cn-") ? ".cn" : ""}`;
-}
-
-/** Keys (segment by segment) and query values as SigV4 encodes them: RFC 3986's unreserved characters stay. */
-function encodeSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function sha256Hex(data: BinaryLike): string {
