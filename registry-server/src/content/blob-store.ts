@@ -5,6 +5,7 @@
 
 import { Readable, type Writable } from "node:stream";
 import { pipeline as pipelinePromise } from "node:stream/promises";
+import { RegistryError } from "../http/errors.ts";
 import type { Logger } from "../logger.ts";
 import { mayHaveCommitted, type BlobPart, type BlobRecord, type MetadataStore } from "../metadata/metadata-store.ts";
 import type { ByteRange, StorageDriver } from "../storage/storage-driver.ts";
@@ -115,14 +116,17 @@ export class BlobStore {
 
   /**
    * Records a blob made of parts already written, links it, and drops the parts if the same
-   * blob was recorded meanwhile (the first copy wins; identical bytes either way).
+   * blob was recorded meanwhile (the first copy wins; identical bytes either way). With `session`,
+   * the upload session those parts were written for ends in the same transaction, provided it is
+   * still there at the size its caller read: otherwise (expired, closed or appended to by another
+   * replica meanwhile) nothing is recorded, as its parts are no longer the caller's.
    */
   async commit(
     repository: string,
     digest: string,
     size: number,
     parts: BlobPart[],
-    uploadId?: string,
+    session?: { id: string; size: number },
   ): Promise<BlobRecord> {
     let outcome: { record: BlobRecord; created: boolean };
     let use: QuotaUse | undefined;
@@ -136,7 +140,9 @@ export class BlobStore {
         const result = await tx.blobs.create({ digest, size, parts, createdAt: new Date() });
         // Recorded a moment ago in this transaction: nothing can have deleted it since.
         if (!(await tx.blobs.link(repository, digest))) throw new Error(`blob ${digest} vanished as it was committed`);
-        if (uploadId !== undefined) await tx.uploads.delete(uploadId);
+        if (session && !(await tx.uploads.delete(session.id, session.size))) {
+          throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "the upload session ended or moved on as it was closed");
+        }
         return result;
       });
     } catch (err) {
@@ -144,7 +150,7 @@ export class BlobStore {
       // Refused (over quota): the bytes written for nothing go. An upload session keeps its parts,
       // and so does a commit cut off on its way (the database went down): it may have landed, and
       // a blob recorded without its bytes would be corrupt where a stray object is only waste.
-      if (uploadId === undefined && !mayHaveCommitted(err)) await this.deleteParts(parts);
+      if (session === undefined && !mayHaveCommitted(err)) await this.deleteParts(parts);
       throw err;
     }
     if (!outcome.created) await this.deleteParts(parts);

@@ -14,9 +14,11 @@ export async function expireStaleUploads(
 ): Promise<number> {
   let expired = 0;
   for (const upload of await metadata.uploads.listStale(before)) {
-    // Deleting the record first means a racing chunk fails its compare-and-set, not the sweep.
-    if (await metadata.uploads.delete(upload.id)) {
-      await blobs.deleteParts(upload.parts);
+    // Deleting the record first means a racing chunk fails its compare-and-set, not the sweep;
+    // and only at the size listed, so that a chunk appended since keeps the session alive.
+    const ended = await metadata.uploads.delete(upload.id, upload.size);
+    if (ended) {
+      await blobs.deleteParts(ended.parts);
       expired += 1;
     }
   }

@@ -126,7 +126,7 @@ export class UploadService {
         const written = await this.writeChunk(upload, body, chunk, digest.text);
         const parts = written.part ? [...upload.parts, written.part] : [...upload.parts];
         try {
-          return await this.commitBlob(repository, digest.text, upload.size + (written.part?.size ?? 0), parts, id);
+          return await this.commitBlob(repository, digest.text, upload.size + (written.part?.size ?? 0), parts, upload);
         } catch (err) {
           // A commit cut off on its way may have recorded the blob: its last part stays then.
           if (written.part && !mayHaveCommitted(err)) await this.blobs.deleteParts([written.part]);
@@ -140,7 +140,7 @@ export class UploadService {
           detail: { expected: digest.text, actual },
         });
       }
-      return this.commitBlob(repository, digest.text, upload.size, [...upload.parts], id);
+      return this.commitBlob(repository, digest.text, upload.size, [...upload.parts], upload);
     });
   }
 
@@ -153,18 +153,20 @@ export class UploadService {
     digest: string,
     size: number,
     parts: BlobPart[],
-    id: string,
+    session: UploadRecord,
   ): Promise<BlobRecord> {
     await this.driver.persist(parts.map((part) => part.path));
-    const blob = await this.blobs.commit(repository, digest, size, parts, id);
-    this.hashes.delete(id);
+    const blob = await this.blobs.commit(repository, digest, size, parts, { id: session.id, size: session.size });
+    this.hashes.delete(session.id);
     return blob;
   }
 
   cancel(repository: string, id: string): Promise<void> {
     return this.serialised(id, async () => {
       const upload = await this.status(repository, id);
-      if (await this.metadata.uploads.delete(id)) await this.blobs.deleteParts(upload.parts);
+      // The parts the record held when it went: a chunk another replica appended since included.
+      const ended = await this.metadata.uploads.delete(upload.id);
+      if (ended) await this.blobs.deleteParts(ended.parts);
       this.hashes.delete(id);
     });
   }

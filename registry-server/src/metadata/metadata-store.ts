@@ -187,8 +187,13 @@ export interface UploadMetadata {
    * @returns the updated session, or undefined when it is gone or its size moved on
    */
   appendPart(id: string, expectedSize: number, part: BlobPart, at: Date): Promise<UploadRecord | undefined>;
-  /** Ends a session (completed or cancelled); false when there was none. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Ends a session (completed, cancelled or expired) and returns it as it was then: its parts are
+   * the caller's to keep or delete. Undefined when there was none or, with `expectedSize`, when its
+   * size moved on: the compare-and-set of `appendPart`, so that whoever read the session cannot
+   * end it over a chunk another replica appended since (that chunk's part would be left unnamed).
+   */
+  delete(id: string, expectedSize?: number): Promise<UploadRecord | undefined>;
   /** Sessions not updated since `before`, oldest first (for expiry). */
   listStale(before: Date): Promise<UploadRecord[]>;
 }

@@ -222,14 +222,25 @@ export function metadataStoreContract(name: string, setup: () => Promise<Contrac
         expect(await store.uploads.get("missing")).toBeUndefined();
       });
 
-      it("deletes a session", async () => {
+      it("deletes a session, returning it as it was", async () => {
         await store.uploads.create(upload("u1"));
         await store.uploads.create(upload("u2"));
-        expect(await store.uploads.delete("u1")).toBe(true);
-        expect(await store.uploads.delete("u1")).toBe(false);
+        const part = { path: "blobs/parts/p1", size: 4 };
+        const appended = await store.uploads.appendPart("u1", 0, part, at(2_000));
+        expect(await store.uploads.delete("u1")).toEqual(appended);
+        expect(await store.uploads.delete("u1")).toBeUndefined();
         expect(await store.uploads.get("u1")).toBeUndefined();
         expect(await store.uploads.get("u2")).toBeDefined();
         expect(await store.uploads.appendPart("u1", 0, { path: "p", size: 1 }, at(1))).toBeUndefined();
+      });
+
+      it("deletes a session at an expected size only while it has that size", async () => {
+        await store.uploads.create(upload("u1"));
+        await store.uploads.appendPart("u1", 0, { path: "blobs/parts/p1", size: 4 }, at(2_000));
+        expect(await store.uploads.delete("u1", 0)).toBeUndefined();
+        expect((await store.uploads.get("u1"))?.size).toBe(4);
+        expect((await store.uploads.delete("u1", 4))?.parts).toEqual([{ path: "blobs/parts/p1", size: 4 }]);
+        expect(await store.uploads.get("u1")).toBeUndefined();
       });
 
       it("lists sessions not updated since a time, oldest first", async () => {

@@ -49,7 +49,15 @@ export function uploadArea(read: Run, write: Run): UploadMetadata {
         );
         return row && toUpload(row, POSTGRES);
       }),
-    delete: (id) => write(async (db) => (await db.run("DELETE FROM uploads WHERE id = $1", id)) > 0),
+    delete: (id, expectedSize) =>
+      write(async (db) => {
+        const row = await db.row<UploadRow>(
+          `DELETE FROM uploads WHERE id = $1 AND ($2::bigint IS NULL OR size = $2) RETURNING ${UPLOAD_COLUMNS}`,
+          id,
+          expectedSize ?? null,
+        );
+        return row && toUpload(row, POSTGRES);
+      }),
     listStale: (before) =>
       read(async (db) =>
         (

@@ -46,7 +46,16 @@ export function uploadArea(read: Run, write: Run): UploadMetadata {
         );
         return row && toUpload(row, SQLITE);
       }),
-    delete: (id) => write((db) => db.run("DELETE FROM uploads WHERE id = ?", id) > 0),
+    delete: (id, expectedSize) =>
+      write((db) => {
+        const row = db.row<UploadRow>(
+          `DELETE FROM uploads WHERE id = ? AND (? IS NULL OR size = ?) RETURNING ${UPLOAD_COLUMNS}`,
+          id,
+          expectedSize ?? null,
+          expectedSize ?? null,
+        );
+        return row && toUpload(row, SQLITE);
+      }),
     listStale: (before) =>
       read((db) =>
         db
