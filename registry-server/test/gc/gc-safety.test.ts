@@ -8,7 +8,8 @@
 // over and ends, and nothing referenced was lost.
 //
 // 15 seconds of load are plenty: in 30, the clients pushed 558-778 images and the servers ran GC
-// 86-114 times (CI, 2026-12-07), against the 100 and 10 asserted below.
+// 86-114 times (CI, 2026-12-07); in 15 on a machine busy compiling Go, 108-116 images and 28-31
+// runs; 50 and 10 are asserted below.
 
 import { readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
@@ -127,13 +128,34 @@ describe.each(["filesystem", "S3 (versitygw)"])("online garbage collection, two 
     data.remove();
   }, 60_000);
 
-  /** Runs until every blob the database knows is referenced, and storage is what it names. */
+  /**
+   * Runs until every blob the database knows is referenced and no doomed part waits, then checks
+   * that storage holds what the database names. Runs alternate between the servers, more than
+   * two when need be: the claims of the pulls just made are written by each server's next flush
+   * (every 5 s, at the flush's time), so a blob of an untagged image deleted by one run may be
+   * claimed too recently for that run and go only in a later one, its parts within the read grace.
+   */
   async function collectAndCheckClean(): Promise<void> {
     await sleep(TIME_WINDOW_MS + 1_100);
-    // Twice: the first run's deletions can leave doomed objects within the read grace.
-    expect((await runGc(server(0).url, { delete_untagged: true })).status).toBe("Success");
-    await sleep(1_100);
-    expect((await runGc(server(1).url, { delete_untagged: true })).status).toBe("Success");
+    const waiting = async (): Promise<number> =>
+      Number(
+        (
+          await rows<{ n: string }>(
+            `SELECT (SELECT count(*) FROM blobs b WHERE NOT EXISTS
+                       (SELECT 1 FROM manifest_blob_refs r WHERE r.blob_digest = b.digest))
+                  + (SELECT count(*) FROM gc_doomed_parts) AS n`,
+          )
+        )[0]?.n ?? 0,
+      );
+    // One run on each server at least; 1.1 s apart, so that a run deletes the last one's doomed.
+    let runs = 0;
+    for (const deadline = Date.now() + 30_000; runs < 25 && Date.now() < deadline;) {
+      expect((await runGc(server(runs % 2).url, { delete_untagged: true })).status).toBe("Success");
+      runs += 1;
+      if (runs >= 2 && (await waiting()) === 0) break;
+      await sleep(1_100);
+    }
+    console.log(`${backend.name}: clean after ${runs} GC runs`);
 
     const unreferenced = await rows<{ digest: string }>(
       "SELECT digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM manifest_blob_refs r WHERE r.blob_digest = b.digest)",
@@ -174,7 +196,7 @@ describe.each(["filesystem", "S3 (versitygw)"])("online garbage collection, two 
     expect(runs.length).toBeGreaterThanOrEqual(10);
     expect(purged).toBeGreaterThan(50);
     expect(untagged).toBeGreaterThan(5);
-    expect(load.report.pushed).toBeGreaterThan(100);
+    expect(load.report.pushed).toBeGreaterThan(50);
     expect(load.report.deleted).toBeGreaterThan(10);
 
     for (const each of servers) {
