@@ -65,7 +65,7 @@ export interface ProxyPhaseResult {
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
 /** The Harbor API calls an administrator makes: a registry endpoint, then a proxy-cache project. */
-async function createProxyProject(airlock: Target, upstreamOrigin: string): Promise<number> {
+export async function createProxyProject(airlock: Target, upstreamOrigin: string): Promise<number> {
   const endpoint = {
     name: ENDPOINT_NAME,
     type: "docker-registry",
