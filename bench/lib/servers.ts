@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "nod
 import * as net from "node:net";
 import { homedir } from "node:os";
 import * as path from "node:path";
+import { allocatorEnvironment } from "./allocator.ts";
 import { newAgent, send, type Target } from "./http.ts";
 
 export const DISTRIBUTION_28_BINARY = "/usr/bin/docker-registry";
@@ -164,6 +165,8 @@ export async function startAirlock(repoRoot: string, workDir: string, options: A
       // As the local target starts it (components/local/server-process.ts): the compile cache
       // from the first module on, so no process keeps Node's TypeScript stripper.
       NODE_COMPILE_CACHE: path.join(homedir(), ".cache", "airlock-registry", "node-compile-cache"),
+      // jemalloc where the machine has it, as the local target and the image (allocator.ts).
+      ...allocatorEnvironment(),
     },
   );
   const target: Target = {

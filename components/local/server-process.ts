@@ -13,6 +13,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { serverConfigText } from "../server-config/render-server-config";
+import { allocatorEnvironment } from "./server-allocator";
 import type { MirrorSettings, ServerSettings, UpstreamSettings } from "../server-config/server-settings";
 import { isUnknown } from "../unknowns";
 
@@ -253,12 +254,14 @@ async function startServer(inputs: ProcessInputs): Promise<ProcessOutputs> {
     stdio: ["ignore", log, log],
     // A clean environment: the engine's (passphrases, cloud credentials) stays out of the server.
     // The compile cache named from the start (where main.ts would put it) spares the first process
-    // Node's TypeScript stripper, ~15 MiB for its lifetime (registry-server/src/main.ts).
+    // Node's TypeScript stripper, ~15 MiB for its lifetime (registry-server/src/main.ts). jemalloc
+    // when the machine has it (server-allocator.ts).
     env: {
       PATH: process.env["PATH"] ?? "/usr/bin:/bin",
       HOME: home,
       LANG: "C.UTF-8",
       NODE_COMPILE_CACHE: path.join(home, ".cache", "airlock-registry", "node-compile-cache"),
+      ...allocatorEnvironment((file) => fs.existsSync(file)),
     },
   });
   fs.closeSync(log);

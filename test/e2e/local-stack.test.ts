@@ -2,7 +2,7 @@
 // server stopped by hand then refresh (drift seen), up (healed), destroy (process gone).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import {
   processExists,
   waitFor,
 } from "./harness";
+import { allocatorEnvironment } from "../../components/local/server-allocator";
 
 const STEP_TIMEOUT_MS = 240_000;
 
@@ -23,6 +24,22 @@ interface Endpoint {
   ca: string;
   username: string;
   password: string;
+}
+
+/** The processes whose parent is `pid` (the server's workers). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The parent's pid is the second field after the name, which ends at the last ")".
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone since it was listed
+    }
+  }
+  return children;
 }
 
 function getV2(endpoint: Endpoint, withCredentials: boolean): Promise<{ status: number; apiVersion: unknown }> {
@@ -99,6 +116,12 @@ describe("local stack lifecycle", () => {
       expect(processExists(firstPid)).toBe(true);
       // With the workers' 2 MiB semi-spaces (server-process.ts SERVER_NODE_FLAGS).
       expect(readFileSync(`/proc/${firstPid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=2");
+      // On jemalloc where this machine has it (server-allocator.ts), its workers too.
+      const jemalloc = allocatorEnvironment((file) => existsSync(file))["LD_PRELOAD"];
+      for (const pid of [firstPid, ...childPids(firstPid)]) {
+        const maps = readFileSync(`/proc/${pid}/maps`, "utf8");
+        expect(maps.includes("libjemalloc"), `process ${pid}`).toBe(jemalloc !== undefined);
+      }
 
       expect(await getV2(endpoint, false)).toEqual({ status: 401, apiVersion: "registry/2.0" });
       expect(await getV2(endpoint, true)).toEqual({ status: 200, apiVersion: "registry/2.0" });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot, serverEntryPoint } from "../../components/local/server-entry";
+import { JEMALLOC_LIBRARIES, SERVER_MALLOC_CONF, allocatorEnvironment } from "../../components/local/server-allocator";
 import { SERVER_NODE_FLAGS } from "../../components/local/server-process";
 
 const SERVER_ROOT = path.resolve(__dirname, "..", "..", "registry-server");
@@ -47,5 +48,36 @@ describe("the server process's V8 flags", () => {
     expect(SERVER_NODE_FLAGS).toEqual(WORKER_V8_FLAGS);
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(SERVER_ROOT, "Dockerfile"), "utf8"));
     expect(JSON.parse(entrypoint?.[1] ?? "[]")).toEqual(["node", ...WORKER_V8_FLAGS, "dist/main.js"]);
+  });
+});
+
+describe("the server process's allocator", () => {
+  const dockerfile = readFileSync(path.join(SERVER_ROOT, "Dockerfile"), "utf8");
+
+  it("is jemalloc where the machine has it, glibc's malloc otherwise", () => {
+    const arm = "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2";
+    expect(allocatorEnvironment((file) => file === arm)).toEqual({ LD_PRELOAD: arm, MALLOC_CONF: SERVER_MALLOC_CONF });
+    expect(allocatorEnvironment(() => false)).toEqual({});
+  });
+
+  it("has the same settings in the image and in the benchmark", async () => {
+    const preload = /^ENV LD_PRELOAD=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(JEMALLOC_LIBRARIES).toContain(preload);
+    expect(/^ENV MALLOC_CONF=(\S+)$/m.exec(dockerfile)?.[1]).toBe(SERVER_MALLOC_CONF);
+    const bench = (await import(path.join(SERVER_ROOT, "..", "bench", "lib", "allocator.ts"))) as {
+      SERVER_MALLOC_CONF: string;
+      JEMALLOC_LIBRARIES: string[];
+    };
+    expect(bench.SERVER_MALLOC_CONF).toBe(SERVER_MALLOC_CONF);
+    expect(bench.JEMALLOC_LIBRARIES).toEqual(JEMALLOC_LIBRARIES);
+  });
+
+  it("is installed in the image before the server's user, which could not install it", () => {
+    const lines = dockerfile.split("\n");
+    const runtime = lines.findLastIndex((line) => line.startsWith("FROM "));
+    const installed = lines.findIndex((line) => line.includes("libjemalloc2"));
+    const user = lines.findIndex((line) => line.startsWith("USER "));
+    expect(installed).toBeGreaterThan(runtime);
+    expect(installed).toBeLessThan(user);
   });
 });
